@@ -1,0 +1,72 @@
+//! The [`Freezer`] trait and the [`Registry`] that maps negotiated names to codecs.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::{FreezeError, ThawError};
+use crate::value::Value;
+
+/// The name under which our native codec (postcard over [`Value`]) is
+/// offered. Perl IKC cannot load it and falls back to the next name offered.
+pub const NATIVE: &str = "IKC::Native";
+/// Perl's `Storable` (`nfreeze`/`thaw`), Perl IKC's default.
+pub const STORABLE: &str = "Storable";
+/// IKC's pure-Perl freezer: Data::Dumper text, read by us as data only.
+pub const DUMPER: &str = "POE::Component::IKC::Freezer";
+
+/// A codec that turns a [`Value`] into bytes and back, under the name IKC
+/// negotiates (`FREEZER=...` in the handshake).
+pub trait Freezer: Send + Sync + fmt::Debug {
+    /// The name this codec is negotiated under.
+    fn name(&self) -> &str;
+
+    /// Append the encoding of `value` to `out`.
+    ///
+    /// # Errors
+    ///
+    /// A [`FreezeError`] when the value cannot be represented in this format.
+    fn freeze(&self, value: &Value, out: &mut Vec<u8>) -> Result<(), FreezeError>;
+
+    /// Decode one value from exactly `bytes`.
+    ///
+    /// # Errors
+    ///
+    /// A [`ThawError`] for malformed input or input over the codec's limits.
+    fn thaw(&self, bytes: &[u8]) -> Result<Value, ThawError>;
+}
+
+/// The codecs a kernel can speak, by negotiated name.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    freezers: Vec<Arc<dyn Freezer>>,
+}
+
+impl Registry {
+    /// A registry with no codecs.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Add (or replace, by name) a codec.
+    pub fn register(&mut self, freezer: Arc<dyn Freezer>) -> &mut Self {
+        self.freezers.retain(|f| f.name() != freezer.name());
+        self.freezers.push(freezer);
+        self
+    }
+
+    /// The codec negotiated under `name`.
+    pub fn get(&self, name: &str) -> Option<Arc<dyn Freezer>> {
+        self.freezers.iter().find(|f| f.name() == name).cloned()
+    }
+
+    /// The names of every codec, in registration order.
+    pub fn names(&self) -> Vec<&str> {
+        self.freezers.iter().map(|f| f.name()).collect()
+    }
+
+    /// The first name in `offered` that this registry supports: what a
+    /// server answers to a client's preference list.
+    pub fn choose<S: AsRef<str>>(&self, offered: &[S]) -> Option<Arc<dyn Freezer>> {
+        offered.iter().find_map(|name| self.get(name.as_ref()))
+    }
+}
