@@ -1,0 +1,433 @@
+//! The kernel's state and the dispatcher: running a handler, catching its
+//! panic, collecting garbage, stopping and freeing sessions.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::sync::Arc;
+use std::time::Instant;
+
+use ikc_freezer::Value;
+use mio::Registry;
+
+use crate::ctx::Ctx;
+use crate::event::{Event, StateName};
+use crate::handle::Shared;
+use crate::ids::{AlarmId, Sender, SessionId};
+use crate::kernel::alarms::{Alarm, Alarms};
+use crate::kernel::names::Names;
+use crate::kernel::queue::{Queue, Queued};
+use crate::kernel::sessions::Sessions;
+use crate::kernel::signals::{Signal, SignalWatch};
+use crate::kernel::watchers::Watchers;
+use crate::session::{Session, StateChange};
+
+/// Rounds of `_stop` a shutdown runs before freeing what `_stop` handlers
+/// keep spawning without asking them again.
+const SHUTDOWN_ROUNDS: usize = 8;
+
+/// Why a dispatch did not run the handler.
+#[derive(Debug)]
+pub(crate) enum DispatchError {
+    /// The session no longer exists.
+    Gone,
+    /// The session is running a handler further up the stack; the event is
+    /// given back.
+    Busy(Event),
+    /// The handler panicked and the session was stopped.
+    Panicked { state: StateName, message: String },
+}
+
+/// Everything a handler may touch through its [`Ctx`].
+pub(crate) struct Core {
+    pub(crate) sessions: Sessions,
+    pub(crate) queue: Queue,
+    pub(crate) alarms: Alarms,
+    pub(crate) watchers: Watchers,
+    pub(crate) aliases: HashMap<String, SessionId>,
+    pub(crate) names: Names,
+    pub(crate) registry: Registry,
+    /// The time of the current turn (what `delay` counts from).
+    pub(crate) now: Instant,
+    pub(crate) forwarder: Option<SessionId>,
+    pub(crate) panic_notify: Vec<(SessionId, StateName)>,
+    pub(crate) signals: SignalWatch,
+    pub(crate) sig_handled: bool,
+    /// Signals raised with `Ctx::signal`, delivered at the end of the turn.
+    pub(crate) pending_signals: Vec<Signal>,
+    pub(crate) stop_requested: bool,
+    /// Sessions to check once no handler is running (another session
+    /// dropped a reference to them).
+    pub(crate) gc_pending: Vec<SessionId>,
+    pub(crate) state_changes: Vec<(SessionId, StateChange)>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Core {
+    pub(crate) fn new(registry: Registry, names: Names, shared: Arc<Shared>, now: Instant) -> Self {
+        Self {
+            sessions: Sessions::default(),
+            queue: Queue::default(),
+            alarms: Alarms::default(),
+            watchers: Watchers::default(),
+            aliases: HashMap::new(),
+            names,
+            registry,
+            now,
+            forwarder: None,
+            panic_notify: Vec::new(),
+            signals: SignalWatch::default(),
+            sig_handled: false,
+            pending_signals: Vec::new(),
+            stop_requested: false,
+            gc_pending: Vec::new(),
+            state_changes: Vec::new(),
+            shared,
+        }
+    }
+
+    /// Queue an event for a live session.
+    #[inline]
+    pub(crate) fn enqueue(&mut self, slot: u32, session: SessionId, event: Event) -> bool {
+        match self.sessions.get_mut(slot, session) {
+            Some(s) => {
+                s.pending += 1;
+                self.queue.push(Queued {
+                    slot,
+                    session,
+                    event,
+                });
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Queue a kernel notice (`_child`, `_parent`, panic reports).
+    pub(crate) fn notify(&mut self, to: SessionId, state: &'static str, args: Vec<Value>) {
+        if let Some(slot) = self.sessions.find(to) {
+            let event = kernel_event(StateName::from_static(state), args);
+            self.enqueue(slot, to, event);
+        }
+    }
+
+    /// Pop and dispatch the next queued event; `false` if the queue is empty.
+    pub(crate) fn dispatch_next(&mut self) -> bool {
+        let Some(item) = self.queue.pop() else {
+            return false;
+        };
+        let Some(s) = self.sessions.get_mut(item.slot, item.session) else {
+            return true; // its session has gone: drop it
+        };
+        s.pending -= 1;
+        // At the top of the stack no handler is running, so the session
+        // cannot be busy, and a panic has already been reported.
+        let _ = self.dispatch(item.slot, item.session, item.event);
+        self.collect_pending_garbage();
+        true
+    }
+
+    /// Run a handler now, then stop the session if nothing holds it.
+    pub(crate) fn dispatch(
+        &mut self,
+        slot: u32,
+        session: SessionId,
+        event: Event,
+    ) -> Result<Value, DispatchError> {
+        let value = self.dispatch_raw(slot, session, event)?;
+        self.check_gc(slot, session);
+        Ok(value)
+    }
+
+    /// Run a handler now, catching a panic (which stops the session).
+    pub(crate) fn dispatch_raw(
+        &mut self,
+        slot: u32,
+        session: SessionId,
+        event: Event,
+    ) -> Result<Value, DispatchError> {
+        let Some(s) = self.sessions.get_mut(slot, session) else {
+            return Err(DispatchError::Gone);
+        };
+        let Some(mut handler) = s.handler.take() else {
+            return Err(DispatchError::Busy(event));
+        };
+        let state = event.state.clone();
+        let result = {
+            let mut ctx = Ctx::new(self, slot, session);
+            panic::catch_unwind(AssertUnwindSafe(|| handler.handle(&mut ctx, event)))
+        };
+        if let Some(s) = self.sessions.get_mut(slot, session) {
+            s.handler = Some(handler);
+        } else {
+            drop_quietly(handler);
+        }
+        if !self.state_changes.is_empty() {
+            self.discard_state_changes(session);
+        }
+        match result {
+            Ok(value) => Ok(value),
+            Err(payload) => {
+                let message = panic_message(payload.as_ref());
+                drop_quietly(payload);
+                log::error!(
+                    "session {session} panicked in state {state:?}: {message}; \
+                     stopping it without _stop"
+                );
+                self.report_panic(session, &state, &message);
+                self.free_session(slot, session, Value::Undef);
+                Err(DispatchError::Panicked { state, message })
+            }
+        }
+    }
+
+    /// State changes left over by a session that did not take them (only
+    /// inline-state sessions can add states).
+    fn discard_state_changes(&mut self, session: SessionId) {
+        let before = self.state_changes.len();
+        self.state_changes.retain(|(id, _)| *id != session);
+        if self.state_changes.len() != before {
+            log::warn!(
+                "session {session} added or removed states, but only InlineStates sessions \
+                 have a state table: ignored"
+            );
+        }
+    }
+
+    fn report_panic(&mut self, session: SessionId, state: &StateName, message: &str) {
+        let aliases: Vec<Value> = self
+            .sessions
+            .by_id(session)
+            .map(|s| s.aliases.iter().map(Value::from).collect())
+            .unwrap_or_default();
+        let listeners: Vec<(SessionId, StateName)> = self
+            .panic_notify
+            .iter()
+            .filter(|(id, _)| *id != session)
+            .cloned()
+            .collect();
+        for (to, notify_state) in listeners {
+            if let Some(slot) = self.sessions.find(to) {
+                let args = vec![
+                    Value::from(session),
+                    Value::from(state.as_str()),
+                    Value::from(message),
+                    Value::Array(aliases.clone()),
+                ];
+                self.enqueue(slot, to, kernel_event(notify_state, args));
+            }
+        }
+    }
+
+    /// Stop the session if nothing holds it and it is not running.
+    pub(crate) fn check_gc(&mut self, slot: u32, session: SessionId) {
+        let Some(s) = self.sessions.get(slot, session) else {
+            return;
+        };
+        if s.stopping || s.handler.is_none() || s.is_held() {
+            return;
+        }
+        self.stop_session(slot, session);
+    }
+
+    /// Check the sessions another session let go of.
+    pub(crate) fn collect_pending_garbage(&mut self) {
+        while let Some(id) = self.gc_pending.pop() {
+            if let Some(slot) = self.sessions.find(id) {
+                self.check_gc(slot, id);
+            }
+        }
+    }
+
+    /// Dispatch `_stop`, then free the session.
+    pub(crate) fn stop_session(&mut self, slot: u32, session: SessionId) {
+        let Some(s) = self.sessions.get_mut(slot, session) else {
+            return;
+        };
+        if s.stopping || s.handler.is_none() {
+            return;
+        }
+        s.stopping = true;
+        let event = kernel_event(StateName::from_static("_stop"), Vec::new());
+        let value = self.dispatch_raw(slot, session, event).unwrap_or_default();
+        self.free_session(slot, session, value);
+    }
+
+    /// Remove a session and everything it holds; tell its parent (`_child
+    /// lose`) and hand its children to its parent (`_parent` to each child,
+    /// `_child gain` to the parent). The notices are posted.
+    pub(crate) fn free_session(&mut self, slot: u32, session: SessionId, stop_value: Value) {
+        let Some(mut s) = self.sessions.remove(slot, session) else {
+            return;
+        };
+        for alias in s.aliases.drain(..) {
+            self.aliases.remove(&alias);
+        }
+        for id in s.alarms.drain() {
+            self.alarms.remove(AlarmId(id));
+        }
+        for id in s.watchers.drain(..) {
+            self.watchers.remove(id);
+        }
+        if self.signals.remove_session(session) {
+            self.sync_signals();
+        }
+        self.panic_notify.retain(|(id, _)| *id != session);
+        if self.forwarder == Some(session) {
+            self.forwarder = None;
+        }
+        self.state_changes.retain(|(id, _)| *id != session);
+
+        let parent = s.parent;
+        if let Some(p) = parent {
+            if let Some(ps) = self.sessions.by_id_mut(p) {
+                ps.children.retain(|&c| c != session);
+            }
+            let args = vec![Value::from("lose"), Value::from(session), stop_value];
+            self.notify(p, "_child", args);
+        }
+        for child in std::mem::take(&mut s.children) {
+            let Some(cs) = self.sessions.by_id_mut(child) else {
+                continue;
+            };
+            cs.parent = parent;
+            let new_parent = self.parent_value(parent);
+            self.notify(child, "_parent", vec![Value::from(session), new_parent]);
+            if let Some(p) = parent {
+                if let Some(ps) = self.sessions.by_id_mut(p) {
+                    ps.children.push(child);
+                }
+                self.notify(p, "_child", vec![Value::from("gain"), Value::from(child)]);
+            }
+        }
+        if let Some(handler) = s.handler.take() {
+            drop_quietly(handler);
+        }
+    }
+
+    /// A parent as an event argument: a session id, or the kernel's id.
+    pub(crate) fn parent_value(&self, parent: Option<SessionId>) -> Value {
+        parent.map_or_else(|| Value::from(self.names.id()), Value::from)
+    }
+
+    /// Create a session and run its `_start` (synchronously, like
+    /// `POE::Session->create`).
+    pub(crate) fn spawn(
+        &mut self,
+        parent: Option<SessionId>,
+        handler: Box<dyn Session>,
+        at: &'static Location<'static>,
+    ) -> SessionId {
+        let parent = parent.filter(|p| self.sessions.by_id(*p).is_some());
+        let (slot, id) = self.sessions.insert(handler, parent);
+        if let Some(p) = parent.and_then(|p| self.sessions.by_id_mut(p)) {
+            p.children.push(id);
+        }
+        let sender = parent.map_or(Sender::Kernel, Sender::Session);
+        let start = Event::located(StateName::from_static("_start"), Vec::new(), sender, at);
+        let started = self.dispatch_raw(slot, id, start);
+        if let (Some(p), Ok(value)) = (parent, started) {
+            self.notify(
+                p,
+                "_child",
+                vec![Value::from("create"), Value::from(id), value],
+            );
+        }
+        self.check_gc(slot, id);
+        id
+    }
+
+    /// Move an expired alarm into the queue.
+    pub(crate) fn fire_alarm(&mut self, id: AlarmId, alarm: Alarm) {
+        let Some(s) = self.sessions.get_mut(alarm.slot, alarm.session) else {
+            return;
+        };
+        s.alarms.remove(&id.0);
+        let event = Event {
+            state: alarm.state,
+            args: alarm.args,
+            sender: Sender::Session(alarm.session),
+            caller_file: alarm.file,
+            caller_line: alarm.line,
+        };
+        self.enqueue(alarm.slot, alarm.session, event);
+    }
+
+    /// Deliver a signal to every session watching it, synchronously. A
+    /// terminal signal (all of ours) that no handler marks handled stops
+    /// the kernel, as in POE.
+    pub(crate) fn deliver_signal(&mut self, signal: Signal) {
+        let watchers = self.signals.watchers_of(signal);
+        self.sig_handled = false;
+        for (session, state) in watchers {
+            let Some(slot) = self.sessions.find(session) else {
+                continue;
+            };
+            let event = kernel_event(state, vec![Value::from(signal.name())]);
+            let _ = self.dispatch(slot, session, event);
+            self.collect_pending_garbage();
+        }
+        if !self.sig_handled {
+            log::info!("SIG{} was not handled: stopping the kernel", signal.name());
+            self.stop_requested = true;
+        }
+    }
+
+    /// Re-install the OS signal handlers to match the watchers.
+    pub(crate) fn sync_signals(&mut self) {
+        if let Err(e) = self.signals.sync(&self.registry) {
+            log::error!("cannot install signal handlers: {e}");
+        }
+    }
+
+    /// Stop every session (children before parents, each with `_stop`)
+    /// and drop every queued event, alarm and watcher.
+    pub(crate) fn shutdown(&mut self) {
+        for _ in 0..SHUTDOWN_ROUNDS {
+            if self.sessions.is_empty() {
+                break;
+            }
+            for (slot, id) in self.sessions.leaves_first() {
+                self.stop_session(slot, id);
+            }
+        }
+        for (slot, id) in self.sessions.leaves_first() {
+            log::warn!("session {id} kept spawning sessions while the kernel stopped: freed");
+            self.free_session(slot, id, Value::Undef);
+        }
+        self.queue.clear();
+        self.alarms.clear();
+        self.watchers.clear();
+        self.pending_signals.clear();
+        self.gc_pending.clear();
+        self.state_changes.clear();
+        self.stop_requested = false;
+    }
+}
+
+/// An event the kernel sends, located in the kernel.
+#[track_caller]
+pub(crate) fn kernel_event(state: StateName, args: Vec<Value>) -> Event {
+    Event::located(state, args, Sender::Kernel, Location::caller())
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic payload that is not a string)".to_owned()
+    }
+}
+
+/// Drop something whose `Drop` runs user code, without letting a panic in
+/// it unwind through the kernel.
+pub(crate) fn drop_quietly<T>(value: T) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        // Dropping this payload could panic again: leak it instead.
+        std::mem::forget(payload);
+        log::error!("a drop in a session panicked; ignored");
+    }
+}
