@@ -307,3 +307,6 @@ impl Drop for Kernel {
         self.close_remote();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -262,6 +262,18 @@ impl Core {
                 }
             }
             Remote::Call(address, event, reply) => {
+                // Posts that reached the kernel before this call are
+                // handled before it, as a caller posting then calling
+                // expects.
+                for _ in 0..self.queue.len() {
+                    if self.stop_requested || !self.dispatch_next() {
+                        break;
+                    }
+                }
+                if self.stop_requested {
+                    let _ = reply.send(Err(DeliveryError::KernelStopped.into()));
+                    return;
+                }
                 let result = match address {
                     Address::Target(target) => self.call(None, &target, event),
                     Address::Specifier(spec) => self.call_to(None, &spec, event),
