@@ -53,7 +53,11 @@ impl From<SessionId> for Value {
 }
 
 /// An alarm's id, as returned by `alarm_set`/`delay_set` (POE's alarm ids).
-/// Never reused within a kernel.
+///
+/// Like a [`WatcherId`] it is a slot of the alarm queue plus the slot's
+/// generation, so finding an alarm is an index: the id of an alarm that
+/// fired or was removed does not match the alarm that reuses its slot
+/// (until that one slot has been reused 2^32 times).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AlarmId(pub(crate) u64);
 

@@ -127,27 +127,61 @@ impl Ctx<'_> {
             file: at.file(),
             line: at.line(),
         });
-        self.slot_mut().alarms.insert(id.0);
+        self.slot_mut().alarms.add(id);
         id
     }
 
-    /// Is this alarm pending and this session's?
-    fn owns(&self, id: AlarmId) -> bool {
-        self.slot().alarms.contains(&id.0)
+    /// This session's pending alarm with this id.
+    fn my_alarm(&self, id: AlarmId) -> Option<&Alarm> {
+        self.core.alarms.get(id).filter(|a| a.session == self.me)
+    }
+
+    /// Take one of this session's alarms out of the queue.
+    fn take_alarm(&mut self, id: AlarmId) -> Option<RemovedAlarm> {
+        self.my_alarm(id)?;
+        let alarm = self.core.alarms.remove(id)?;
+        let me = self.me;
+        let alarms = &self.core.alarms;
+        let slot = self
+            .core
+            .sessions
+            .get_mut(self.slot, me)
+            .expect("the running session exists while its handler runs");
+        if slot.alarms.gone() {
+            slot.alarms
+                .prune(|id| alarms.get(id).is_some_and(|a| a.session == me));
+        }
+        Some(RemovedAlarm {
+            id,
+            state: alarm.state,
+            when: alarm.when,
+            args: alarm.args,
+        })
+    }
+
+    /// This session's live alarm ids.
+    fn my_alarm_ids(&self) -> Vec<AlarmId> {
+        self.slot()
+            .alarms
+            .ids()
+            .iter()
+            .copied()
+            .filter(|&id| self.my_alarm(id).is_some())
+            .collect()
     }
 
     /// Move one of this session's alarms later by `delta` (POE's
     /// `alarm_adjust` with a positive delta). Returns the new time, or
     /// `None` if the alarm is not pending or not this session's.
     pub fn alarm_adjust(&mut self, id: AlarmId, delta: Duration) -> Option<Instant> {
-        let when = self.core.alarms.get(id)?.when.checked_add(delta)?;
+        let when = self.my_alarm(id)?.when.checked_add(delta)?;
         self.alarm_reschedule(id, when)
     }
 
     /// Move one of this session's alarms earlier by `delta` (POE's
     /// `alarm_adjust` with a negative delta).
     pub fn alarm_adjust_earlier(&mut self, id: AlarmId, delta: Duration) -> Option<Instant> {
-        let when = self.core.alarms.get(id)?.when.checked_sub(delta)?;
+        let when = self.my_alarm(id)?.when.checked_sub(delta)?;
         self.alarm_reschedule(id, when)
     }
 
@@ -160,42 +194,22 @@ impl Ctx<'_> {
 
     /// Move one of this session's alarms to a time.
     pub fn alarm_reschedule(&mut self, id: AlarmId, when: Instant) -> Option<Instant> {
-        if !self.owns(id) {
-            return None;
-        }
+        self.my_alarm(id)?;
         self.core.alarms.reschedule(id, when)
     }
 
     /// Remove one of this session's alarms; returns it, or `None` if it is
     /// not pending or not this session's.
     pub fn alarm_remove(&mut self, id: AlarmId) -> Option<RemovedAlarm> {
-        if !self.owns(id) {
-            return None;
-        }
-        self.slot_mut().alarms.remove(&id.0);
-        let alarm = self.core.alarms.remove(id)?;
-        Some(RemovedAlarm {
-            id,
-            state: alarm.state,
-            when: alarm.when,
-            args: alarm.args,
-        })
+        self.take_alarm(id)
     }
 
     /// Remove every alarm of this session; returns them, earliest first.
     pub fn alarm_remove_all(&mut self) -> Vec<RemovedAlarm> {
-        let ids: Vec<u64> = self.slot_mut().alarms.drain().collect();
-        let mut removed: Vec<RemovedAlarm> = ids
+        let mut removed: Vec<RemovedAlarm> = self
+            .my_alarm_ids()
             .into_iter()
-            .filter_map(|id| {
-                let alarm = self.core.alarms.remove(AlarmId(id))?;
-                Some(RemovedAlarm {
-                    id: AlarmId(id),
-                    state: alarm.state,
-                    when: alarm.when,
-                    args: alarm.args,
-                })
-            })
+            .filter_map(|id| self.take_alarm(id))
             .collect();
         removed.sort_by_key(|r| (r.when, r.id));
         removed
@@ -204,17 +218,13 @@ impl Ctx<'_> {
     /// Remove this session's alarms for one state (POE's `delay($state)`
     /// without a time); returns how many there were.
     pub fn delay_clear(&mut self, state: &str) -> usize {
-        let alarms = &self.core.alarms;
-        let matching: Vec<u64> = self
-            .slot()
-            .alarms
-            .iter()
-            .copied()
-            .filter(|&id| alarms.get(AlarmId(id)).is_some_and(|a| a.state == state))
+        let matching: Vec<AlarmId> = self
+            .my_alarm_ids()
+            .into_iter()
+            .filter(|&id| self.my_alarm(id).is_some_and(|a| a.state == state))
             .collect();
         for &id in &matching {
-            self.slot_mut().alarms.remove(&id);
-            self.core.alarms.remove(AlarmId(id));
+            self.take_alarm(id);
         }
         matching.len()
     }
@@ -222,12 +232,11 @@ impl Ctx<'_> {
     /// This session's pending alarms: id, state and time, earliest first.
     pub fn alarms(&self) -> Vec<(AlarmId, StateName, Instant)> {
         let mut list: Vec<_> = self
-            .slot()
-            .alarms
-            .iter()
-            .filter_map(|&id| {
-                let a = self.core.alarms.get(AlarmId(id))?;
-                Some((AlarmId(id), a.state.clone(), a.when))
+            .my_alarm_ids()
+            .into_iter()
+            .filter_map(|id| {
+                let a = self.my_alarm(id)?;
+                Some((id, a.state.clone(), a.when))
             })
             .collect();
         list.sort_by_key(|(id, _, when)| (*when, *id));

@@ -13,7 +13,7 @@ use mio::Registry;
 use crate::ctx::Ctx;
 use crate::event::{Event, StateName};
 use crate::handle::Shared;
-use crate::ids::{AlarmId, Sender, SessionId};
+use crate::ids::{Sender, SessionId};
 use crate::kernel::alarms::{Alarm, Alarms};
 use crate::kernel::names::Names;
 use crate::kernel::queue::{Queue, Queued};
@@ -68,7 +68,7 @@ impl Core {
         Self {
             sessions: Sessions::default(),
             queue: Queue::default(),
-            alarms: Alarms::default(),
+            alarms: Alarms::new(now),
             watchers: Watchers::default(),
             aliases: HashMap::new(),
             names,
@@ -263,8 +263,10 @@ impl Core {
         for alias in s.aliases.drain(..) {
             self.aliases.remove(&alias);
         }
-        for id in s.alarms.drain() {
-            self.alarms.remove(AlarmId(id));
+        for id in s.alarms.take() {
+            if self.alarms.get(id).is_some_and(|a| a.session == session) {
+                self.alarms.remove(id);
+            }
         }
         for id in s.watchers.drain(..) {
             self.watchers.remove(id);
@@ -338,11 +340,16 @@ impl Core {
     }
 
     /// Move an expired alarm into the queue.
-    pub(crate) fn fire_alarm(&mut self, id: AlarmId, alarm: Alarm) {
+    pub(crate) fn fire_alarm(&mut self, alarm: Alarm) {
         let Some(s) = self.sessions.get_mut(alarm.slot, alarm.session) else {
             return;
         };
-        s.alarms.remove(&id.0);
+        if s.alarms.gone() {
+            let alarms = &self.alarms;
+            let owner = alarm.session;
+            s.alarms
+                .prune(|id| alarms.get(id).is_some_and(|a| a.session == owner));
+        }
         let event = Event {
             state: alarm.state,
             args: alarm.args,

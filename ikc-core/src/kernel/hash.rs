@@ -3,7 +3,7 @@
 //! program chooses. Tables keyed by text from other kernels (aliases) keep
 //! std's randomised hasher.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// FxHash's multiply-rotate mixer (as used inside rustc).
@@ -66,5 +66,3 @@ impl Hasher for FastHasher {
 pub(crate) type FastHash = BuildHasherDefault<FastHasher>;
 /// A map with [`FastHasher`].
 pub(crate) type FastMap<K, V> = HashMap<K, V, FastHash>;
-/// A set with [`FastHasher`].
-pub(crate) type FastSet<K> = HashSet<K, FastHash>;

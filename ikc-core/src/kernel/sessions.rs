@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use crate::ids::{SessionId, WatcherId};
-use crate::kernel::hash::{FastMap, FastSet};
+use crate::ids::{AlarmId, SessionId, WatcherId};
+use crate::kernel::hash::FastMap;
 use crate::session::Session;
 
 /// One live session: its handler (the heap) and everything that keeps it
@@ -18,8 +18,7 @@ pub(crate) struct Slot {
     pub(crate) aliases: Vec<String>,
     /// Events queued for it.
     pub(crate) pending: usize,
-    /// Its alarms (ids).
-    pub(crate) alarms: FastSet<u64>,
+    pub(crate) alarms: SessionAlarms,
     pub(crate) watchers: Vec<WatcherId>,
     /// Extra references by tag (`refcount_increment`).
     pub(crate) refs: Vec<(String, usize)>,
@@ -66,6 +65,53 @@ impl fmt::Debug for Slot {
     }
 }
 
+/// A session's pending alarms: how many, and their ids. An id that fired
+/// or was removed stays in the list until the list is pruned (when it has
+/// grown to twice the live count), so firing an alarm costs no lookup here.
+#[derive(Debug, Default)]
+pub(crate) struct SessionAlarms {
+    count: usize,
+    ids: Vec<AlarmId>,
+}
+
+impl SessionAlarms {
+    pub(crate) fn add(&mut self, id: AlarmId) {
+        self.ids.push(id);
+        self.count += 1;
+    }
+
+    /// One of the alarms fired or was removed; `true` if the list should
+    /// now be pruned.
+    pub(crate) fn gone(&mut self) -> bool {
+        self.count = self.count.saturating_sub(1);
+        self.ids.len() > 2 * self.count + 16
+    }
+
+    /// Keep only the ids `live` accepts.
+    pub(crate) fn prune(&mut self, live: impl Fn(AlarmId) -> bool) {
+        self.ids.retain(|&id| live(id));
+    }
+
+    /// The ids (some may have gone: check each).
+    pub(crate) fn ids(&self) -> &[AlarmId] {
+        &self.ids
+    }
+
+    /// Forget every id (the caller removes the alarms).
+    pub(crate) fn take(&mut self) -> Vec<AlarmId> {
+        self.count = 0;
+        std::mem::take(&mut self.ids)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
 /// The slab of sessions. A slot index plus the id stored in the slot is the
 /// generation check: an event queued for a session that has gone finds
 /// either an empty slot or a slot with another id.
@@ -93,7 +139,7 @@ impl Sessions {
             children: Vec::new(),
             aliases: Vec::new(),
             pending: 0,
-            alarms: FastSet::default(),
+            alarms: SessionAlarms::default(),
             watchers: Vec::new(),
             refs: Vec::new(),
             ref_total: 0,

@@ -176,8 +176,8 @@ impl Kernel {
             }
         }
         let now = self.core.now;
-        while let Some((id, alarm)) = self.core.alarms.pop_expired(now) {
-            self.core.fire_alarm(id, alarm);
+        while let Some((_, alarm)) = self.core.alarms.pop_expired(now) {
+            self.core.fire_alarm(alarm);
         }
         for _ in 0..BATCH {
             if self.core.stop_requested || !self.core.dispatch_next() {
