@@ -4,6 +4,7 @@
 pub(crate) mod alarms;
 pub(crate) mod core;
 pub(crate) mod hash;
+mod lifecycle;
 mod names;
 mod queue;
 mod route;
