@@ -153,7 +153,9 @@ impl KernelHandle {
     ///
     /// # Errors
     ///
-    /// The kernel is not running any more.
+    /// The kernel is not running any more. The event given back carries
+    /// the specifier as its state (the state is only read from it in the
+    /// kernel's thread).
     #[track_caller]
     pub fn post_to(&self, spec: &str, args: Vec<Value>) -> Result<(), PostError> {
         let event = Event::located(

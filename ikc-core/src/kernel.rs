@@ -51,6 +51,8 @@ pub struct Kernel {
     rx: Receiver<Remote>,
     /// Messages from other threads were left in the channel last turn.
     remote_backlog: bool,
+    /// The channel from other threads has been closed (a run finished).
+    remote_closed: bool,
 }
 
 impl std::fmt::Debug for Kernel {
@@ -84,7 +86,8 @@ pub struct SessionInfo {
 
 impl SessionInfo {
     pub(crate) fn all(core: &Core) -> Vec<Self> {
-        core.sessions
+        let mut all: Vec<Self> = core
+            .sessions
             .iter()
             .map(|s| Self {
                 id: s.id,
@@ -94,7 +97,9 @@ impl SessionInfo {
                 refcount: s.refcount(),
                 extra_refs: s.ref_total,
             })
-            .collect()
+            .collect();
+        all.sort_by_key(|s| s.id);
+        all
     }
 }
 
@@ -118,6 +123,7 @@ impl Kernel {
             events: Events::with_capacity(256),
             rx,
             remote_backlog: false,
+            remote_closed: false,
         })
     }
 
@@ -263,7 +269,7 @@ impl Kernel {
         self.core.panic_notify.push((session, state.into()));
     }
 
-    /// Every session of the kernel.
+    /// Every session of the kernel, by id.
     pub fn sessions(&self) -> Vec<SessionInfo> {
         SessionInfo::all(&self.core)
     }

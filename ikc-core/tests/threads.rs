@@ -222,3 +222,26 @@ fn a_call_is_handled_after_the_posts_sent_before_it() {
     }
     assert_eq!(caller.join().unwrap(), Ok(Value::Int(3000)));
 }
+
+#[test]
+fn handles_are_send_sync_clone_and_reopen_with_a_new_run() {
+    fn assert_thread_safe<T: Send + Sync + Clone + 'static>() {}
+    assert_thread_safe::<KernelHandle>();
+
+    let mut k = Kernel::new().unwrap();
+    let handle = k.handle();
+    assert!(handle.is_open(), "posts before the first run are queued");
+    assert_eq!(handle.kernel_id(), k.id());
+    k.run().unwrap(); // no sessions: returns at once, and closes
+    assert!(!handle.is_open());
+    k.spawn(
+        InlineStates::new()
+            .state("_start", |_, ctx, _| ctx.alias_set("s").unwrap())
+            .state("bye", |_, ctx, _| ctx.alias_remove("s").unwrap()),
+    );
+    k.run_one(Some(Duration::ZERO)).unwrap(); // a turn opens it again
+    assert!(handle.is_open());
+    handle.post("s", "bye", vec![]).unwrap();
+    k.run().unwrap();
+    assert_eq!(k.session_count(), 0);
+}

@@ -194,7 +194,7 @@ impl Ctx<'_> {
         self.core.sessions.by_id(session).map(|s| s.ref_total)
     }
 
-    /// Every session: id, parent, aliases, children, reference counts.
+    /// Every session, by id: parent, aliases, children, reference counts.
     pub fn sessions(&self) -> Vec<SessionInfo> {
         SessionInfo::all(self.core)
     }

@@ -207,13 +207,18 @@ impl Kernel {
 
     /// Take messages from other threads again (a new run).
     pub(crate) fn open_remote(&mut self) {
+        if !self.remote_closed {
+            return;
+        }
         if let Some(rx) = self.core.shared.open() {
             self.rx = rx;
         }
+        self.remote_closed = false;
     }
 
     /// Refuse messages from other threads, answering the calls waiting.
     pub(crate) fn close_remote(&mut self) {
+        self.remote_closed = true;
         self.core.shared.close();
         while let Ok(msg) = self.rx.try_recv() {
             match msg {
