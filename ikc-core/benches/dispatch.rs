@@ -182,10 +182,36 @@ fn calls() {
     report("call", N, start.elapsed().as_secs_f64());
 }
 
+fn cross_thread() {
+    const M: u64 = 1_000_000;
+    let mut k = Kernel::new().unwrap();
+    k.spawn(
+        InlineStates::with_heap(0_u64)
+            .state("_start", |_, ctx, _| ctx.alias_set("sink").unwrap())
+            .state("add", |n: &mut u64, ctx, _| {
+                *n += 1;
+                if *n == M {
+                    ctx.alias_remove("sink").unwrap();
+                }
+            }),
+    );
+    let handle = k.handle();
+    let start = Instant::now();
+    let poster = std::thread::spawn(move || {
+        for _ in 0..M {
+            handle.post("sink", "add", Vec::new()).unwrap();
+        }
+    });
+    k.run().unwrap();
+    poster.join().unwrap();
+    report("KernelHandle post", M, start.elapsed().as_secs_f64());
+}
+
 fn main() {
     yield_case("yield", false);
     yield_case("yield (1 Int arg)", true);
     inline_yield();
     ping_pong();
     calls();
+    cross_thread();
 }
