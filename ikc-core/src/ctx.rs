@@ -189,7 +189,9 @@ impl<'k> Ctx<'k> {
     /// Create a child session and run its `_start` now. The parent (this
     /// session) receives `_child` `["create", id, value of _start]` as a
     /// posted event (POE calls it; here the parent is busy running this
-    /// handler).
+    /// handler). The child lives at least until this handler returns, so
+    /// it can be posted to or called right away even if nothing else holds
+    /// it; after that it is stopped if nothing does.
     #[track_caller]
     pub fn spawn(&mut self, session: impl Session) -> SessionId {
         self.core

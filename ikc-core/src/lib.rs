@@ -89,7 +89,9 @@
 //! As in POE, a session lives while something holds it: events queued for
 //! it, aliases, pending alarms, I/O watchers, child sessions, and extra
 //! references ([`Ctx::refcount_increment`]). After each event it handles
-//! (and after `_start`), a session nothing holds is stopped: it receives
+//! (and after `_start`), a session nothing holds is stopped, as soon as no
+//! handler is running (so a handler can still call or post to a session it
+//! has just created or called): it receives
 //! `_stop`, its alarms, watchers and aliases are removed, its children are
 //! handed to its parent (`_parent` to each, `_child gain` to the parent),
 //! and its parent receives `_child lose`. Signal watchers do not hold a

@@ -55,6 +55,8 @@ pub(crate) struct Core {
     /// Sessions to check once no handler is running (another session
     /// dropped a reference to them).
     pub(crate) gc_pending: Vec<SessionId>,
+    /// How many handlers are running (nested calls).
+    pub(crate) depth: u32,
     pub(crate) state_changes: Vec<(SessionId, StateChange)>,
     pub(crate) shared: Arc<Shared>,
 }
@@ -77,6 +79,7 @@ impl Core {
             pending_signals: Vec::new(),
             stop_requested: false,
             gc_pending: Vec::new(),
+            depth: 0,
             state_changes: Vec::new(),
             shared,
         }
@@ -123,7 +126,9 @@ impl Core {
         true
     }
 
-    /// Run a handler now, then stop the session if nothing holds it.
+    /// Run a handler now, then stop the session if nothing holds it (once
+    /// no handler is running: a session a handler has just called or
+    /// created lives until that handler returns, as in POE).
     pub(crate) fn dispatch(
         &mut self,
         slot: u32,
@@ -131,7 +136,7 @@ impl Core {
         event: Event,
     ) -> Result<Value, DispatchError> {
         let value = self.dispatch_raw(slot, session, event)?;
-        self.check_gc(slot, session);
+        self.gc_after_dispatch(slot, session);
         Ok(value)
     }
 
@@ -149,10 +154,12 @@ impl Core {
             return Err(DispatchError::Busy(event));
         };
         let state = event.state.clone();
+        self.depth += 1;
         let result = {
             let mut ctx = Ctx::new(self, slot, session);
             panic::catch_unwind(AssertUnwindSafe(|| handler.handle(&mut ctx, event)))
         };
+        self.depth -= 1;
         if let Some(s) = self.sessions.get_mut(slot, session) {
             s.handler = Some(handler);
         } else {

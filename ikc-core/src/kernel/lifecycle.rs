@@ -15,6 +15,15 @@ use crate::session::Session;
 const SHUTDOWN_ROUNDS: usize = 8;
 
 impl Core {
+    /// Collect the session now if no handler runs, else once none does.
+    pub(crate) fn gc_after_dispatch(&mut self, slot: u32, session: SessionId) {
+        if self.depth == 0 {
+            self.check_gc(slot, session);
+        } else {
+            self.gc_pending.push(session);
+        }
+    }
+
     /// Stop the session if nothing holds it and it is not running.
     pub(crate) fn check_gc(&mut self, slot: u32, session: SessionId) {
         let Some(s) = self.sessions.get(slot, session) else {
@@ -76,27 +85,29 @@ impl Core {
         }
         self.state_changes.retain(|(id, _)| *id != session);
 
+        // POE's order: hand each child over (`_child gain` to the new
+        // parent, `_parent` to the child), then `_child lose` to the parent.
         let parent = s.parent;
-        if let Some(p) = parent {
-            if let Some(ps) = self.sessions.by_id_mut(p) {
-                ps.children.retain(|&c| c != session);
-            }
-            let args = vec![Value::from("lose"), Value::from(session), stop_value];
-            self.notify(p, "_child", args);
-        }
         for child in std::mem::take(&mut s.children) {
             let Some(cs) = self.sessions.by_id_mut(child) else {
                 continue;
             };
             cs.parent = parent;
-            let new_parent = self.parent_value(parent);
-            self.notify(child, "_parent", vec![Value::from(session), new_parent]);
             if let Some(p) = parent {
                 if let Some(ps) = self.sessions.by_id_mut(p) {
                     ps.children.push(child);
                 }
                 self.notify(p, "_child", vec![Value::from("gain"), Value::from(child)]);
             }
+            let new_parent = self.parent_value(parent);
+            self.notify(child, "_parent", vec![Value::from(session), new_parent]);
+        }
+        if let Some(p) = parent {
+            if let Some(ps) = self.sessions.by_id_mut(p) {
+                ps.children.retain(|&c| c != session);
+            }
+            let args = vec![Value::from("lose"), Value::from(session), stop_value];
+            self.notify(p, "_child", args);
         }
         if let Some(handler) = s.handler.take() {
             drop_quietly(handler);
@@ -131,7 +142,9 @@ impl Core {
                 vec![Value::from("create"), Value::from(id), value],
             );
         }
-        self.check_gc(slot, id);
+        // Collected once no handler runs (POE sweeps after the event that
+        // created it), so the creator can still post to or call it.
+        self.gc_after_dispatch(slot, id);
         id
     }
 

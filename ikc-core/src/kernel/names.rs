@@ -108,21 +108,27 @@ impl Names {
 mod tests {
     use super::*;
 
+    /// `{host}-{8 hex}-{8 hex}-{8 hex}`.
+    fn has_poe_id_shape(id: &str) -> bool {
+        let parts: Vec<&str> = id.rsplitn(4, '-').collect();
+        parts.len() == 4
+            && !parts[3].is_empty()
+            && parts[..3]
+                .iter()
+                .all(|hex| hex.len() == 8 && hex.bytes().all(|c| c.is_ascii_hexdigit()))
+    }
+
     #[test]
     fn ids_have_poes_shape_and_differ() {
+        // What POE 1.370's `$poe_kernel->ID` printed on this machine.
+        assert!(has_poe_id_shape("vm-6b01c640-0000727b-00000001"));
+        assert!(!has_poe_id_shape("vm-6b01c640-727b-1"));
         let a = new_kernel_id();
         let b = new_kernel_id();
         assert_ne!(a, b);
-        let parts: Vec<&str> = a.rsplitn(4, '-').collect();
-        assert_eq!(parts.len(), 4, "{a}");
-        for hex in &parts[..3] {
-            assert_eq!(hex.len(), 8, "{a}");
-            assert!(hex.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
-        }
-        assert_eq!(
-            u32::from_str_radix(parts[1], 16).unwrap(),
-            std::process::id()
-        );
+        assert!(has_poe_id_shape(&a), "{a}");
+        let pid = a.rsplit('-').nth(1).unwrap();
+        assert_eq!(u32::from_str_radix(pid, 16).unwrap(), std::process::id());
         assert!(ikc_specifier::is_valid_kernel_name(&a), "{a}");
     }
 

@@ -347,3 +347,27 @@ fn aliases_are_unique_and_owned() {
         assert_eq!(ctx.alias_resolve(&a.to_string()), Some(a));
     }));
 }
+
+#[test]
+fn a_new_child_lives_until_the_creating_handler_returns() {
+    let log = new_log();
+    let mut k = Kernel::new().unwrap();
+    let l = log.clone();
+    k.spawn(InlineStates::new().state("_start", move |_, ctx, _| {
+        let l2 = l.clone();
+        let child = ctx.spawn(
+            InlineStates::new()
+                .state("configure", move |_, _, _| push(&l2, "configured"))
+                .state("_stop", {
+                    let l3 = l.clone();
+                    move |_, _, _| push(&l3, "child stopped")
+                }),
+        );
+        ctx.call(child, "configure", vec![]).unwrap();
+        ctx.post(child, "later", vec![]).unwrap();
+        push(&l, "parent done");
+    }));
+    drain(&mut k);
+    assert_eq!(lines(&log), ["configured", "parent done", "child stopped"]);
+    assert_eq!(k.session_count(), 0);
+}

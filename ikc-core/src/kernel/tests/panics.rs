@@ -114,9 +114,9 @@ fn a_panicking_parent_hands_its_children_to_the_grandparent() {
     assert_eq!(
         lines(&log),
         [
-            format!("g _child lose,{p},undef"),
-            format!("c _parent {p},{g}"),
             format!("g _child gain,{c}"),
+            format!("c _parent {p},{g}"),
+            format!("g _child lose,{p},undef"),
         ]
     );
     let info = k.sessions();
