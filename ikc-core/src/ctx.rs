@@ -1,0 +1,297 @@
+//! [`Ctx`]: what a handler gets, POE's `KERNEL` and `SESSION` in one.
+
+mod io;
+mod sessions;
+mod timers;
+
+use std::panic::Location;
+use std::time::Instant;
+
+use ikc_freezer::Value;
+
+pub use self::timers::RemovedAlarm;
+use crate::error::{CallError, PostError};
+use crate::event::{Event, StateName};
+use crate::handle::KernelHandle;
+use crate::ids::{Sender, SessionId, Target};
+use crate::kernel::core::Core;
+use crate::session::{Session, StateChange, boxed};
+
+/// The kernel as seen from inside a handler, for the session running it.
+///
+/// Every handler gets `&mut Ctx`: it names the running session
+/// ([`session_id`](Self::session_id), POE's `SESSION`), and does what POE
+/// does through `$_[KERNEL]`: post, call and yield events, set timers,
+/// aliases and references, spawn children, watch I/O and signals, and stop
+/// the kernel. The event's SENDER, state and arguments are in the
+/// [`Event`] the handler receives; the heap is the session itself.
+///
+/// # Calling rules
+///
+/// - [`post`](Self::post), [`yield_`](Self::yield_) and the timers only
+///   queue: they never run another handler before returning, so a handler
+///   always finishes before the next event is dispatched.
+/// - [`call`](Self::call) runs the target's handler at once, nested inside
+///   this one, and returns its value. A session whose handler is already
+///   running (this one, or one further up a chain of calls) cannot be
+///   called: its state is borrowed by that handler. That is a
+///   [`CallError::Reentrant`]; post to it instead.
+pub struct Ctx<'k> {
+    pub(crate) core: &'k mut Core,
+    pub(crate) slot: u32,
+    pub(crate) me: SessionId,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("session", &self.me)
+            .field("kernel", &self.core.names.id())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'k> Ctx<'k> {
+    pub(crate) fn new(core: &'k mut Core, slot: u32, me: SessionId) -> Self {
+        Self { core, slot, me }
+    }
+
+    /// The running session (POE's `$_[SESSION]->ID`).
+    pub fn session_id(&self) -> SessionId {
+        self.me
+    }
+
+    /// The kernel's unique id (POE's `$kernel->ID`).
+    pub fn kernel_id(&self) -> &str {
+        self.core.names.id()
+    }
+
+    /// Every name the kernel answers to, its id first.
+    pub fn names(&self) -> &[String] {
+        self.core.names.all()
+    }
+
+    /// Add a name the kernel answers to in specifiers; `false` if it
+    /// already did.
+    pub fn add_name(&mut self, name: &str) -> bool {
+        self.core.names.add(name)
+    }
+
+    /// Remove a name; `false` if it was not one (the id cannot be removed).
+    pub fn remove_name(&mut self, name: &str) -> bool {
+        self.core.names.remove(name)
+    }
+
+    /// Is `name` this kernel's id or one of its names?
+    pub fn is_local_name(&self, name: &str) -> bool {
+        self.core.names.is_local(name)
+    }
+
+    /// The time of the current turn of the loop (what delays count from).
+    pub fn now(&self) -> Instant {
+        self.core.now
+    }
+
+    /// Queue an event for a session (POE's `post`). `to` is a session id,
+    /// an alias, or a specifier naming a session (`poe://kernel/session`,
+    /// without a state: use [`post_to`](Self::post_to) for that).
+    ///
+    /// # Errors
+    ///
+    /// The target is unknown (the event is given back in the error).
+    #[track_caller]
+    pub fn post<'t>(
+        &mut self,
+        to: impl Into<Target<'t>>,
+        state: impl Into<StateName>,
+        args: Vec<Value>,
+    ) -> Result<(), PostError> {
+        let event = Event::located(
+            state.into(),
+            args,
+            Sender::Session(self.me),
+            Location::caller(),
+        );
+        self.core.post(Some(self.me), &to.into(), event)
+    }
+
+    /// Queue an event for the state a specifier names
+    /// (`poe://kernel/session/state`, `poe:/session/state`, `poe:state` for
+    /// this session, with IKC's `?arg` appended to the arguments).
+    ///
+    /// # Errors
+    ///
+    /// The specifier does not parse, names no state, or names an unknown
+    /// session, or another kernel while no forwarder is registered.
+    #[track_caller]
+    pub fn post_to(&mut self, spec: &str, args: Vec<Value>) -> Result<(), PostError> {
+        let event = Event::located(
+            StateName::new(spec),
+            args,
+            Sender::Session(self.me),
+            Location::caller(),
+        );
+        self.core.post_to(Some(self.me), spec, event)
+    }
+
+    /// Run a state of another session now and return its value (POE's
+    /// `call`). See the calling rules in the type docs.
+    ///
+    /// # Errors
+    ///
+    /// The target is unknown or in another kernel, is already running a
+    /// handler ([`CallError::Reentrant`]), or its handler panicked.
+    #[track_caller]
+    pub fn call<'t>(
+        &mut self,
+        to: impl Into<Target<'t>>,
+        state: impl Into<StateName>,
+        args: Vec<Value>,
+    ) -> Result<Value, CallError> {
+        let event = Event::located(
+            state.into(),
+            args,
+            Sender::Session(self.me),
+            Location::caller(),
+        );
+        self.core.call(Some(self.me), &to.into(), event)
+    }
+
+    /// [`call`](Self::call) the state a specifier names.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call), and as [`post_to`](Self::post_to) for the
+    /// specifier.
+    #[track_caller]
+    pub fn call_to(&mut self, spec: &str, args: Vec<Value>) -> Result<Value, CallError> {
+        let event = Event::located(
+            StateName::new(spec),
+            args,
+            Sender::Session(self.me),
+            Location::caller(),
+        );
+        self.core.call_to(Some(self.me), spec, event)
+    }
+
+    /// Queue an event for this session (POE's `yield`).
+    #[track_caller]
+    pub fn yield_(&mut self, state: impl Into<StateName>, args: Vec<Value>) {
+        let event = Event::located(
+            state.into(),
+            args,
+            Sender::Session(self.me),
+            Location::caller(),
+        );
+        self.core.enqueue(self.slot, self.me, event);
+    }
+
+    /// Create a child session and run its `_start` now. The parent (this
+    /// session) receives `_child` `["create", id, value of _start]` as a
+    /// posted event (POE calls it; here the parent is busy running this
+    /// handler). The child lives at least until this handler returns, so
+    /// it can be posted to or called right away even if nothing else holds
+    /// it; after that it is stopped if nothing does.
+    #[track_caller]
+    pub fn spawn(&mut self, session: impl Session) -> SessionId {
+        self.core
+            .spawn(Some(self.me), Box::new(session), Location::caller())
+    }
+
+    /// Stop the kernel: when this handler returns, every session is
+    /// stopped (children first, each with `_stop`), queued events, timers
+    /// and watchers are dropped, and `run` returns.
+    pub fn stop(&mut self) {
+        self.core.stop_requested = true;
+    }
+
+    /// A handle other threads can post through.
+    pub fn handle(&self) -> KernelHandle {
+        KernelHandle::new(std::sync::Arc::clone(&self.core.shared))
+    }
+
+    /// Make this session the forwarder: it receives, as
+    /// [`FORWARD_STATE`](crate::FORWARD_STATE), every event posted to a
+    /// specifier naming another kernel. The IKC responder registers itself.
+    pub fn set_forwarder(&mut self) {
+        self.core.forwarder = Some(self.me);
+    }
+
+    /// Stop being the forwarder (if this session is it).
+    pub fn clear_forwarder(&mut self) {
+        if self.core.forwarder == Some(self.me) {
+            self.core.forwarder = None;
+        }
+    }
+
+    /// The forwarder session, if one is registered.
+    pub fn forwarder(&self) -> Option<SessionId> {
+        self.core.forwarder
+    }
+
+    /// Be told when a handler of another session panics: `state` is posted
+    /// to this session with `[session id, state, panic message, [aliases]]`.
+    pub fn on_panic(&mut self, state: impl Into<StateName>) {
+        let state = state.into();
+        let me = self.me;
+        self.core.panic_notify.retain(|(id, _)| *id != me);
+        self.core.panic_notify.push((me, state));
+    }
+
+    /// Stop being told about panics.
+    pub fn on_panic_remove(&mut self) {
+        let me = self.me;
+        self.core.panic_notify.retain(|(id, _)| *id != me);
+    }
+
+    /// Add (or replace) a state of this session at run time (POE's
+    /// `$kernel->state(name, sub)`). Only [`InlineStates`](crate::InlineStates)
+    /// sessions have a state table, and `H` must be their heap type; the
+    /// change takes effect when the running handler returns. A `Session`
+    /// type dispatches on its own, so it keeps its own table instead.
+    pub fn state_add<H, R, F>(&mut self, name: impl Into<StateName>, f: F)
+    where
+        H: 'static,
+        R: Into<Value>,
+        F: FnMut(&mut H, &mut Ctx<'_>, Event) -> R + 'static,
+    {
+        let f: Box<dyn std::any::Any> = Box::new(boxed(f));
+        self.core
+            .state_changes
+            .push((self.me, StateChange::Add(name.into(), f)));
+    }
+
+    /// Remove a state of this session (see [`state_add`](Self::state_add)).
+    pub fn state_remove(&mut self, name: impl Into<StateName>) {
+        self.core
+            .state_changes
+            .push((self.me, StateChange::Remove(name.into())));
+    }
+
+    pub(crate) fn has_state_changes(&self) -> bool {
+        !self.core.state_changes.is_empty()
+    }
+
+    pub(crate) fn take_state_changes(&mut self) -> Vec<StateChange> {
+        let me = self.me;
+        let (mine, rest) = std::mem::take(&mut self.core.state_changes)
+            .into_iter()
+            .partition(|(id, _)| *id == me);
+        self.core.state_changes = rest;
+        mine.into_iter().map(|(_, c)| c).collect()
+    }
+
+    pub(crate) fn slot(&self) -> &crate::kernel::sessions::Slot {
+        self.core
+            .sessions
+            .get(self.slot, self.me)
+            .expect("the running session exists while its handler runs")
+    }
+
+    pub(crate) fn slot_mut(&mut self) -> &mut crate::kernel::sessions::Slot {
+        self.core
+            .sessions
+            .get_mut(self.slot, self.me)
+            .expect("the running session exists while its handler runs")
+    }
+}

@@ -1,0 +1,333 @@
+//! Events: the state name, the arguments, the sender and where it was sent from.
+
+use std::borrow::{Borrow, Cow};
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+use std::panic::Location;
+use std::sync::Arc;
+
+use ikc_freezer::Value;
+
+use crate::ids::{Sender, WatcherId};
+
+/// The name of a state (POE's event name), cheap to clone.
+///
+/// A `&'static str` (a literal) is kept as it is, so posting
+/// `ctx.yield_("tick", ...)` allocates nothing for the name; any other
+/// string is shared behind an `Arc`. It compares, hashes and prints as the
+/// string it holds.
+#[derive(Clone)]
+pub struct StateName(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl StateName {
+    /// A state name from a string literal (no allocation).
+    pub const fn from_static(name: &'static str) -> Self {
+        Self(Repr::Static(name))
+    }
+
+    /// A state name copied from any string.
+    pub fn new(name: &str) -> Self {
+        Self(Repr::Shared(Arc::from(name)))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Static(s) => s,
+            Repr::Shared(s) => s,
+        }
+    }
+}
+
+impl Deref for StateName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for StateName {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for StateName {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for StateName {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for StateName {}
+
+impl PartialEq<str> for StateName {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for StateName {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialOrd for StateName {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for StateName {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for StateName {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for StateName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for StateName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<&'static str> for StateName {
+    fn from(name: &'static str) -> Self {
+        Self::from_static(name)
+    }
+}
+
+impl From<String> for StateName {
+    fn from(name: String) -> Self {
+        Self(Repr::Shared(Arc::from(name)))
+    }
+}
+
+impl From<&String> for StateName {
+    fn from(name: &String) -> Self {
+        Self::new(name)
+    }
+}
+
+impl From<Arc<str>> for StateName {
+    fn from(name: Arc<str>) -> Self {
+        Self(Repr::Shared(name))
+    }
+}
+
+impl From<Cow<'static, str>> for StateName {
+    fn from(name: Cow<'static, str>) -> Self {
+        match name {
+            Cow::Borrowed(s) => Self::from_static(s),
+            Cow::Owned(s) => Self::from(s),
+        }
+    }
+}
+
+impl From<&Self> for StateName {
+    fn from(name: &Self) -> Self {
+        name.clone()
+    }
+}
+
+impl From<StateName> for Value {
+    fn from(name: StateName) -> Self {
+        Self::Str(name.as_str().to_owned())
+    }
+}
+
+/// One event, as a handler receives it: POE's `STATE`, `ARG0..`, `SENDER`,
+/// `CALLER_FILE` and `CALLER_LINE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The state (event name) being invoked.
+    pub state: StateName,
+    /// The arguments: `ARG0`, `ARG1`, ...
+    pub args: Vec<Value>,
+    /// Who posted or called it.
+    pub sender: Sender,
+    /// The source file of the `post`/`call`/`yield_`/timer call that made it.
+    pub caller_file: &'static str,
+    /// The line of that call.
+    pub caller_line: u32,
+}
+
+impl Event {
+    /// An event from the kernel, located at the caller of this function.
+    #[track_caller]
+    pub fn new(state: impl Into<StateName>, args: Vec<Value>) -> Self {
+        Self::located(state.into(), args, Sender::Kernel, Location::caller())
+    }
+
+    pub(crate) fn located(
+        state: StateName,
+        args: Vec<Value>,
+        sender: Sender,
+        at: &'static Location<'static>,
+    ) -> Self {
+        Self {
+            state,
+            args,
+            sender,
+            caller_file: at.file(),
+            caller_line: at.line(),
+        }
+    }
+
+    /// The state name as a string.
+    pub fn state(&self) -> &str {
+        self.state.as_str()
+    }
+
+    /// Argument `n` (`ARGn`), if there is one.
+    pub fn arg(&self, n: usize) -> Option<&Value> {
+        self.args.get(n)
+    }
+}
+
+/// What an I/O readiness event says, decoded from its arguments.
+///
+/// A watcher's state is invoked with the arguments
+/// `[watcher id, readable, writable, read_closed, write_closed, error]`:
+/// ARG0 an integer (the [`WatcherId`]), the others booleans, taken from the
+/// mio event. Readiness is edge-triggered: read (or write) until the
+/// operation returns `WouldBlock`, or no further event will come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Readiness {
+    /// The watcher the event is for.
+    pub watcher: WatcherId,
+    /// The source can be read.
+    pub readable: bool,
+    /// The source can be written.
+    pub writable: bool,
+    /// The read half is closed (the peer shut down or closed).
+    pub read_closed: bool,
+    /// The write half is closed.
+    pub write_closed: bool,
+    /// The source reports an error.
+    pub error: bool,
+}
+
+impl Readiness {
+    /// Number of arguments a readiness event carries.
+    pub const ARGS: usize = 6;
+
+    pub(crate) fn from_mio(watcher: WatcherId, event: &mio::event::Event) -> Self {
+        Self {
+            watcher,
+            readable: event.is_readable(),
+            writable: event.is_writable(),
+            read_closed: event.is_read_closed(),
+            write_closed: event.is_write_closed(),
+            error: event.is_error(),
+        }
+    }
+
+    /// Decode the arguments of a readiness event; `None` if they are not one.
+    pub fn from_args(args: &[Value]) -> Option<Self> {
+        let [id, r, w, rc, wc, e] = args else {
+            return None;
+        };
+        let flag = |v: &Value| match v {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        };
+        Some(Self {
+            watcher: WatcherId::from_value(id)?,
+            readable: flag(r)?,
+            writable: flag(w)?,
+            read_closed: flag(rc)?,
+            write_closed: flag(wc)?,
+            error: flag(e)?,
+        })
+    }
+
+    /// Decode a readiness event; `None` if it is not one.
+    pub fn from_event(event: &Event) -> Option<Self> {
+        Self::from_args(&event.args)
+    }
+
+    /// The event arguments that carry this readiness.
+    pub fn to_args(&self) -> Vec<Value> {
+        vec![
+            Value::from(self.watcher),
+            Value::Bool(self.readable),
+            Value::Bool(self.writable),
+            Value::Bool(self.read_closed),
+            Value::Bool(self.write_closed),
+            Value::Bool(self.error),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn state_names_compare_and_hash_as_strings() {
+        let a = StateName::from("tick");
+        let b = StateName::from(String::from("tick"));
+        assert_eq!(a, b);
+        assert_eq!(a, "tick");
+        let mut map = HashMap::new();
+        map.insert(b, 1);
+        assert_eq!(map.get("tick"), Some(&1));
+        assert_eq!(format!("{a} {a:?}"), "tick \"tick\"");
+    }
+
+    #[test]
+    fn events_record_the_caller() {
+        let line = line!() + 1;
+        let ev = Event::new("go", vec![Value::from(1)]);
+        assert_eq!((ev.caller_file, ev.caller_line), (file!(), line));
+        assert_eq!(ev.arg(0), Some(&Value::Int(1)));
+        assert_eq!(ev.arg(1), None);
+        assert_eq!(ev.sender, Sender::Kernel);
+    }
+
+    #[test]
+    fn readiness_round_trips_through_args() {
+        let r = Readiness {
+            watcher: WatcherId(7 | (3 << 32)),
+            readable: true,
+            writable: false,
+            read_closed: true,
+            write_closed: false,
+            error: false,
+        };
+        assert_eq!(Readiness::from_args(&r.to_args()), Some(r));
+        assert_eq!(Readiness::from_args(&[Value::from(1)]), None);
+        let mut bad = r.to_args();
+        bad[2] = Value::from(1);
+        assert_eq!(Readiness::from_args(&bad), None);
+    }
+}

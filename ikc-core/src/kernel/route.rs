@@ -1,0 +1,300 @@
+//! Where an event goes: a local session, or the forwarder (another kernel).
+//!
+//! A name target is looked up as an alias, then as a session id in digits,
+//! then, if it starts with `poe:` or `//`, parsed as an IKC specifier. A
+//! specifier whose kernel is unspecified or one of this kernel's names is
+//! delivered locally; any other kernel (or `*`, or a list naming any other
+//! kernel) goes to the forwarder as [`FORWARD_STATE`].
+
+use ikc_freezer::Value;
+use ikc_specifier::{Part, Specifier};
+
+use crate::error::{CallError, DeliveryError, PostError};
+use crate::event::{Event, StateName};
+use crate::ids::{SessionId, Target};
+use crate::kernel::core::{Core, DispatchError};
+
+/// The state the forwarder receives for an event bound to another kernel.
+///
+/// Its arguments are `[specifier, state, arg0, arg1, ...]`: ARG0 the full
+/// destination as a string (`poe://kernel/session/state`, printed with the
+/// specifier's `Display`, including any `?arg`), ARG1 the state, then the
+/// event's own arguments. The event's SENDER is the original sender.
+pub const FORWARD_STATE: &str = "IKC:forward";
+
+/// Where a target resolved to.
+#[derive(Debug)]
+pub(crate) enum Route {
+    /// A session of this kernel, plus the state and `?arg` a specifier gave.
+    Local {
+        slot: u32,
+        session: SessionId,
+        state: Option<String>,
+        arg: Option<String>,
+    },
+    /// Another kernel.
+    Remote(Specifier),
+}
+
+/// Does this name look like a specifier rather than an alias?
+fn is_specifier(name: &str) -> bool {
+    name.starts_with("poe:") || name.starts_with("//")
+}
+
+impl Core {
+    /// A local session by alias or id written in digits.
+    pub(crate) fn lookup_name(&self, name: &str) -> Option<(u32, SessionId)> {
+        if let Some(&id) = self.aliases.get(name) {
+            return self.sessions.find(id).map(|slot| (slot, id));
+        }
+        if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
+            let id: SessionId = name.parse().ok()?;
+            return self.sessions.find(id).map(|slot| (slot, id));
+        }
+        None
+    }
+
+    /// Resolve a target. `me` fills in a specifier without a session.
+    pub(crate) fn route(
+        &self,
+        target: &Target<'_>,
+        me: Option<SessionId>,
+    ) -> Result<Route, DeliveryError> {
+        let local = |(slot, session)| Route::Local {
+            slot,
+            session,
+            state: None,
+            arg: None,
+        };
+        match target {
+            Target::Session(id) => self
+                .sessions
+                .find(*id)
+                .map(|slot| local((slot, *id)))
+                .ok_or_else(|| DeliveryError::UnknownSession(id.to_string())),
+            Target::Name(name) => {
+                if let Some(found) = self.lookup_name(name) {
+                    return Ok(local(found));
+                }
+                if is_specifier(name) {
+                    let spec = Specifier::parse(name)?;
+                    return self.route_specifier(spec, name, me);
+                }
+                Err(DeliveryError::UnknownSession(name.to_string()))
+            }
+        }
+    }
+
+    fn route_specifier(
+        &self,
+        spec: Specifier,
+        text: &str,
+        me: Option<SessionId>,
+    ) -> Result<Route, DeliveryError> {
+        let is_local = match &spec.kernel {
+            Part::Unspecified => true,
+            Part::All => false,
+            Part::Names(names) => names.iter().all(|n| self.names.is_local(n)),
+        };
+        if !is_local {
+            return Ok(Route::Remote(spec));
+        }
+        let (slot, session) = match &spec.session {
+            Part::Unspecified => {
+                let me = me.ok_or_else(|| DeliveryError::NoCurrentSession(text.to_owned()))?;
+                let slot = self
+                    .sessions
+                    .find(me)
+                    .ok_or_else(|| DeliveryError::UnknownSession(me.to_string()))?;
+                (slot, me)
+            }
+            Part::Names(names) if names.len() == 1 => self
+                .lookup_name(&names[0])
+                .ok_or_else(|| DeliveryError::UnknownSession(names[0].clone()))?,
+            _ => return Err(DeliveryError::UnsupportedTarget(text.to_owned())),
+        };
+        Ok(Route::Local {
+            slot,
+            session,
+            state: spec.state,
+            arg: spec.arg,
+        })
+    }
+
+    /// `post(to, state, args)`: the state is given; a specifier target must
+    /// not name one.
+    pub(crate) fn post(
+        &mut self,
+        me: Option<SessionId>,
+        target: &Target<'_>,
+        event: Event,
+    ) -> Result<(), PostError> {
+        match self.route(target, me) {
+            Err(reason) => Err(PostError::new(event, reason)),
+            Ok(Route::Local { state: Some(_), .. }) => Err(PostError::new(
+                event,
+                DeliveryError::StateInTarget(target_text(target)),
+            )),
+            Ok(Route::Local {
+                slot, session, arg, ..
+            }) => {
+                let mut event = event;
+                if let Some(arg) = arg {
+                    event.args.push(Value::from(arg));
+                }
+                self.enqueue(slot, session, event);
+                Ok(())
+            }
+            Ok(Route::Remote(spec)) if spec.state.is_some() => Err(PostError::new(
+                event,
+                DeliveryError::StateInTarget(target_text(target)),
+            )),
+            Ok(Route::Remote(mut spec)) => {
+                spec.state = Some(event.state.to_string());
+                self.forward(spec, event)
+            }
+        }
+    }
+
+    /// `post_to(spec, args)`: the state comes from the specifier (the
+    /// event's own state is replaced).
+    pub(crate) fn post_to(
+        &mut self,
+        me: Option<SessionId>,
+        spec: &str,
+        event: Event,
+    ) -> Result<(), PostError> {
+        match self.route(&Target::from(spec), me) {
+            Err(reason) => Err(PostError::new(event, reason)),
+            Ok(Route::Local {
+                slot,
+                session,
+                state: Some(state),
+                arg,
+            }) => {
+                let mut event = Event {
+                    state: StateName::from(state),
+                    ..event
+                };
+                if let Some(arg) = arg {
+                    event.args.push(Value::from(arg));
+                }
+                self.enqueue(slot, session, event);
+                Ok(())
+            }
+            Ok(Route::Remote(spec)) if spec.state.is_some() => {
+                let state = StateName::from(spec.state.clone().unwrap_or_default());
+                self.forward(spec, Event { state, ..event })
+            }
+            Ok(_) => Err(PostError::new(
+                event,
+                DeliveryError::MissingState(spec.to_owned()),
+            )),
+        }
+    }
+
+    /// Hand an event for another kernel to the forwarder.
+    fn forward(&mut self, spec: Specifier, event: Event) -> Result<(), PostError> {
+        let forwarder = self
+            .forwarder
+            .and_then(|id| self.sessions.find(id).map(|slot| (slot, id)));
+        let Some((slot, forwarder)) = forwarder else {
+            let kernel = spec.kernel.to_string();
+            return Err(PostError::new(event, DeliveryError::UnknownKernel(kernel)));
+        };
+        let mut args = Vec::with_capacity(event.args.len() + 2);
+        args.push(Value::from(spec.to_string()));
+        args.push(Value::from(event.state.as_str()));
+        args.extend(event.args);
+        let event = Event {
+            state: StateName::from_static(FORWARD_STATE),
+            args,
+            ..event
+        };
+        self.enqueue(slot, forwarder, event);
+        Ok(())
+    }
+
+    /// `call(to, state, args)`: run the handler now and return its value.
+    pub(crate) fn call(
+        &mut self,
+        me: Option<SessionId>,
+        target: &Target<'_>,
+        mut event: Event,
+    ) -> Result<Value, CallError> {
+        let (slot, session) = match self.route(target, me)? {
+            Route::Local { state: Some(_), .. } => {
+                return Err(DeliveryError::StateInTarget(target_text(target)).into());
+            }
+            Route::Local {
+                slot, session, arg, ..
+            } => {
+                if let Some(arg) = arg {
+                    event.args.push(Value::from(arg));
+                }
+                (slot, session)
+            }
+            Route::Remote(mut spec) => {
+                spec.state = Some(event.state.to_string());
+                return Err(CallError::Remote(spec.to_string()));
+            }
+        };
+        self.call_local(slot, session, event)
+    }
+
+    /// `call_to(spec, args)`: the state comes from the specifier (the
+    /// event's own state is replaced).
+    pub(crate) fn call_to(
+        &mut self,
+        me: Option<SessionId>,
+        spec: &str,
+        event: Event,
+    ) -> Result<Value, CallError> {
+        match self.route(&Target::from(spec), me)? {
+            Route::Local {
+                slot,
+                session,
+                state: Some(state),
+                arg,
+            } => {
+                let mut event = Event {
+                    state: StateName::from(state),
+                    ..event
+                };
+                if let Some(arg) = arg {
+                    event.args.push(Value::from(arg));
+                }
+                self.call_local(slot, session, event)
+            }
+            Route::Remote(spec) if spec.state.is_some() => Err(CallError::Remote(spec.to_string())),
+            _ => Err(DeliveryError::MissingState(spec.to_owned()).into()),
+        }
+    }
+
+    fn call_local(
+        &mut self,
+        slot: u32,
+        session: SessionId,
+        event: Event,
+    ) -> Result<Value, CallError> {
+        self.dispatch(slot, session, event).map_err(|e| match e {
+            DispatchError::Gone => DeliveryError::UnknownSession(session.to_string()).into(),
+            DispatchError::Busy(event) => CallError::Reentrant {
+                session,
+                state: event.state,
+            },
+            DispatchError::Panicked { state, message } => CallError::Panicked {
+                session,
+                state,
+                message,
+            },
+        })
+    }
+}
+
+fn target_text(target: &Target<'_>) -> String {
+    match target {
+        Target::Session(id) => id.to_string(),
+        Target::Name(name) => name.to_string(),
+    }
+}

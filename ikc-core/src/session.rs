@@ -1,0 +1,235 @@
+//! Sessions: the [`Session`] trait (the struct is the heap) and
+//! [`InlineStates`] (a closure per state, with POE's `_default`).
+
+use std::any::Any;
+use std::fmt;
+
+use ikc_freezer::Value;
+
+use crate::ctx::Ctx;
+use crate::event::{Event, StateName};
+use crate::kernel::hash::FastMap;
+
+/// A session: POE's session with its heap.
+///
+/// The kernel calls [`handle`](Session::handle) for every event the session
+/// receives, including the lifecycle events:
+///
+/// | state | when | args |
+/// |---|---|---|
+/// | `_start` | once, inside `spawn`, before anything else | none; SENDER is the parent |
+/// | `_stop` | once, when nothing holds the session any more, or the kernel stops | none |
+/// | `_child` | a child was created, stopped, or handed over | `["create", child id, _start's value]`, `["lose", child id, _stop's value]`, `["gain", child id]` |
+/// | `_parent` | the session got a new parent | `[old parent, new parent]`: a session id, or the kernel's id string |
+///
+/// The returned value is what `call` returns to its caller (and what
+/// `_child` reports for `_start` and `_stop`); for posted events it is
+/// dropped. A state the session does not know should return
+/// `Value::Undef`.
+///
+/// ```
+/// use ikc_core::{Ctx, Event, Kernel, Session};
+/// use ikc_freezer::Value;
+///
+/// struct Counter { n: i64 }
+///
+/// impl Session for Counter {
+///     fn handle(&mut self, ctx: &mut Ctx<'_>, ev: Event) -> Value {
+///         match ev.state() {
+///             "_start" => { ctx.alias_set("counter").ok(); Value::Undef }
+///             "add" => { self.n += 1; Value::from(self.n) }
+///             "done" => { ctx.alias_remove("counter").ok(); Value::Undef }
+///             _ => Value::Undef,
+///         }
+///     }
+/// }
+///
+/// let mut kernel = Kernel::new()?;
+/// kernel.spawn(Counter { n: 0 });
+/// assert_eq!(kernel.call("counter", "add", vec![])?, Value::Int(1));
+/// assert_eq!(kernel.call("counter", "add", vec![])?, Value::Int(2));
+/// kernel.post("counter", "done", vec![])?;
+/// kernel.run()?; // "done" removes the alias; nothing holds the session; run returns
+/// assert_eq!(kernel.session_count(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait Session: 'static {
+    /// Handle one event.
+    fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value;
+}
+
+/// The boxed handler of one inline state.
+pub type StateFn<H> = Box<dyn FnMut(&mut H, &mut Ctx<'_>, Event) -> Value>;
+
+/// A change to an inline-state session's table, made from a handler.
+pub(crate) enum StateChange {
+    /// Add (or replace) a state; the box holds a `StateFn<H>`.
+    Add(StateName, Box<dyn Any>),
+    Remove(StateName),
+}
+
+impl fmt::Debug for StateChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Add(name, _) => write!(f, "Add({name:?})"),
+            Self::Remove(name) => write!(f, "Remove({name:?})"),
+        }
+    }
+}
+
+/// A session built from closures, one per state (POE's inline states),
+/// with a heap of type `H` that every closure gets first.
+///
+/// An event for a state that has no closure goes to the `_default`
+/// closure, if there is one, as POE does: its ARG0 is the original state
+/// name and ARG1 an array of the original arguments (SENDER and the caller
+/// location are kept). Without `_default` the event is dropped (with a
+/// `log::warn!`, except for lifecycle states starting with `_`) and a
+/// `call` returns `Value::Undef`.
+///
+/// States can be added and removed at run time with
+/// [`Ctx::state_add`]/[`Ctx::state_remove`] (POE's `$kernel->state`).
+///
+/// ```
+/// use ikc_core::{InlineStates, Kernel};
+/// use ikc_freezer::Value;
+///
+/// let mut kernel = Kernel::new()?;
+/// let id = kernel.spawn(
+///     InlineStates::with_heap(0_i64)
+///         .state("_start", |_, ctx, _| { ctx.alias_set("adder").ok(); })
+///         .state("add", |sum, _, ev| {
+///             *sum += ev.args.iter().filter_map(|v| match v { Value::Int(n) => Some(*n), _ => None }).sum::<i64>();
+///             *sum
+///         })
+///         // ARG0 is the unknown state's name, ARG1 its arguments
+///         .state("_default", |_, _, ev| ev.arg(0).cloned().unwrap_or_default()),
+/// );
+/// assert_eq!(kernel.call(id, "add", vec![Value::from(2), Value::from(3)])?, Value::Int(5));
+/// assert_eq!(kernel.call("adder", "add", vec![Value::from(1)])?, Value::Int(6));
+/// assert_eq!(kernel.call(id, "mul", vec![])?, Value::from("mul"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct InlineStates<H = ()> {
+    heap: H,
+    states: FastMap<StateName, StateFn<H>>,
+}
+
+impl InlineStates<()> {
+    /// A session without a heap (closures can capture their own state).
+    pub fn new() -> Self {
+        Self::with_heap(())
+    }
+}
+
+impl Default for InlineStates<()> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<H: 'static> InlineStates<H> {
+    /// A session whose closures share `heap`.
+    pub fn with_heap(heap: H) -> Self {
+        Self {
+            heap,
+            states: FastMap::default(),
+        }
+    }
+
+    /// Add the closure for a state (replacing one of the same name). The
+    /// closure's return value is what `call` returns; `()` is `undef`.
+    pub fn state<R, F>(mut self, name: impl Into<StateName>, f: F) -> Self
+    where
+        R: Into<Value>,
+        F: FnMut(&mut H, &mut Ctx<'_>, Event) -> R + 'static,
+    {
+        self.states.insert(name.into(), boxed(f));
+        self
+    }
+
+    /// The heap.
+    pub fn heap(&self) -> &H {
+        &self.heap
+    }
+
+    /// The heap, mutably.
+    pub fn heap_mut(&mut self) -> &mut H {
+        &mut self.heap
+    }
+
+    /// Does the session have a closure for `name`?
+    pub fn has_state(&self, name: &str) -> bool {
+        self.states.contains_key(name)
+    }
+
+    fn apply_changes(&mut self, ctx: &mut Ctx<'_>) {
+        for change in ctx.take_state_changes() {
+            match change {
+                StateChange::Add(name, f) => match f.downcast::<StateFn<H>>() {
+                    Ok(f) => {
+                        self.states.insert(name, *f);
+                    }
+                    Err(_) => log::warn!(
+                        "session {}: state_add({name:?}) with a heap type other than {}: ignored",
+                        ctx.session_id(),
+                        std::any::type_name::<H>()
+                    ),
+                },
+                StateChange::Remove(name) => {
+                    self.states.remove(name.as_str());
+                }
+            }
+        }
+    }
+}
+
+/// Box a state closure, turning its return value into a `Value`.
+pub(crate) fn boxed<H, R, F>(mut f: F) -> StateFn<H>
+where
+    R: Into<Value>,
+    F: FnMut(&mut H, &mut Ctx<'_>, Event) -> R + 'static,
+{
+    Box::new(move |heap, ctx, event| f(heap, ctx, event).into())
+}
+
+impl<H: 'static> Session for InlineStates<H> {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value {
+        let value = if let Some(f) = self.states.get_mut(event.state.as_str()) {
+            f(&mut self.heap, ctx, event)
+        } else if let Some(f) = self.states.get_mut("_default") {
+            let args = vec![Value::from(event.state.as_str()), Value::Array(event.args)];
+            let event = Event {
+                state: StateName::from_static("_default"),
+                args,
+                ..event
+            };
+            f(&mut self.heap, ctx, event)
+        } else {
+            if !event.state.starts_with('_') {
+                log::warn!(
+                    "session {} has no state {:?} and no _default: event from {}:{} dropped",
+                    ctx.session_id(),
+                    event.state,
+                    event.caller_file,
+                    event.caller_line
+                );
+            }
+            Value::Undef
+        };
+        if ctx.has_state_changes() {
+            self.apply_changes(ctx);
+        }
+        value
+    }
+}
+
+impl<H> fmt::Debug for InlineStates<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&str> = self.states.keys().map(StateName::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("InlineStates")
+            .field("states", &names)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,365 @@
+//! [`ReadWrite`]: buffered nonblocking I/O on a stream, the role of POE's
+//! `Wheel::ReadWrite`.
+
+use std::io::{self, Read, Write};
+
+use mio::Interest;
+use mio::event::Source;
+
+use crate::ctx::Ctx;
+use crate::error::KernelError;
+use crate::event::{Readiness, StateName};
+use crate::ids::WatcherId;
+
+/// Bytes read per `read` call.
+const READ_CHUNK: usize = 64 * 1024;
+/// Default bytes read per readiness event before yielding to other events.
+const DEFAULT_READ_LIMIT: usize = 256 * 1024;
+/// Default high-water mark of queued output.
+const DEFAULT_HIGH_WATER: usize = 1024 * 1024;
+
+/// What one [`ReadWrite::on_ready`] call did.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct ReadyOutcome {
+    /// Bytes appended to the input buffer.
+    pub read: usize,
+    /// The peer closed its end (a read returned 0). No more input will come.
+    pub eof: bool,
+    /// The output queue became empty during this call (POE's
+    /// `FlushedEvent`).
+    pub flushed: bool,
+    /// The stream was closed (after "flush then close" finished).
+    pub closed: bool,
+    /// A read or write failed; the stream should be closed.
+    pub error: Option<io::Error>,
+}
+
+/// A nonblocking stream registered with the kernel, with an input buffer
+/// and an output queue.
+///
+/// Create it in a handler with [`ReadWrite::new`], naming the state its
+/// readiness events invoke; in that state's handler call
+/// [`on_ready`](Self::on_ready), then consume [`input`](Self::input).
+/// [`put`](Self::put) queues output and writes what the socket takes at
+/// once; the rest is written as the socket allows, with `WRITABLE`
+/// interest registered only while output is pending.
+///
+/// Reads are edge-triggered: `on_ready` reads until the socket would
+/// block, but at most [`set_read_limit`](Self::set_read_limit) bytes per
+/// event; if it stops at the limit it posts itself another readiness event
+/// so other sessions get their turn. Consume the input each time: the
+/// buffer grows by up to the read limit per event.
+///
+/// Works with any `Read + Write + Source`: `mio::net::TcpStream`,
+/// `mio::net::UnixStream`.
+#[derive(Debug)]
+pub struct ReadWrite<S: Read + Write + Source> {
+    stream: Option<S>,
+    watcher: WatcherId,
+    state: StateName,
+    /// Input: the first `filled` bytes are data; the rest is zeroed space
+    /// kept for the next reads, so reading never re-zeroes memory.
+    input: Vec<u8>,
+    filled: usize,
+    output: Vec<u8>,
+    /// Bytes of `output` already written.
+    written: usize,
+    interest: Interest,
+    high_water: usize,
+    read_limit: usize,
+    paused: bool,
+    eof: bool,
+    close_when_flushed: bool,
+}
+
+impl<S: Read + Write + Source> ReadWrite<S> {
+    /// Register `stream` for reading; its readiness invokes `state` of the
+    /// running session.
+    ///
+    /// # Errors
+    ///
+    /// The poller refused the stream, which is given back.
+    pub fn new(
+        ctx: &mut Ctx<'_>,
+        mut stream: S,
+        state: impl Into<StateName>,
+    ) -> Result<Self, (S, KernelError)> {
+        let state = state.into();
+        let watcher = match ctx.watch(&mut stream, Interest::READABLE, state.clone()) {
+            Ok(id) => id,
+            Err(e) => return Err((stream, e)),
+        };
+        Ok(Self {
+            stream: Some(stream),
+            watcher,
+            state,
+            input: Vec::new(),
+            filled: 0,
+            output: Vec::new(),
+            written: 0,
+            interest: Interest::READABLE,
+            high_water: DEFAULT_HIGH_WATER,
+            read_limit: DEFAULT_READ_LIMIT,
+            paused: false,
+            eof: false,
+            close_when_flushed: false,
+        })
+    }
+
+    /// The watcher (ARG0 of this stream's readiness events).
+    pub fn watcher(&self) -> WatcherId {
+        self.watcher
+    }
+
+    /// Is this readiness event for this stream?
+    pub fn is_mine(&self, ready: &Readiness) -> bool {
+        ready.watcher == self.watcher
+    }
+
+    /// The output high-water mark (bytes queued); see
+    /// [`over_high_water`](Self::over_high_water).
+    pub fn set_high_water(&mut self, bytes: usize) {
+        self.high_water = bytes;
+    }
+
+    /// Bytes read per readiness event at most (at least one chunk).
+    pub fn set_read_limit(&mut self, bytes: usize) {
+        self.read_limit = bytes.max(1);
+    }
+
+    /// The bytes read and not yet consumed.
+    pub fn input(&self) -> &[u8] {
+        &self.input[..self.filled]
+    }
+
+    /// Drop the first `n` bytes of input (all of it if `n` is larger).
+    pub fn consume(&mut self, n: usize) {
+        let n = n.min(self.filled);
+        self.input.copy_within(n..self.filled, 0);
+        self.filled -= n;
+        if self.filled == 0 && self.input.len() > 4 * READ_CHUNK {
+            self.input = Vec::new(); // give a burst's memory back
+        }
+    }
+
+    /// Take all the input.
+    pub fn take_input(&mut self) -> Vec<u8> {
+        let mut taken = std::mem::take(&mut self.input);
+        taken.truncate(self.filled);
+        self.filled = 0;
+        taken
+    }
+
+    /// Bytes queued for output and not yet written.
+    pub fn queued(&self) -> usize {
+        self.output.len() - self.written
+    }
+
+    /// Is more output queued than the high-water mark? A peer that stops
+    /// reading makes this true; the caller may then close it.
+    pub fn over_high_water(&self) -> bool {
+        self.queued() > self.high_water
+    }
+
+    /// Did the peer close its end?
+    pub fn is_eof(&self) -> bool {
+        self.eof
+    }
+
+    /// Has the stream been closed?
+    pub fn is_closed(&self) -> bool {
+        self.stream.is_none()
+    }
+
+    /// What the stream is registered for (`WRITABLE` only while output is
+    /// pending).
+    pub fn interest(&self) -> Interest {
+        self.interest
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> Option<&S> {
+        self.stream.as_ref()
+    }
+
+    /// Queue `bytes` and write as much as the socket takes now.
+    ///
+    /// # Errors
+    ///
+    /// The stream is closed (or closing), or the write failed.
+    pub fn put(&mut self, ctx: &mut Ctx<'_>, bytes: &[u8]) -> io::Result<()> {
+        if self.stream.is_none() || self.close_when_flushed {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "stream closed"));
+        }
+        self.output.extend_from_slice(bytes);
+        self.flush(ctx).map(|_| ())
+    }
+
+    /// Write queued output until done or the socket would block; returns
+    /// whether the queue is now empty. Sets `WRITABLE` interest while
+    /// output remains.
+    fn flush(&mut self, ctx: &mut Ctx<'_>) -> io::Result<bool> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(true);
+        };
+        while self.written < self.output.len() {
+            match stream.write(&self.output[self.written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let done = self.written == self.output.len();
+        if done {
+            self.output.clear();
+            self.written = 0;
+        } else if self.written > READ_CHUNK && self.written * 2 > self.output.len() {
+            // Reclaim the written prefix once it dominates the buffer.
+            self.output.drain(..self.written);
+            self.written = 0;
+        }
+        let wanted = if done {
+            Interest::READABLE
+        } else {
+            Interest::READABLE | Interest::WRITABLE
+        };
+        if wanted != self.interest {
+            ctx.reregister(stream, self.watcher, wanted)
+                .map_err(kernel_to_io)?;
+            self.interest = wanted;
+        }
+        Ok(done)
+    }
+
+    /// Handle a readiness event of this stream: read what is available
+    /// into the input buffer, write what is queued, and finish a pending
+    /// "flush then close". Events for other watchers are ignored.
+    pub fn on_ready(&mut self, ctx: &mut Ctx<'_>, ready: &Readiness) -> ReadyOutcome {
+        let mut out = ReadyOutcome::default();
+        if !self.is_mine(ready) || self.stream.is_none() {
+            return out;
+        }
+        if ready.writable || ready.error || self.queued() > 0 {
+            let had_output = self.queued() > 0;
+            match self.flush(ctx) {
+                Ok(done) => out.flushed = had_output && done,
+                Err(e) => {
+                    out.error = Some(e);
+                    return out;
+                }
+            }
+        }
+        if (ready.readable || ready.read_closed || ready.error) && !self.paused && !self.eof {
+            self.read_available(ctx, &mut out);
+        }
+        if self.close_when_flushed && self.queued() == 0 && self.stream.is_some() {
+            self.close(ctx);
+            out.closed = true;
+        }
+        out
+    }
+
+    fn read_available(&mut self, ctx: &mut Ctx<'_>, out: &mut ReadyOutcome) {
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
+        loop {
+            if out.read >= self.read_limit {
+                // More may be waiting: come back after other events.
+                let again = Readiness {
+                    watcher: self.watcher,
+                    readable: true,
+                    writable: false,
+                    read_closed: false,
+                    write_closed: false,
+                    error: false,
+                };
+                ctx.yield_(self.state.clone(), again.to_args());
+                return;
+            }
+            let start = self.filled;
+            if self.input.len() < start + READ_CHUNK {
+                self.input.resize(start + READ_CHUNK, 0);
+            }
+            match stream.read(&mut self.input[start..start + READ_CHUNK]) {
+                Ok(0) => {
+                    self.eof = true;
+                    out.eof = true;
+                    return;
+                }
+                Ok(n) => {
+                    self.filled += n;
+                    out.read += n;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    out.error = Some(e);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Stop reading (POE's `pause_input`); input the peer sends waits in
+    /// the socket.
+    pub fn pause_input(&mut self) {
+        self.paused = true;
+    }
+
+    /// Read again (POE's `resume_input`). Posts a readiness event to this
+    /// stream's state, since edge-triggered readiness that arrived while
+    /// paused will not be reported again.
+    pub fn resume_input(&mut self, ctx: &mut Ctx<'_>) {
+        if !self.paused {
+            return;
+        }
+        self.paused = false;
+        if self.stream.is_some() {
+            let again = Readiness {
+                watcher: self.watcher,
+                readable: true,
+                writable: false,
+                read_closed: false,
+                write_closed: false,
+                error: false,
+            };
+            ctx.yield_(self.state.clone(), again.to_args());
+        }
+    }
+
+    /// Close once the queued output is written (at once if none is).
+    /// Returns `true` if the stream closed now. Further `put`s fail.
+    pub fn close_after_flush(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        if self.stream.is_none() {
+            return true;
+        }
+        self.close_when_flushed = true;
+        if self.queued() == 0 {
+            self.close(ctx);
+            return true;
+        }
+        false
+    }
+
+    /// Close now, dropping queued output: unwatch and drop the stream.
+    pub fn close(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(mut stream) = self.stream.take() {
+            if let Err(e) = ctx.unwatch(&mut stream, self.watcher) {
+                log::debug!("unwatch on close: {e}");
+            }
+        }
+        self.output = Vec::new();
+        self.written = 0;
+    }
+}
+
+fn kernel_to_io(e: KernelError) -> io::Error {
+    match e {
+        KernelError::Io(e) => e,
+        other => io::Error::other(other),
+    }
+}
