@@ -1,5 +1,6 @@
 //! The [`Freezer`] trait and the [`Registry`] that maps negotiated names to codecs.
 
+pub(crate) mod dumper;
 pub(crate) mod storable;
 
 use std::fmt;
@@ -8,6 +9,7 @@ use std::sync::Arc;
 use crate::error::{FreezeError, ThawError};
 use crate::value::Value;
 
+pub use self::dumper::Dumper;
 pub use self::storable::Storable;
 
 /// The name under which our native codec (postcard over [`Value`]) is
@@ -56,6 +58,7 @@ impl Registry {
     pub fn standard() -> Self {
         let mut registry = Self::empty();
         registry.register(Arc::new(Storable::new()));
+        registry.register(Arc::new(Dumper::new()));
         registry
     }
 

@@ -24,7 +24,7 @@ mod error;
 mod limits;
 mod value;
 
-pub use crate::codec::{DUMPER, Freezer, NATIVE, Registry, STORABLE, Storable};
+pub use crate::codec::{DUMPER, Dumper, Freezer, NATIVE, Registry, STORABLE, Storable};
 pub use crate::error::{FreezeError, ThawError, ValueError};
 pub use crate::limits::Limits;
 pub use crate::value::{Blessed, Hash, Key, Value};

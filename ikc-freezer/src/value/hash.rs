@@ -143,6 +143,11 @@ impl Hash {
         self.map.get(key)
     }
 
+    /// A mutable reference to the value for any key.
+    pub fn get_key_mut(&mut self, key: &Key) -> Option<&mut Value> {
+        self.map.get_mut(key)
+    }
+
     /// A mutable reference to the value for a text key.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
         self.map.get_mut(&Key::from(key))
