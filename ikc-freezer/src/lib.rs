@@ -21,8 +21,10 @@
 
 mod codec;
 mod error;
+mod limits;
 mod value;
 
-pub use crate::codec::{DUMPER, Freezer, NATIVE, Registry, STORABLE};
-pub use crate::error::{FreezeError, ThawError};
+pub use crate::codec::{DUMPER, Dumper, Freezer, NATIVE, Registry, STORABLE, Storable};
+pub use crate::error::{FreezeError, ThawError, ValueError};
+pub use crate::limits::Limits;
 pub use crate::value::{Blessed, Hash, Key, Value};
