@@ -10,7 +10,7 @@ use crate::{Channel, ChannelError, ChannelEvent, ClientConfig, ServerConfig};
 
 /// Which way bytes went in a transcript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Dir {
+pub(crate) enum Dir {
     /// `C>S`
     ToServer,
     /// `S>C`
@@ -19,22 +19,22 @@ pub(super) enum Dir {
 
 /// A capture from `testdata/`: the reads, in order.
 #[derive(Debug, Clone)]
-pub(super) struct Transcript {
-    pub(super) name: String,
-    pub(super) reads: Vec<(Dir, Vec<u8>)>,
+pub(crate) struct Transcript {
+    pub(crate) name: String,
+    pub(crate) reads: Vec<(Dir, Vec<u8>)>,
 }
 
 impl Transcript {
     /// Load `testdata/<name>`.
     #[track_caller]
-    pub(super) fn load(name: &str) -> Self {
+    pub(crate) fn load(name: &str) -> Self {
         let path = format!("{}/testdata/{name}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         Self::parse(name, &text)
     }
 
     #[track_caller]
-    pub(super) fn parse(name: &str, text: &str) -> Self {
+    pub(crate) fn parse(name: &str, text: &str) -> Self {
         let mut reads = Vec::new();
         for line in text
             .lines()
@@ -55,7 +55,7 @@ impl Transcript {
     }
 
     /// The reads that went one way.
-    pub(super) fn reads(&self, dir: Dir) -> impl Iterator<Item = &[u8]> {
+    pub(crate) fn reads(&self, dir: Dir) -> impl Iterator<Item = &[u8]> {
         self.reads
             .iter()
             .filter(move |(d, _)| *d == dir)
@@ -63,13 +63,13 @@ impl Transcript {
     }
 
     /// Everything that went one way.
-    pub(super) fn stream(&self, dir: Dir) -> Vec<u8> {
+    pub(crate) fn stream(&self, dir: Dir) -> Vec<u8> {
         self.reads(dir).flatten().copied().collect()
     }
 
     /// What went one way, split into the negotiation lines and the frames
     /// after them. A line never holds a NUL; a frame header always does.
-    pub(super) fn split(&self, dir: Dir) -> (Vec<u8>, Vec<u8>) {
+    pub(crate) fn split(&self, dir: Dir) -> (Vec<u8>, Vec<u8>) {
         let stream = self.stream(dir);
         let mut at = 0;
         while let Some(end) = stream[at..].windows(2).position(|w| w == b"\r\n") {
@@ -84,7 +84,7 @@ impl Transcript {
 
 /// Parse a Python bytes literal (`b'...'` or `b"..."`) as `repr` writes it.
 #[track_caller]
-pub(super) fn python_bytes(literal: &str) -> Vec<u8> {
+pub(crate) fn python_bytes(literal: &str) -> Vec<u8> {
     let body = literal
         .strip_prefix("b'")
         .and_then(|b| b.strip_suffix('\''))
@@ -122,7 +122,7 @@ pub(super) fn python_bytes(literal: &str) -> Vec<u8> {
 /// Split a stream of frames with a deframer of the test's own, so that the
 /// crate's deframer is checked against something independent.
 #[track_caller]
-pub(super) fn split_frames(mut stream: &[u8]) -> Vec<Vec<u8>> {
+pub(crate) fn split_frames(mut stream: &[u8]) -> Vec<Vec<u8>> {
     let mut frames = Vec::new();
     while !stream.is_empty() {
         let nul = stream.iter().position(|&b| b == 0).expect("a frame header");
@@ -136,14 +136,16 @@ pub(super) fn split_frames(mut stream: &[u8]) -> Vec<Vec<u8>> {
     frames
 }
 
-/// The codec negotiated under `name`.
-#[track_caller]
-pub(super) fn codec(name: &str) -> Arc<dyn Freezer> {
-    Arc::new(NameOnly(name.to_owned()))
+/// The codec negotiated under `name`: ikc-freezer's, or for a name it
+/// does not provide, a stand-in that can negotiate but not encode.
+pub(crate) fn codec(name: &str) -> Arc<dyn Freezer> {
+    Registry::standard()
+        .get(name)
+        .unwrap_or_else(|| Arc::new(NameOnly(name.to_owned())))
 }
 
 /// A registry of the named codecs, in this order.
-pub(super) fn registry(names: &[&str]) -> Registry {
+pub(crate) fn registry(names: &[&str]) -> Registry {
     let mut registry = Registry::empty();
     for name in names {
         registry.register(codec(name));
@@ -151,7 +153,8 @@ pub(super) fn registry(names: &[&str]) -> Registry {
     registry
 }
 
-/// A codec that only has a name: enough for handshakes.
+/// A codec that only has a name: enough for handshakes, and for names
+/// ikc-freezer does not (yet) provide.
 #[derive(Debug)]
 struct NameOnly(String);
 
@@ -182,20 +185,20 @@ impl Freezer for NameOnly {
 /// A client and a server channel joined by an in-memory connection, with a
 /// clock of their own (quinn-proto's `Pair`).
 #[derive(Debug)]
-pub(super) struct Pair {
-    pub(super) client: Channel,
-    pub(super) server: Channel,
-    pub(super) time: Instant,
+pub(crate) struct Pair {
+    pub(crate) client: Channel,
+    pub(crate) server: Channel,
+    pub(crate) time: Instant,
     /// Every byte the client sent, and the server.
-    pub(super) client_sent: Vec<u8>,
-    pub(super) server_sent: Vec<u8>,
-    pub(super) client_events: Vec<ChannelEvent>,
-    pub(super) server_events: Vec<ChannelEvent>,
+    pub(crate) client_sent: Vec<u8>,
+    pub(crate) server_sent: Vec<u8>,
+    pub(crate) client_events: Vec<ChannelEvent>,
+    pub(crate) server_events: Vec<ChannelEvent>,
 }
 
 impl Pair {
     #[track_caller]
-    pub(super) fn new(client: ClientConfig, server: ServerConfig) -> Self {
+    pub(crate) fn new(client: ClientConfig, server: ServerConfig) -> Self {
         let time = Instant::now();
         Self {
             client: Channel::client(client, time).unwrap(),
@@ -210,7 +213,7 @@ impl Pair {
 
     /// Move what each side has to send to the other, once. Returns whether
     /// anything moved.
-    pub(super) fn step(&mut self) -> Result<bool, ChannelError> {
+    pub(crate) fn step(&mut self) -> Result<bool, ChannelError> {
         let mut moved = false;
         let mut bytes = Vec::new();
         if self.client.poll_transmit(&mut bytes).is_some() {
@@ -232,13 +235,13 @@ impl Pair {
     }
 
     /// Step until nothing moves.
-    pub(super) fn drive(&mut self) -> Result<(), ChannelError> {
+    pub(crate) fn drive(&mut self) -> Result<(), ChannelError> {
         while self.step()? {}
         Ok(())
     }
 
     /// Let time pass and tell both sides.
-    pub(super) fn advance(
+    pub(crate) fn advance(
         &mut self,
         by: Duration,
     ) -> (Result<(), ChannelError>, Result<(), ChannelError>) {
