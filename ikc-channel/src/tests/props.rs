@@ -145,16 +145,22 @@ proptest! {
     }
 
     #[test]
-    fn the_deframer_fuzz_entry_survives_anything(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+    fn the_fuzz_entries_survive_anything(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
         crate::internal::fuzz_deframer(&bytes);
+        crate::internal::fuzz_channel(&bytes);
     }
 }
 
 #[test]
-fn the_deframer_fuzz_entry_on_every_prefix_of_a_capture() {
+fn the_fuzz_entries_on_every_prefix_of_a_capture() {
     let t = Transcript::load("perl-client-ikc0-storable.log");
     let (_, frames) = t.split(Dir::ToServer);
-    for prefix in 0..frames.len().min(600) {
+    for prefix in 0..=frames.len() {
         crate::internal::fuzz_deframer(&frames[..prefix]);
+        crate::internal::fuzz_channel(&frames[..prefix]);
+    }
+    let lines = Transcript::load("perl-client-perl-server-fallback.log").stream(Dir::ToServer);
+    for prefix in 0..=lines.len().min(400) {
+        crate::internal::fuzz_channel(&lines[..prefix]);
     }
 }
