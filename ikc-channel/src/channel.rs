@@ -10,9 +10,13 @@ use ikc_freezer::{Freezer, Value};
 use crate::config::{ClientConfig, Limits, ServerConfig, Side, validate_freezers};
 use crate::error::{ChannelError, FrameError, ProtocolViolation};
 use crate::event::{ChannelEvent, Peer};
-use crate::framing::{FrameDecoder, LineDecoder, encode_frame_header, encode_line};
-use crate::handshake::{Agreement, ClientPhase, Line, Next, ServerPhase, Step};
+use crate::framing::{FrameDecoder, encode_frame_header, encode_line};
+use crate::handshake::{Agreement, ClientPhase, ServerPhase};
 use crate::message::Message;
+
+mod negotiation;
+
+use self::negotiation::{Negotiation, Outcome, Role, peer_from};
 
 /// One end of an IKC connection: negotiation, then framed messages, with
 /// no I/O of its own (the quinn-proto and rustls pattern). The event-loop
@@ -60,26 +64,6 @@ enum State {
     Failed(ChannelError),
 }
 
-struct Negotiation {
-    role: Role,
-    lines: LineDecoder,
-    deadline: Instant,
-    rejected: usize,
-    queued: Vec<Value>,
-}
-
-enum Role {
-    Client(ClientPhase, ClientConfig),
-    Server(ServerPhase, ServerConfig),
-}
-
-/// What a line did to the negotiation.
-enum Outcome {
-    Continue,
-    Done(Agreement, Option<String>),
-    Fail(ChannelError),
-}
-
 impl Channel {
     /// The connecting end; its first line (`SETUP` or `HELLO`) is ready for
     /// [`poll_transmit`](Self::poll_transmit) at once.
@@ -122,13 +106,7 @@ impl Channel {
         Self {
             side,
             limits,
-            state: State::Negotiating(Box::new(Negotiation {
-                role,
-                lines: LineDecoder::new(limits.max_line_len),
-                deadline: now + limits.handshake_timeout,
-                rejected: 0,
-                queued: Vec::new(),
-            })),
+            state: State::Negotiating(Box::new(Negotiation::new(role, &limits, now))),
             transmit: Vec::new(),
             events: VecDeque::new(),
             scratch: Vec::new(),
@@ -168,10 +146,7 @@ impl Channel {
     /// while negotiating.
     pub fn phase(&self) -> Option<&'static str> {
         match &self.state {
-            State::Negotiating(negotiation) => Some(match &negotiation.role {
-                Role::Client(phase, _) => phase.name(),
-                Role::Server(phase, _) => phase.name(),
-            }),
+            State::Negotiating(negotiation) => Some(negotiation.phase()),
             _ => None,
         }
     }
@@ -371,88 +346,6 @@ impl Channel {
         self.events.push_back(ChannelEvent::Negotiated(peer));
         Ok(())
     }
-}
-
-impl Negotiation {
-    /// Run one line through the phase, writing the replies to `transmit`.
-    fn on_line(&mut self, line: &[u8], limits: &Limits, transmit: &mut Vec<u8>) -> Outcome {
-        let parsed = Line::parse(line);
-        let (phase_name, address, step) = match &mut self.role {
-            Role::Client(phase, config) => (
-                phase.name(),
-                &config.peer_address,
-                advance(phase, ClientPhase::Client010, |p| p.on_line(parsed, config)),
-            ),
-            Role::Server(phase, config) => (
-                phase.name(),
-                &config.peer_address,
-                advance(phase, ServerPhase::Server000, |p| p.on_line(parsed, config)),
-            ),
-        };
-        if step.rejected {
-            self.rejected += 1;
-            let shown = shorten(line);
-            log::warn!("rejected {shown:?} during {phase_name}");
-            if self.rejected > limits.max_rejected_lines {
-                return Outcome::Fail(
-                    ProtocolViolation::TooManyRejectedLines {
-                        limit: limits.max_rejected_lines,
-                        phase: phase_name,
-                        last: shown,
-                    }
-                    .into(),
-                );
-            }
-        }
-        for line in &step.send {
-            log::debug!("{phase_name} sends {line:?}");
-            encode_line(line, transmit);
-        }
-        match step.next {
-            Next::Phase(()) => Outcome::Continue,
-            Next::Done(agreement) => Outcome::Done(agreement, address.clone()),
-            Next::Fail(error) => Outcome::Fail(error),
-        }
-    }
-}
-
-/// Run `f` on the phase in `slot`, leaving the next phase there (or
-/// `placeholder` when negotiation ends, which is never looked at again).
-fn advance<P>(slot: &mut P, placeholder: P, f: impl FnOnce(P) -> Step<P>) -> Step<()> {
-    let step = f(std::mem::replace(slot, placeholder));
-    let next = match step.next {
-        Next::Phase(phase) => {
-            *slot = phase;
-            Next::Phase(())
-        }
-        Next::Done(agreement) => Next::Done(agreement),
-        Next::Fail(error) => Next::Fail(error),
-    };
-    Step {
-        next,
-        send: step.send,
-        rejected: step.rejected,
-    }
-}
-
-/// The peer's ID and aliases: the names it announced, plus the address we
-/// know it by unless it announced that too (IKC's `temp_remote_kernel`).
-fn peer_from(mut names: Vec<String>, address: Option<String>) -> Option<(String, Vec<String>)> {
-    if let Some(address) = address {
-        if !names.contains(&address) {
-            names.push(address);
-        }
-    }
-    if names.is_empty() {
-        return None;
-    }
-    let kernel_id = names.remove(0);
-    Some((kernel_id, names))
-}
-
-/// A line for a log or an error: lossily decoded, at most 80 characters.
-fn shorten(line: &[u8]) -> String {
-    String::from_utf8_lossy(line).chars().take(80).collect()
 }
 
 /// Thaw and convert one frame's payload.
