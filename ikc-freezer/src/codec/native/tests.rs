@@ -126,7 +126,7 @@ fn deep_nesting_is_an_error_not_a_crash() {
         Native::new().thaw(&bytes),
         Err(ThawError::TooDeep { limit: 512 })
     ));
-    let mut ok = vec![tag::ARRAY, 1].repeat(500);
+    let mut ok = [tag::ARRAY, 1].repeat(500);
     ok.push(tag::UNDEF);
     let reader = std::thread::Builder::new()
         .stack_size(64 << 10)
