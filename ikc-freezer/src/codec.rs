@@ -1,6 +1,7 @@
 //! The [`Freezer`] trait and the [`Registry`] that maps negotiated names to codecs.
 
 pub(crate) mod dumper;
+pub(crate) mod native;
 pub(crate) mod storable;
 
 use std::fmt;
@@ -10,6 +11,7 @@ use crate::error::{FreezeError, ThawError};
 use crate::value::Value;
 
 pub use self::dumper::Dumper;
+pub use self::native::Native;
 pub use self::storable::Storable;
 
 /// The name under which our native codec (postcard over [`Value`]) is
@@ -57,6 +59,7 @@ impl Registry {
     /// in order of preference: [`NATIVE`], [`STORABLE`], [`DUMPER`].
     pub fn standard() -> Self {
         let mut registry = Self::empty();
+        registry.register(Arc::new(Native::new()));
         registry.register(Arc::new(Storable::new()));
         registry.register(Arc::new(Dumper::new()));
         registry

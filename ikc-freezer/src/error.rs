@@ -83,7 +83,7 @@ pub enum ThawError {
 }
 
 /// Why a Rust value could not be converted to or from a [`Value`](crate::Value)
-/// by `to_value` or `from_value`.
+/// by [`to_value`](crate::to_value) or [`from_value`](crate::from_value).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValueError {
