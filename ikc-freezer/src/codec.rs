@@ -1,10 +1,18 @@
 //! The [`Freezer`] trait and the [`Registry`] that maps negotiated names to codecs.
 
+pub(crate) mod dumper;
+pub(crate) mod native;
+pub(crate) mod storable;
+
 use std::fmt;
 use std::sync::Arc;
 
 use crate::error::{FreezeError, ThawError};
 use crate::value::Value;
+
+pub use self::dumper::Dumper;
+pub use self::native::Native;
+pub use self::storable::Storable;
 
 /// The name under which our native codec (postcard over [`Value`]) is
 /// offered. Perl IKC cannot load it and falls back to the next name offered.
@@ -45,6 +53,16 @@ impl Registry {
     /// A registry with no codecs.
     pub fn empty() -> Self {
         Self::default()
+    }
+
+    /// Every codec this crate provides, with default [`Limits`](crate::Limits),
+    /// in order of preference: [`NATIVE`], [`STORABLE`], [`DUMPER`].
+    pub fn standard() -> Self {
+        let mut registry = Self::empty();
+        registry.register(Arc::new(Native::new()));
+        registry.register(Arc::new(Storable::new()));
+        registry.register(Arc::new(Dumper::new()));
+        registry
     }
 
     /// Add (or replace, by name) a codec.

@@ -19,10 +19,14 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod bridge;
 mod codec;
 mod error;
+mod limits;
 mod value;
 
-pub use crate::codec::{DUMPER, Freezer, NATIVE, Registry, STORABLE};
-pub use crate::error::{FreezeError, ThawError};
+pub use crate::bridge::{from_value, to_value};
+pub use crate::codec::{DUMPER, Dumper, Freezer, NATIVE, Native, Registry, STORABLE, Storable};
+pub use crate::error::{FreezeError, ThawError, ValueError};
+pub use crate::limits::Limits;
 pub use crate::value::{Blessed, Hash, Key, Value};
