@@ -163,14 +163,6 @@ impl<C: Copy + Eq> RemoteKernels<C> {
         self.alias_lists.get(real_id).map_or(&[], Vec::as_slice)
     }
 
-    /// The real ID of the kernel reached through `channel`.
-    pub(crate) fn id_of_channel(&self, channel: C) -> Option<&str> {
-        self.order
-            .iter()
-            .find(|id| self.channels.get(*id) == Some(&channel))
-            .map(String::as_str)
-    }
-
     /// Make `name` (real ID or alias) the default kernel.
     pub(crate) fn set_default(&mut self, name: &str) -> bool {
         match self.real_id(name) {
@@ -222,7 +214,6 @@ mod tests {
         assert_eq!(r.channel_list("Inet"), [7]);
         assert_eq!(r.aliases_of("vm-2"), names(&["Other"]));
         assert_eq!(r.channel_list("*"), [7, 8]);
-        assert_eq!(r.id_of_channel(8), Some("vm-2"));
     }
 
     #[test]
