@@ -327,11 +327,7 @@ fn unix_name(path: &std::path::Path) -> String {
 impl Session for ClientSession {
     fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value {
         match event.state() {
-            CONNECTED_STATE => {
-                if Readiness::from_event(&event).is_some() {
-                    self.on_writable(ctx);
-                }
-            }
+            CONNECTED_STATE if Readiness::from_event(&event).is_some() => self.on_writable(ctx),
             CONNECT_TIMEOUT_STATE => {
                 self.timeout = None;
                 if self.pending.is_some() {

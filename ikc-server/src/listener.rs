@@ -93,7 +93,10 @@ impl ListenerSession {
         }
         log::info!(
             "IKC server {} listening on {}",
-            self.config.name.as_deref().unwrap_or(ctx.kernel_id()),
+            self.config
+                .name
+                .as_deref()
+                .unwrap_or_else(|| ctx.kernel_id()),
             self.address
         );
     }
@@ -234,16 +237,12 @@ enum Stream {
 impl Session for ListenerSession {
     fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value {
         match event.state() {
-            ACCEPT_STATE => {
-                if Readiness::from_event(&event).is_some() && !self.paused {
-                    self.accept(ctx);
-                }
+            ACCEPT_STATE if Readiness::from_event(&event).is_some() && !self.paused => {
+                self.accept(ctx);
             }
-            "_child" => {
-                if event.arg(0).and_then(Value::as_str) == Some("lose") {
-                    let child = event.arg(1).and_then(SessionId::from_value);
-                    self.child_lost(ctx, child);
-                }
+            "_child" if event.arg(0).and_then(Value::as_str) == Some("lose") => {
+                let child = event.arg(1).and_then(SessionId::from_value);
+                self.child_lost(ctx, child);
             }
             SHUTDOWN_STATE | "shutdown" => self.stop_listening(ctx),
             "_start" => self.start(ctx),
