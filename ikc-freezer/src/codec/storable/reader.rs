@@ -90,7 +90,8 @@ pub(super) fn thaw(input: &[u8], limits: Limits) -> Result<Value, ThawError> {
         input,
         pos: 0,
         budget: Budget::new(limits, input.len())?,
-        tags: Vec::new(),
+        // Every tag takes at least one byte of input.
+        tags: Vec::with_capacity((input.len() / 2).min(MAX_PREALLOCATE)),
         classes: Vec::new(),
         replaying: 0,
     };
@@ -118,7 +119,7 @@ struct Reader<'a> {
 impl Reader<'_> {
     /// Read the root object.
     fn run(&mut self) -> Result<Node, ThawError> {
-        let mut stack: Vec<Frame> = Vec::new();
+        let mut stack: Vec<Frame> = Vec::with_capacity(8);
         // References on the stack: the nesting depth.
         let mut refs = 0;
         loop {
@@ -589,7 +590,7 @@ impl Reader<'_> {
             // Perl stored a character key as Latin-1 bytes.
             Key::from(raw.iter().map(|&b| char::from(b)).collect::<String>())
         } else {
-            Key::from_bytes(raw.to_vec())
+            Key::from_byte_slice(raw)
         }))
     }
 }
