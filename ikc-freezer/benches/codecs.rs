@@ -67,7 +67,7 @@ fn main() -> Result<()> {
         let mut iterations: u64 = 0;
         let budget = Duration::from_millis(1000);
         let start = Instant::now();
-        while fixed.map_or(start.elapsed() < budget, |n| iterations < n) {
+        while fixed.map_or_else(|| start.elapsed() < budget, |n| iterations < n) {
             for _ in 0..1000 {
                 out.clear();
                 codec.freeze(black_box(&msg), &mut out)?;
