@@ -22,6 +22,8 @@
 mod bridge;
 mod codec;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod limits;
 mod value;
 
