@@ -24,11 +24,20 @@ sub describe {
     return { bytes => unpack('H*', $v) };
 }
 
+# A key is a JSON string, unless it is bytes beyond ASCII without the
+# UTF-8 flag: then {"bytes": hex}.
+sub describe_key {
+    my ($k) = @_;
+    return $k if utf8::is_utf8($k) || $k !~ /[^\x00-\x7f]/;
+    return { bytes => unpack('H*', $k) };
+}
+
 sub describe_ref {
     my ($r) = @_;
     my $type = Scalar::Util::reftype($r);
     return { array => [ map { describe($_) } @$r ] } if $type eq 'ARRAY';
-    return { hash => [ map { [ $_, describe($r->{$_}) ] } sort keys %$r ] } if $type eq 'HASH';
+    return { hash => [ map { [ describe_key($_), describe($r->{$_}) ] } sort keys %$r ] }
+        if $type eq 'HASH';
     return { ref => describe($$r) } if $type eq 'SCALAR' || $type eq 'REF';
     die "cannot describe $type";
 }
