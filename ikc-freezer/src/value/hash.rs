@@ -73,6 +73,17 @@ impl Key {
         Self::inline(bytes, text).unwrap_or_else(|| Self::from_bytes(bytes.to_vec()))
     }
 
+    /// A text key from UTF-8 bytes, or `None` if they are not UTF-8 (no
+    /// allocation, and no UTF-8 decoding, for short ASCII keys).
+    pub(crate) fn from_utf8_slice(bytes: &[u8]) -> Option<Self> {
+        if bytes.is_ascii() {
+            if let Some(key) = Self::inline(bytes, true) {
+                return Some(key);
+            }
+        }
+        std::str::from_utf8(bytes).ok().map(Self::from)
+    }
+
     fn is_text(&self) -> bool {
         match &self.0 {
             KeyRepr::Inline { text, .. } => *text,

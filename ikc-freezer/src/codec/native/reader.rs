@@ -72,14 +72,21 @@ impl Reader<'_> {
         Ok(b)
     }
 
+    /// A varint; one-byte varints (nearly all of them) take the fast path.
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64, ThawError> {
-        let start = self.pos;
-        if let Some(&b) = self.input.get(start)
+        if let Some(&b) = self.input.get(self.pos)
             && b < 0x80
         {
             self.pos += 1;
             return Ok(u64::from(b));
         }
+        self.long_varint()
+    }
+
+    #[inline(never)]
+    fn long_varint(&mut self) -> Result<u64, ThawError> {
+        let start = self.pos;
         let mut value: u64 = 0;
         for shift in (0..70).step_by(7) {
             let b = self.byte()?;
@@ -121,7 +128,11 @@ impl Reader<'_> {
     fn key(&mut self) -> Result<Key, ThawError> {
         let start = self.pos;
         match self.varint()? {
-            n if n == u64::from(tag::KEY_STR) => self.text().map(Key::from),
+            n if n == u64::from(tag::KEY_STR) => {
+                let raw = self.raw()?;
+                Key::from_utf8_slice(raw)
+                    .ok_or_else(|| Self::malformed(start, "hash key is not valid UTF-8"))
+            }
             n if n == u64::from(tag::KEY_BYTES) => self.raw().map(Key::from_byte_slice),
             _ => Err(Self::malformed(start, "unknown hash key kind")),
         }
