@@ -1,10 +1,18 @@
 //! The [`Freezer`] trait and the [`Registry`] that maps negotiated names to codecs.
 
+pub(crate) mod dumper;
+pub(crate) mod native;
+pub(crate) mod storable;
+
 use std::fmt;
 use std::sync::Arc;
 
 use crate::error::{FreezeError, ThawError};
 use crate::value::Value;
+
+pub use self::dumper::Dumper;
+pub use self::native::Native;
+pub use self::storable::Storable;
 
 /// The name under which our native codec (postcard over [`Value`]) is
 /// offered. Perl IKC cannot load it and falls back to the next name offered.
@@ -47,6 +55,16 @@ impl Registry {
         Self::default()
     }
 
+    /// Every codec this crate provides, with default [`Limits`](crate::Limits),
+    /// in order of preference: [`NATIVE`], [`STORABLE`], [`DUMPER`].
+    pub fn standard() -> Self {
+        let mut registry = Self::empty();
+        registry.register(Arc::new(Native::new()));
+        registry.register(Arc::new(Storable::new()));
+        registry.register(Arc::new(Dumper::new()));
+        registry
+    }
+
     /// Add (or replace, by name) a codec.
     pub fn register(&mut self, freezer: Arc<dyn Freezer>) -> &mut Self {
         self.freezers.retain(|f| f.name() != freezer.name());
@@ -68,5 +86,27 @@ impl Registry {
     /// server answers to a client's preference list.
     pub fn choose<S: AsRef<str>>(&self, offered: &[S]) -> Option<Arc<dyn Freezer>> {
         offered.iter().find_map(|name| self.get(name.as_ref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_registry_prefers_native_and_falls_back() {
+        let registry = Registry::standard();
+        assert_eq!(registry.names(), [NATIVE, STORABLE, DUMPER]);
+        // A Perl client offers Storable (or the Dumper freezer) only.
+        let pick = |offer: &[&str]| registry.choose(offer).map(|f| f.name().to_owned());
+        assert_eq!(pick(&[STORABLE, DUMPER]).as_deref(), Some(STORABLE));
+        assert_eq!(pick(&["Unknown", DUMPER]).as_deref(), Some(DUMPER));
+        assert_eq!(pick(&[NATIVE, STORABLE]).as_deref(), Some(NATIVE));
+        assert_eq!(pick(&["YAML"]), None);
+        let mut empty = Registry::empty();
+        assert!(empty.names().is_empty());
+        empty.register(Arc::new(Dumper::new()));
+        empty.register(Arc::new(Dumper::new()));
+        assert_eq!(empty.names(), [DUMPER]);
     }
 }

@@ -63,4 +63,52 @@ pub enum ThawError {
         /// The limit that applied.
         limit: u64,
     },
+    /// The input is well formed but uses a feature this codec refuses to
+    /// decode (code references, tied variables, `STORABLE_freeze` hooks,
+    /// expressions that are not data, ...).
+    #[error("unsupported at byte {offset}: {what}")]
+    Unsupported {
+        /// Where the feature appears.
+        offset: usize,
+        /// What it is, and why it is refused.
+        what: String,
+    },
+    /// A reference points back to a value that contains it. Values are
+    /// trees, so a cyclic structure cannot be represented.
+    #[error("cyclic reference at byte {offset}: a value cannot contain itself")]
+    Cycle {
+        /// Where the back-reference is.
+        offset: usize,
+    },
+}
+
+/// Why a Rust value could not be converted to or from a [`Value`](crate::Value)
+/// by [`to_value`](crate::to_value) or [`from_value`](crate::from_value).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValueError {
+    /// A message from the type's `Serialize` or `Deserialize` implementation,
+    /// or from serde (a missing field, an unknown variant, ...).
+    #[error("{0}")]
+    Custom(String),
+    /// The value has the wrong kind for the Rust type asked for.
+    #[error("expected {expected}, found {found}")]
+    InvalidType {
+        /// What the Rust type needs.
+        expected: String,
+        /// What the value is.
+        found: String,
+    },
+    /// A number does not fit the Rust type asked for (never truncated).
+    #[error("{value} does not fit in {target}")]
+    OutOfRange {
+        /// The number, as text.
+        value: String,
+        /// The Rust type.
+        target: &'static str,
+    },
+    /// A map key is neither a string, bytes, a number, a char nor a bool
+    /// (Perl hash keys are strings).
+    #[error("a hash key must be a string, bytes, a number, a char or a bool, not {0}")]
+    InvalidKey(&'static str),
 }

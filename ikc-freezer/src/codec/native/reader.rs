@@ -1,0 +1,272 @@
+//! Reading the native encoding, with an explicit stack (no recursion).
+
+use crate::error::ThawError;
+use crate::limits::{Budget, Limits};
+use crate::value::{Hash, Key, Value};
+
+use super::tag;
+
+/// Room reserved up front for an array or hash: larger ones grow as their
+/// elements actually arrive.
+const MAX_PREALLOCATE: usize = 1024;
+
+enum Frame {
+    Array {
+        items: Vec<Value>,
+        left: usize,
+    },
+    Hash {
+        hash: Hash,
+        left: usize,
+        key: Option<Key>,
+    },
+    Ref,
+    Blessed {
+        class: String,
+    },
+}
+
+pub(super) fn thaw(input: &[u8], limits: Limits) -> Result<Value, ThawError> {
+    let mut reader = Reader {
+        input,
+        pos: 0,
+        budget: Budget::new(limits, input.len())?,
+    };
+    let value = reader.run()?;
+    if reader.pos != input.len() {
+        return Err(ThawError::TrailingData {
+            offset: reader.pos,
+            count: input.len() - reader.pos,
+        });
+    }
+    Ok(value)
+}
+
+struct Reader<'a> {
+    input: &'a [u8],
+    pos: usize,
+    budget: Budget,
+}
+
+impl Reader<'_> {
+    fn malformed(offset: usize, reason: &str) -> ThawError {
+        ThawError::Malformed {
+            offset,
+            reason: reason.to_owned(),
+        }
+    }
+
+    fn end(&self) -> ThawError {
+        ThawError::UnexpectedEnd {
+            offset: self.input.len(),
+        }
+    }
+
+    fn remaining(&self) -> usize {
+        self.input.len() - self.pos
+    }
+
+    fn byte(&mut self) -> Result<u8, ThawError> {
+        let b = *self.input.get(self.pos).ok_or_else(|| self.end())?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    /// A varint; one-byte varints (nearly all of them) take the fast path.
+    #[inline(always)]
+    fn varint(&mut self) -> Result<u64, ThawError> {
+        if let Some(&b) = self.input.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
+        self.long_varint()
+    }
+
+    #[inline(never)]
+    fn long_varint(&mut self) -> Result<u64, ThawError> {
+        let start = self.pos;
+        let mut value: u64 = 0;
+        for shift in (0..70).step_by(7) {
+            let b = self.byte()?;
+            if shift == 63 && b > 1 {
+                return Err(Self::malformed(start, "varint overflows 64 bits"));
+            }
+            value |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(Self::malformed(start, "varint longer than 10 bytes"))
+    }
+
+    /// A count or length, checked against the bytes left: each unit takes
+    /// at least `unit` bytes.
+    fn count(&mut self, unit: usize) -> Result<usize, ThawError> {
+        let n = self.varint()?;
+        match usize::try_from(n) {
+            Ok(n) if n <= self.remaining() / unit => Ok(n),
+            _ => Err(self.end()),
+        }
+    }
+
+    fn raw(&mut self) -> Result<&[u8], ThawError> {
+        let len = self.count(1)?;
+        self.budget.check_string(len)?;
+        let bytes = &self.input[self.pos..self.pos + len];
+        self.pos += len;
+        Ok(bytes)
+    }
+
+    fn text(&mut self) -> Result<&str, ThawError> {
+        let start = self.pos;
+        let raw = self.raw()?;
+        std::str::from_utf8(raw).map_err(|_| Self::malformed(start, "string is not valid UTF-8"))
+    }
+
+    fn key(&mut self) -> Result<Key, ThawError> {
+        let start = self.pos;
+        match self.varint()? {
+            n if n == u64::from(tag::KEY_STR) => {
+                let raw = self.raw()?;
+                Key::from_utf8_slice(raw)
+                    .ok_or_else(|| Self::malformed(start, "hash key is not valid UTF-8"))
+            }
+            n if n == u64::from(tag::KEY_BYTES) => self.raw().map(Key::from_byte_slice),
+            _ => Err(Self::malformed(start, "unknown hash key kind")),
+        }
+    }
+
+    fn run(&mut self) -> Result<Value, ThawError> {
+        let mut stack: Vec<Frame> = Vec::with_capacity(8);
+        loop {
+            if let Some(Frame::Hash { key, .. }) = stack.last_mut()
+                && key.is_none()
+            {
+                *key = Some(self.key()?);
+            }
+            let Some(mut value) = self.begin(&mut stack)? else {
+                continue;
+            };
+            loop {
+                match stack.last_mut() {
+                    None => return Ok(value),
+                    Some(Frame::Array { items, left }) => {
+                        items.push(value);
+                        *left -= 1;
+                        if *left > 0 {
+                            break;
+                        }
+                        value = match stack.pop() {
+                            Some(Frame::Array { items, .. }) => Value::Array(items),
+                            _ => return Err(Self::malformed(self.pos, "reader stack mismatch")),
+                        };
+                    }
+                    Some(Frame::Hash { hash, left, key }) => {
+                        if let Some(key) = key.take() {
+                            hash.insert(key, value);
+                        }
+                        *left -= 1;
+                        if *left > 0 {
+                            break;
+                        }
+                        value = match stack.pop() {
+                            Some(Frame::Hash { hash, .. }) => Value::Hash(hash),
+                            _ => return Err(Self::malformed(self.pos, "reader stack mismatch")),
+                        };
+                    }
+                    Some(Frame::Ref) => {
+                        stack.pop();
+                        value = Value::Ref(Box::new(value));
+                    }
+                    Some(Frame::Blessed { .. }) => {
+                        let Some(Frame::Blessed { class }) = stack.pop() else {
+                            return Err(Self::malformed(self.pos, "reader stack mismatch"));
+                        };
+                        value = Value::blessed(class, value);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Read the start of a value: a scalar or an empty aggregate comes back
+    /// finished; anything else pushes a frame.
+    fn begin(&mut self, stack: &mut Vec<Frame>) -> Result<Option<Value>, ThawError> {
+        let start = self.pos;
+        self.budget.take_elements(1)?;
+        let variant = self.varint()?;
+        let variant =
+            u8::try_from(variant).map_err(|_| Self::malformed(start, "unknown value kind"))?;
+        Ok(Some(match variant {
+            tag::UNDEF => Value::Undef,
+            tag::BOOL => match self.byte()? {
+                0 => Value::Bool(false),
+                1 => Value::Bool(true),
+                _ => return Err(Self::malformed(start, "boolean is not 0 or 1")),
+            },
+            tag::INT => {
+                let z = self.varint()?;
+                Value::Int(((z >> 1) as i64) ^ -((z & 1) as i64))
+            }
+            tag::UINT => Value::UInt(self.varint()?),
+            tag::FLOAT => {
+                if self.remaining() < 8 {
+                    return Err(self.end());
+                }
+                let mut le = [0; 8];
+                le.copy_from_slice(&self.input[self.pos..self.pos + 8]);
+                self.pos += 8;
+                Value::Float(f64::from_le_bytes(le))
+            }
+            tag::BYTES => Value::Bytes(self.raw()?.to_vec()),
+            tag::STR => Value::Str(self.text()?.to_owned()),
+            tag::ARRAY => {
+                let left = self.count(1)?;
+                if left == 0 {
+                    return Ok(Some(Value::Array(Vec::new())));
+                }
+                self.push(
+                    stack,
+                    Frame::Array {
+                        items: Vec::with_capacity(left.min(MAX_PREALLOCATE)),
+                        left,
+                    },
+                )?;
+                return Ok(None);
+            }
+            tag::HASH => {
+                let left = self.count(3)?;
+                if left == 0 {
+                    return Ok(Some(Value::Hash(Hash::new())));
+                }
+                self.push(
+                    stack,
+                    Frame::Hash {
+                        hash: Hash::with_capacity(left.min(MAX_PREALLOCATE)),
+                        left,
+                        key: None,
+                    },
+                )?;
+                return Ok(None);
+            }
+            tag::REF => {
+                self.push(stack, Frame::Ref)?;
+                return Ok(None);
+            }
+            tag::BLESSED => {
+                let class = self.text()?.to_owned();
+                self.push(stack, Frame::Blessed { class })?;
+                return Ok(None);
+            }
+            _ => return Err(Self::malformed(start, "unknown value kind")),
+        }))
+    }
+
+    fn push(&self, stack: &mut Vec<Frame>, frame: Frame) -> Result<(), ThawError> {
+        self.budget.check_depth(stack.len() + 1)?;
+        stack.push(frame);
+        Ok(())
+    }
+}

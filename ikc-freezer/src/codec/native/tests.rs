@@ -1,0 +1,138 @@
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::value::{Hash, Key};
+
+/// The enum the module documentation describes, encoded by postcard itself.
+#[derive(Serialize, Deserialize)]
+enum Wire {
+    Undef,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Bytes(Vec<u8>),
+    Str(String),
+    Array(Vec<Self>),
+    Hash(Vec<(WireKey, Self)>),
+    Ref(Box<Self>),
+    Blessed(String, Box<Self>),
+}
+
+#[derive(Serialize, Deserialize)]
+enum WireKey {
+    Str(String),
+    Bytes(Vec<u8>),
+}
+
+fn wire(v: &Value) -> Wire {
+    match v {
+        Value::Undef => Wire::Undef,
+        Value::Bool(b) => Wire::Bool(*b),
+        Value::Int(i) => Wire::Int(*i),
+        Value::UInt(u) => Wire::UInt(*u),
+        Value::Float(f) => Wire::Float(*f),
+        Value::Bytes(b) => Wire::Bytes(b.clone()),
+        Value::Str(s) => Wire::Str(s.clone()),
+        Value::Array(a) => Wire::Array(a.iter().map(wire).collect()),
+        Value::Hash(h) => Wire::Hash(
+            h.iter()
+                .map(|(k, v)| {
+                    let key = match k.as_str() {
+                        Some(s) => WireKey::Str(s.to_owned()),
+                        None => WireKey::Bytes(k.as_bytes().to_vec()),
+                    };
+                    (key, wire(v))
+                })
+                .collect(),
+        ),
+        Value::Ref(inner) => Wire::Ref(Box::new(wire(inner))),
+        Value::Blessed(b) => Wire::Blessed(b.class.clone(), Box::new(wire(&b.value))),
+    }
+}
+
+fn sample() -> Value {
+    let mut h = Hash::new();
+    h.insert("seq", Value::Int(-300));
+    h.insert(Key::from_bytes(vec![0xe9]), Value::UInt(u64::MAX));
+    h.insert("☺", Value::Float(-0.1));
+    Value::from(vec![
+        Value::Undef,
+        Value::Bool(true),
+        Value::Int(i64::MIN),
+        Value::Int(i64::MAX),
+        Value::bytes(vec![0, 0xff]),
+        Value::from("text ☺"),
+        Value::Hash(h),
+        Value::reference(Value::reference(Value::Undef)),
+        Value::blessed("My::Class", Value::Array(vec![])),
+    ])
+}
+
+#[test]
+fn bytes_are_postcards() {
+    let value = sample();
+    let mut ours = Vec::new();
+    Native::new().freeze(&value, &mut ours).unwrap();
+    let theirs = postcard::to_stdvec(&wire(&value)).unwrap();
+    assert_eq!(ours, theirs);
+    assert_eq!(Native::new().thaw(&ours).unwrap(), value);
+    // And postcard reads ours.
+    let back: Wire = postcard::from_bytes(&ours).unwrap();
+    assert_eq!(postcard::to_stdvec(&back).unwrap(), ours);
+}
+
+#[test]
+fn refusals() {
+    let native = Native::new();
+    assert!(matches!(
+        native.thaw(&[]),
+        Err(ThawError::UnexpectedEnd { .. })
+    ));
+    assert!(matches!(
+        native.thaw(&[0, 0]),
+        Err(ThawError::TrailingData { .. })
+    ));
+    assert!(matches!(
+        native.thaw(&[11]),
+        Err(ThawError::Malformed { .. })
+    ));
+    assert!(matches!(
+        native.thaw(&[1, 2]),
+        Err(ThawError::Malformed { .. })
+    ));
+    assert!(matches!(
+        native.thaw(&[6, 1, 0xff]),
+        Err(ThawError::Malformed { .. })
+    ));
+    // A count far beyond the input is refused before anything is allocated.
+    assert!(matches!(
+        native.thaw(&[7, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+        Err(ThawError::UnexpectedEnd { .. })
+    ));
+    assert!(matches!(
+        native.thaw(&[
+            3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02
+        ]),
+        Err(ThawError::Malformed { .. })
+    ));
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let mut bytes = vec![tag::REF; 100_000];
+    bytes.push(tag::UNDEF);
+    assert!(matches!(
+        Native::new().thaw(&bytes),
+        Err(ThawError::TooDeep { limit: 512 })
+    ));
+    let mut ok = [tag::ARRAY, 1].repeat(500);
+    ok.push(tag::UNDEF);
+    let reader = std::thread::Builder::new()
+        .stack_size(64 << 10)
+        .spawn(move || Native::new().thaw(&ok))
+        .unwrap();
+    // Dropped here: drop glue recurses, the reader does not.
+    let value = reader.join().unwrap();
+    assert!(value.is_ok());
+}
