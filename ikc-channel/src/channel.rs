@@ -1,0 +1,402 @@
+//! [`Channel`]: one end of one IKC connection, without I/O.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ikc_freezer::{Freezer, Value};
+
+use crate::config::{ClientConfig, Limits, ServerConfig, Side, validate_freezers};
+use crate::error::{ChannelError, FrameError, ProtocolViolation};
+use crate::event::{ChannelEvent, Peer};
+use crate::framing::{FrameDecoder, encode_frame_header, encode_line};
+use crate::handshake::{Agreement, ClientPhase, ServerPhase};
+use crate::message::Message;
+
+mod negotiation;
+
+use self::negotiation::{Negotiation, Outcome, Role, peer_from};
+
+/// One end of an IKC connection: negotiation, then framed messages, with
+/// no I/O of its own (the quinn-proto and rustls pattern). The event-loop
+/// channel session and ClientLite both drive one.
+///
+/// # Calling protocol
+///
+/// 1. Create it when the socket connects: [`Channel::client`] or
+///    [`Channel::server`], with the current time. A client has its first
+///    line to send at once.
+/// 2. Whenever the socket is readable, pass what was read to
+///    [`handle_input`](Self::handle_input) (any split works: one byte at a
+///    time or many frames at once).
+/// 3. When the instant from [`poll_timeout`](Self::poll_timeout) passes,
+///    call [`handle_timeout`](Self::handle_timeout).
+/// 4. Queue messages with [`send`](Self::send) at any time. Before
+///    negotiation ends they wait (unfrozen) and go out, in order, right
+///    after it; a queued message that the agreed freezer cannot encode comes
+///    back as [`ChannelEvent::SendFailed`].
+/// 5. After each of the above, call the polling methods until they return
+///    `None`: [`poll_transmit`](Self::poll_transmit) (bytes to write, in
+///    order), then [`poll_event`](Self::poll_event), then
+///    [`poll_timeout`](Self::poll_timeout) (the value changes after every
+///    `handle_*` call).
+///
+/// A fatal [`ChannelError`] from `handle_input` or `handle_timeout` ends the
+/// channel: later calls return it again, and the driver should close the
+/// socket. Events already queued stay pollable.
+pub struct Channel {
+    side: Side,
+    limits: Limits,
+    state: State,
+    transmit: Vec<u8>,
+    events: VecDeque<ChannelEvent>,
+    scratch: Vec<u8>,
+    peer: Option<Peer>,
+}
+
+enum State {
+    Negotiating(Box<Negotiation>),
+    Open {
+        frames: FrameDecoder,
+        freezer: Arc<dyn Freezer>,
+    },
+    Failed(ChannelError),
+}
+
+impl Channel {
+    /// The connecting end; its first line (`SETUP` or `HELLO`) is ready for
+    /// [`poll_transmit`](Self::poll_transmit) at once.
+    ///
+    /// # Errors
+    ///
+    /// [`ChannelError::Config`] when a name cannot be announced or no
+    /// freezer is configured.
+    pub fn client(config: ClientConfig, now: Instant) -> Result<Self, ChannelError> {
+        config.identity.validate()?;
+        validate_freezers(&config.freezers)?;
+        let (phase, first_line) = ClientPhase::start(&config);
+        let limits = config.limits;
+        let mut channel = Self::new(Side::Client, Role::Client(phase, config), limits, now);
+        log::debug!("client sends {first_line:?}");
+        encode_line(&first_line, &mut channel.transmit);
+        Ok(channel)
+    }
+
+    /// The accepting end; it waits for the client to speak.
+    ///
+    /// # Errors
+    ///
+    /// [`ChannelError::Config`] when a name cannot be announced or no
+    /// freezer is configured.
+    pub fn server(config: ServerConfig, now: Instant) -> Result<Self, ChannelError> {
+        config.identity.validate()?;
+        validate_freezers(&config.freezers)?;
+        let phase = ServerPhase::start(&config);
+        let limits = config.limits;
+        Ok(Self::new(
+            Side::Server,
+            Role::Server(phase, config),
+            limits,
+            now,
+        ))
+    }
+
+    fn new(side: Side, role: Role, limits: Limits, now: Instant) -> Self {
+        Self {
+            side,
+            limits,
+            state: State::Negotiating(Box::new(Negotiation::new(role, &limits, now))),
+            transmit: Vec::new(),
+            events: VecDeque::new(),
+            scratch: Vec::new(),
+            peer: None,
+        }
+    }
+
+    /// Which end this is.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Is negotiation over (and the channel not failed)?
+    pub fn is_negotiated(&self) -> bool {
+        matches!(self.state, State::Open { .. })
+    }
+
+    /// The peer, once negotiation is over.
+    pub fn peer(&self) -> Option<&Peer> {
+        self.peer.as_ref()
+    }
+
+    /// The freezer in use, once negotiation is over.
+    pub fn freezer(&self) -> Option<&Arc<dyn Freezer>> {
+        match &self.state {
+            State::Open { freezer, .. } => Some(freezer),
+            _ => None,
+        }
+    }
+
+    /// IKC's name for the negotiation phase (`client_010`, `server_003`, ...),
+    /// while negotiating.
+    pub fn phase(&self) -> Option<&'static str> {
+        match &self.state {
+            State::Negotiating(negotiation) => Some(negotiation.phase()),
+            _ => None,
+        }
+    }
+
+    /// The fatal error that ended the channel, if one did.
+    pub fn error(&self) -> Option<&ChannelError> {
+        match &self.state {
+            State::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Is part of a frame buffered (so that end of input now would cut a
+    /// message)?
+    pub fn is_mid_frame(&self) -> bool {
+        matches!(&self.state, State::Open { frames, .. } if frames.is_mid_frame())
+    }
+
+    /// Feed bytes read from the socket.
+    ///
+    /// # Errors
+    ///
+    /// A fatal [`ChannelError`]: a negotiation line or frame over its limit,
+    /// a malformed frame header, too many rejected negotiation lines, or no
+    /// freezer in common. The channel is dead afterwards.
+    pub fn handle_input(&mut self, mut input: &[u8]) -> Result<(), ChannelError> {
+        loop {
+            match &mut self.state {
+                State::Failed(error) => return Err(error.clone()),
+                State::Negotiating(negotiation) => {
+                    let line = match negotiation.lines.decode(&mut input) {
+                        None => return Ok(()),
+                        Some(Ok(line)) => line,
+                        Some(Err(error)) => return Err(self.fail(error)),
+                    };
+                    match negotiation.on_line(&line, &self.limits, &mut self.transmit) {
+                        Outcome::Continue => {}
+                        Outcome::Fail(error) => return Err(self.fail(error)),
+                        Outcome::Done(agreement, peer_address) => {
+                            self.open(agreement, peer_address)?;
+                        }
+                    }
+                }
+                State::Open { frames, freezer } => {
+                    while let Some(frame) = frames.decode(&mut input) {
+                        let payload = match frame {
+                            Ok(payload) => payload,
+                            Err(error) => return Err(self.fail(error)),
+                        };
+                        self.events.push_back(decode(freezer.as_ref(), &payload));
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Tell the channel the time; past the handshake deadline this fails it.
+    ///
+    /// # Errors
+    ///
+    /// [`ChannelError::HandshakeTimeout`] when negotiation is not over by
+    /// the deadline (or the error that already ended the channel).
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ChannelError> {
+        match &self.state {
+            State::Failed(error) => Err(error.clone()),
+            State::Negotiating(negotiation) if now >= negotiation.deadline => {
+                Err(self.fail(ChannelError::HandshakeTimeout {
+                    limit: self.limits.handshake_timeout,
+                }))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Send a message: frozen with the agreed freezer and framed, or queued
+    /// until negotiation is over.
+    ///
+    /// # Errors
+    ///
+    /// [`ChannelError::Freeze`] when the freezer cannot encode it (the
+    /// channel stays usable and nothing was sent), or the error that ended
+    /// the channel.
+    pub fn send(&mut self, message: &Message) -> Result<(), ChannelError> {
+        self.send_value(&message.to_value())
+    }
+
+    /// Send any value as one frame, as [`send`](Self::send) does with a
+    /// message's hash.
+    ///
+    /// # Errors
+    ///
+    /// As for [`send`](Self::send).
+    pub fn send_value(&mut self, value: &Value) -> Result<(), ChannelError> {
+        match &mut self.state {
+            State::Failed(error) => Err(error.clone()),
+            State::Negotiating(negotiation) => {
+                negotiation.queued.push(value.clone());
+                Ok(())
+            }
+            State::Open { freezer, .. } => {
+                freeze_frame(
+                    freezer.as_ref(),
+                    value,
+                    &mut self.scratch,
+                    &mut self.transmit,
+                )?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Append the bytes to write to `out`; `None` when there are none.
+    /// Returns how many bytes were appended.
+    #[must_use]
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> Option<usize> {
+        let len = self.transmit.len();
+        if len == 0 {
+            return None;
+        }
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.transmit);
+        } else {
+            out.append(&mut self.transmit);
+        }
+        Some(len)
+    }
+
+    /// The next event, if any.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<ChannelEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must be called next:
+    /// the handshake deadline while negotiating, `None` afterwards.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match &self.state {
+            State::Negotiating(negotiation) => Some(negotiation.deadline),
+            _ => None,
+        }
+    }
+
+    fn fail(&mut self, error: ChannelError) -> ChannelError {
+        log::warn!("{:?} channel failed: {error}", self.side);
+        self.state = State::Failed(error.clone());
+        error
+    }
+
+    /// Negotiation is over: switch to frames, report the peer, and send
+    /// what was queued.
+    fn open(
+        &mut self,
+        agreement: Agreement,
+        peer_address: Option<String>,
+    ) -> Result<(), ChannelError> {
+        let State::Negotiating(negotiation) = &mut self.state else {
+            return Ok(());
+        };
+        let skip_lf = negotiation.lines.after_cr();
+        let queued = std::mem::take(&mut negotiation.queued);
+        let peer = match peer_from(agreement.names, peer_address) {
+            Some((kernel_id, aliases)) => Peer {
+                kernel_id,
+                aliases,
+                pid: agreement.pid,
+                freezer: agreement.freezer.name().to_owned(),
+                protocol: agreement.protocol,
+            },
+            None => return Err(self.fail(ProtocolViolation::NoKernelName.into())),
+        };
+        log::debug!(
+            "{:?} negotiated {} with {} using {}",
+            self.side,
+            peer.protocol.as_str(),
+            peer.kernel_id,
+            peer.freezer
+        );
+        let freezer = agreement.freezer;
+        for value in queued {
+            if let Err(error) = freeze_frame(
+                freezer.as_ref(),
+                &value,
+                &mut self.scratch,
+                &mut self.transmit,
+            ) {
+                self.events
+                    .push_back(ChannelEvent::SendFailed { value, error });
+            }
+        }
+        self.state = State::Open {
+            frames: FrameDecoder::new(self.limits.max_frame_len, skip_lf),
+            freezer,
+        };
+        self.peer = Some(peer.clone());
+        self.events.push_back(ChannelEvent::Negotiated(peer));
+        Ok(())
+    }
+}
+
+/// Thaw and convert one frame's payload.
+fn decode(freezer: &dyn Freezer, payload: &[u8]) -> ChannelEvent {
+    let value = match freezer.thaw(payload) {
+        Ok(value) => value,
+        Err(source) => {
+            return ChannelEvent::BadFrame(FrameError::Thaw {
+                freezer: freezer.name().to_owned(),
+                len: payload.len(),
+                source,
+            });
+        }
+    };
+    match Message::from_value(value) {
+        Ok(message) => ChannelEvent::Message(message),
+        Err(failed) => {
+            let (source, value) = *failed;
+            ChannelEvent::BadFrame(FrameError::NotAMessage { value, source })
+        }
+    }
+}
+
+/// Freeze `value` into `scratch` and append it to `out` as one frame.
+fn freeze_frame(
+    freezer: &dyn Freezer,
+    value: &Value,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<(), ikc_freezer::FreezeError> {
+    scratch.clear();
+    freezer.freeze(value, scratch)?;
+    encode_frame_header(scratch.len(), out);
+    out.extend_from_slice(scratch);
+    Ok(())
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            State::Negotiating(_) => "negotiating",
+            State::Open { .. } => "open",
+            State::Failed(_) => "failed",
+        };
+        f.debug_struct("Channel")
+            .field("side", &self.side)
+            .field("state", &state)
+            .field("phase", &self.phase())
+            .field("peer", &self.peer)
+            .field("transmit", &self.transmit.len())
+            .field("events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}

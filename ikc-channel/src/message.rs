@@ -1,0 +1,369 @@
+//! [`Message`]: IKC's request hash as a Rust type.
+
+use ikc_freezer::{Hash, Value};
+use ikc_specifier::{HashForm, ParseError, Specifier};
+
+use crate::error::MessageError;
+
+/// Where a message goes: IKC's `event` key, a specifier string or a
+/// `{kernel, session, state}` hash, kept as the sender wrote it.
+///
+/// The text form is not parsed on arrival: a malformed specifier is the
+/// receiving responder's to report (as IKC's `remote_error`), so it must
+/// reach it. [`Target::specifier`] parses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A specifier string, such as `poe://Inet/test/here`.
+    Text(String),
+    /// The hash form, such as `{kernel => 'Cli', session => 'me', state => 'reply'}`.
+    Hash(HashForm),
+}
+
+impl Target {
+    /// The target as a [`Specifier`].
+    ///
+    /// # Errors
+    ///
+    /// A [`ParseError`] when the text form is not a valid specifier (the
+    /// hash form always converts).
+    pub fn specifier(&self) -> Result<Specifier, ParseError> {
+        match self {
+            Self::Text(text) => Specifier::parse(text),
+            Self::Hash(hash) => Ok(Specifier::from_hash_form(hash)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        match self {
+            Self::Text(text) => Value::from(text),
+            Self::Hash(hash) => spec_hash(hash, true),
+        }
+    }
+}
+
+impl From<&str> for Target {
+    fn from(text: &str) -> Self {
+        Self::Text(text.to_owned())
+    }
+}
+
+impl From<String> for Target {
+    fn from(text: String) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<HashForm> for Target {
+    fn from(hash: HashForm) -> Self {
+        Self::Hash(hash)
+    }
+}
+
+impl From<&Specifier> for Target {
+    fn from(spec: &Specifier) -> Self {
+        Self::Text(spec.to_string())
+    }
+}
+
+/// One IKC request, as the hash Perl's responder and ClientLite send:
+///
+/// | key | field | Perl writes |
+/// |---|---|---|
+/// | `event` | [`event`](Self::event) | a specifier string or `{kernel, session, state}` |
+/// | `params` | [`params`](Self::params) | any value (the handler's `ARG0`) |
+/// | `from` | [`from`](Self::from) | `{kernel, session[, state]}` of the sender, or nothing |
+/// | `rsvp` | [`rsvp`](Self::rsvp) | `{kernel, session, state}` for a call's answer |
+/// | `wantarray` | [`wantarray`](Self::wantarray) | `''` or `1` on calls, absent on posts |
+/// | `is_error` | [`is_error`](Self::is_error) | `1` on `IKC/remote_error` messages |
+///
+/// Other keys are kept, in order, in [`extra`](Self::extra), so that a value
+/// converts to a message and back without loss (IKC ignores keys it does
+/// not know, and so should a responder).
+///
+/// Converting from a [`Value`] is lenient where Perl is: a missing `params`
+/// is `undef`; a specifier hash part that is missing or `undef` is `''`;
+/// numbers in names are read as their decimal text; `wantarray` and
+/// `is_error` are read with Perl's truth rules. Byte strings that are not
+/// UTF-8 are read as Latin-1, the characters Perl sees.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// The destination.
+    pub event: Target,
+    /// The argument (`ARG0` of the handler). Several arguments travel as
+    /// an array.
+    pub params: Value,
+    /// The sending session, where answers and `SENDER` posts go. An empty
+    /// `state` is left out on the wire, as ClientLite leaves it out.
+    pub from: Option<HashForm>,
+    /// Where a call's return value is to be posted.
+    pub rsvp: Option<HashForm>,
+    /// Does the caller want a list? `None` when the key is absent (posts).
+    pub wantarray: Option<bool>,
+    /// Is this an error report (`IKC/remote_error`)? Never answer one with an
+    /// error.
+    pub is_error: bool,
+    /// Keys IKC does not define, in their order.
+    pub extra: Hash,
+}
+
+impl Message {
+    /// A post: `event` with `params`, nothing else.
+    pub fn post(event: impl Into<Target>, params: impl Into<Value>) -> Self {
+        Self {
+            event: event.into(),
+            params: params.into(),
+            from: None,
+            rsvp: None,
+            wantarray: None,
+            is_error: false,
+            extra: Hash::new(),
+        }
+    }
+
+    /// A call: a post whose answer is to be posted to `rsvp`; `wantarray`
+    /// is `''` (a scalar is wanted), as ClientLite's `call` sends it.
+    pub fn call(event: impl Into<Target>, params: impl Into<Value>, rsvp: HashForm) -> Self {
+        Self {
+            rsvp: Some(rsvp),
+            wantarray: Some(false),
+            ..Self::post(event, params)
+        }
+    }
+
+    /// Set the sender (builder style).
+    pub fn with_from(mut self, from: HashForm) -> Self {
+        self.from = Some(from);
+        self
+    }
+
+    /// The message as the hash IKC sends.
+    pub fn to_value(&self) -> Value {
+        let mut hash = Hash::with_capacity(4 + self.extra.len());
+        hash.insert("event", self.event.to_value());
+        hash.insert("params", self.params.clone());
+        if let Some(from) = &self.from {
+            hash.insert("from", spec_hash(from, false));
+        }
+        if let Some(rsvp) = &self.rsvp {
+            hash.insert("rsvp", spec_hash(rsvp, true));
+        }
+        if let Some(wantarray) = self.wantarray {
+            hash.insert("wantarray", perl_bool(wantarray));
+        }
+        if self.is_error {
+            hash.insert("is_error", 1);
+        }
+        for (key, value) in &self.extra {
+            hash.insert(key.clone(), value.clone());
+        }
+        Value::Hash(hash)
+    }
+}
+
+impl From<&Message> for Value {
+    fn from(message: &Message) -> Self {
+        message.to_value()
+    }
+}
+
+impl From<Message> for Value {
+    fn from(message: Message) -> Self {
+        message.to_value()
+    }
+}
+
+impl TryFrom<Value> for Message {
+    type Error = MessageError;
+
+    fn try_from(value: Value) -> Result<Self, MessageError> {
+        Self::from_value(value).map_err(|failed| failed.0)
+    }
+}
+
+impl TryFrom<&Value> for Message {
+    type Error = MessageError;
+
+    fn try_from(value: &Value) -> Result<Self, MessageError> {
+        let head = Head::read(value)?;
+        let Value::Hash(hash) = value else {
+            return Err(MessageError::NotAHash { found: kind(value) });
+        };
+        let mut hash = hash.clone();
+        Ok(head.into_message(&mut hash))
+    }
+}
+
+impl Message {
+    /// Convert, handing the value back with the error so that it can be
+    /// reported.
+    pub(crate) fn from_value(value: Value) -> Result<Self, Box<(MessageError, Value)>> {
+        let head = match Head::read(&value) {
+            Ok(head) => head,
+            Err(error) => return Err(Box::new((error, value))),
+        };
+        match value {
+            Value::Hash(mut hash) => Ok(head.into_message(&mut hash)),
+            other => Err(Box::new((
+                MessageError::NotAHash {
+                    found: kind(&other),
+                },
+                other,
+            ))),
+        }
+    }
+}
+
+/// The keys of a message other than `params`, read without taking the
+/// value apart (so that a failure can hand it back whole).
+struct Head {
+    event: Target,
+    from: Option<HashForm>,
+    rsvp: Option<HashForm>,
+    wantarray: Option<bool>,
+    is_error: bool,
+}
+
+impl Head {
+    fn read(value: &Value) -> Result<Self, MessageError> {
+        let Value::Hash(hash) = value else {
+            return Err(MessageError::NotAHash { found: kind(value) });
+        };
+        let event = match hash.get("event") {
+            None => return Err(MessageError::MissingEvent),
+            Some(Value::Hash(spec)) => Target::Hash(read_spec(spec, EVENT_PARTS)?),
+            Some(other) => Target::Text(text(other, "event", "a specifier string or hash")?),
+        };
+        Ok(Self {
+            event,
+            from: optional_spec(hash.get("from"), "from", FROM_PARTS)?,
+            rsvp: optional_spec(hash.get("rsvp"), "rsvp", RSVP_PARTS)?,
+            wantarray: hash.get("wantarray").map(is_true),
+            is_error: hash.get("is_error").is_some_and(is_true),
+        })
+    }
+
+    /// The message, with `params` and the unknown keys taken from `hash`.
+    fn into_message(self, hash: &mut Hash) -> Message {
+        for key in ["event", "from", "rsvp", "wantarray", "is_error"] {
+            hash.remove(key);
+        }
+        Message {
+            event: self.event,
+            params: hash.remove("params").unwrap_or_default(),
+            from: self.from,
+            rsvp: self.rsvp,
+            wantarray: self.wantarray,
+            is_error: self.is_error,
+            extra: std::mem::take(hash),
+        }
+    }
+}
+
+/// A specifier hash as IKC writes it; `state` is left out when empty unless
+/// `always_state`.
+fn spec_hash(spec: &HashForm, always_state: bool) -> Value {
+    let mut hash = Hash::with_capacity(3);
+    hash.insert("kernel", spec.kernel.as_str());
+    hash.insert("session", spec.session.as_str());
+    if always_state || !spec.state.is_empty() {
+        hash.insert("state", spec.state.as_str());
+    }
+    Value::Hash(hash)
+}
+
+/// Perl's true (`1`) and false (`''`).
+fn perl_bool(b: bool) -> Value {
+    if b { Value::Int(1) } else { Value::from("") }
+}
+
+fn optional_spec(
+    value: Option<&Value>,
+    field: &'static str,
+    names: PartNames,
+) -> Result<Option<HashForm>, MessageError> {
+    match value {
+        None | Some(Value::Undef) => Ok(None),
+        Some(Value::Hash(spec)) => read_spec(spec, names).map(Some),
+        Some(other) => Err(MessageError::BadField {
+            field,
+            expected: "a specifier hash",
+            found: kind(other),
+        }),
+    }
+}
+
+/// The names of a specifier hash's parts in errors, per key.
+type PartNames = [&'static str; 3];
+const EVENT_PARTS: PartNames = ["event.kernel", "event.session", "event.state"];
+const FROM_PARTS: PartNames = ["from.kernel", "from.session", "from.state"];
+const RSVP_PARTS: PartNames = ["rsvp.kernel", "rsvp.session", "rsvp.state"];
+
+fn read_spec(spec: &Hash, names: PartNames) -> Result<HashForm, MessageError> {
+    let part = |key: &str, name: &'static str| match spec.get(key) {
+        None => Ok(String::new()),
+        Some(v) => text(v, name, "a string"),
+    };
+    Ok(HashForm {
+        kernel: part("kernel", names[0])?,
+        session: part("session", names[1])?,
+        state: part("state", names[2])?,
+    })
+}
+
+/// A scalar as the text Perl would see.
+fn text(
+    value: &Value,
+    field: &'static str,
+    expected: &'static str,
+) -> Result<String, MessageError> {
+    match value {
+        Value::Undef => Ok(String::new()),
+        Value::Str(s) => Ok(s.clone()),
+        Value::Bytes(b) => Ok(match std::str::from_utf8(b) {
+            Ok(s) => s.to_owned(),
+            Err(_) => b.iter().map(|&byte| char::from(byte)).collect(),
+        }),
+        Value::Int(n) => Ok(n.to_string()),
+        Value::UInt(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(if *b { "1" } else { "" }.to_owned()),
+        other => Err(MessageError::BadField {
+            field,
+            expected,
+            found: kind(other),
+        }),
+    }
+}
+
+/// Perl's truth: `undef`, `''`, `'0'`, `0` and `0.0` are false; everything
+/// else, references included, is true.
+fn is_true(value: &Value) -> bool {
+    match value {
+        Value::Undef => false,
+        Value::Bool(b) => *b,
+        Value::Int(n) => *n != 0,
+        Value::UInt(n) => *n != 0,
+        Value::Float(f) => *f != 0.0,
+        Value::Str(s) => !(s.is_empty() || s == "0"),
+        Value::Bytes(b) => !(b.is_empty() || b == b"0"),
+        _ => true,
+    }
+}
+
+/// What kind of value this is, for error messages.
+pub(crate) fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Undef => "undef",
+        Value::Bool(_) => "a boolean",
+        Value::Int(_) | Value::UInt(_) => "an integer",
+        Value::Float(_) => "a number",
+        Value::Bytes(_) => "a byte string",
+        Value::Str(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Hash(_) => "a hash",
+        Value::Ref(_) => "a scalar reference",
+        Value::Blessed(_) => "a blessed reference",
+    }
+}
+
+#[cfg(test)]
+mod tests;
