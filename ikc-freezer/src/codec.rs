@@ -88,3 +88,25 @@ impl Registry {
         offered.iter().find_map(|name| self.get(name.as_ref()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_registry_prefers_native_and_falls_back() {
+        let registry = Registry::standard();
+        assert_eq!(registry.names(), [NATIVE, STORABLE, DUMPER]);
+        // A Perl client offers Storable (or the Dumper freezer) only.
+        let pick = |offer: &[&str]| registry.choose(offer).map(|f| f.name().to_owned());
+        assert_eq!(pick(&[STORABLE, DUMPER]).as_deref(), Some(STORABLE));
+        assert_eq!(pick(&["Unknown", DUMPER]).as_deref(), Some(DUMPER));
+        assert_eq!(pick(&[NATIVE, STORABLE]).as_deref(), Some(NATIVE));
+        assert_eq!(pick(&["YAML"]), None);
+        let mut empty = Registry::empty();
+        assert!(empty.names().is_empty());
+        empty.register(Arc::new(Dumper::new()));
+        empty.register(Arc::new(Dumper::new()));
+        assert_eq!(empty.names(), [DUMPER]);
+    }
+}

@@ -14,6 +14,23 @@ pub use self::hash::{Hash, Key};
 /// [`Array`](Value::Array) is Perl's `[...]`, a [`Hash`](Value::Hash) is
 /// `{...}`, and [`Ref`](Value::Ref) is a reference to a scalar (`\"s"`), so
 /// `Ref(Array(..))` is a reference to an array reference.
+///
+/// Read values the Perl way: [`as_i64`](Self::as_i64), [`as_f64`](Self::as_f64)
+/// and friends read numeric strings as Perl numifies them (exactly, or
+/// `None`), [`as_str`](Self::as_str) accepts byte strings that are UTF-8 (Perl
+/// sends most text without the UTF-8 flag), [`as_bool`](Self::as_bool) is
+/// Perl truthiness, indexing (`v["key"][0]`) gives `undef` for anything
+/// missing, and `to_string()` is Perl's stringification.
+///
+/// ```
+/// use ikc_freezer::Value;
+///
+/// let perl = Value::from(vec![Value::bytes(" 42 "), Value::bytes("0 but true")]);
+/// assert_eq!(perl[0].as_i64(), Some(42));
+/// assert!(perl[1].as_bool());
+/// assert_eq!(perl[7]["missing"], Value::Undef);
+/// assert_eq!(Value::Float(0.1 + 0.2).to_string(), "0.3");
+/// ```
 #[derive(Debug, Clone, Default)]
 pub enum Value {
     /// Perl's `undef`.
