@@ -268,7 +268,12 @@ impl Ikc {
     /// written, shutdown monitors are told, servers stop listening, and the
     /// kernel can exit.
     pub fn shutdown(&self, ctx: &mut Ctx<'_>) {
-        responder::shutdown(&self.shared, ctx);
+        let ikc = self.session();
+        if ctx.session_id() == ikc {
+            responder::shutdown(&self.shared, ctx);
+        } else if let Err(e) = ctx.call(ikc, "shutdown", Vec::new()) {
+            log::warn!("IKC shutdown: {e}");
+        }
     }
 }
 

@@ -67,6 +67,8 @@ impl Responder {
     }
 
     fn start(&mut self, ctx: &mut Ctx<'_>) {
+        // A kernel-wide service: it must not keep whoever started it alive.
+        let _ = ctx.detach_myself();
         if let Err(e) = ctx.alias_set(IKC_ALIAS) {
             log::error!("cannot alias the IKC responder: {e}");
         }
@@ -624,7 +626,8 @@ pub(crate) fn unregister_remote(shared: &Shared, ctx: &mut Ctx<'_>, rid: &str) {
 
 /// `IKC/shutdown`: close every channel (after its queued output is
 /// written), tell the shutdown monitors, and let go of everything that
-/// keeps the kernel running.
+/// keeps the kernel running. Runs in the `IKC` session (its alias and
+/// timers are its own).
 pub(crate) fn shutdown(shared: &Shared, ctx: &mut Ctx<'_>) {
     if std::mem::replace(&mut shared.borrow_mut().shutting_down, true) {
         return;
