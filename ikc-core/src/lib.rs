@@ -146,7 +146,7 @@ pub use crate::handle::KernelHandle;
 pub use crate::ids::{AlarmId, Sender, SessionId, Target, WatcherId};
 pub use crate::kernel::signals::Signal;
 pub use crate::kernel::{FORWARD_STATE, Kernel, SessionInfo};
-pub use crate::session::{InlineStates, Session, StateFn};
+pub use crate::session::{InlineStates, Session, Spawner, StateFn};
 pub use crate::wheel::{ReadWrite, ReadyOutcome};
 /// mio's `Interest`, re-exported for [`Ctx::watch`].
 pub use mio::Interest;

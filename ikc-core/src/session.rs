@@ -233,3 +233,35 @@ impl<H> fmt::Debug for InlineStates<H> {
             .finish_non_exhaustive()
     }
 }
+
+/// Where sessions can be started: the [`Kernel`](crate::Kernel) itself
+/// (before or between runs) or a handler's [`Ctx`]. Components such as
+/// IKC servers and clients take `&mut impl Spawner`, so they can be
+/// started from `main` or from a session's `_start` alike.
+pub trait Spawner {
+    /// Start `session` (its `_start` runs before this returns) and return its id.
+    fn spawn_session<S: Session>(&mut self, session: S) -> crate::SessionId;
+
+    /// The ID of the kernel the session will run in.
+    fn spawner_kernel_id(&self) -> &str;
+}
+
+impl Spawner for crate::Kernel {
+    fn spawn_session<S: Session>(&mut self, session: S) -> crate::SessionId {
+        self.spawn(session)
+    }
+
+    fn spawner_kernel_id(&self) -> &str {
+        self.id()
+    }
+}
+
+impl Spawner for Ctx<'_> {
+    fn spawn_session<S: Session>(&mut self, session: S) -> crate::SessionId {
+        self.spawn(session)
+    }
+
+    fn spawner_kernel_id(&self) -> &str {
+        self.kernel_id()
+    }
+}

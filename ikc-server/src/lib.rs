@@ -1,6 +1,169 @@
-//! IKC servers: listening kernels on TCP and Unix sockets
+//! IKC servers: kernels that listen for other kernels (POE::Component::IKC::Server).
 //!
-//! Not implemented yet: see the README status table.
+//! [`Server::spawn`] binds a TCP port (0 picks one) or a Unix socket,
+//! starts the IKC responder if needed, and gives every connection to a
+//! channel session that runs IKC's handshake (IKC0, or the older IKC) and
+//! then carries messages. Perl IKC clients and ClientLite connect to it as
+//! they would to a Perl server.
+//!
+//! # Example
+//!
+//! A server and a client in one process, each kernel on its own thread:
+//! the client calls the server's published `test/fetchQ` and gets 42.
+//!
+//! ```
+//! use std::sync::mpsc;
+//! use ikc_client::{Client, ClientConfig};
+//! use ikc_core::{InlineStates, Kernel};
+//! use ikc_freezer::Value;
+//! use ikc_responder::Ikc;
+//! use ikc_server::{Server, ServerConfig};
+//!
+//! // The server kernel: a session `test` publishing `fetchQ`.
+//! let (port_tx, port_rx) = mpsc::channel();
+//! let server = std::thread::spawn(move || -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//!     let mut kernel = Kernel::new()?;
+//!     let listening = Server::spawn(&mut kernel, ServerConfig::tcp("127.0.0.1", 0).name("Server"))?;
+//!     kernel.spawn(InlineStates::new()
+//!         .state("_start", |_, ctx, _| {
+//!             ctx.alias_set("test").unwrap();
+//!             Ikc::of(ctx).unwrap().publish("test", &["fetchQ", "bye"]);
+//!         })
+//!         .state("fetchQ", |_, _, _| Value::from(42))
+//!         .state("bye", |_, ctx, _| Ikc::of(ctx).unwrap().shutdown(ctx)));
+//!     port_tx.send(listening.port().unwrap())?;
+//!     kernel.run()?;
+//!     Ok(())
+//! });
+//!
+//! // The client kernel: call test/fetchQ, then shut IKC down on both sides.
+//! let port = port_rx.recv()?;
+//! let mut kernel = Kernel::new()?;
+//! let (answer_tx, answer_rx) = mpsc::channel();
+//! kernel.spawn(InlineStates::new()
+//!     .state("_start", move |_, ctx, _| {
+//!         ctx.alias_set("me").unwrap();
+//!         let mut config = ClientConfig::tcp("127.0.0.1", port).name("Client");
+//!         let me = ctx.session_id();
+//!         config.on_connect = Some(Box::new(move |ctx| { let _ = ctx.post(me, "go", vec![]); }));
+//!         Client::spawn(ctx, config).unwrap();
+//!     })
+//!     .state("go", |_, ctx, _| {
+//!         Ikc::of(ctx).unwrap().call(ctx, "poe://Server/test/fetchQ", (), "answer");
+//!     })
+//!     .state("answer", move |_, ctx, ev| {
+//!         answer_tx.send(ev.args[0].clone()).unwrap();
+//!         let ikc = Ikc::of(ctx).unwrap();
+//!         ikc.post(ctx, "poe://Server/test/bye", ());   // queued output is flushed...
+//!         ikc.shutdown(ctx);                            // ...before the channel closes
+//!     }));
+//! kernel.run()?;
+//! assert_eq!(answer_rx.recv()?, Value::Int(42));
+//! server.join().unwrap().unwrap();   // the server kernel ran out of sessions too
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+mod config;
+mod error;
+mod listener;
+
+use std::net::{IpAddr, SocketAddr};
+
+use ikc_core::{SessionId, Spawner};
+use mio::net::{TcpListener, UnixListener};
+
+pub use crate::config::ServerConfig;
+pub use crate::error::ServerError;
+use crate::listener::{Listener, ListenerSession, unix_name};
+
+/// Starts IKC servers.
+#[derive(Debug)]
+pub struct Server;
+
+/// A server that is listening.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Listening {
+    /// The listening session (its `_child lose` notices track connections).
+    pub session: SessionId,
+    /// The TCP address bound, or `unix:path`.
+    pub address: String,
+    /// The TCP port bound (the one picked when port 0 was asked), if TCP.
+    pub local_port: Option<u16>,
+}
+
+impl Listening {
+    /// The TCP port bound, if TCP (IKC's `spawn` returns it).
+    pub fn port(&self) -> Option<u16> {
+        self.local_port
+    }
+}
+
+impl Server {
+    /// Bind and start listening (IKC::Server's `spawn`). The socket is
+    /// bound before this returns, so the port is known and errors are
+    /// reported here; connections are accepted once the kernel runs.
+    ///
+    /// # Errors
+    ///
+    /// [`ServerError`] if the address is bad or cannot be bound.
+    pub fn spawn(
+        spawner: &mut impl Spawner,
+        mut config: ServerConfig,
+    ) -> Result<Listening, ServerError> {
+        let (listener, address, local_port) = match config.unix.clone() {
+            Some(path) => {
+                // An old socket file would make bind fail, as in IKC.
+                let _ = std::fs::remove_file(&path);
+                let l = UnixListener::bind(&path).map_err(|source| ServerError::Listen {
+                    address: path.display().to_string(),
+                    source,
+                })?;
+                let name = unix_name(&path);
+                (Listener::Unix(l, path), name, None)
+            }
+            None => {
+                let ip: IpAddr = config.ip.parse().map_err(|e: std::net::AddrParseError| {
+                    ServerError::BadAddress {
+                        address: config.ip.clone(),
+                        reason: e.to_string(),
+                    }
+                })?;
+                let addr = SocketAddr::new(ip, config.port);
+                let l = TcpListener::bind(addr).map_err(|source| ServerError::Listen {
+                    address: addr.to_string(),
+                    source,
+                })?;
+                let bound = l.local_addr().map_err(|source| ServerError::Listen {
+                    address: addr.to_string(),
+                    source,
+                })?;
+                config.port = bound.port();
+                (
+                    Listener::Tcp(l),
+                    format!("{}:{}", bound.ip(), bound.port()),
+                    Some(bound.port()),
+                )
+            }
+        };
+        let session = spawner.spawn_session(ListenerSession {
+            listener: Some(listener),
+            address: address.clone(),
+            watcher: None,
+            config,
+            on_error: None,
+            connections: 0,
+            channels: Vec::new(),
+            paused: false,
+        });
+        Ok(Listening {
+            session,
+            address,
+            local_port,
+        })
+    }
+}

@@ -99,6 +99,18 @@ impl Kernel {
                         self.core.names.id(),
                         self.core.sessions.len()
                     );
+                    if log::log_enabled!(log::Level::Debug) {
+                        for s in crate::kernel::SessionInfo::all(&self.core) {
+                            log::debug!(
+                                "  session {} parent {:?} aliases {:?} children {:?} extra refs {}",
+                                s.id,
+                                s.parent,
+                                s.aliases,
+                                s.children,
+                                s.extra_refs
+                            );
+                        }
+                    }
                     self.core.shutdown();
                 }
                 return Ok(());

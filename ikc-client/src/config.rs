@@ -1,0 +1,186 @@
+//! [`ClientConfig`]: where a client connects and how it talks.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ikc_core::Ctx;
+use ikc_freezer::{DUMPER, NATIVE, STORABLE};
+use ikc_responder::{ConnectionError, DEFAULT_HIGH_WATER, Limits, Protocol};
+
+/// Called each time the client is connected and subscribed (IKC's `on_connect`).
+pub type OnConnect = Box<dyn FnMut(&mut Ctx<'_>)>;
+
+/// Called with connection errors: failed connects, and channels that fail
+/// before their handshake ends (IKC's `on_error`).
+pub type OnError = Box<dyn FnMut(&mut Ctx<'_>, &ConnectionError)>;
+
+/// Reconnect after a lost or failed connection, waiting longer each time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reconnect {
+    /// The first wait.
+    pub initial: Duration,
+    /// The longest wait (the wait doubles up to this).
+    pub max: Duration,
+    /// Give up after this many attempts in a row (`None`: never).
+    pub attempts: Option<u32>,
+}
+
+impl Default for Reconnect {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(10),
+            attempts: None,
+        }
+    }
+}
+
+/// Where and how a client connects (IKC::Client's parameters).
+///
+/// ```
+/// use ikc_client::ClientConfig;
+///
+/// let config = ClientConfig::tcp("127.0.0.1", 31337)
+///     .name("Client")
+///     .subscribe(["poe://Server/test"]);
+/// assert_eq!(config.subscribe, ["poe://Server/test"]);
+/// ```
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The host to connect to: an IP address or a name (IKC's `ip`).
+    pub host: String,
+    /// The TCP port (IKC's `port`).
+    pub port: u16,
+    /// A Unix socket path to connect to instead (IKC's `unix`).
+    pub unix: Option<PathBuf>,
+    /// This kernel's name, announced to the server (IKC's `name`;
+    /// default `Client<pid>`).
+    pub name: String,
+    /// More names for this kernel (IKC's `aliases`).
+    pub aliases: Vec<String>,
+    /// Called when connected and every subscription succeeded.
+    pub on_connect: Option<OnConnect>,
+    /// Called with connection errors.
+    pub on_error: Option<OnError>,
+    /// Remote sessions to subscribe to before `on_connect` (IKC's `subscribe`).
+    pub subscribe: Vec<String>,
+    /// Freezers to offer, most wanted first (IKC's `serializers`). The
+    /// default offers the native codec, then Storable, then IKC's Dumper
+    /// freezer: a Rust server picks the first, a Perl server Storable.
+    pub serializers: Vec<String>,
+    /// The handshake to use; IKC0 falls back to IKC by itself.
+    pub protocol: Protocol,
+    /// How long connecting may take (the handshake has its own limit in `limits`).
+    pub connect_timeout: Duration,
+    /// Handshake and framing limits.
+    pub limits: Limits,
+    /// Close the connection when this many bytes wait for a server that does not read.
+    pub high_water: usize,
+    /// Reconnect when the connection fails or is lost (off by default, as in IKC).
+    pub reconnect: Option<Reconnect>,
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("unix", &self.unix)
+            .field("name", &self.name)
+            .field("aliases", &self.aliases)
+            .field("subscribe", &self.subscribe)
+            .field("serializers", &self.serializers)
+            .field("protocol", &self.protocol)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("reconnect", &self.reconnect)
+            .field("on_connect", &self.on_connect.is_some())
+            .field("on_error", &self.on_error.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// Connect to TCP `host:port`.
+    pub fn tcp(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+            unix: None,
+            name: format!("Client{}", std::process::id()),
+            aliases: Vec::new(),
+            on_connect: None,
+            on_error: None,
+            subscribe: Vec::new(),
+            serializers: vec![NATIVE.to_owned(), STORABLE.to_owned(), DUMPER.to_owned()],
+            protocol: Protocol::Ikc0,
+            connect_timeout: Duration::from_secs(30),
+            limits: Limits::default(),
+            high_water: DEFAULT_HIGH_WATER,
+            reconnect: None,
+        }
+    }
+
+    /// Connect to the Unix socket at `path`.
+    pub fn unix(path: impl Into<PathBuf>) -> Self {
+        Self {
+            unix: Some(path.into()),
+            ..Self::tcp("", 0)
+        }
+    }
+
+    /// Set this kernel's name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Set more names for this kernel.
+    pub fn aliases<S: Into<String>>(mut self, aliases: impl IntoIterator<Item = S>) -> Self {
+        self.aliases = aliases.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Subscribe to these remote sessions before `on_connect`.
+    pub fn subscribe<S: Into<String>>(mut self, specs: impl IntoIterator<Item = S>) -> Self {
+        self.subscribe = specs.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Offer these freezers, most wanted first.
+    pub fn serializers<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.serializers = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Set the handshake protocol.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Set the connect timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Reconnect with backoff when the connection fails or is lost.
+    pub fn reconnect(mut self, reconnect: Reconnect) -> Self {
+        self.reconnect = Some(reconnect);
+        self
+    }
+
+    /// Call `f` each time the client is connected and subscribed.
+    pub fn on_connect(mut self, f: impl FnMut(&mut Ctx<'_>) + 'static) -> Self {
+        self.on_connect = Some(Box::new(f));
+        self
+    }
+
+    /// Call `f` with connection errors.
+    pub fn on_error(mut self, f: impl FnMut(&mut Ctx<'_>, &ConnectionError) + 'static) -> Self {
+        self.on_error = Some(Box::new(f));
+        self
+    }
+}

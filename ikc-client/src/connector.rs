@@ -1,0 +1,365 @@
+//! The client session: connects (with a timeout), hands the socket to a
+//! channel session, and reconnects with backoff when asked to.
+
+use std::cell::RefCell;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::rc::Rc;
+use std::time::Duration;
+
+use ikc_core::{AlarmId, Ctx, Event, Interest, Readiness, Session, SessionId, WatcherId};
+use ikc_freezer::{Registry, Value};
+use ikc_responder::{
+    ChannelOptions, ConnectionError, Ikc, MonitorOp, MonitorStates, Responder, Side, spawn_channel,
+};
+use mio::net::{TcpStream, UnixStream};
+
+use crate::config::{ClientConfig, OnConnect, OnError};
+
+const CONNECTED_STATE: &str = "IKC:connected";
+const CONNECT_TIMEOUT_STATE: &str = "IKC:connect_timeout";
+const RECONNECT_STATE: &str = "IKC:reconnect";
+const UP_STATE: &str = "IKC:up";
+const SHUTDOWN_STATE: &str = "IKC:client_shutdown";
+/// ETIMEDOUT, as IKC reports a connect that took too long.
+const ETIMEDOUT: i32 = 110;
+
+enum Conn {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Conn {
+    fn source(&mut self) -> &mut dyn mio::event::Source {
+        match self {
+            Self::Tcp(s) => s,
+            Self::Unix(s) => s,
+        }
+    }
+
+    /// `Ok(true)` once connected, `Ok(false)` if still in progress.
+    fn check(&self) -> io::Result<bool> {
+        let (err, connected) = match self {
+            Self::Tcp(s) => (s.take_error()?, s.peer_addr()),
+            Self::Unix(s) => (
+                s.take_error()?,
+                s.peer_addr().map(|_| SocketAddr::from(([0, 0, 0, 0], 0))),
+            ),
+        };
+        if let Some(e) = err {
+            return Err(e);
+        }
+        match connected {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+pub(crate) struct ClientSession {
+    pub(crate) config: ClientConfig,
+    pub(crate) freezers: Registry,
+    pub(crate) on_connect: Rc<RefCell<Option<OnConnect>>>,
+    pub(crate) on_error: Rc<RefCell<Option<OnError>>>,
+    pub(crate) alias: String,
+    pending: Option<(Conn, WatcherId)>,
+    timeout: Option<AlarmId>,
+    channel: Option<SessionId>,
+    backoff: Duration,
+    failures: u32,
+    stopped: bool,
+}
+
+impl ClientSession {
+    pub(crate) fn new(mut config: ClientConfig, freezers: Registry) -> Self {
+        let on_connect = Rc::new(RefCell::new(config.on_connect.take()));
+        let on_error = Rc::new(RefCell::new(config.on_error.take()));
+        let backoff = config.reconnect.map_or(Duration::ZERO, |r| r.initial);
+        Self {
+            alias: format!("IKC Client {}", config.name),
+            config,
+            freezers,
+            on_connect,
+            on_error,
+            pending: None,
+            timeout: None,
+            channel: None,
+            backoff,
+            failures: 0,
+            stopped: false,
+        }
+    }
+
+    fn start(&mut self, ctx: &mut Ctx<'_>) {
+        let ikc = Responder::spawn(ctx);
+        let _ = ctx.alias_set(&self.alias);
+        let mut names = vec![self.config.name.clone()];
+        names.extend(self.config.aliases.iter().cloned());
+        ikc.register_local(ctx, &names);
+        ikc.monitor(
+            ctx,
+            "*",
+            &MonitorStates::new().on(MonitorOp::Shutdown, SHUTDOWN_STATE),
+        );
+        self.connect(ctx);
+    }
+
+    fn report(&mut self, ctx: &mut Ctx<'_>, error: ConnectionError) {
+        let mut on_error = self.on_error.borrow_mut();
+        match on_error.as_mut() {
+            Some(f) => f(ctx, &error),
+            None => {
+                drop(on_error);
+                let informed = ctx
+                    .call(
+                        ikc_responder::IKC_ALIAS,
+                        "channel_error",
+                        vec![Value::Array(vec![
+                            Value::from(format!("[{}] {}", error.errnum, error.message)),
+                            Value::Undef,
+                            Value::from(error.operation.as_str()),
+                        ])],
+                    )
+                    .is_ok();
+                if !informed {
+                    log::warn!("IKC client {}: {error}", self.config.name);
+                }
+            }
+        }
+    }
+
+    fn address(&self) -> String {
+        match &self.config.unix {
+            Some(path) => path.display().to_string(),
+            None => format!("{}:{}", self.config.host, self.config.port),
+        }
+    }
+
+    fn connect(&mut self, ctx: &mut Ctx<'_>) {
+        if self.stopped {
+            return;
+        }
+        let conn = match &self.config.unix {
+            Some(path) => UnixStream::connect(path).map(Conn::Unix),
+            None => match (self.config.host.as_str(), self.config.port).to_socket_addrs() {
+                Ok(mut addrs) => match addrs.next() {
+                    Some(addr) => TcpStream::connect(addr).map(Conn::Tcp),
+                    None => Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "the host has no address",
+                    )),
+                },
+                Err(e) => Err(e),
+            },
+        };
+        let mut conn = match conn {
+            Ok(c) => c,
+            Err(e) => {
+                self.failed(ctx, ConnectionError::from_io("connect", &e));
+                return;
+            }
+        };
+        match ctx.watch(conn.source(), Interest::WRITABLE, CONNECTED_STATE) {
+            Ok(id) => self.pending = Some((conn, id)),
+            Err(e) => {
+                self.failed(ctx, ConnectionError::new("connect", 0, e.to_string()));
+                return;
+            }
+        }
+        self.timeout = Some(ctx.delay_set(
+            CONNECT_TIMEOUT_STATE,
+            self.config.connect_timeout,
+            Vec::new(),
+        ));
+    }
+
+    fn on_writable(&mut self, ctx: &mut Ctx<'_>) {
+        let Some((conn, _)) = &self.pending else {
+            return;
+        };
+        match conn.check() {
+            Ok(false) => {}
+            Ok(true) => self.connected(ctx),
+            Err(e) => {
+                self.drop_pending(ctx);
+                self.failed(ctx, ConnectionError::from_io("connect", &e));
+            }
+        }
+    }
+
+    fn drop_pending(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(id) = self.timeout.take() {
+            ctx.alarm_remove(id);
+        }
+        if let Some((mut conn, id)) = self.pending.take() {
+            let _ = ctx.unwatch(conn.source(), id);
+        }
+    }
+
+    fn connected(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(id) = self.timeout.take() {
+            ctx.alarm_remove(id);
+        }
+        let Some((mut conn, id)) = self.pending.take() else {
+            return;
+        };
+        let _ = ctx.unwatch(conn.source(), id);
+        let (local, peer) = match &conn {
+            Conn::Tcp(s) => {
+                let _ = s.set_nodelay(true);
+                let local = s
+                    .local_addr()
+                    .map_or_else(|_| String::new(), |a| format!("{}:{}", a.ip(), a.port()));
+                (local, format!("{}:{}", self.config.host, self.config.port))
+            }
+            Conn::Unix(s) => {
+                let path = self.config.unix.clone().unwrap_or_default();
+                let name = unix_name(&path);
+                (
+                    format!("{name}:{}-{}", std::process::id(), s.as_raw_fd()),
+                    name,
+                )
+            }
+        };
+        log::info!(
+            "IKC client {} connected to {}",
+            self.config.name,
+            self.address()
+        );
+        let mut options = ChannelOptions::new(Side::Client, local);
+        options.name = Some(self.config.name.clone());
+        options.aliases.clone_from(&self.config.aliases);
+        options.peer_address = Some(peer);
+        options.protocol = self.config.protocol;
+        options.freezers = self.freezers.clone();
+        options.limits = self.config.limits;
+        options.high_water = self.config.high_water;
+        options.subscribe.clone_from(&self.config.subscribe);
+        let me = ctx.session_id();
+        let on_connect = Rc::clone(&self.on_connect);
+        options.on_connect = Some(Box::new(move |ctx| {
+            let _ = ctx.post(me, UP_STATE, Vec::new());
+            if let Some(f) = on_connect.borrow_mut().as_mut() {
+                f(ctx);
+            }
+        }));
+        let on_error = Rc::clone(&self.on_error);
+        if on_error.borrow().is_some() {
+            options.on_error = Some(Box::new(move |ctx, e| {
+                if let Some(f) = on_error.borrow_mut().as_mut() {
+                    f(ctx, e);
+                }
+            }));
+        }
+        self.channel = Some(match conn {
+            Conn::Tcp(s) => spawn_channel(ctx, s, options),
+            Conn::Unix(s) => spawn_channel(ctx, s, options),
+        });
+    }
+
+    /// A connect failed: report it, then retry or give up.
+    fn failed(&mut self, ctx: &mut Ctx<'_>, error: ConnectionError) {
+        self.report(ctx, error);
+        self.retry_or_stop(ctx);
+    }
+
+    fn retry_or_stop(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(reconnect) = self.config.reconnect.filter(|_| !self.stopped) else {
+            self.stop(ctx);
+            return;
+        };
+        self.failures += 1;
+        if reconnect.attempts.is_some_and(|max| self.failures > max) {
+            log::warn!(
+                "IKC client {}: giving up after {} attempts",
+                self.config.name,
+                self.failures - 1
+            );
+            self.stop(ctx);
+            return;
+        }
+        log::info!(
+            "IKC client {}: reconnecting to {} in {:?}",
+            self.config.name,
+            self.address(),
+            self.backoff
+        );
+        ctx.delay(RECONNECT_STATE, self.backoff, Vec::new());
+        self.backoff = (self.backoff * 2).min(reconnect.max);
+    }
+
+    fn stop(&mut self, ctx: &mut Ctx<'_>) {
+        self.stopped = true;
+        self.drop_pending(ctx);
+        ctx.delay_clear(RECONNECT_STATE);
+        let _ = ctx.alias_remove(&self.alias);
+        if let Some(ikc) = Ikc::of(ctx) {
+            ikc.monitor(ctx, "*", &MonitorStates::new());
+        }
+    }
+
+    fn shutdown(&mut self, ctx: &mut Ctx<'_>) {
+        self.stop(ctx);
+        if let Some(channel) = self.channel {
+            let _ = ctx.post(channel, "shutdown", Vec::new());
+        }
+    }
+}
+
+/// The IKC name of a Unix socket path.
+fn unix_name(path: &std::path::Path) -> String {
+    let clean: String = path
+        .to_string_lossy()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | ':' | '.' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("unix:{clean}")
+}
+
+impl Session for ClientSession {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value {
+        match event.state() {
+            CONNECTED_STATE if Readiness::from_event(&event).is_some() => self.on_writable(ctx),
+            CONNECT_TIMEOUT_STATE => {
+                self.timeout = None;
+                if self.pending.is_some() {
+                    self.drop_pending(ctx);
+                    let after = self.config.connect_timeout;
+                    self.failed(
+                        ctx,
+                        ConnectionError::new(
+                            "connect",
+                            ETIMEDOUT,
+                            format!("connection timed out after {after:?}"),
+                        ),
+                    );
+                }
+            }
+            RECONNECT_STATE => self.connect(ctx),
+            UP_STATE => {
+                self.failures = 0;
+                self.backoff = self.config.reconnect.map_or(Duration::ZERO, |r| r.initial);
+            }
+            "_child" => {
+                let lost = event.arg(0).and_then(Value::as_str) == Some("lose");
+                let child = event.arg(1).and_then(SessionId::from_value);
+                if lost && child.is_some() && child == self.channel {
+                    self.channel = None;
+                    self.retry_or_stop(ctx);
+                }
+            }
+            SHUTDOWN_STATE | "shutdown" => self.shutdown(ctx),
+            "_start" => self.start(ctx),
+            _ => {}
+        }
+        Value::Undef
+    }
+}

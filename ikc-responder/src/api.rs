@@ -1,0 +1,287 @@
+//! [`Ikc`]: the responder's object interface (Perl's `$ikc`).
+
+use std::fmt;
+
+use ikc_channel::Message;
+use ikc_core::{Ctx, SessionId};
+use ikc_freezer::Value;
+
+use crate::error::IkcError;
+use crate::monitor::MonitorStates;
+use crate::responder;
+use crate::send::send_msg;
+use crate::state::{self, Route, Shared};
+
+/// The responder's object interface, for code running in the responder's
+/// kernel (a handler with its [`Ctx`]). Cheap to clone; not `Send`.
+///
+/// Everything here is also reachable by posting or calling the `IKC`
+/// session's states, as in Perl (`ctx.call("IKC", "publish", ...)`).
+///
+/// Get one from [`Responder::spawn`](crate::Responder::spawn) or, in a
+/// handler, [`Ikc::of`].
+#[derive(Clone)]
+pub struct Ikc {
+    shared: Shared,
+}
+
+impl fmt::Debug for Ikc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.shared.borrow();
+        f.debug_struct("Ikc")
+            .field("kernel_id", &st.kernel_id)
+            .field("session", &st.session)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A kernel the responder can reach, for introspection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KernelInfo {
+    /// Its real ID.
+    pub id: String,
+    /// Its other names.
+    pub aliases: Vec<String>,
+    /// The channel session it is reached through (`None` for our own kernel).
+    pub channel: Option<SessionId>,
+}
+
+impl Ikc {
+    pub(crate) fn from_shared(shared: Shared) -> Self {
+        Self { shared }
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// The responder of the kernel `ctx` runs in, if one was started.
+    pub fn of(ctx: &Ctx<'_>) -> Option<Self> {
+        state::lookup(ctx.kernel_id()).map(Self::from_shared)
+    }
+
+    /// The responder of the kernel `ctx` runs in.
+    ///
+    /// # Errors
+    ///
+    /// [`IkcError::NoResponder`] if none was started (or it shut down).
+    pub fn require(ctx: &Ctx<'_>) -> Result<Self, IkcError> {
+        Self::of(ctx).ok_or(IkcError::NoResponder)
+    }
+
+    /// The `IKC` session's id.
+    pub fn session(&self) -> SessionId {
+        self.shared.borrow().session
+    }
+
+    /// This kernel's ID.
+    pub fn kernel_id(&self) -> String {
+        self.shared.borrow().kernel_id.clone()
+    }
+
+    /// Send `params` as ARG0 of a remote state (IKC's `post`). The
+    /// specifier names the kernel (or `*`, or none for the default kernel),
+    /// session and state: `poe://Server/test/here`, or `Server/test/here`.
+    /// If the calling session published something, the remote handler can
+    /// answer its `SENDER`. Returns the number of kernels it was sent to.
+    pub fn post(&self, ctx: &mut Ctx<'_>, to: &str, params: impl Into<Value>) -> usize {
+        let to = absolute(to);
+        let sender = Some(ctx.session_id());
+        send_msg(&self.shared, ctx, Message::post(to, params), sender)
+    }
+
+    /// Post to a remote state and have its return value posted to `rsvp`
+    /// (IKC's `call`): `rsvp` is a state of the calling session
+    /// (`"answer"`), or a specifier (`"poe:/session/state"`). The RSVP
+    /// state may be posted once by the remote kernel without being
+    /// published. Returns the number of kernels the request went to.
+    pub fn call(&self, ctx: &mut Ctx<'_>, to: &str, params: impl Into<Value>, rsvp: &str) -> usize {
+        let sender = Some(ctx.session_id());
+        responder::call(
+            &self.shared,
+            ctx,
+            &Value::from(to),
+            params.into(),
+            &Value::from(rsvp),
+            sender,
+        )
+    }
+
+    /// Send a prepared message as is (IKC's `raw_message`).
+    pub fn send_message(&self, ctx: &mut Ctx<'_>, message: Message) -> usize {
+        let sender = Some(ctx.session_id());
+        send_msg(&self.shared, ctx, message, sender)
+    }
+
+    /// Let remote kernels invoke `states` of the session aliased `session`.
+    pub fn publish<S: AsRef<str>>(&self, session: &str, states: &[S]) {
+        let states: Vec<String> = states.iter().map(|s| s.as_ref().to_owned()).collect();
+        self.shared
+            .borrow_mut()
+            .published
+            .publish(&[session.to_owned()], &states);
+    }
+
+    /// Publish `states` of the calling session, under each of its aliases.
+    ///
+    /// # Errors
+    ///
+    /// [`IkcError::NoAlias`] if the session has no alias for remote kernels to name.
+    pub fn publish_self<S: AsRef<str>>(&self, ctx: &Ctx<'_>, states: &[S]) -> Result<(), IkcError> {
+        let aliases = ctx.alias_list(ctx.session_id());
+        if aliases.is_empty() {
+            return Err(IkcError::NoAlias(ctx.session_id()));
+        }
+        let states: Vec<String> = states.iter().map(|s| s.as_ref().to_owned()).collect();
+        self.shared
+            .borrow_mut()
+            .published
+            .publish(&aliases, &states);
+        Ok(())
+    }
+
+    /// Take back published states (all of them with `None`).
+    ///
+    /// # Errors
+    ///
+    /// [`IkcError::NotPublished`] if `session` published nothing.
+    pub fn retract<S: AsRef<str>>(
+        &self,
+        session: &str,
+        states: Option<&[S]>,
+    ) -> Result<(), IkcError> {
+        let states: Option<Vec<String>> =
+            states.map(|s| s.iter().map(|x| x.as_ref().to_owned()).collect());
+        if self
+            .shared
+            .borrow_mut()
+            .published
+            .retract(&[session.to_owned()], states.as_deref())
+        {
+            Ok(())
+        } else {
+            Err(IkcError::NotPublished(session.to_owned()))
+        }
+    }
+
+    /// The states `session` published.
+    pub fn published(&self, session: &str) -> Vec<String> {
+        self.shared.borrow().published.states_of(session)
+    }
+
+    /// Subscribe to remote sessions (`poe://Kernel/session`): for each one a
+    /// kernel has published, a local proxy session is created, aliased
+    /// `poe://Kernel/session` (and `session` if free); posting to it sends to
+    /// the remote session. When every specifier is answered, `callback` (a
+    /// state of the calling session) is posted with the list of specifiers
+    /// that succeeded.
+    ///
+    /// # Errors
+    ///
+    /// [`IkcError::NoResponder`] if the responder session is gone.
+    pub fn subscribe<S: AsRef<str>>(
+        &self,
+        ctx: &mut Ctx<'_>,
+        specs: &[S],
+        callback: Option<&str>,
+    ) -> Result<(), IkcError> {
+        let specs = Value::Array(specs.iter().map(|s| Value::from(s.as_ref())).collect());
+        let callback = callback.map_or(Value::Undef, Value::from);
+        let ikc = self.session();
+        ctx.call(ikc, "subscribe", vec![specs, callback])
+            .map(|_| ())
+            .map_err(|_| IkcError::NoResponder)
+    }
+
+    /// Remove the proxies of these subscriptions.
+    pub fn unsubscribe<S: AsRef<str>>(&self, ctx: &mut Ctx<'_>, specs: &[S]) {
+        for spec in specs {
+            let _ = ctx.post(spec.as_ref(), crate::proxy::SHUTDOWN_STATE, Vec::new());
+        }
+    }
+
+    /// Watch a remote kernel (a name, alias or specifier) or `*` (every
+    /// kernel): the calling session's states named in `states` are posted
+    /// when it registers, unregisters, is subscribed to, and so on, with
+    /// ARG0 the name given here, ARG1 the kernel's name, ARG2 true when
+    /// ARG1 is its real ID, ARG3 `states.data`, then the operation's own
+    /// arguments. Empty `states` stop watching.
+    pub fn monitor(&self, ctx: &Ctx<'_>, kernel: &str, states: &MonitorStates) {
+        responder::monitor(&self.shared, ctx.session_id(), kernel, states);
+    }
+
+    /// Make `kernel` (a name or ID) the default for specifiers that name none.
+    ///
+    /// # Errors
+    ///
+    /// [`IkcError::UnknownKernel`] if no such kernel is registered.
+    pub fn set_default_kernel(&self, kernel: &str) -> Result<(), IkcError> {
+        if self.shared.borrow_mut().remotes.set_default(kernel) {
+            Ok(())
+        } else {
+            Err(IkcError::UnknownKernel(kernel.to_owned()))
+        }
+    }
+
+    /// The default kernel's real ID.
+    pub fn default_kernel(&self) -> Option<String> {
+        self.shared
+            .borrow()
+            .remotes
+            .default_kernel()
+            .map(str::to_owned)
+    }
+
+    /// Give this kernel more names remote kernels (and local posts) may use.
+    pub fn register_local<S: AsRef<str>>(&self, ctx: &mut Ctx<'_>, names: &[S]) {
+        let names: Vec<String> = names.iter().map(|s| s.as_ref().to_owned()).collect();
+        responder::register_local(&self.shared, ctx, &names);
+    }
+
+    /// Every kernel the responder can reach (our own included), in the
+    /// order they registered.
+    pub fn kernels(&self) -> Vec<KernelInfo> {
+        let st = self.shared.borrow();
+        st.remotes
+            .kernels()
+            .map(|(id, route)| KernelInfo {
+                id: id.to_owned(),
+                aliases: st.remotes.aliases_of(id).to_vec(),
+                channel: match route {
+                    Route::Local => None,
+                    Route::Channel(s) => Some(s),
+                },
+            })
+            .collect()
+    }
+
+    /// Is a kernel with this name or ID connected?
+    pub fn is_connected(&self, kernel: &str) -> bool {
+        let st = self.shared.borrow();
+        st.remotes
+            .real_id(kernel)
+            .is_some_and(|id| id != st.kernel_id)
+    }
+
+    /// Shut IKC down: every channel closes once its queued output is
+    /// written, shutdown monitors are told, servers stop listening, and the
+    /// kernel can exit.
+    pub fn shutdown(&self, ctx: &mut Ctx<'_>) {
+        let ikc = self.session();
+        if ctx.session_id() == ikc {
+            responder::shutdown(&self.shared, ctx);
+        } else if let Err(e) = ctx.call(ikc, "shutdown", Vec::new()) {
+            log::warn!("IKC shutdown: {e}");
+        }
+    }
+}
+
+/// IKC reads a specifier without `poe:` as `poe://` + it.
+fn absolute(to: &str) -> String {
+    if to.starts_with("poe:") {
+        to.to_owned()
+    } else {
+        format!("poe://{to}")
+    }
+}

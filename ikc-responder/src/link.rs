@@ -1,0 +1,569 @@
+//! Channel sessions: one per connection. A channel session runs IKC's
+//! handshake over its socket, registers the remote kernel with the
+//! responder, hands incoming requests to it, and writes what the responder
+//! queues for the remote kernel (IKC::Channel).
+
+use std::cell::RefCell;
+use std::fmt;
+use std::io::{Read, Write};
+use std::rc::{Rc, Weak};
+
+use ikc_channel::{
+    Channel, ChannelEvent, ClientConfig, FrameError, Identity, Limits, Message, Peer, Protocol,
+    ServerConfig, Side,
+};
+use ikc_core::{AlarmId, Ctx, Event, ReadWrite, Readiness, Session, SessionId, Spawner};
+use ikc_freezer::{Registry, Value};
+use ikc_specifier::HashForm;
+
+use crate::error::ConnectionError;
+use crate::monitor::MonitorOp;
+use crate::request::request;
+use crate::responder::{IKC_ALIAS, Responder};
+use crate::send::{
+    ErrorSide, FLUSH_STATE, error_params, inform, report_error, report_plain, send_msg,
+};
+use crate::state::{Link, LinkRef, Route, State};
+
+/// The state readiness events of the socket arrive in.
+const IO_STATE: &str = "IKC:io";
+/// The state the handshake deadline fires in.
+const TIMEOUT_STATE: &str = "IKC:timeout";
+/// The state the subscriptions of a new channel complete in.
+const DONE_STATE: &str = "IKC:done";
+/// Default bound on output queued for a peer that does not read.
+pub const DEFAULT_HIGH_WATER: usize = 64 * 1024 * 1024;
+
+/// A byte stream a channel can run on: a mio `TcpStream` or `UnixStream`.
+pub trait Stream: Read + Write + mio::event::Source + 'static {}
+
+impl<T: Read + Write + mio::event::Source + 'static> Stream for T {}
+
+/// Called once the channel is up and its subscriptions succeeded (IKC's
+/// `on_connect`), in the channel session.
+pub type OnConnect = Box<dyn FnOnce(&mut Ctx<'_>)>;
+
+/// Called for errors while the connection is being set up (IKC's
+/// `on_error`), in the session that reports them.
+pub type OnError = Box<dyn FnMut(&mut Ctx<'_>, &ConnectionError)>;
+
+/// How a channel session is set up. Servers and clients fill this in.
+#[non_exhaustive]
+pub struct ChannelOptions {
+    /// Which end of the connection we are.
+    pub side: Side,
+    /// Our kernel's name on this channel (the server's or client's `name`).
+    pub name: Option<String>,
+    /// More names for our kernel.
+    pub aliases: Vec<String>,
+    /// Our end of the socket as IKC names it: `ip:port`, or `unix:path`.
+    pub local_address: String,
+    /// The peer as we know it: the `host:port` a client connected to, or
+    /// the `ip:port` a client connected from. Registered as an alias of the
+    /// remote kernel.
+    pub peer_address: Option<String>,
+    /// The handshake to use (a server accepts both).
+    pub protocol: Protocol,
+    /// Client: the freezers to offer, in order of preference. Server: the
+    /// freezers accepted.
+    pub freezers: Registry,
+    /// Handshake and framing limits.
+    pub limits: Limits,
+    /// Remote sessions to subscribe to once connected (client).
+    pub subscribe: Vec<String>,
+    /// Called when the channel is up and subscribed.
+    pub on_connect: Option<OnConnect>,
+    /// Called for errors before the channel is up.
+    pub on_error: Option<OnError>,
+    /// Close the channel when this many bytes wait for a peer that does not read.
+    pub high_water: usize,
+}
+
+impl fmt::Debug for ChannelOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChannelOptions")
+            .field("side", &self.side)
+            .field("name", &self.name)
+            .field("aliases", &self.aliases)
+            .field("local_address", &self.local_address)
+            .field("peer_address", &self.peer_address)
+            .field("protocol", &self.protocol)
+            .field("freezers", &self.freezers.names())
+            .field("subscribe", &self.subscribe)
+            .field("on_connect", &self.on_connect.is_some())
+            .field("on_error", &self.on_error.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChannelOptions {
+    /// Options for one end of a connection: standard freezers, IKC0,
+    /// default limits, no callbacks.
+    pub fn new(side: Side, local_address: impl Into<String>) -> Self {
+        Self {
+            side,
+            name: None,
+            aliases: Vec::new(),
+            local_address: local_address.into(),
+            peer_address: None,
+            protocol: Protocol::Ikc0,
+            freezers: Registry::standard(),
+            limits: Limits::default(),
+            subscribe: Vec::new(),
+            on_connect: None,
+            on_error: None,
+            high_water: DEFAULT_HIGH_WATER,
+        }
+    }
+}
+
+/// Start a channel session for a connected socket. Its `_start` begins
+/// the handshake (a client speaks first). Returns the session's id.
+pub fn spawn_channel<S: Stream>(
+    spawner: &mut impl Spawner,
+    stream: S,
+    options: ChannelOptions,
+) -> SessionId {
+    spawner.spawn_session(ChannelSession {
+        stream: Some(stream),
+        wheel: None,
+        link: None,
+        shared: Weak::new(),
+        options,
+        remote_id: None,
+        registered: false,
+        negotiated: false,
+        closed: false,
+        out: Vec::new(),
+        timeout: None,
+    })
+}
+
+struct ChannelSession<S: Stream> {
+    stream: Option<S>,
+    wheel: Option<ReadWrite<S>>,
+    link: Option<LinkRef>,
+    shared: Weak<RefCell<State>>,
+    options: ChannelOptions,
+    remote_id: Option<String>,
+    /// The remote kernel was registered through this channel.
+    registered: bool,
+    negotiated: bool,
+    closed: bool,
+    out: Vec<u8>,
+    timeout: Option<AlarmId>,
+}
+
+impl<S: Stream> ChannelSession<S> {
+    fn shared(&self) -> Option<Rc<RefCell<State>>> {
+        self.shared.upgrade()
+    }
+
+    fn start(&mut self, ctx: &mut Ctx<'_>) {
+        let ikc = Responder::spawn(ctx);
+        self.shared = Rc::downgrade(ikc.shared());
+        let me = ctx.session_id();
+        let mut names: Vec<String> = self.options.name.iter().cloned().collect();
+        names.extend(self.options.aliases.iter().cloned());
+        names.push(self.options.local_address.clone());
+        names.retain(|n| !n.is_empty());
+        let kernel_name = names.first().cloned().unwrap_or_default();
+        let mut identity = Identity::new(ctx.kernel_id());
+        identity.names = names;
+        let now = ctx.now();
+        let channel = match self.options.side {
+            Side::Client => {
+                let mut config = ClientConfig::new(identity, self.options.freezers.clone());
+                config.protocol = self.options.protocol;
+                config.peer_address.clone_from(&self.options.peer_address);
+                config.limits = self.options.limits;
+                Channel::client(config, now)
+            }
+            _ => {
+                let mut config = ServerConfig::new(identity, self.options.freezers.clone());
+                config.protocol = self.options.protocol;
+                config.peer_address.clone_from(&self.options.peer_address);
+                config.limits = self.options.limits;
+                Channel::server(config, now)
+            }
+        };
+        let channel = match channel {
+            Ok(c) => c,
+            Err(e) => {
+                self.fail(ctx, ConnectionError::new("setup", 0, e.to_string()));
+                return;
+            }
+        };
+        let Some(stream) = self.stream.take() else {
+            return;
+        };
+        let mut wheel = match ReadWrite::new(ctx, stream, IO_STATE) {
+            Ok(w) => w,
+            Err((_, e)) => {
+                self.fail(ctx, ConnectionError::new("setup", 0, e.to_string()));
+                return;
+            }
+        };
+        wheel.set_high_water(self.options.high_water);
+        self.wheel = Some(wheel);
+        let link = Rc::new(RefCell::new(Link {
+            channel,
+            kernel_name,
+            remote_id: None,
+            flush_pending: false,
+            closing: false,
+        }));
+        ikc.shared().borrow_mut().links.insert(me, Rc::clone(&link));
+        self.link = Some(link);
+        self.flush(ctx);
+        self.arm_timeout(ctx);
+    }
+
+    fn arm_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        if let Some(id) = self.timeout.take() {
+            ctx.alarm_remove(id);
+        }
+        let deadline = self
+            .link
+            .as_ref()
+            .and_then(|l| l.borrow().channel.poll_timeout());
+        if let Some(deadline) = deadline {
+            self.timeout = Some(ctx.alarm_set(TIMEOUT_STATE, deadline, Vec::new()));
+        }
+    }
+
+    fn on_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        self.timeout = None;
+        let Some(link) = self.link.clone() else {
+            return;
+        };
+        let result = link.borrow_mut().channel.handle_timeout(ctx.now());
+        match result {
+            Err(e) => self.fail(ctx, ConnectionError::new("negotiate", 0, e.to_string())),
+            Ok(()) => self.arm_timeout(ctx),
+        }
+    }
+
+    fn on_io(&mut self, ctx: &mut Ctx<'_>, event: &Event) {
+        let Some(ready) = Readiness::from_event(event) else {
+            return;
+        };
+        let (Some(wheel), Some(link)) = (self.wheel.as_mut(), self.link.clone()) else {
+            return;
+        };
+        let outcome = wheel.on_ready(ctx, &ready);
+        if outcome.read > 0 {
+            let input = wheel.input();
+            let n = input.len();
+            let result = link.borrow_mut().channel.handle_input(input);
+            wheel.consume(n);
+            self.drain_events(ctx);
+            if let Err(e) = result {
+                let op = if self.negotiated { "read" } else { "negotiate" };
+                self.fail(ctx, ConnectionError::new(op, 0, e.to_string()));
+                return;
+            }
+        }
+        if self.closed {
+            return;
+        }
+        if let Some(e) = outcome.error {
+            self.fail(ctx, ConnectionError::from_io("read", &e));
+            return;
+        }
+        if outcome.eof {
+            let mid_frame = link.borrow().channel.is_mid_frame();
+            let why = if mid_frame {
+                "the peer closed the connection in the middle of a frame"
+            } else {
+                "the peer closed the connection"
+            };
+            self.fail(ctx, ConnectionError::new("read", 0, why));
+            return;
+        }
+        self.flush(ctx);
+    }
+
+    /// Act on everything the channel decoded.
+    fn drain_events(&mut self, ctx: &mut Ctx<'_>) {
+        while !self.closed {
+            let event = match &self.link {
+                Some(link) => link.borrow_mut().channel.poll_event(),
+                None => return,
+            };
+            let Some(event) = event else { return };
+            match event {
+                ChannelEvent::Negotiated(peer) => self.negotiated(ctx, peer),
+                ChannelEvent::Message(msg) => {
+                    if let Some(shared) = self.shared() {
+                        let errors_to = self.errors_to();
+                        request(&shared, ctx, msg, errors_to);
+                    } else {
+                        log::warn!("IKC request dropped: the responder has shut down");
+                    }
+                }
+                ChannelEvent::BadFrame(e) => self.bad_frame(ctx, e),
+                ChannelEvent::SendFailed { error, .. } => {
+                    if let Some(shared) = self.shared() {
+                        report_error(
+                            &shared,
+                            ctx,
+                            ErrorSide::Local,
+                            &format!(
+                                "a message queued before the handshake could not be encoded: {error}"
+                            ),
+                            self.remote_id.as_deref(),
+                            "send",
+                            false,
+                        );
+                    }
+                }
+                other => log::debug!("channel event ignored: {other:?}"),
+            }
+        }
+    }
+
+    /// Where errors about requests from this channel go.
+    fn errors_to(&self) -> HashForm {
+        HashForm::new(
+            self.remote_id.clone().unwrap_or_default(),
+            IKC_ALIAS,
+            "remote_error",
+        )
+    }
+
+    fn bad_frame(&mut self, ctx: &mut Ctx<'_>, error: FrameError) {
+        let Some(shared) = self.shared() else { return };
+        match error {
+            FrameError::NotAMessage { source, .. } => {
+                // IKC fails such a request at its first stage, and says so.
+                let text = format!("{source}.  Request ");
+                report_error(
+                    &shared,
+                    ctx,
+                    ErrorSide::Local,
+                    &text,
+                    None,
+                    "request",
+                    false,
+                );
+                let mut reply =
+                    Message::post(self.errors_to(), error_params(&text, None, "request"));
+                reply.is_error = true;
+                send_msg(&shared, ctx, reply, None);
+            }
+            other => {
+                let text = format!("[0] {other}");
+                report_error(
+                    &shared,
+                    ctx,
+                    ErrorSide::Channel,
+                    &text,
+                    self.remote_id.as_deref(),
+                    "read",
+                    false,
+                );
+            }
+        }
+    }
+
+    fn negotiated(&mut self, ctx: &mut Ctx<'_>, peer: Peer) {
+        self.negotiated = true;
+        self.options.on_error = None;
+        if let Some(id) = self.timeout.take() {
+            ctx.alarm_remove(id);
+        }
+        let Some(shared) = self.shared() else { return };
+        let me = ctx.session_id();
+        let rid = peer.kernel_id.clone();
+        self.registered =
+            shared
+                .borrow_mut()
+                .remotes
+                .register(&rid, &peer.aliases, Route::Channel(me));
+        if let Some(link) = &self.link {
+            link.borrow_mut().remote_id = Some(rid.clone());
+        }
+        self.remote_id = Some(rid.clone());
+        if self.registered {
+            log::info!(
+                "IKC channel {me} up: kernel {rid} ({}), freezer {}",
+                peer.aliases.join(", "),
+                peer.freezer
+            );
+            let pid = peer.pid.map_or(Value::Undef, Value::from);
+            inform(&shared, ctx, &rid, MonitorOp::Register, &[pid]);
+        } else {
+            log::warn!(
+                "remote kernel '{rid}' is already connected: channel {me} stays unregistered"
+            );
+        }
+        if self.options.subscribe.is_empty() {
+            ctx.yield_(DONE_STATE, vec![Value::Array(Vec::new())]);
+        } else {
+            let ikc = shared.borrow().session;
+            let specs = Value::from(self.options.subscribe.clone());
+            if let Err(e) = ctx.call(ikc, "subscribe", vec![specs, Value::from(DONE_STATE)]) {
+                log::warn!("cannot subscribe: {e}");
+            }
+        }
+        inform(
+            &shared,
+            ctx,
+            &rid,
+            MonitorOp::Channel,
+            &[Value::from("ready"), Value::from(me)],
+        );
+    }
+
+    fn on_done(&mut self, ctx: &mut Ctx<'_>, accepted: &Value) {
+        if !self.options.subscribe.is_empty() {
+            let accepted: Vec<String> = accepted
+                .as_array()
+                .map(|a| a.iter().map(Value::to_string).collect())
+                .unwrap_or_default();
+            let missing: Vec<String> = self
+                .options
+                .subscribe
+                .iter()
+                .filter(|s| !accepted.contains(s))
+                .cloned()
+                .collect();
+            self.options.subscribe.clear();
+            if !missing.is_empty() {
+                if let Some(shared) = self.shared() {
+                    report_plain(
+                        &shared,
+                        ctx,
+                        "subscribe",
+                        &format!("Unable to subscribe to {}", missing.join(", ")),
+                    );
+                }
+                return;
+            }
+        }
+        if let Some(on_connect) = self.options.on_connect.take() {
+            on_connect(ctx);
+        }
+    }
+
+    /// Write what the channel has queued.
+    fn flush(&mut self, ctx: &mut Ctx<'_>) {
+        let Some(link) = &self.link else { return };
+        let queued = {
+            let mut link = link.borrow_mut();
+            link.flush_pending = false;
+            link.channel.poll_transmit(&mut self.out).is_some()
+        };
+        if !queued {
+            return;
+        }
+        let Some(wheel) = self.wheel.as_mut() else {
+            self.out.clear();
+            return;
+        };
+        let result = wheel.put(ctx, &self.out);
+        self.out.clear();
+        if let Err(e) = result {
+            self.fail(ctx, ConnectionError::from_io("write", &e));
+            return;
+        }
+        if wheel.over_high_water() {
+            let queued = wheel.queued();
+            self.fail(
+                ctx,
+                ConnectionError::new(
+                    "write",
+                    0,
+                    format!("the peer is not reading: {queued} bytes queued for it"),
+                ),
+            );
+        }
+    }
+
+    /// Report a connection problem (to `on_error` before the handshake
+    /// finishes, to error monitors after) and close at once.
+    fn fail(&mut self, ctx: &mut Ctx<'_>, error: ConnectionError) {
+        if self.closed {
+            return;
+        }
+        let peer_closed = error.errnum == 0 && error.operation == "read";
+        match (&mut self.options.on_error, self.negotiated) {
+            (Some(on_error), false) => on_error(ctx, &error),
+            _ => {
+                if let Some(shared) = self.shared() {
+                    report_error(
+                        &shared,
+                        ctx,
+                        ErrorSide::Channel,
+                        &format!("[{}] {}", error.errnum, error.message),
+                        self.remote_id.as_deref(),
+                        &error.operation,
+                        peer_closed,
+                    );
+                } else if !peer_closed {
+                    log::warn!("IKC channel: {error}");
+                }
+            }
+        }
+        self.close(ctx, true);
+    }
+
+    /// Close the channel: tell monitors, unregister the remote kernel, and
+    /// close the socket (after writing what is queued, unless `force`).
+    fn close(&mut self, ctx: &mut Ctx<'_>, force: bool) {
+        if self.closed {
+            return;
+        }
+        if !force {
+            self.flush(ctx);
+        }
+        self.closed = true;
+        let me = ctx.session_id();
+        if let Some(id) = self.timeout.take() {
+            ctx.alarm_remove(id);
+        }
+        if let Some(link) = &self.link {
+            link.borrow_mut().closing = true;
+        }
+        if let Some(shared) = self.shared() {
+            if let Some(rid) = self.remote_id.clone() {
+                inform(
+                    &shared,
+                    ctx,
+                    &rid,
+                    MonitorOp::Channel,
+                    &[Value::from("close"), Value::from(me)],
+                );
+                let ours = shared.borrow().remotes.channel_list(&rid) == [Route::Channel(me)];
+                if self.registered && ours {
+                    crate::responder::unregister_remote(&shared, ctx, &rid);
+                }
+            }
+            shared.borrow_mut().links.remove(&me);
+        }
+        if let Some(wheel) = self.wheel.as_mut() {
+            if force {
+                wheel.close(ctx);
+            } else {
+                wheel.close_after_flush(ctx);
+            }
+        }
+    }
+}
+
+impl<S: Stream> Session for ChannelSession<S> {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value {
+        match event.state() {
+            IO_STATE => self.on_io(ctx, &event),
+            FLUSH_STATE => self.flush(ctx),
+            "_start" => self.start(ctx),
+            TIMEOUT_STATE => self.on_timeout(ctx),
+            DONE_STATE => self.on_done(ctx, event.arg(0).unwrap_or(&Value::Undef)),
+            "shutdown" | "close" => self.close(ctx, false),
+            "_stop" => self.close(ctx, true),
+            _ => {}
+        }
+        Value::Undef
+    }
+}

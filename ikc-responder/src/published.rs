@@ -1,0 +1,213 @@
+//! Which local states remote kernels may invoke: published states, and the
+//! one-shot permissions that let a call's answer reach its RSVP state.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// The states the `IKC` session publishes by itself.
+pub(crate) const AUTO_PUBLISHED: [&str; 3] = ["remote_error", "do_you_have", "ping"];
+
+/// Why a remote request may not run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The session published nothing.
+    SessionNotAvailable(String),
+    /// The session did not publish this state.
+    StateNotPublished(String, String),
+}
+
+impl Refusal {
+    /// IKC's message for this refusal (it travels back in `remote_error`).
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Self::SessionNotAvailable(s) => {
+                format!("Session '{s}' is not available for remote kernels")
+            }
+            Self::StateNotPublished(s, st) => {
+                format!("Session '{s}' has not published state '{st}'")
+            }
+        }
+    }
+}
+
+/// Published states by session alias, plus one-shot RSVP permissions.
+#[derive(Debug)]
+pub(crate) struct Published {
+    local: HashMap<String, BTreeSet<String>>,
+    rsvp: HashMap<String, HashMap<String, u32>>,
+}
+
+impl Default for Published {
+    fn default() -> Self {
+        let mut local = HashMap::new();
+        local.insert(
+            "IKC".to_owned(),
+            AUTO_PUBLISHED.iter().map(|s| (*s).to_owned()).collect(),
+        );
+        Self {
+            local,
+            rsvp: HashMap::new(),
+        }
+    }
+}
+
+impl Published {
+    /// Publish `states` under each of `aliases`.
+    pub(crate) fn publish(&mut self, aliases: &[String], states: &[String]) {
+        for alias in aliases {
+            let set = self.local.entry(alias.clone()).or_default();
+            set.extend(states.iter().cloned());
+        }
+    }
+
+    /// Retract `states` (all if `None`) from each alias. Returns false if an
+    /// alias had published nothing.
+    pub(crate) fn retract(&mut self, aliases: &[String], states: Option<&[String]>) -> bool {
+        let mut all_known = true;
+        for alias in aliases {
+            let Some(set) = self.local.get_mut(alias) else {
+                all_known = false;
+                continue;
+            };
+            match states {
+                Some(states) => {
+                    for s in states {
+                        set.remove(s);
+                    }
+                    if set.is_empty() {
+                        self.local.remove(alias);
+                    }
+                }
+                None => {
+                    self.local.remove(alias);
+                }
+            }
+        }
+        all_known
+    }
+
+    /// The states published by one alias (sorted).
+    pub(crate) fn states_of(&self, alias: &str) -> Vec<String> {
+        self.local
+            .get(alias)
+            .map(|set| set.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every alias with its published states (sorted).
+    pub(crate) fn all(&self) -> BTreeMap<String, Vec<String>> {
+        self.local
+            .iter()
+            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+            .collect()
+    }
+
+    /// Did `alias` publish anything?
+    pub(crate) fn has_session(&self, alias: &str) -> bool {
+        self.local.contains_key(alias)
+    }
+
+    /// Did `alias` publish `state`?
+    pub(crate) fn has_state(&self, alias: &str, state: &str) -> bool {
+        self.local.get(alias).is_some_and(|s| s.contains(state))
+    }
+
+    /// Let a remote kernel post to `session/state` once more (a call's RSVP).
+    pub(crate) fn allow_once(&mut self, session: &str, state: &str) {
+        *self
+            .rsvp
+            .entry(session.to_owned())
+            .or_default()
+            .entry(state.to_owned())
+            .or_insert(0) += 1;
+    }
+
+    /// Take back one permission given by [`allow_once`](Self::allow_once)
+    /// (the message could not be sent after all).
+    pub(crate) fn revoke_once(&mut self, session: &str, state: &str) {
+        if let Some(states) = self.rsvp.get_mut(session) {
+            if let Some(n) = states.get_mut(state) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    states.remove(state);
+                }
+            }
+            if states.is_empty() {
+                self.rsvp.remove(session);
+            }
+        }
+    }
+
+    /// May a remote kernel invoke `session/state`? A one-shot RSVP
+    /// permission is used up first; otherwise the state must be published.
+    pub(crate) fn check(&mut self, session: &str, state: &str) -> Result<(), Refusal> {
+        if self.rsvp.get(session).and_then(|s| s.get(state)).is_some() {
+            self.revoke_once(session, state);
+            return Ok(());
+        }
+        match self.local.get(session) {
+            None => Err(Refusal::SessionNotAvailable(session.to_owned())),
+            Some(states) if !states.contains(state) => Err(Refusal::StateNotPublished(
+                session.to_owned(),
+                state.to_owned(),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn ikc_states_are_published_from_the_start() {
+        let mut p = Published::default();
+        assert_eq!(p.check("IKC", "ping"), Ok(()));
+        assert_eq!(p.check("IKC", "do_you_have"), Ok(()));
+        assert_eq!(p.check("IKC", "remote_error"), Ok(()));
+        assert_eq!(
+            p.check("IKC", "shutdown"),
+            Err(Refusal::StateNotPublished("IKC".into(), "shutdown".into()))
+        );
+    }
+
+    #[test]
+    fn publish_check_retract_with_perl_messages() {
+        let mut p = Published::default();
+        p.publish(&v(&["test"]), &v(&["fetchQ", "here"]));
+        assert_eq!(p.check("test", "here"), Ok(()));
+        let refusal = p.check("test", "nothere").unwrap_err();
+        assert_eq!(
+            refusal.message(),
+            "Session 'test' has not published state 'nothere'"
+        );
+        let refusal = p.check("other", "x").unwrap_err();
+        assert_eq!(
+            refusal.message(),
+            "Session 'other' is not available for remote kernels"
+        );
+        assert_eq!(p.states_of("test"), v(&["fetchQ", "here"]));
+        assert!(p.retract(&v(&["test"]), Some(&v(&["here"]))));
+        assert!(p.check("test", "here").is_err());
+        assert!(p.retract(&v(&["test"]), None));
+        assert!(!p.has_session("test"));
+        assert!(!p.retract(&v(&["test"]), None));
+    }
+
+    #[test]
+    fn rsvp_permission_is_used_once() {
+        let mut p = Published::default();
+        p.allow_once("me", "reply");
+        p.allow_once("me", "reply");
+        assert_eq!(p.check("me", "reply"), Ok(()));
+        assert_eq!(p.check("me", "reply"), Ok(()));
+        assert!(p.check("me", "reply").is_err());
+        p.allow_once("me", "reply");
+        p.revoke_once("me", "reply");
+        assert!(p.check("me", "reply").is_err());
+    }
+}

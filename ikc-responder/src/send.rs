@@ -1,0 +1,312 @@
+//! Sending: routing a message to the kernels its specifier names, telling
+//! monitors, and reporting errors the way IKC does.
+
+use ikc_channel::{Message, Target};
+use ikc_core::{Ctx, SessionId};
+use ikc_freezer::Value;
+use ikc_specifier::{HashForm, Part, PartName, specifier_part};
+
+use crate::monitor::MonitorOp;
+use crate::state::{Route, Shared};
+
+/// The state a channel session flushes its output in.
+pub(crate) const FLUSH_STATE: &str = "IKC:flush";
+/// The `IKC` session's state for a message to our own kernel.
+pub(crate) const LOCAL_REQUEST_STATE: &str = "IKC:local";
+
+/// Tell every monitor of `rid` (and of `*`) about `op`, then, if `rid` is a
+/// real kernel ID, do the same for each of its aliases (as IKC does: a
+/// monitor of `*` hears about a kernel once per name). Returns how many
+/// callbacks were posted.
+pub(crate) fn inform(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    rid: &str,
+    op: MonitorOp,
+    params: &[Value],
+) -> usize {
+    let rid = if rid == "*" {
+        rid.to_owned()
+    } else {
+        specifier_part(rid, PartName::Kernel)
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| rid.to_owned())
+    };
+    let (notices, real, aliases) = {
+        let st = shared.borrow();
+        let real = st.remotes.is_real(&rid);
+        let aliases = if real {
+            st.remotes.aliases_of(&rid).to_vec()
+        } else {
+            Vec::new()
+        };
+        (st.monitors.notices(&rid, op), real, aliases)
+    };
+    let mut count = 0;
+    let mut gone = Vec::new();
+    for notice in notices {
+        let mut args = Vec::with_capacity(4 + params.len());
+        args.push(Value::from(notice.name_given));
+        args.push(Value::from(rid.as_str()));
+        args.push(Value::Bool(real));
+        args.push(notice.data);
+        args.extend(params.iter().cloned());
+        match ctx.post(notice.session, notice.state, args) {
+            Ok(()) => count += 1,
+            Err(_) => gone.push(notice.session),
+        }
+    }
+    if !gone.is_empty() {
+        let mut st = shared.borrow_mut();
+        for session in gone {
+            st.monitors.remove_session(session);
+        }
+    }
+    for alias in aliases {
+        count += inform(shared, ctx, &alias, op, params);
+    }
+    count
+}
+
+/// Where an error happened, as IKC names it in the monitor's operation
+/// (`local-check`, `remote-resolve`, `channel-read`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorSide {
+    Local,
+    Remote,
+    Channel,
+}
+
+impl ErrorSide {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Remote => "remote",
+            Self::Channel => "channel",
+        }
+    }
+}
+
+/// Report an error to the error monitors of `kernel` (or `*`): operation
+/// `"<side>-<when>"`, then the message. Logged when no monitor heard it
+/// (unless `quiet`).
+pub(crate) fn report_error(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    side: ErrorSide,
+    message: &str,
+    kernel: Option<&str>,
+    when: &str,
+    quiet: bool,
+) -> usize {
+    let prefix = side.prefix();
+    let operation = if when.starts_with(&format!("{prefix}-")) {
+        when.to_owned()
+    } else {
+        format!("{prefix}-{when}")
+    };
+    let kernel = kernel.filter(|k| !k.is_empty()).unwrap_or("*");
+    let n = inform(
+        shared,
+        ctx,
+        kernel,
+        MonitorOp::Error,
+        &[Value::from(operation.as_str()), Value::from(message)],
+    );
+    if n == 0 && !quiet {
+        log::warn!("IKC {operation} error: {message}");
+    }
+    n
+}
+
+/// Report an error with no `<side>-` prefix (`resolve`, `subscribe`).
+pub(crate) fn report_plain(shared: &Shared, ctx: &mut Ctx<'_>, operation: &str, message: &str) {
+    let n = inform(
+        shared,
+        ctx,
+        "*",
+        MonitorOp::Error,
+        &[Value::from(operation), Value::from(message)],
+    );
+    if n == 0 {
+        log::warn!("IKC {operation} error: {message}");
+    }
+}
+
+/// Send `msg` to every kernel its `event` names (or the default kernel).
+/// `sender` is the local session sending it: if it published something
+/// and the message has no `from`, the remote side gets a `from` that lets
+/// it answer (IKC's proxy SENDER). An RSVP gets a one-shot permission per
+/// kernel reached. Returns the number of kernels the message went to.
+pub(crate) fn send_msg(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    mut msg: Message,
+    sender: Option<SessionId>,
+) -> usize {
+    let kind = if msg.rsvp.is_some() { "call" } else { "post" };
+    let to = match msg.event.specifier() {
+        Ok(to) => to,
+        Err(e) => {
+            log::warn!("bad 'event' for IKC/{kind}: {e}");
+            return 0;
+        }
+    };
+    if !to.session.is_specified() {
+        log::warn!("IKC/{kind} needs a session name: {}", to.ikc_name());
+        return 0;
+    }
+    if to.state.is_none() {
+        log::warn!("IKC/{kind} needs a state name: {}", to.ikc_name());
+        return 0;
+    }
+    let names: Vec<String> = match &to.kernel {
+        Part::Unspecified => match shared.borrow().remotes.default_kernel() {
+            Some(d) => vec![d.to_owned()],
+            None => {
+                log::warn!(
+                    "unable to decide which kernel to send state '{}' to: no default kernel",
+                    to.state.as_deref().unwrap_or("")
+                );
+                return 0;
+            }
+        },
+        Part::All => vec!["*".to_owned()],
+        Part::Names(names) => names.clone(),
+    };
+    if let (Some(sender), None) = (sender, &msg.from) {
+        let aliases = ctx.alias_list(sender);
+        let st = shared.borrow();
+        if let Some(alias) = aliases.iter().find(|a| st.published.has_session(a)) {
+            msg.from = Some(HashForm::new(
+                st.kernel_id.as_str(),
+                alias.as_str(),
+                "IKC:proxy",
+            ));
+        }
+    }
+    let mut routes: Vec<Route> = Vec::new();
+    for name in &names {
+        let found = shared.borrow().remotes.channel_list(name);
+        if found.is_empty() {
+            let pid = std::process::id();
+            let err = if name == "*" {
+                format!("{pid}: Not connected to any foreign kernels.")
+            } else {
+                format!("{pid}: Unknown kernel '{name}'.")
+            };
+            report_plain(shared, ctx, "resolve", &err);
+        }
+        for route in found {
+            if !routes.contains(&route) {
+                routes.push(route);
+            }
+        }
+    }
+    let rsvp = msg.rsvp.clone();
+    let mut count = 0;
+    let last = routes.len().saturating_sub(1);
+    for (i, route) in routes.into_iter().enumerate() {
+        if let Some(r) = &rsvp {
+            shared
+                .borrow_mut()
+                .published
+                .allow_once(&r.session, &r.state);
+        }
+        // The last route takes the message itself; earlier ones a copy.
+        let this = if i == last {
+            std::mem::replace(&mut msg, Message::post(Target::Text(String::new()), ()))
+        } else {
+            msg.clone()
+        };
+        if deliver(shared, ctx, route, this) {
+            count += 1;
+        } else if let Some(r) = &rsvp {
+            shared
+                .borrow_mut()
+                .published
+                .revoke_once(&r.session, &r.state);
+        }
+    }
+    count
+}
+
+/// Put one message on one route.
+fn deliver(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, mut msg: Message) -> bool {
+    match route {
+        Route::Local => {
+            let (ikc, kernel_id) = {
+                let st = shared.borrow();
+                (st.session, st.kernel_id.clone())
+            };
+            if let Some(r) = msg.rsvp.as_mut() {
+                if r.kernel.is_empty() {
+                    r.kernel = kernel_id;
+                }
+            }
+            ctx.post(ikc, LOCAL_REQUEST_STATE, vec![msg.to_value()])
+                .is_ok()
+        }
+        Route::Channel(session) => {
+            let Some(link) = shared.borrow().link(session) else {
+                return false;
+            };
+            let mut link = link.borrow_mut();
+            if link.closing {
+                log::warn!(
+                    "not sending {} to a channel that is shutting down",
+                    describe(&msg)
+                );
+                return false;
+            }
+            if let Some(r) = msg.rsvp.as_mut() {
+                if r.kernel.is_empty() {
+                    r.kernel.clone_from(&link.kernel_name);
+                }
+            }
+            match link.channel.send(&msg) {
+                Ok(()) => {
+                    if link.note_output() {
+                        drop(link);
+                        if ctx.post(session, FLUSH_STATE, Vec::new()).is_err() {
+                            log::warn!("channel session {session} is gone; message dropped");
+                            return false;
+                        }
+                    }
+                    true
+                }
+                Err(e) => {
+                    let remote = link.remote_id.clone();
+                    drop(link);
+                    report_error(
+                        shared,
+                        ctx,
+                        ErrorSide::Local,
+                        &format!("cannot send {}: {e}", describe(&msg)),
+                        remote.as_deref(),
+                        "send",
+                        false,
+                    );
+                    false
+                }
+            }
+        }
+    }
+}
+
+/// A short description of a message for logs.
+pub(crate) fn describe(msg: &Message) -> String {
+    match &msg.event {
+        Target::Text(t) => t.clone(),
+        Target::Hash(h) => h.ikc_name(),
+    }
+}
+
+/// The params of an IKC error message: `[message, kernel, when]`.
+pub(crate) fn error_params(message: &str, kernel: Option<&str>, when: &str) -> Value {
+    Value::Array(vec![
+        Value::from(message),
+        kernel.map_or(Value::Undef, Value::from),
+        Value::from(when),
+    ])
+}

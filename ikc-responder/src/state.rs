@@ -1,0 +1,151 @@
+//! The responder's state, shared by the `IKC` session and the sessions
+//! that work for it (channels, proxies, thunks) in the same kernel.
+//!
+//! Perl IKC keeps one responder object per process in a global (`$ikc`).
+//! Here a kernel lives on one thread and has one responder, so the state is
+//! found through a per-thread registry keyed by the kernel's ID. Only the
+//! `IKC` session holds it strongly: when that session stops, the state goes
+//! and the other sessions find no responder.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use ikc_channel::Channel;
+use ikc_core::SessionId;
+
+use crate::monitor::Monitors;
+use crate::published::Published;
+use crate::remote::RemoteKernels;
+use crate::subscription::Subscriptions;
+
+/// How a registered kernel is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Route {
+    /// Our own kernel (posting to our own names goes through IKC too).
+    Local,
+    /// A channel session and its connection.
+    Channel(SessionId),
+}
+
+/// A connection's protocol state, shared by its channel session (which
+/// owns the socket) and the responder (which encodes messages into it).
+///
+/// Whoever queues bytes in `channel` must make sure the channel session
+/// writes them: [`Link::note_output`] says whether a flush event must be
+/// posted.
+#[derive(Debug)]
+pub(crate) struct Link {
+    /// The sans-IO protocol state.
+    pub(crate) channel: Channel,
+    /// Our name on this channel (IKC's `kernel_name`): filled into the
+    /// `kernel` of an RSVP that has none.
+    pub(crate) kernel_name: String,
+    /// The peer's real ID, once the handshake is done.
+    pub(crate) remote_id: Option<String>,
+    /// A flush event is already posted to the channel session.
+    pub(crate) flush_pending: bool,
+    /// The channel is closing: nothing more may be sent on it.
+    pub(crate) closing: bool,
+}
+
+impl Link {
+    /// Record that output was queued; true if the caller must post a flush
+    /// event to the channel session.
+    pub(crate) fn note_output(&mut self) -> bool {
+        !std::mem::replace(&mut self.flush_pending, true)
+    }
+}
+
+/// A shared [`Link`].
+pub(crate) type LinkRef = Rc<RefCell<Link>>;
+
+/// The key a thunk is cached under: the `from` of the requests it stands for.
+pub(crate) type ThunkKey = (String, String, String);
+
+/// Everything the responder knows.
+#[derive(Debug)]
+pub(crate) struct State {
+    /// The `IKC` session.
+    pub(crate) session: SessionId,
+    /// This kernel's ID.
+    pub(crate) kernel_id: String,
+    /// Kernels we can reach, by real ID and alias.
+    pub(crate) remotes: RemoteKernels<Route>,
+    /// Channel sessions and their links, negotiated or not.
+    pub(crate) links: HashMap<SessionId, LinkRef>,
+    /// Published states and RSVP permissions.
+    pub(crate) published: Published,
+    /// Monitors by kernel name.
+    pub(crate) monitors: Monitors<SessionId>,
+    /// Subscriptions in flight.
+    pub(crate) subscriptions: Subscriptions<SessionId>,
+    /// Proxy sessions by the remote kernel name they were created for.
+    pub(crate) proxies: HashMap<String, Vec<SessionId>>,
+    /// Thunk sessions (remote SENDERs) by the `from` they stand for.
+    pub(crate) thunks: HashMap<ThunkKey, SessionId>,
+    /// Thunks in creation order, for evicting the oldest.
+    pub(crate) thunk_order: Vec<ThunkKey>,
+    /// `IKC/shutdown` was asked for.
+    pub(crate) shutting_down: bool,
+}
+
+/// The shared state.
+pub(crate) type Shared = Rc<RefCell<State>>;
+
+thread_local! {
+    /// Each kernel's responder, by kernel ID (a kernel lives on one thread).
+    static RESPONDERS: RefCell<Vec<(String, Weak<RefCell<State>>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Register the responder of `kernel_id` on this thread.
+pub(crate) fn register(kernel_id: &str, state: &Shared) {
+    RESPONDERS.with(|r| {
+        let mut r = r.borrow_mut();
+        r.retain(|(id, weak)| weak.strong_count() > 0 && id != kernel_id);
+        r.push((kernel_id.to_owned(), Rc::downgrade(state)));
+    });
+}
+
+/// The responder of `kernel_id`, if it is running.
+pub(crate) fn lookup(kernel_id: &str) -> Option<Shared> {
+    RESPONDERS.with(|r| {
+        r.borrow()
+            .iter()
+            .find(|(id, _)| id == kernel_id)
+            .and_then(|(_, weak)| weak.upgrade())
+    })
+}
+
+/// Forget the responder of `kernel_id` (its session stopped).
+pub(crate) fn unregister(kernel_id: &str) {
+    RESPONDERS.with(|r| {
+        r.borrow_mut()
+            .retain(|(id, weak)| weak.strong_count() > 0 && id != kernel_id);
+    });
+}
+
+impl State {
+    pub(crate) fn new(session: SessionId, kernel_id: &str) -> Self {
+        let mut remotes = RemoteKernels::default();
+        remotes.register_local(kernel_id, &[], Route::Local);
+        Self {
+            session,
+            kernel_id: kernel_id.to_owned(),
+            remotes,
+            links: HashMap::new(),
+            published: Published::default(),
+            monitors: Monitors::default(),
+            subscriptions: Subscriptions::default(),
+            proxies: HashMap::new(),
+            thunks: HashMap::new(),
+            thunk_order: Vec::new(),
+            shutting_down: false,
+        }
+    }
+
+    /// The link of a channel session.
+    pub(crate) fn link(&self, session: SessionId) -> Option<LinkRef> {
+        self.links.get(&session).cloned()
+    }
+}

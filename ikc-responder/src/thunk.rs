@@ -1,0 +1,201 @@
+//! Thunks: the local sessions that stand in for a remote sender.
+//!
+//! A state invoked by another kernel sees a thunk as its `SENDER`. The
+//! thunk calls the state, sends the return value to the caller's RSVP,
+//! and forwards whatever is posted to it back to the remote session (IKC's
+//! "proxy SENDER"). One thunk serves every request with the same `from`,
+//! so a handler may keep `SENDER` and answer later; it keeps a thunk alive
+//! beyond the connection with `refcount_increment`.
+
+use ikc_channel::Message;
+use ikc_core::{Ctx, Event, Session, SessionId};
+use ikc_freezer::{Hash, Value};
+use ikc_specifier::HashForm;
+
+use crate::send::send_msg;
+use crate::state::{self, Shared, ThunkKey};
+
+/// The state the responder calls a thunk with: `[target session id,
+/// state, [args], rsvp hash?, wantarray?]`. The thunk returns `undef` on
+/// success or the error text.
+pub(crate) const INVOKE_STATE: &str = "IKC:invoke";
+/// The reference tag the responder holds a thunk by.
+const REF_TAG: &str = "IKC thunk";
+/// How many thunks the responder keeps before releasing the oldest.
+const MAX_THUNKS: usize = 1024;
+
+/// A hash-form specifier as a `Value` (`{kernel, session, state}`).
+pub(crate) fn hash_value(h: &HashForm) -> Value {
+    let mut hash = Hash::with_capacity(3);
+    hash.insert("kernel", h.kernel.as_str());
+    hash.insert("session", h.session.as_str());
+    hash.insert("state", h.state.as_str());
+    Value::Hash(hash)
+}
+
+/// Read a hash-form specifier from a `Value` (or parse a string).
+pub(crate) fn hash_form(value: &Value) -> Option<HashForm> {
+    match value {
+        Value::Hash(h) => {
+            let part = |k: &str| h.get(k).map(Value::to_string).unwrap_or_default();
+            Some(HashForm::new(
+                part("kernel"),
+                part("session"),
+                part("state"),
+            ))
+        }
+        other => other
+            .as_str()
+            .and_then(|s| ikc_specifier::Specifier::parse(s).ok())
+            .map(|s| s.to_hash_form()),
+    }
+}
+
+/// The thunk for requests sent by `from`, started if needed.
+pub(crate) fn thunk_for(shared: &Shared, ctx: &mut Ctx<'_>, from: Option<&HashForm>) -> SessionId {
+    let key: ThunkKey = from.map_or_else(Default::default, |f| {
+        (f.kernel.clone(), f.session.clone(), f.state.clone())
+    });
+    if let Some(&id) = shared.borrow().thunks.get(&key) {
+        if ctx.session_exists(id) {
+            return id;
+        }
+    }
+    let id = ctx.spawn(Thunk {
+        from: from.cloned(),
+    });
+    // Thunks live on their own, not as children of a channel.
+    let _ = ctx.detach_child(id);
+    if ctx.refcount_increment(id, REF_TAG).is_err() {
+        log::warn!("could not hold thunk session {id}");
+    }
+    let evicted = {
+        let mut st = shared.borrow_mut();
+        st.thunks.insert(key.clone(), id);
+        st.thunk_order.retain(|k| k != &key);
+        st.thunk_order.push(key);
+        if st.thunk_order.len() > MAX_THUNKS {
+            let old = st.thunk_order.remove(0);
+            st.thunks.remove(&old)
+        } else {
+            None
+        }
+    };
+    if let Some(old) = evicted {
+        let _ = ctx.refcount_decrement(old, REF_TAG);
+    }
+    id
+}
+
+/// Release the thunks standing for sessions of the kernels in `names`.
+pub(crate) fn release_kernel(shared: &Shared, ctx: &mut Ctx<'_>, names: &[String]) {
+    let released: Vec<SessionId> = {
+        let mut st = shared.borrow_mut();
+        let keys: Vec<ThunkKey> = st
+            .thunks
+            .keys()
+            .filter(|k| names.contains(&k.0))
+            .cloned()
+            .collect();
+        st.thunk_order.retain(|k| !keys.contains(k));
+        keys.iter().filter_map(|k| st.thunks.remove(k)).collect()
+    };
+    for id in released {
+        let _ = ctx.refcount_decrement(id, REF_TAG);
+    }
+}
+
+/// Release every thunk (shutdown).
+pub(crate) fn release_all(shared: &Shared, ctx: &mut Ctx<'_>) {
+    let all: Vec<SessionId> = {
+        let mut st = shared.borrow_mut();
+        st.thunk_order.clear();
+        st.thunks.drain().map(|(_, id)| id).collect()
+    };
+    for id in all {
+        let _ = ctx.refcount_decrement(id, REF_TAG);
+    }
+}
+
+/// A remote sender, as a local session.
+#[derive(Debug)]
+struct Thunk {
+    from: Option<HashForm>,
+}
+
+impl Thunk {
+    fn invoke(ctx: &mut Ctx<'_>, mut args: Vec<Value>) -> Value {
+        let wantarray = args.get(4).is_some_and(Value::as_bool);
+        let rsvp = args.get(3).and_then(hash_form);
+        let call_args = match args.get_mut(2).map(std::mem::take) {
+            Some(Value::Array(a)) => a,
+            _ => Vec::new(),
+        };
+        let state = args.get(1).map(Value::to_string).unwrap_or_default();
+        let Some(target) = args.first().and_then(SessionId::from_value) else {
+            return Value::from("bad invocation");
+        };
+        let ret = match ctx.call(target, state, call_args) {
+            Ok(v) => v,
+            Err(e) => return Value::from(e.to_string()),
+        };
+        let Some(rsvp) = rsvp else {
+            return Value::Undef;
+        };
+        // IKC answers only with something: an undefined scalar, or an
+        // empty list, sends nothing back.
+        let (answer, params) = if wantarray {
+            match ret {
+                Value::Undef => (false, Value::Undef),
+                Value::Array(list) => (!list.is_empty(), Value::Array(list)),
+                other => (true, Value::Array(vec![other])),
+            }
+        } else {
+            (!ret.is_undef(), ret)
+        };
+        if answer {
+            if let Some(shared) = state::lookup(ctx.kernel_id()) {
+                send_msg(&shared, ctx, Message::post(rsvp, params), Some(target));
+            }
+        }
+        Value::Undef
+    }
+
+    fn respond(&self, ctx: &mut Ctx<'_>, state: &str, args: Vec<Value>, sender: Option<SessionId>) {
+        let Some(from) = &self.from else {
+            log::warn!("attempt to respond to an anonymous foreign post with '{state}'");
+            return;
+        };
+        let Some(shared) = state::lookup(ctx.kernel_id()) else {
+            log::warn!(
+                "no IKC responder: cannot send '{state}' back to {}",
+                from.ikc_name()
+            );
+            return;
+        };
+        let msg = if from.state.is_empty() {
+            let event = HashForm::new(from.kernel.as_str(), from.session.as_str(), state);
+            Message::post(event, Value::Array(args))
+        } else {
+            Message::post(
+                from.clone(),
+                Value::Array(vec![Value::from(state), Value::Array(args)]),
+            )
+        };
+        send_msg(&shared, ctx, msg, sender);
+    }
+}
+
+impl Session for Thunk {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value {
+        match event.state() {
+            INVOKE_STATE => Self::invoke(ctx, event.args),
+            s if s.starts_with('_') => Value::Undef,
+            _ => {
+                let state = event.state().to_owned();
+                self.respond(ctx, &state, event.args, event.sender.session());
+                Value::Undef
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! [`ServerConfig`]: what a server listens on and how it talks.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use ikc_freezer::Registry;
+use ikc_responder::{ConnectionError, DEFAULT_HIGH_WATER, Limits, OnError, Protocol};
+
+/// Where and how a server listens (IKC::Server's parameters).
+///
+/// ```
+/// use ikc_server::ServerConfig;
+///
+/// let config = ServerConfig::tcp("127.0.0.1", 0)   // port 0: pick one
+///     .name("Server")
+///     .aliases(["Srv"])
+///     .concurrency(100);
+/// assert_eq!(config.port, 0);
+/// ```
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The address to bind (IKC's `ip`). Default `127.0.0.1`; Perl IKC's
+    /// default, `0.0.0.0`, listens on every interface.
+    pub ip: String,
+    /// The port (IKC's `port`); 0 picks a free one, reported by
+    /// [`Listening::port`](crate::Listening::port).
+    pub port: u16,
+    /// A Unix socket path to listen on instead of TCP (IKC's `unix`).
+    pub unix: Option<PathBuf>,
+    /// This kernel's name (IKC's `name`), announced to clients.
+    pub name: Option<String>,
+    /// More names for this kernel (IKC's `aliases`).
+    pub aliases: Vec<String>,
+    /// At most this many connections at once; 0 means no limit (IKC's
+    /// `concurrency`). At the limit the server stops accepting, and
+    /// resumes when a connection closes.
+    pub concurrency: usize,
+    /// The handshake clients must speak first (both are accepted when IKC0).
+    pub protocol: Protocol,
+    /// The freezers clients may choose from.
+    pub freezers: Registry,
+    /// Handshake and framing limits.
+    pub limits: Limits,
+    /// Close a connection when this many bytes wait for a peer that does not read.
+    pub high_water: usize,
+    /// Called with accept errors and with errors of connections that fail
+    /// before their handshake ends (IKC's `on_error`).
+    pub on_error: Option<OnError>,
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("ip", &self.ip)
+            .field("port", &self.port)
+            .field("unix", &self.unix)
+            .field("name", &self.name)
+            .field("aliases", &self.aliases)
+            .field("concurrency", &self.concurrency)
+            .field("protocol", &self.protocol)
+            .field("freezers", &self.freezers.names())
+            .field("on_error", &self.on_error.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerConfig {
+    /// Listen on TCP `ip:port`.
+    pub fn tcp(ip: impl Into<String>, port: u16) -> Self {
+        Self {
+            ip: ip.into(),
+            port,
+            unix: None,
+            name: None,
+            aliases: Vec::new(),
+            concurrency: 0,
+            protocol: Protocol::Ikc0,
+            freezers: Registry::standard(),
+            limits: Limits::default(),
+            high_water: DEFAULT_HIGH_WATER,
+            on_error: None,
+        }
+    }
+
+    /// Listen on a Unix socket at `path` (an old socket file there is removed).
+    pub fn unix(path: impl Into<PathBuf>) -> Self {
+        Self {
+            unix: Some(path.into()),
+            ..Self::tcp("127.0.0.1", 0)
+        }
+    }
+
+    /// Set the kernel's name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Set more names for the kernel.
+    pub fn aliases<S: Into<String>>(mut self, aliases: impl IntoIterator<Item = S>) -> Self {
+        self.aliases = aliases.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Limit concurrent connections (0: no limit).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n;
+        self
+    }
+
+    /// Set the handshake protocol.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Set the freezers clients may choose from.
+    pub fn freezers(mut self, freezers: Registry) -> Self {
+        self.freezers = freezers;
+        self
+    }
+
+    /// Set handshake and framing limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Call `f` with accept errors and failed handshakes.
+    pub fn on_error(
+        mut self,
+        f: impl FnMut(&mut ikc_core::Ctx<'_>, &ConnectionError) + 'static,
+    ) -> Self {
+        self.on_error = Some(Box::new(f));
+        self
+    }
+}

@@ -1,0 +1,26 @@
+//! Errors of starting a server.
+
+use std::io;
+
+/// Why a server could not start listening.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The address is not an IP address.
+    #[error("bad listen address {address:?}: {reason}")]
+    BadAddress {
+        /// The address given.
+        address: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// Binding or listening failed (address in use, permission, ...).
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address or path.
+        address: String,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+}
