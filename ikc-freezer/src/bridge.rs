@@ -3,6 +3,7 @@
 
 mod de;
 mod impls;
+mod key;
 mod ser;
 
 use serde::Serialize;

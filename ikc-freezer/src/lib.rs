@@ -1,18 +1,71 @@
 //! The `Value` data model and IKC's freezers (codecs).
 //!
 //! Everything that crosses an IKC wire is a [`Value`], the Rust image of a
-//! Perl datum. A [`Freezer`] turns values into bytes under a name the two
-//! kernels negotiate; the [`Registry`] maps names to freezers.
+//! Perl datum: `undef`, integers, floats, byte strings and character strings
+//! (Perl's UTF-8 flag), arrays, hashes, scalar references and blessed
+//! references. A [`Freezer`] turns values into bytes under the name two
+//! kernels negotiate in their handshake; a [`Registry`] maps names to
+//! freezers. Three are provided:
+//!
+//! | codec | name | for |
+//! |---|---|---|
+//! | [`Native`] | [`NATIVE`] (`IKC::Native`) | Rust peers: postcard, fast and lossless |
+//! | [`Storable`] | [`STORABLE`] (`Storable`) | Perl peers: `Storable::nfreeze`, Perl IKC's default |
+//! | [`Dumper`] | [`DUMPER`] (`POE::Component::IKC::Freezer`) | Perl peers: Data::Dumper text, read as data, never evaluated |
+//!
+//! Each codec's documentation says which values come back changed from a
+//! Perl format and how (Perl has no booleans on the wire, writes large
+//! integers and floats as strings, ...). Decoders never panic, never
+//! recurse and never allocate more than the input justifies; [`Limits`]
+//! caps depth, counts and lengths.
+//!
+//! Values convert to and from Rust types with [`to_value`] and
+//! [`from_value`] (serde), which read Perl's untyped strings as numbers or
+//! booleans where the Rust type asks for one, exactly or not at all.
+//!
+//! # Examples
 //!
 //! ```
-//! use ikc_freezer::{Hash, Value};
+//! use ikc_freezer::{Hash, Registry, Value, from_value, to_value};
+//! use serde::{Deserialize, Serialize};
 //!
+//! // Build an IKC message by hand...
 //! let mut params = Hash::new();
 //! params.insert("seq", 1);
 //! params.insert("name", "hello world");
 //! params.insert("vals", vec![1, 2, 3]);
-//! let v = Value::from(params);
-//! assert_eq!(v.as_hash().and_then(|h| h.get("seq")), Some(&Value::Int(1)));
+//! let mut msg = Hash::new();
+//! msg.insert("event", "poe://Server/test/here");
+//! msg.insert("params", params);
+//! let msg = Value::from(msg);
+//! assert_eq!(msg["params"]["vals"][2], Value::Int(3));
+//! assert_eq!(msg["params"]["nothing"], Value::Undef);
+//!
+//! // ...or from your own types.
+//! #[derive(Debug, PartialEq, Serialize, Deserialize)]
+//! struct Params {
+//!     seq: u32,
+//!     name: String,
+//!     vals: Vec<i64>,
+//! }
+//! let params: Params = from_value(msg["params"].clone())?;
+//! assert_eq!(to_value(&params)?, msg["params"]);
+//!
+//! // Every codec, chosen by name as the handshake does.
+//! let registry = Registry::standard();
+//! for name in registry.names() {
+//!     let codec = registry.get(name).expect("registered");
+//!     let mut bytes = Vec::new();
+//!     codec.freeze(&msg, &mut bytes)?;
+//!     let back = codec.thaw(&bytes)?;
+//!     // Perl formats keep integers and text (as Perl would read them).
+//!     assert_eq!(back["params"]["seq"].as_i64(), Some(1));
+//!     assert_eq!(back["event"].as_str(), Some("poe://Server/test/here"));
+//! }
+//!
+//! // A Perl client offering [Storable] gets Storable.
+//! assert_eq!(registry.choose(&["Storable"]).map(|c| c.name().to_owned()).as_deref(), Some("Storable"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 #![warn(missing_docs)]
@@ -22,6 +75,8 @@
 mod bridge;
 mod codec;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod limits;
 mod value;
 

@@ -1,12 +1,12 @@
 //! [`Value`] → `Deserialize`, reading Perl's untyped data the Perl way.
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
-use serde::forward_to_deserialize_any;
 
 use crate::bridge::VALUE_TOKEN;
+use crate::bridge::impls::Lossless;
 use crate::error::ValueError;
 use crate::value::number::Number;
-use crate::value::{Blessed, Hash, Key, Value};
+use crate::value::{Hash, Key, Value};
 
 impl de::Error for ValueError {
     fn custom<T: std::fmt::Display>(msg: T) -> Self {
@@ -294,14 +294,14 @@ impl<'de> de::Deserializer<'de> for Value {
 }
 
 /// A hash key as a value (text or bytes).
-fn key_value(key: Key) -> Value {
+pub(crate) fn key_value(key: Key) -> Value {
     match key.as_str() {
         Some(s) => Value::from(s),
         None => Value::Bytes(key.as_bytes().to_vec()),
     }
 }
 
-fn visit_array<'de, V: Visitor<'de>>(
+pub(crate) fn visit_array<'de, V: Visitor<'de>>(
     items: Vec<Value>,
     visitor: V,
 ) -> Result<V::Value, ValueError> {
@@ -313,9 +313,14 @@ fn visit_array<'de, V: Visitor<'de>>(
     Ok(value)
 }
 
-fn visit_hash<'de, V: Visitor<'de>>(hash: Hash, visitor: V) -> Result<V::Value, ValueError> {
-    let mut map =
-        de::value::MapDeserializer::new(hash.into_iter().map(|(k, v)| (KeyDeserializer(k), v)));
+pub(crate) fn visit_hash<'de, V: Visitor<'de>>(
+    hash: Hash,
+    visitor: V,
+) -> Result<V::Value, ValueError> {
+    let mut map = de::value::MapDeserializer::new(
+        hash.into_iter()
+            .map(|(k, v)| (super::key::KeyDeserializer(k), v)),
+    );
     let value = visitor.visit_map(&mut map)?;
     map.end()?;
     Ok(value)
@@ -328,78 +333,10 @@ impl IntoDeserializer<'_, ValueError> for Value {
     }
 }
 
-/// A hash key, read as a string (or bytes), or parsed as a number.
-#[derive(Debug)]
-pub(crate) struct KeyDeserializer(Key);
-
-impl IntoDeserializer<'_, ValueError> for KeyDeserializer {
-    type Deserializer = Self;
-    fn into_deserializer(self) -> Self {
-        self
-    }
-}
-
-macro_rules! key_as_number {
-    ($($method:ident),*) => {$(
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-            key_value(self.0).$method(visitor)
-        }
-    )*};
-}
-
-impl<'de> de::Deserializer<'de> for KeyDeserializer {
-    type Error = ValueError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        match self.0.as_str() {
-            Some(s) => visitor.visit_str(s),
-            None => visitor.visit_bytes(self.0.as_bytes()),
-        }
-    }
-
-    key_as_number!(
-        deserialize_bool,
-        deserialize_i8,
-        deserialize_i16,
-        deserialize_i32,
-        deserialize_i64,
-        deserialize_i128,
-        deserialize_u8,
-        deserialize_u16,
-        deserialize_u32,
-        deserialize_u64,
-        deserialize_u128,
-        deserialize_f32,
-        deserialize_f64
-    );
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        key_value(self.0).deserialize_enum(name, variants, visitor)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, ValueError> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    forward_to_deserialize_any! {
-        char str string bytes byte_buf option unit unit_struct seq tuple
-        tuple_struct map struct identifier ignored_any
-    }
-}
-
 /// An enum variant: its name, and its value unless it is a unit variant.
-struct Variant {
-    name: Value,
-    value: Option<Value>,
+pub(crate) struct Variant {
+    pub(crate) name: Value,
+    pub(crate) value: Option<Value>,
 }
 
 impl<'de> de::EnumAccess<'de> for Variant {
@@ -416,7 +353,7 @@ impl<'de> de::EnumAccess<'de> for Variant {
 }
 
 /// The value of an enum variant.
-struct VariantValue(Option<Value>);
+pub(crate) struct VariantValue(Option<Value>);
 
 impl<'de> de::VariantAccess<'de> for VariantValue {
     type Error = ValueError;
@@ -449,45 +386,5 @@ impl<'de> de::VariantAccess<'de> for VariantValue {
         visitor: V,
     ) -> Result<V::Value, ValueError> {
         de::Deserializer::deserialize_map(self.0.unwrap_or_default(), visitor)
-    }
-}
-
-/// Reads a [`Value`] exactly, for [`Value`]'s own `Deserialize`: byte
-/// strings stay bytes, and references and blessings arrive as enum
-/// variants (a scalar reference under [`REF_VARIANT`], a blessed reference
-/// under its class).
-pub(crate) struct Lossless(pub(crate) Value);
-
-/// The enum variant name of a scalar reference in [`Lossless`] reading (a
-/// class name cannot start with `$`).
-pub(crate) const REF_VARIANT: &str = "$ikc_freezer::Ref";
-
-impl<'de> de::Deserializer<'de> for Lossless {
-    type Error = ValueError;
-
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
-        match self.0 {
-            Value::Bytes(b) => visitor.visit_byte_buf(b),
-            Value::Ref(inner) => visitor.visit_enum(Variant {
-                name: Value::from(REF_VARIANT),
-                value: Some(*inner),
-            }),
-            Value::Blessed(b) => {
-                let Blessed { class, value } = *b;
-                visitor.visit_enum(Variant {
-                    name: Value::Str(class),
-                    value: Some(value),
-                })
-            }
-            Value::Array(items) => visit_array(items, visitor),
-            Value::Hash(hash) => visit_hash(hash, visitor),
-            other => de::Deserializer::deserialize_any(other, visitor),
-        }
-    }
-
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf option unit unit_struct newtype_struct seq tuple
-        tuple_struct map struct enum identifier ignored_any
     }
 }

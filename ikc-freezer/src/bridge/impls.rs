@@ -3,11 +3,13 @@
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::forward_to_deserialize_any;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 
-use crate::bridge::de::REF_VARIANT;
+use crate::bridge::de::{Variant, visit_array, visit_hash};
 use crate::bridge::{BLESSED_TOKEN, REF_TOKEN, VALUE_TOKEN};
-use crate::value::{Hash, Key, Value};
+use crate::error::ValueError;
+use crate::value::{Blessed, Hash, Key, Value};
 
 impl Serialize for Value {
     /// Scalars as themselves (`undef` as unit), arrays as sequences, hashes
@@ -182,5 +184,45 @@ impl Visitor<'_> for KeyVisitor {
     }
     fn visit_u64<E>(self, v: u64) -> Result<Key, E> {
         Ok(Key::from(v.to_string()))
+    }
+}
+
+/// Reads a [`Value`] exactly, for [`Value`]'s own `Deserialize`: byte
+/// strings stay bytes, and references and blessings arrive as enum
+/// variants (a scalar reference under [`REF_VARIANT`], a blessed reference
+/// under its class).
+pub(crate) struct Lossless(pub(crate) Value);
+
+/// The enum variant name of a scalar reference in [`Lossless`] reading (a
+/// class name cannot start with `$`).
+pub(crate) const REF_VARIANT: &str = "$ikc_freezer::Ref";
+
+impl<'de> Deserializer<'de> for Lossless {
+    type Error = ValueError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ValueError> {
+        match self.0 {
+            Value::Bytes(b) => visitor.visit_byte_buf(b),
+            Value::Ref(inner) => visitor.visit_enum(Variant {
+                name: Value::from(REF_VARIANT),
+                value: Some(*inner),
+            }),
+            Value::Blessed(b) => {
+                let Blessed { class, value } = *b;
+                visitor.visit_enum(Variant {
+                    name: Value::Str(class),
+                    value: Some(value),
+                })
+            }
+            Value::Array(items) => visit_array(items, visitor),
+            Value::Hash(hash) => visit_hash(hash, visitor),
+            other => other.deserialize_any(visitor),
+        }
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
     }
 }

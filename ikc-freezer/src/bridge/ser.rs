@@ -1,6 +1,6 @@
 //! `Serialize` → [`Value`].
 
-use serde::ser::{self, Impossible, Serialize};
+use serde::ser::{self, Serialize};
 
 use crate::bridge::{BLESSED_TOKEN, REF_TOKEN};
 use crate::error::ValueError;
@@ -239,7 +239,7 @@ impl ser::SerializeMap for MapBuilder {
     type Ok = Value;
     type Error = ValueError;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), ValueError> {
-        self.key = Some(key.serialize(KeySerializer)?);
+        self.key = Some(key.serialize(super::key::KeySerializer)?);
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), ValueError> {
@@ -327,153 +327,5 @@ impl ser::SerializeStructVariant for VariantBuilder<StructBuilder> {
     }
     fn end(self) -> Result<Value, ValueError> {
         Ok(Self::wrap(self.variant, Value::Hash(self.inner.hash)))
-    }
-}
-
-/// Map keys: Perl hash keys are strings.
-#[derive(Debug, Clone, Copy)]
-struct KeySerializer;
-
-impl KeySerializer {
-    fn text(s: impl ToString) -> Result<Key, ValueError> {
-        Ok(Key::from(s.to_string()))
-    }
-}
-
-impl ser::Serializer for KeySerializer {
-    type Ok = Key;
-    type Error = ValueError;
-    type SerializeSeq = Impossible<Key, ValueError>;
-    type SerializeTuple = Impossible<Key, ValueError>;
-    type SerializeTupleStruct = Impossible<Key, ValueError>;
-    type SerializeTupleVariant = Impossible<Key, ValueError>;
-    type SerializeMap = Impossible<Key, ValueError>;
-    type SerializeStruct = Impossible<Key, ValueError>;
-    type SerializeStructVariant = Impossible<Key, ValueError>;
-
-    fn serialize_bool(self, v: bool) -> Result<Key, ValueError> {
-        Self::text(if v { "1" } else { "" })
-    }
-    fn serialize_i8(self, v: i8) -> Result<Key, ValueError> {
-        Self::text(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result<Key, ValueError> {
-        Self::text(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result<Key, ValueError> {
-        Self::text(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result<Key, ValueError> {
-        Self::text(v)
-    }
-    fn serialize_i128(self, v: i128) -> Result<Key, ValueError> {
-        Self::text(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result<Key, ValueError> {
-        Self::text(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result<Key, ValueError> {
-        Self::text(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result<Key, ValueError> {
-        Self::text(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result<Key, ValueError> {
-        Self::text(v)
-    }
-    fn serialize_u128(self, v: u128) -> Result<Key, ValueError> {
-        Self::text(v)
-    }
-    fn serialize_f32(self, v: f32) -> Result<Key, ValueError> {
-        Self::text(Value::from(v))
-    }
-    fn serialize_f64(self, v: f64) -> Result<Key, ValueError> {
-        Self::text(Value::Float(v))
-    }
-    fn serialize_char(self, v: char) -> Result<Key, ValueError> {
-        Self::text(v)
-    }
-    fn serialize_str(self, v: &str) -> Result<Key, ValueError> {
-        Ok(Key::from(v))
-    }
-    fn serialize_bytes(self, v: &[u8]) -> Result<Key, ValueError> {
-        Ok(Key::from_bytes(v.to_vec()))
-    }
-    fn serialize_none(self) -> Result<Key, ValueError> {
-        Err(ValueError::InvalidKey("None"))
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Key, ValueError> {
-        value.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<Key, ValueError> {
-        Err(ValueError::InvalidKey("()"))
-    }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<Key, ValueError> {
-        Err(ValueError::InvalidKey("a unit struct"))
-    }
-    fn serialize_unit_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        variant: &'static str,
-    ) -> Result<Key, ValueError> {
-        Ok(Key::from(variant))
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        value: &T,
-    ) -> Result<Key, ValueError> {
-        value.serialize(self)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _value: &T,
-    ) -> Result<Key, ValueError> {
-        Err(ValueError::InvalidKey("an enum variant with data"))
-    }
-    fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, ValueError> {
-        Err(ValueError::InvalidKey("a sequence"))
-    }
-    fn serialize_tuple(self, _len: usize) -> Result<Self::SerializeTuple, ValueError> {
-        Err(ValueError::InvalidKey("a tuple"))
-    }
-    fn serialize_tuple_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleStruct, ValueError> {
-        Err(ValueError::InvalidKey("a tuple struct"))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeTupleVariant, ValueError> {
-        Err(ValueError::InvalidKey("an enum variant with data"))
-    }
-    fn serialize_map(self, _len: Option<usize>) -> Result<Self::SerializeMap, ValueError> {
-        Err(ValueError::InvalidKey("a map"))
-    }
-    fn serialize_struct(
-        self,
-        _name: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStruct, ValueError> {
-        Err(ValueError::InvalidKey("a struct"))
-    }
-    fn serialize_struct_variant(
-        self,
-        _name: &'static str,
-        _index: u32,
-        _variant: &'static str,
-        _len: usize,
-    ) -> Result<Self::SerializeStructVariant, ValueError> {
-        Err(ValueError::InvalidKey("an enum variant with data"))
     }
 }

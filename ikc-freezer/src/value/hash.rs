@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use foldhash::SharedSeed;
+use foldhash::fast::FoldHasher;
 use indexmap::IndexMap;
 use indexmap::map::Entry;
 
@@ -11,98 +13,209 @@ use crate::value::Value;
 ///
 /// Perl compares keys by their characters, so an ASCII key is the same key
 /// whether or not it carried the UTF-8 flag; [`Key`] normalises such keys to
-/// text. Non-ASCII bytes without the flag stay bytes.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// text. Non-ASCII bytes without the flag stay bytes. (Perl also treats a
+/// byte key and a character key with the same Latin-1 characters as one key;
+/// [`Key`] does not merge those.)
+///
+/// Keys of up to 22 bytes, which are nearly all keys, are stored inline
+/// without a heap allocation.
+#[derive(Clone)]
 pub struct Key(KeyRepr);
 
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Longest key stored inline.
+const INLINE: usize = 22;
+
+#[derive(Clone)]
 enum KeyRepr {
-    Str(String),
-    Bytes(Vec<u8>),
+    /// A short key: its bytes, their length, and whether they are text.
+    Inline {
+        len: u8,
+        text: bool,
+        buf: [u8; INLINE],
+    },
+    Text(Box<str>),
+    Bytes(Box<[u8]>),
 }
 
 impl Key {
+    /// A short key, or `None` if `bytes` is too long to keep inline.
+    fn inline(bytes: &[u8], text: bool) -> Option<Self> {
+        let mut buf = [0; INLINE];
+        buf.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some(Self(KeyRepr::Inline {
+            len: bytes.len() as u8,
+            text,
+            buf,
+        }))
+    }
+
     /// A key from a byte string without the UTF-8 flag.
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
-        if bytes.is_ascii() {
+        let text = bytes.is_ascii();
+        if let Some(key) = Self::inline(&bytes, text) {
+            return key;
+        }
+        if text {
             // ASCII is valid UTF-8.
             match String::from_utf8(bytes) {
-                Ok(s) => Self(KeyRepr::Str(s)),
-                Err(e) => Self(KeyRepr::Bytes(e.into_bytes())),
+                Ok(s) => Self(KeyRepr::Text(s.into_boxed_str())),
+                Err(e) => Self(KeyRepr::Bytes(e.into_bytes().into_boxed_slice())),
             }
         } else {
-            Self(KeyRepr::Bytes(bytes))
+            Self(KeyRepr::Bytes(bytes.into_boxed_slice()))
+        }
+    }
+
+    /// A key from borrowed bytes without the UTF-8 flag (no allocation for
+    /// short keys).
+    pub(crate) fn from_byte_slice(bytes: &[u8]) -> Self {
+        let text = bytes.is_ascii();
+        Self::inline(bytes, text).unwrap_or_else(|| Self::from_bytes(bytes.to_vec()))
+    }
+
+    fn is_text(&self) -> bool {
+        match &self.0 {
+            KeyRepr::Inline { text, .. } => *text,
+            KeyRepr::Text(_) => true,
+            KeyRepr::Bytes(_) => false,
         }
     }
 
     /// The key as text, if it is text (every ASCII key is).
     pub fn as_str(&self) -> Option<&str> {
         match &self.0 {
-            KeyRepr::Str(s) => Some(s),
-            KeyRepr::Bytes(_) => None,
+            KeyRepr::Inline { len, text, buf } if *text => {
+                std::str::from_utf8(&buf[..usize::from(*len)]).ok()
+            }
+            KeyRepr::Text(s) => Some(s),
+            _ => None,
         }
     }
 
     /// The key's bytes (UTF-8 for a text key).
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
-            KeyRepr::Str(s) => s.as_bytes(),
+            KeyRepr::Inline { len, buf, .. } => &buf[..usize::from(*len)],
+            KeyRepr::Text(s) => s.as_bytes(),
             KeyRepr::Bytes(b) => b,
         }
     }
 
     /// Is this a character key with non-ASCII characters (one Perl flags UTF-8)?
     pub fn is_wide_utf8(&self) -> bool {
-        matches!(&self.0, KeyRepr::Str(s) if !s.is_ascii())
+        self.is_text() && !self.as_bytes().is_ascii()
     }
 
     /// Is this a non-ASCII byte key (no UTF-8 flag in Perl)?
     pub fn is_bytes(&self) -> bool {
-        matches!(self.0, KeyRepr::Bytes(_))
+        !self.is_text()
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.is_text() == other.is_text() && self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+        self.is_text().hash(state);
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    /// By bytes, then text before bytes.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes()
+            .cmp(other.as_bytes())
+            .then_with(|| other.is_text().cmp(&self.is_text()))
+    }
+}
+
+/// A text key to look up without building a [`Key`]: it hashes and
+/// compares as the [`Key`] of the same text does.
+struct TextProbe<'a>(&'a str);
+
+impl std::hash::Hash for TextProbe<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.as_bytes().hash(state);
+        true.hash(state);
+    }
+}
+
+impl indexmap::Equivalent<Key> for TextProbe<'_> {
+    fn equivalent(&self, key: &Key) -> bool {
+        key.is_text() && key.as_bytes() == self.0.as_bytes()
     }
 }
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            KeyRepr::Str(s) => fmt::Debug::fmt(s, f),
-            KeyRepr::Bytes(b) => write!(f, "b\"{}\"", b.escape_ascii()),
+        match self.as_str() {
+            Some(s) => fmt::Debug::fmt(s, f),
+            None => write!(f, "b\"{}\"", self.as_bytes().escape_ascii()),
         }
     }
 }
 
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            KeyRepr::Str(s) => f.write_str(s),
-            KeyRepr::Bytes(b) => write!(f, "{}", b.escape_ascii()),
+        match self.as_str() {
+            Some(s) => f.write_str(s),
+            None => write!(f, "{}", self.as_bytes().escape_ascii()),
         }
     }
 }
 
 impl From<&str> for Key {
     fn from(s: &str) -> Self {
-        Self(KeyRepr::Str(s.to_owned()))
+        Self::inline(s.as_bytes(), true).unwrap_or_else(|| Self(KeyRepr::Text(s.into())))
     }
 }
 
 impl From<String> for Key {
     fn from(s: String) -> Self {
-        Self(KeyRepr::Str(s))
+        Self::inline(s.as_bytes(), true).unwrap_or_else(|| Self(KeyRepr::Text(s.into_boxed_str())))
     }
 }
 
 impl From<&String> for Key {
     fn from(s: &String) -> Self {
-        Self(KeyRepr::Str(s.clone()))
+        Self::from(s.as_str())
     }
 }
 
 /// A Perl hash: keys to values, iterated in insertion order, compared
 /// without regard to order (as Perl hashes are unordered).
+///
+/// Keys are hashed with foldhash, seeded at random per process: fast on
+/// short keys, and not predictable by a peer that would flood one bucket.
+/// The table lives behind one pointer, so a [`Value`] stays small.
 #[derive(Clone, Default)]
 pub struct Hash {
-    map: IndexMap<Key, Value>,
+    map: IndexMap<Key, Value, KeyHasher>,
+}
+
+/// foldhash with the process's random seed; a zero-sized `BuildHasher`.
+#[derive(Debug, Clone, Copy, Default)]
+struct KeyHasher;
+
+impl std::hash::BuildHasher for KeyHasher {
+    type Hasher = FoldHasher<'static>;
+
+    fn build_hasher(&self) -> FoldHasher<'static> {
+        FoldHasher::with_seed(0x243f_6a88_85a3_08d3, SharedSeed::global_random())
+    }
 }
 
 impl Hash {
@@ -114,7 +227,7 @@ impl Hash {
     /// An empty hash with room for `n` entries.
     pub fn with_capacity(n: usize) -> Self {
         Self {
-            map: IndexMap::with_capacity(n),
+            map: IndexMap::with_capacity_and_hasher(n, KeyHasher),
         }
     }
 
@@ -135,7 +248,7 @@ impl Hash {
 
     /// The value for a text key.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.map.get(&Key::from(key))
+        self.map.get(&TextProbe(key))
     }
 
     /// The value for any key.
@@ -150,17 +263,17 @@ impl Hash {
 
     /// A mutable reference to the value for a text key.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.map.get_mut(&Key::from(key))
+        self.map.get_mut(&TextProbe(key))
     }
 
     /// Does the hash have this text key?
     pub fn contains_key(&self, key: &str) -> bool {
-        self.map.contains_key(&Key::from(key))
+        self.map.contains_key(&TextProbe(key))
     }
 
     /// Remove a text key, keeping the order of the others.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        self.map.shift_remove(&Key::from(key))
+        self.map.shift_remove(&TextProbe(key))
     }
 
     /// The entry for `key`, to insert or update in place.

@@ -46,8 +46,12 @@ pub fn describe(json: &Json) -> Result<Value> {
         "hash" => {
             let mut hash = Hash::new();
             for pair in arg.as_array().context("hash")? {
-                let key = pair[0].as_str().context("hash key")?;
-                hash.insert(Key::from(key), describe(&pair[1])?);
+                // A text key, or {"bytes": hex} for a byte key.
+                let key = match pair[0].as_str() {
+                    Some(text) => Key::from(text),
+                    None => Key::from_bytes(hex(pair[0]["bytes"].as_str().context("hash key")?)?),
+                };
+                hash.insert(key, describe(&pair[1])?);
             }
             Value::Hash(hash)
         }

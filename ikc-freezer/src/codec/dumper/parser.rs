@@ -170,7 +170,7 @@ fn index(lexer: &mut Lexer<'_>) -> Result<usize, ThawError> {
 fn hash_key(lexer: &mut Lexer<'_>) -> Result<Key, ThawError> {
     let at = lexer.offset();
     match lexer.next()? {
-        Token::Text(Text::Bytes(b)) => Ok(Key::from_bytes(b.into_owned())),
+        Token::Text(Text::Bytes(b)) => Ok(Key::from_byte_slice(&b)),
         Token::Text(Text::Str(s)) => Ok(Key::from(s)),
         Token::Word(w) => Ok(Key::from(w)),
         Token::Number(n) if !n.contains(['.', 'e', 'E']) => Ok(Key::from(n)),

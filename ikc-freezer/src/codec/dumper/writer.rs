@@ -159,8 +159,9 @@ fn text(s: &str, out: &mut Vec<u8>) {
 }
 
 fn write_key(key: &Key, out: &mut Vec<u8>) {
-    match key.as_str() {
-        Some(s) => text(s, out),
-        None => single_quoted(key.as_bytes(), out),
+    if key.is_wide_utf8() {
+        text(key.as_str().unwrap_or_default(), out);
+    } else {
+        single_quoted(key.as_bytes(), out);
     }
 }

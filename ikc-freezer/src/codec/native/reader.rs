@@ -74,6 +74,12 @@ impl Reader<'_> {
 
     fn varint(&mut self) -> Result<u64, ThawError> {
         let start = self.pos;
+        if let Some(&b) = self.input.get(start)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
         let mut value: u64 = 0;
         for shift in (0..70).step_by(7) {
             let b = self.byte()?;
@@ -106,29 +112,23 @@ impl Reader<'_> {
         Ok(bytes)
     }
 
-    fn text(&mut self) -> Result<String, ThawError> {
+    fn text(&mut self) -> Result<&str, ThawError> {
         let start = self.pos;
         let raw = self.raw()?;
-        match std::str::from_utf8(raw) {
-            Ok(s) => Ok(s.to_owned()),
-            Err(_) => Err(Self::malformed(start, "string is not valid UTF-8")),
-        }
+        std::str::from_utf8(raw).map_err(|_| Self::malformed(start, "string is not valid UTF-8"))
     }
 
     fn key(&mut self) -> Result<Key, ThawError> {
         let start = self.pos;
         match self.varint()? {
             n if n == u64::from(tag::KEY_STR) => self.text().map(Key::from),
-            n if n == u64::from(tag::KEY_BYTES) => {
-                let raw = self.raw()?;
-                Ok(Key::from_bytes(raw.to_vec()))
-            }
+            n if n == u64::from(tag::KEY_BYTES) => self.raw().map(Key::from_byte_slice),
             _ => Err(Self::malformed(start, "unknown hash key kind")),
         }
     }
 
     fn run(&mut self) -> Result<Value, ThawError> {
-        let mut stack: Vec<Frame> = Vec::new();
+        let mut stack: Vec<Frame> = Vec::with_capacity(8);
         loop {
             if let Some(Frame::Hash { key, .. }) = stack.last_mut()
                 && key.is_none()
@@ -210,7 +210,7 @@ impl Reader<'_> {
                 Value::Float(f64::from_le_bytes(le))
             }
             tag::BYTES => Value::Bytes(self.raw()?.to_vec()),
-            tag::STR => Value::Str(self.text()?),
+            tag::STR => Value::Str(self.text()?.to_owned()),
             tag::ARRAY => {
                 let left = self.count(1)?;
                 if left == 0 {
@@ -245,7 +245,7 @@ impl Reader<'_> {
                 return Ok(None);
             }
             tag::BLESSED => {
-                let class = self.text()?;
+                let class = self.text()?.to_owned();
                 self.push(stack, Frame::Blessed { class })?;
                 return Ok(None);
             }

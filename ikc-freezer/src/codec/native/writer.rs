@@ -96,16 +96,12 @@ impl Writer<'_> {
         self.out.push(tag::HASH);
         self.varint(hash.len() as u64);
         for (key, item) in hash {
-            match key.as_str() {
-                Some(text) => {
-                    self.out.push(tag::KEY_STR);
-                    self.bytes(text.as_bytes());
-                }
-                None => {
-                    self.out.push(tag::KEY_BYTES);
-                    self.bytes(key.as_bytes());
-                }
-            }
+            self.out.push(if key.is_bytes() {
+                tag::KEY_BYTES
+            } else {
+                tag::KEY_STR
+            });
+            self.bytes(key.as_bytes());
             self.value(item, depth + 1)?;
         }
         Ok(())

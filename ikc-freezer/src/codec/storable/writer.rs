@@ -180,29 +180,33 @@ impl<'v> Writer<'_, 'v> {
         self.length(hash.len(), "hash")?;
         for (key, value) in hash {
             self.scalar(value, depth)?;
-            match key.as_str() {
-                Some(text) if flagged && !text.is_ascii() => {
-                    if text.chars().all(|c| u32::from(c) <= 0xff) {
-                        // Perl keeps such keys as Latin-1 bytes, flagged.
-                        self.out.push(key_flag::WASUTF8);
-                        let latin1: Vec<u8> = text.chars().map(|c| c as u8).collect();
-                        self.length(latin1.len(), "hash key")?;
-                        self.out.extend_from_slice(&latin1);
-                    } else {
-                        self.out.push(key_flag::UTF8);
-                        self.length(text.len(), "hash key")?;
-                        self.out.extend_from_slice(text.as_bytes());
-                    }
+            if flagged && key.is_wide_utf8() {
+                self.wide_key(key)?;
+            } else {
+                if flagged {
+                    self.out.push(0);
                 }
-                _ => {
-                    if flagged {
-                        self.out.push(0);
-                    }
-                    let raw = key.as_bytes();
-                    self.length(raw.len(), "hash key")?;
-                    self.out.extend_from_slice(raw);
-                }
+                let raw = key.as_bytes();
+                self.length(raw.len(), "hash key")?;
+                self.out.extend_from_slice(raw);
             }
+        }
+        Ok(())
+    }
+
+    /// A key with characters beyond ASCII, in a flagged hash.
+    fn wide_key(&mut self, key: &Key) -> Result<(), FreezeError> {
+        let text = key.as_str().unwrap_or_default();
+        if text.chars().all(|c| u32::from(c) <= 0xff) {
+            // Perl keeps such keys as Latin-1 bytes, flagged.
+            self.out.push(key_flag::WASUTF8);
+            let latin1: Vec<u8> = text.chars().map(|c| c as u8).collect();
+            self.length(latin1.len(), "hash key")?;
+            self.out.extend_from_slice(&latin1);
+        } else {
+            self.out.push(key_flag::UTF8);
+            self.length(text.len(), "hash key")?;
+            self.out.extend_from_slice(text.as_bytes());
         }
         Ok(())
     }
