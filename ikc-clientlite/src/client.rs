@@ -286,10 +286,11 @@ impl ClientLite {
         params: impl Into<Value>,
     ) -> Result<Value, LiteError> {
         let rsvp = self.next_rsvp();
+        // Plain (not UTF-8 flagged) strings, as Perl writes these names.
         let mut hash = Hash::with_capacity(3);
-        hash.insert("kernel", rsvp.kernel.as_str());
-        hash.insert("session", rsvp.session.as_str());
-        hash.insert("state", rsvp.state.as_str());
+        hash.insert("kernel", Value::bytes(rsvp.kernel.as_str()));
+        hash.insert("session", Value::bytes(rsvp.session.as_str()));
+        hash.insert("state", Value::bytes(rsvp.state.as_str()));
         let params = Value::Array(vec![params.into(), Value::Hash(hash)]);
         let mut message = Message::post(Target::Text(String::new()), params).with_from(self.from());
         let target = spec.into();
@@ -349,7 +350,7 @@ impl ClientLite {
         // to IKC/pong, and no `from`.
         let mut message = Message::post(
             format!("poe://{}/IKC/ping", connection.peer().kernel_id),
-            "PING",
+            Value::bytes("PING"),
         );
         let pong = HashForm::new(name, IKC_SESSION, "pong");
         message.rsvp = Some(pong.clone());

@@ -153,6 +153,15 @@ impl<S: Stream> Wire<S> {
                     .map_err(PumpError::Channel)?;
                 Ok(ReadOnce::Done(Pumped::Fed))
             }
+            // The server closed the connection with data we had sent unread.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                Ok(ReadOnce::Done(Pumped::Eof))
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(ReadOnce::Interrupted),
             Err(e)
                 if matches!(

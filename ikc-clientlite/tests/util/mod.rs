@@ -242,19 +242,24 @@ fn spawn_acceptor(listener: TcpListener, shared: Arc<Shared>) -> JoinHandle<()> 
             }
             let Ok(socket) = socket else { continue };
             let _ = socket.set_nodelay(true);
-            let (Ok(peer), Ok(local), Ok(clone)) =
-                (socket.peer_addr(), socket.local_addr(), socket.try_clone())
-            else {
+            let (Ok(peer), Ok(local), Ok(for_stop), Ok(for_end)) = (
+                socket.peer_addr(),
+                socket.local_addr(),
+                socket.try_clone(),
+                socket.try_clone(),
+            ) else {
                 continue;
             };
             shared
                 .sockets
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .push(clone);
+                .push(for_stop);
             let shared = Arc::clone(&shared);
             thread::spawn(move || {
                 let _ = serve(socket, &shared, Some(peer.to_string()), local.to_string());
+                // The clone kept for `stop` would hold the socket open.
+                let _ = for_end.shutdown(Shutdown::Both);
             });
         }
     })
