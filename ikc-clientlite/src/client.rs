@@ -544,6 +544,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_client_moves_between_threads_and_its_errors_too() {
+        fn send<T: Send>() {}
+        fn send_sync<T: Send + Sync + 'static>() {}
+        send::<ClientLite>();
+        send_sync::<LiteError>();
+    }
+
+    #[test]
     fn relative_specifiers_go_to_the_server() {
         let resolved = resolve(&Target::from("test/fetchQ"), "vm-1-2-3").unwrap();
         assert_eq!(resolved, Target::from("poe://vm-1-2-3/test/fetchQ"));

@@ -12,7 +12,9 @@ use ikc_freezer::{FreezeError, Value, ValueError};
 /// The last one is also kept by the client:
 /// [`ClientLite::error`](crate::ClientLite::error) is Perl's `$poe->error`.
 /// Errors are `Clone` so that it can be kept; an [`io::Error`] is shared
-/// behind an [`Arc`] for that reason.
+/// behind an [`Arc`] for that reason. Where another error is the cause, it
+/// is the [`source`](std::error::Error::source), not part of the message:
+/// print the chain (`{:#}` with anyhow) to see both.
 ///
 /// What the connection looks like afterwards:
 ///
@@ -42,7 +44,7 @@ pub enum LiteError {
         name: String,
     },
     /// The connection could not be opened.
-    #[error("cannot connect to {address}: {source}")]
+    #[error("cannot connect to {address}")]
     Connect {
         /// Where we tried to connect.
         address: String,
@@ -54,7 +56,7 @@ pub enum LiteError {
     /// refused every freezer offered
     /// ([`ChannelError::NoCommonFreezer`]), chose one we do not have, or
     /// broke the protocol.
-    #[error("negotiation with {address} failed: {source}")]
+    #[error("negotiation with {address} failed")]
     Handshake {
         /// The server.
         address: String,
@@ -83,7 +85,7 @@ pub enum LiteError {
     },
     /// Reading from or writing to the connection failed (after the one
     /// reconnection a write failure earns).
-    #[error("i/o error with {address}: {source}")]
+    #[error("i/o error with {address}")]
     Io {
         /// The server.
         address: String,
