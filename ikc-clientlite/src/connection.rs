@@ -1,0 +1,411 @@
+//! The blocking driver: one [`Channel`] (client side) over one [`Stream`],
+//! moved along the way rustls' `complete_io` moves a TLS connection: write
+//! everything the channel has to send, then read once, feed what was read
+//! in, and look at the events.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+use std::time::{Duration, Instant};
+
+use ikc_channel::{
+    Channel, ChannelError, ChannelEvent, ClientConfig, FrameError, Identity, Limits, Message, Peer,
+    Protocol,
+};
+use ikc_freezer::{FreezeError, Registry};
+
+use crate::error::LiteError;
+use crate::stream::{Address, Stream};
+
+/// How much one read takes in (Perl's ClientLite reads 65535 bytes).
+const READ_SIZE: usize = 64 * 1024;
+
+/// How many messages may wait, unread, between two waits for a reply. The
+/// server can send them unasked (error reports, posts to our session); past
+/// this, the oldest are dropped with a warning, as Perl's ClientLite would
+/// drop them on its next wait.
+const MAX_UNREAD: usize = 1024;
+
+/// What a [`ClientLite`](crate::ClientLite) was built with.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) address: Address,
+    pub(crate) name: String,
+    pub(crate) freezers: Registry,
+    pub(crate) protocol: Protocol,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) pid: u32,
+    pub(crate) limits: Limits,
+}
+
+/// Something the server sent, in the order it came.
+#[derive(Debug)]
+// Messages are the common case; boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Incoming {
+    /// A message.
+    Message(Message),
+    /// A whole frame that is not one.
+    BadFrame(FrameError),
+}
+
+/// Why a message was not sent.
+#[derive(Debug)]
+pub(crate) enum SendError {
+    /// The agreed freezer cannot encode it; the connection is fine.
+    Freeze(FreezeError),
+    /// The connection is not: writing failed, or the channel had failed.
+    Broken(LiteError),
+}
+
+/// What one read did.
+enum Pumped {
+    /// Bytes came and were fed to the channel.
+    Fed,
+    /// The server closed its end.
+    Eof,
+    /// Nothing came: the deadline passed, or (for a read that must not
+    /// wait) nothing was there.
+    Nothing,
+}
+
+/// Why reading failed.
+enum PumpError {
+    Io(io::Error),
+    Channel(ChannelError),
+}
+
+/// What one `read` call did.
+enum ReadOnce {
+    Done(Pumped),
+    /// It would have blocked, or its timeout passed.
+    Blocked,
+    /// A signal interrupted it.
+    Interrupted,
+}
+
+/// The channel and its stream: the part that moves bytes.
+struct Wire<S> {
+    stream: S,
+    channel: Channel,
+    buf: Box<[u8]>,
+    out: Vec<u8>,
+}
+
+impl<S: Stream> Wire<S> {
+    fn new(stream: S, channel: Channel) -> Self {
+        Self {
+            stream,
+            channel,
+            buf: vec![0; READ_SIZE].into_boxed_slice(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Write everything the channel has to send.
+    fn flush(&mut self) -> io::Result<()> {
+        while self.channel.poll_transmit(&mut self.out).is_some() {
+            let written = self.stream.write_all(&self.out);
+            self.out.clear();
+            written?;
+        }
+        self.stream.flush()
+    }
+
+    /// Read once, waiting until `deadline` at most, and feed the channel.
+    fn pump_until(&mut self, deadline: Instant) -> Result<Pumped, PumpError> {
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(Pumped::Nothing);
+            }
+            self.stream
+                .set_read_timeout(Some(deadline - now))
+                .map_err(PumpError::Io)?;
+            if let ReadOnce::Done(pumped) = self.read_once()? {
+                return Ok(pumped);
+            }
+        }
+    }
+
+    /// Read what is there without waiting, and feed the channel.
+    fn pump_now(&mut self) -> Result<Pumped, PumpError> {
+        self.stream.set_nonblocking(true).map_err(PumpError::Io)?;
+        let result = loop {
+            match self.read_once() {
+                Ok(ReadOnce::Interrupted) => continue,
+                Ok(ReadOnce::Blocked) => break Ok(Pumped::Nothing),
+                Ok(ReadOnce::Done(pumped)) => break Ok(pumped),
+                Err(e) => break Err(e),
+            }
+        };
+        self.stream.set_nonblocking(false).map_err(PumpError::Io)?;
+        result
+    }
+
+    fn read_once(&mut self) -> Result<ReadOnce, PumpError> {
+        match self.stream.read(&mut self.buf) {
+            Ok(0) => Ok(ReadOnce::Done(Pumped::Eof)),
+            Ok(n) => {
+                self.channel
+                    .handle_input(&self.buf[..n])
+                    .map_err(PumpError::Channel)?;
+                Ok(ReadOnce::Done(Pumped::Fed))
+            }
+            // The server closed the connection with data we had sent unread.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+                ) =>
+            {
+                Ok(ReadOnce::Done(Pumped::Eof))
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(ReadOnce::Interrupted),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                Ok(ReadOnce::Blocked)
+            }
+            Err(e) => Err(PumpError::Io(e)),
+        }
+    }
+}
+
+/// A negotiated connection to a server.
+pub(crate) struct Connection<S> {
+    wire: Wire<S>,
+    peer: Peer,
+    /// The name relative specifiers resolve against.
+    remote_name: String,
+    /// What arrived and was not looked at yet, oldest first.
+    unread: VecDeque<Incoming>,
+    /// The server, for error messages.
+    address: String,
+}
+
+impl<S> fmt::Debug for Connection<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("address", &self.address)
+            .field("peer", &self.peer)
+            .field("remote_name", &self.remote_name)
+            .field("unread", &self.unread.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Stream> Connection<S> {
+    /// Run IKC's negotiation over `stream`, each phase within
+    /// `settings.connect_timeout`.
+    pub(crate) fn negotiate(stream: S, settings: &Settings) -> Result<Self, LiteError> {
+        let address = settings.address.to_string();
+        let handshake_error = |source| LiteError::Handshake {
+            address: address.clone(),
+            source,
+        };
+        let per_phase = settings.connect_timeout;
+        let identity = Identity::new(&settings.name).with_pid(settings.pid);
+        let mut config = ClientConfig::new(identity, settings.freezers.clone());
+        config.protocol = settings.protocol;
+        config.peer_address = Some(settings.address.kernel_name());
+        config.limits = settings.limits;
+        // IKC's worst case, each phase taking all its time: SETUP, then the
+        // old handshake's IAM, DONE, WORLD and one FREEZER per offer.
+        let phases = 4 + u32::try_from(settings.freezers.names().len()).unwrap_or(u32::MAX);
+        config.limits.handshake_timeout = per_phase.saturating_mul(phases);
+        let start = Instant::now();
+        let channel = Channel::client(config, start).map_err(|e| match e {
+            ChannelError::Config(config) => LiteError::Config(config),
+            other => handshake_error(other),
+        })?;
+        let mut wire = Wire::new(stream, channel);
+        let mut unread = VecDeque::new();
+        let mut phase = wire.channel.phase();
+        let mut deadline = start + per_phase;
+        loop {
+            wire.flush().map_err(|e| LiteError::io(&address, e))?;
+            let mut negotiated = None;
+            while let Some(event) = wire.channel.poll_event() {
+                match event {
+                    ChannelEvent::Negotiated(peer) => negotiated = Some(peer),
+                    other => keep(&mut unread, other, None),
+                }
+            }
+            if let Some(peer) = negotiated {
+                let remote_name = remote_name(&settings.address, &peer);
+                log::debug!(
+                    "connected to {address} as {}: kernel {} ({}), {} over {}",
+                    settings.name,
+                    peer.kernel_id,
+                    peer.aliases.join(", "),
+                    peer.freezer,
+                    peer.protocol.as_str()
+                );
+                return Ok(Self {
+                    wire,
+                    peer,
+                    remote_name,
+                    unread,
+                    address,
+                });
+            }
+            let now = Instant::now();
+            if wire.channel.phase() != phase {
+                phase = wire.channel.phase();
+                deadline = now + per_phase;
+            }
+            let waiting_for = || {
+                let phase = phase.unwrap_or("start");
+                format!("negotiation phase {phase} with {address}")
+            };
+            wire.channel.handle_timeout(now).map_err(handshake_error)?;
+            match wire.pump_until(deadline) {
+                Ok(Pumped::Fed) => {}
+                Ok(Pumped::Eof) => {
+                    return Err(LiteError::Closed {
+                        waiting_for: waiting_for(),
+                    });
+                }
+                Ok(Pumped::Nothing) => {
+                    return Err(LiteError::Timeout {
+                        waiting_for: waiting_for(),
+                        after: per_phase,
+                    });
+                }
+                Err(PumpError::Io(e)) => return Err(LiteError::io(&address, e)),
+                Err(PumpError::Channel(e)) => return Err(handshake_error(e)),
+            }
+        }
+    }
+
+    /// The server, as negotiated.
+    pub(crate) fn peer(&self) -> &Peer {
+        &self.peer
+    }
+
+    /// The kernel name relative specifiers go to.
+    pub(crate) fn remote_name(&self) -> &str {
+        &self.remote_name
+    }
+
+    /// Freeze and write one message.
+    pub(crate) fn send(&mut self, message: &Message) -> Result<(), SendError> {
+        match self.wire.channel.send(message) {
+            Ok(()) => {}
+            Err(ChannelError::Freeze(e)) => return Err(SendError::Freeze(e)),
+            Err(e) => return Err(SendError::Broken(LiteError::Channel(e))),
+        }
+        self.wire
+            .flush()
+            .map_err(|e| SendError::Broken(LiteError::io(&self.address, e)))
+    }
+
+    /// Take in, without waiting, whatever the server sent since we last
+    /// looked: so that a connection the server has closed is noticed before
+    /// a message is written into it (where it would be lost), and so that
+    /// what it sent unasked is kept in order.
+    pub(crate) fn check_alive(&mut self) -> Result<(), LiteError> {
+        match self.wire.pump_now() {
+            Ok(Pumped::Fed) => {
+                self.take_events(Some(MAX_UNREAD));
+                Ok(())
+            }
+            Ok(Pumped::Nothing) => Ok(()),
+            Ok(Pumped::Eof) => Err(LiteError::Closed {
+                waiting_for: "the next request".to_owned(),
+            }),
+            Err(PumpError::Io(e)) => Err(LiteError::io(&self.address, e)),
+            Err(PumpError::Channel(e)) => Err(LiteError::Channel(e)),
+        }
+    }
+
+    /// The next thing the server sent, waiting until `deadline` at most
+    /// (`timeout` and `waiting_for` describe the wait in errors).
+    pub(crate) fn next_incoming(
+        &mut self,
+        deadline: Instant,
+        timeout: Duration,
+        waiting_for: &dyn Fn() -> String,
+    ) -> Result<Incoming, LiteError> {
+        loop {
+            if let Some(incoming) = self.unread.pop_front() {
+                return Ok(incoming);
+            }
+            match self.wire.pump_until(deadline) {
+                Ok(Pumped::Fed) => self.take_events(None),
+                Ok(Pumped::Eof) => {
+                    return Err(LiteError::Closed {
+                        waiting_for: waiting_for(),
+                    });
+                }
+                Ok(Pumped::Nothing) => {
+                    return Err(LiteError::Timeout {
+                        waiting_for: waiting_for(),
+                        after: timeout,
+                    });
+                }
+                Err(PumpError::Io(e)) => return Err(LiteError::io(&self.address, e)),
+                Err(PumpError::Channel(e)) => return Err(LiteError::Channel(e)),
+            }
+        }
+    }
+
+    fn take_events(&mut self, cap: Option<usize>) {
+        while let Some(event) = self.wire.channel.poll_event() {
+            keep(&mut self.unread, event, cap);
+        }
+    }
+}
+
+/// Queue what the channel reported, dropping the oldest past `cap`.
+fn keep(unread: &mut VecDeque<Incoming>, event: ChannelEvent, cap: Option<usize>) {
+    let incoming = match event {
+        ChannelEvent::Message(message) => Incoming::Message(message),
+        ChannelEvent::BadFrame(error) => Incoming::BadFrame(error),
+        other => {
+            log::debug!("ignoring channel event {other:?}");
+            return;
+        }
+    };
+    if cap.is_some_and(|cap| unread.len() >= cap) {
+        if let Some(Incoming::Message(dropped)) = unread.pop_front() {
+            log::warn!(
+                "too many unread messages from the server; dropping the one for {}",
+                target_name(&dropped)
+            );
+        }
+    }
+    unread.push_back(incoming);
+}
+
+/// How a message's destination is written in logs.
+pub(crate) fn target_name(message: &Message) -> String {
+    match &message.event {
+        ikc_channel::Target::Text(text) => text.clone(),
+        ikc_channel::Target::Hash(hash) => hash.ikc_name(),
+    }
+}
+
+/// The kernel name relative specifiers resolve against, as Perl's
+/// ClientLite picks it: the first name of the server's `SETUP` over IKC0,
+/// `host:port` as the user wrote them over the old handshake. (For a Unix
+/// socket, or a `host:port` that is not a valid kernel name, such as an
+/// IPv6 address, the server's kernel ID.)
+fn remote_name(address: &Address, peer: &Peer) -> String {
+    match (peer.protocol, address) {
+        (Protocol::Ikc, Address::Tcp { .. }) => {
+            let name = address.kernel_name();
+            if ikc_specifier::is_valid_kernel_name(&name) {
+                name
+            } else {
+                peer.kernel_id.clone()
+            }
+        }
+        _ => peer.kernel_id.clone(),
+    }
+}
