@@ -1,6 +1,6 @@
 //! [`Message`]: IKC's request hash as a Rust type.
 
-use ikc_freezer::{Hash, Value};
+use ikc_freezer::{FreezeError, Hash, Native, NativeEncoder, Value};
 use ikc_specifier::{HashForm, ParseError, Specifier};
 
 use crate::error::MessageError;
@@ -210,6 +210,152 @@ impl Message {
                 other,
             ))),
         }
+    }
+}
+
+/// The native codec's fast path: a [`Message`] written and read as the
+/// native bytes of its hash, without building the hash. The bytes are the
+/// same as those of [`Message::to_value`] frozen by [`Native`]; reading
+/// gives the same message as thawing then converting. Anything unusual is
+/// left to that general path.
+impl Message {
+    /// Append the native encoding of [`to_value`](Self::to_value) to `out`;
+    /// `None` (nothing written) for a message with [`extra`](Self::extra)
+    /// keys.
+    pub(crate) fn freeze_native(
+        &self,
+        native: &Native,
+        out: &mut Vec<u8>,
+    ) -> Option<Result<(), FreezeError>> {
+        if !self.extra.is_empty() {
+            return None;
+        }
+        let start = out.len();
+        let result = self.freeze_native_fields(&mut native.encoder(out));
+        if result.is_err() {
+            out.truncate(start);
+        }
+        Some(result)
+    }
+
+    fn freeze_native_fields(&self, enc: &mut NativeEncoder<'_>) -> Result<(), FreezeError> {
+        let len = 2
+            + usize::from(self.from.is_some())
+            + usize::from(self.rsvp.is_some())
+            + usize::from(self.wantarray.is_some())
+            + usize::from(self.is_error);
+        enc.hash(len, 0)?;
+        enc.key("event");
+        match &self.event {
+            Target::Text(text) => enc.str(text),
+            Target::Hash(spec) => spec_native(enc, spec, true)?,
+        }
+        enc.key("params");
+        enc.value(&self.params, 1)?;
+        if let Some(from) = &self.from {
+            enc.key("from");
+            spec_native(enc, from, false)?;
+        }
+        if let Some(rsvp) = &self.rsvp {
+            enc.key("rsvp");
+            spec_native(enc, rsvp, true)?;
+        }
+        if let Some(wantarray) = self.wantarray {
+            enc.key("wantarray");
+            // perl_bool: 1 or ''.
+            if wantarray {
+                enc.int(1);
+            } else {
+                enc.str("");
+            }
+        }
+        if self.is_error {
+            enc.key("is_error");
+            enc.int(1);
+        }
+        Ok(())
+    }
+
+    /// Read a message from native bytes; `None` when they are not a plain
+    /// message hash (or not valid), which the general path then reports.
+    pub(crate) fn thaw_native(native: &Native, bytes: &[u8]) -> Option<Self> {
+        let mut dec = native.decoder(bytes).ok()?;
+        if !dec.at_hash() {
+            return None;
+        }
+        let entries = dec.hash(0).ok()?;
+        let mut event = None;
+        let mut message = Self::post(Target::Text(String::new()), Value::Undef);
+        for _ in 0..entries {
+            let key = dec.key().ok()?;
+            let value = dec.value(1).ok()?;
+            // A repeated key replaces the earlier value, as in the hash.
+            match key.as_str() {
+                Some("event") => {
+                    event = Some(match value {
+                        Value::Hash(spec) => Target::Hash(read_spec(&spec, EVENT_PARTS).ok()?),
+                        other => Target::Text(into_text(other)?),
+                    });
+                }
+                Some("params") => message.params = value,
+                Some("from") => message.from = owned_spec(value)?,
+                Some("rsvp") => message.rsvp = owned_spec(value)?,
+                Some("wantarray") => message.wantarray = Some(is_true(&value)),
+                Some("is_error") => message.is_error = is_true(&value),
+                _ => {
+                    message.extra.insert(key, value);
+                }
+            }
+        }
+        dec.finish().ok()?;
+        message.event = event?;
+        Some(message)
+    }
+}
+
+/// A specifier hash in the native encoding, as [`spec_hash`] builds it.
+fn spec_native(
+    enc: &mut NativeEncoder<'_>,
+    spec: &HashForm,
+    always_state: bool,
+) -> Result<(), FreezeError> {
+    let with_state = always_state || !spec.state.is_empty();
+    enc.hash(2 + usize::from(with_state), 1)?;
+    enc.key("kernel");
+    enc.str(&spec.kernel);
+    enc.key("session");
+    enc.str(&spec.session);
+    if with_state {
+        enc.key("state");
+        enc.str(&spec.state);
+    }
+    Ok(())
+}
+
+/// `from` or `rsvp` as [`optional_spec`] reads it; `None` for anything it
+/// would refuse.
+fn owned_spec(value: Value) -> Option<Option<HashForm>> {
+    match value {
+        Value::Undef => Some(None),
+        Value::Hash(spec) => read_spec(&spec, FROM_PARTS).ok().map(Some),
+        _ => None,
+    }
+}
+
+/// A scalar as the text Perl would see, as [`text`] reads it, taking the
+/// string instead of copying it; `None` for what `text` refuses.
+fn into_text(value: Value) -> Option<String> {
+    match value {
+        Value::Str(s) => Some(s),
+        Value::Bytes(b) => Some(match String::from_utf8(b) {
+            Ok(s) => s,
+            Err(e) => e
+                .into_bytes()
+                .iter()
+                .map(|&byte| char::from(byte))
+                .collect(),
+        }),
+        other => text(&other, "event", "").ok(),
     }
 }
 
