@@ -14,9 +14,12 @@ use std::rc::{Rc, Weak};
 use ikc_channel::Channel;
 use ikc_core::SessionId;
 
+use ikc_specifier::HashForm;
+
 use crate::monitor::Monitors;
 use crate::published::Published;
 use crate::remote::RemoteKernels;
+use crate::request::ParsedTarget;
 use crate::subscription::Subscriptions;
 
 /// How a registered kernel is reached.
@@ -60,8 +63,9 @@ impl Link {
 /// A shared [`Link`].
 pub(crate) type LinkRef = Rc<RefCell<Link>>;
 
-/// The key a thunk is cached under: the `from` of the requests it stands for.
-pub(crate) type ThunkKey = (String, String, String);
+/// The key a thunk is cached under: the `from` of the requests it stands
+/// for (all parts empty when there is none).
+pub(crate) type ThunkKey = HashForm;
 
 /// Everything the responder knows.
 #[derive(Debug)]
@@ -88,6 +92,8 @@ pub(crate) struct State {
     pub(crate) thunk_order: Vec<ThunkKey>,
     /// `IKC/shutdown` was asked for.
     pub(crate) shutting_down: bool,
+    /// Request targets already parsed, by text (most recent last).
+    pub(crate) targets: Vec<(String, Rc<ParsedTarget>)>,
 }
 
 /// The shared state.
@@ -141,6 +147,7 @@ impl State {
             thunks: HashMap::new(),
             thunk_order: Vec::new(),
             shutting_down: false,
+            targets: Vec::new(),
         }
     }
 
