@@ -12,6 +12,7 @@ use ikc_core::{AlarmId, Ctx, Event, Interest, Readiness, Session, SessionId, Wat
 use ikc_freezer::{Registry, Value};
 use ikc_responder::{
     ChannelOptions, ConnectionError, Ikc, MonitorOp, MonitorStates, Responder, Side, spawn_channel,
+    unix_name,
 };
 use mio::net::{TcpStream, UnixStream};
 
@@ -107,26 +108,17 @@ impl ClientSession {
     }
 
     fn report(&mut self, ctx: &mut Ctx<'_>, error: ConnectionError) {
-        let mut on_error = self.on_error.borrow_mut();
-        match on_error.as_mut() {
-            Some(f) => f(ctx, &error),
-            None => {
-                drop(on_error);
-                let informed = ctx
-                    .call(
-                        ikc_responder::IKC_ALIAS,
-                        "channel_error",
-                        vec![Value::Array(vec![
-                            Value::from(format!("[{}] {}", error.errnum, error.message)),
-                            Value::Undef,
-                            Value::from(error.operation.as_str()),
-                        ])],
-                    )
-                    .is_ok();
-                if !informed {
-                    log::warn!("IKC client {}: {error}", self.config.name);
-                }
+        let heard = match self.on_error.borrow_mut().as_mut() {
+            Some(f) => {
+                f(ctx, &error);
+                true
             }
+            None => false,
+        };
+        let heard =
+            heard || Ikc::of(ctx).is_some_and(|ikc| ikc.report_connection_error(ctx, &error));
+        if !heard {
+            log::warn!("IKC client {}: {error}", self.config.name);
         }
     }
 
@@ -306,22 +298,6 @@ impl ClientSession {
             let _ = ctx.post(channel, "shutdown", Vec::new());
         }
     }
-}
-
-/// The IKC name of a Unix socket path.
-fn unix_name(path: &std::path::Path) -> String {
-    let clean: String = path
-        .to_string_lossy()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '-' | ':' | '.' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("unix:{clean}")
 }
 
 impl Session for ClientSession {

@@ -6,7 +6,7 @@ use ikc_channel::Message;
 use ikc_core::{Ctx, SessionId};
 use ikc_freezer::Value;
 
-use crate::error::IkcError;
+use crate::error::{ConnectionError, IkcError};
 use crate::monitor::MonitorStates;
 use crate::responder;
 use crate::send::send_msg;
@@ -254,6 +254,21 @@ impl Ikc {
                 },
             })
             .collect()
+    }
+
+    /// Report a connection problem that has no `on_error` to take it to the
+    /// error monitors, as IKC does: operation `channel-<operation>`, message
+    /// `"[errnum] message"`. Returns whether any monitor heard it.
+    pub fn report_connection_error(&self, ctx: &mut Ctx<'_>, error: &ConnectionError) -> bool {
+        crate::send::report_error(
+            &self.shared,
+            ctx,
+            crate::send::ErrorSide::Channel,
+            &format!("[{}] {}", error.errnum, error.message),
+            None,
+            &error.operation,
+            true,
+        ) > 0
     }
 
     /// Is a kernel with this name or ID connected?

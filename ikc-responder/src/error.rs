@@ -50,3 +50,25 @@ impl ConnectionError {
         Self::new(operation, e.raw_os_error().unwrap_or(0), e.to_string())
     }
 }
+
+/// The IKC name of a Unix socket path: `unix:` and the path with every
+/// character but letters, digits, `-`, `:`, `.` and `_` replaced by `_`
+/// (what IKC announces for, and registers as, a Unix-socket kernel).
+///
+/// ```
+/// assert_eq!(ikc_responder::unix_name("/tmp/ikc.sock".as_ref()), "unix:_tmp_ikc.sock");
+/// ```
+pub fn unix_name(path: &std::path::Path) -> String {
+    let clean: String = path
+        .to_string_lossy()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | ':' | '.' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("unix:{clean}")
+}

@@ -85,7 +85,7 @@ mod subscription;
 mod thunk;
 
 pub use crate::api::{Ikc, KernelInfo};
-pub use crate::error::{ConnectionError, IkcError};
+pub use crate::error::{ConnectionError, IkcError, unix_name};
 pub use crate::link::{
     ChannelOptions, DEFAULT_HIGH_WATER, OnConnect, OnError, Stream, spawn_channel,
 };

@@ -78,7 +78,8 @@ use mio::net::{TcpListener, UnixListener};
 
 pub use crate::config::ServerConfig;
 pub use crate::error::ServerError;
-use crate::listener::{Listener, ListenerSession, unix_name};
+use crate::listener::{Listener, ListenerSession};
+use ikc_responder::unix_name;
 
 /// Starts IKC servers.
 #[derive(Debug)]

@@ -10,7 +10,7 @@ use ikc_core::{Ctx, Event, Interest, Readiness, Session, SessionId, WatcherId};
 use ikc_freezer::Value;
 use ikc_responder::{
     ChannelOptions, ConnectionError, Ikc, MonitorOp, MonitorStates, OnError, Responder, Side,
-    spawn_channel,
+    spawn_channel, unix_name,
 };
 use mio::net::{TcpListener, UnixListener};
 
@@ -33,23 +33,6 @@ impl Listener {
             Self::Unix(l, _) => l,
         }
     }
-}
-
-/// The IKC names of a Unix socket path: `unix:` + the path with anything
-/// but `[-:.\w]` replaced by `_`.
-pub(crate) fn unix_name(path: &std::path::Path) -> String {
-    let clean: String = path
-        .to_string_lossy()
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '-' | ':' | '.' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("unix:{clean}")
 }
 
 /// The listening session.
@@ -102,22 +85,15 @@ impl ListenerSession {
     }
 
     fn report(&mut self, ctx: &mut Ctx<'_>, error: ConnectionError) {
-        match &self.on_error {
-            Some(f) => (f.borrow_mut())(ctx, &error),
-            None => match Ikc::of(ctx) {
-                Some(_) => {
-                    let _ = ctx.call(
-                        ikc_responder::IKC_ALIAS,
-                        "channel_error",
-                        vec![Value::Array(vec![
-                            Value::from(format!("[{}] {}", error.errnum, error.message)),
-                            Value::Undef,
-                            Value::from(error.operation.as_str()),
-                        ])],
-                    );
-                }
-                None => log::warn!("IKC server {}: {error}", self.address),
-            },
+        let heard = match &self.on_error {
+            Some(f) => {
+                (f.borrow_mut())(ctx, &error);
+                true
+            }
+            None => Ikc::of(ctx).is_some_and(|ikc| ikc.report_connection_error(ctx, &error)),
+        };
+        if !heard {
+            log::warn!("IKC server {}: {error}", self.address);
         }
     }
 
