@@ -7,6 +7,7 @@ use ikc_freezer::Value;
 use ikc_specifier::{HashForm, Part, PartName, specifier_part};
 
 use crate::monitor::MonitorOp;
+use crate::request::parsed_target;
 use crate::state::{Route, Shared};
 
 /// The state a channel session flushes its output in.
@@ -145,13 +146,14 @@ pub(crate) fn send_msg(
     sender: Option<SessionId>,
 ) -> usize {
     let kind = if msg.rsvp.is_some() { "call" } else { "post" };
-    let to = match msg.event.specifier() {
+    let to = match parsed_target(shared, &msg.event) {
         Ok(to) => to,
         Err(e) => {
             log::warn!("bad 'event' for IKC/{kind}: {e}");
             return 0;
         }
     };
+    let to = &to.spec;
     if !to.session.is_specified() {
         log::warn!("IKC/{kind} needs a session name: {}", to.ikc_name());
         return 0;
@@ -160,9 +162,14 @@ pub(crate) fn send_msg(
         log::warn!("IKC/{kind} needs a state name: {}", to.ikc_name());
         return 0;
     }
-    let names: Vec<String> = match &to.kernel {
+    let default;
+    let all = ["*".to_owned()];
+    let names: &[String] = match &to.kernel {
         Part::Unspecified => match shared.borrow().remotes.default_kernel() {
-            Some(d) => vec![d.to_owned()],
+            Some(d) => {
+                default = [d.to_owned()];
+                &default
+            }
             None => {
                 log::warn!(
                     "unable to decide which kernel to send state '{}' to: no default kernel",
@@ -171,13 +178,16 @@ pub(crate) fn send_msg(
                 return 0;
             }
         },
-        Part::All => vec!["*".to_owned()],
-        Part::Names(names) => names.clone(),
+        Part::All => &all,
+        Part::Names(names) => names,
     };
     if let (Some(sender), None) = (sender, &msg.from) {
-        let aliases = ctx.alias_list(sender);
         let st = shared.borrow();
-        if let Some(alias) = aliases.iter().find(|a| st.published.has_session(a)) {
+        if let Some(alias) = ctx
+            .aliases(sender)
+            .iter()
+            .find(|a| st.published.has_session(a))
+        {
             msg.from = Some(HashForm::new(
                 st.kernel_id.as_str(),
                 alias.as_str(),
@@ -185,10 +195,23 @@ pub(crate) fn send_msg(
             ));
         }
     }
-    let mut routes: Vec<Route> = Vec::new();
-    for name in &names {
-        let found = shared.borrow().remotes.channel_list(name);
-        if found.is_empty() {
+    // Nearly always one route: kept out of a vector.
+    let mut first: Option<Route> = None;
+    let mut more: Vec<Route> = Vec::new();
+    for name in names {
+        let st = shared.borrow();
+        let found = st.remotes.channels_of(name);
+        let mut any = false;
+        for route in found {
+            any = true;
+            if first.is_none() {
+                first = Some(route);
+            } else if first != Some(route) && !more.contains(&route) {
+                more.push(route);
+            }
+        }
+        drop(st);
+        if !any {
             let pid = std::process::id();
             let err = if name == "*" {
                 format!("{pid}: Not connected to any foreign kernels.")
@@ -197,42 +220,51 @@ pub(crate) fn send_msg(
             };
             report_plain(shared, ctx, "resolve", &err);
         }
-        for route in found {
-            if !routes.contains(&route) {
-                routes.push(route);
-            }
-        }
     }
-    let rsvp = msg.rsvp.clone();
+    let Some(first) = first else {
+        return 0;
+    };
+    // In order; the last route takes the message itself, earlier ones a copy.
+    let Some(last) = more.pop() else {
+        return usize::from(deliver_allowing_rsvp(shared, ctx, first, msg));
+    };
     let mut count = 0;
-    let last = routes.len().saturating_sub(1);
-    for (i, route) in routes.into_iter().enumerate() {
-        if let Some(r) = &rsvp {
-            shared
-                .borrow_mut()
-                .published
-                .allow_once(&r.session, &r.state);
-        }
-        // The last route takes the message itself; earlier ones a copy.
-        let this = if i == last {
-            std::mem::replace(&mut msg, Message::post(Target::Text(String::new()), ()))
-        } else {
-            msg.clone()
-        };
-        if deliver(shared, ctx, route, this) {
-            count += 1;
-        } else if let Some(r) = &rsvp {
-            shared
-                .borrow_mut()
-                .published
-                .revoke_once(&r.session, &r.state);
-        }
+    for route in std::iter::once(first).chain(more) {
+        count += usize::from(deliver_allowing_rsvp(shared, ctx, route, msg.clone()));
     }
-    count
+    count + usize::from(deliver_allowing_rsvp(shared, ctx, last, msg))
 }
 
-/// Put one message on one route.
-fn deliver(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, mut msg: Message) -> bool {
+/// Put one message on one route, letting its RSVP state (if any) be
+/// invoked once by the kernel it goes to.
+fn deliver_allowing_rsvp(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, msg: Message) -> bool {
+    if let Some(r) = &msg.rsvp {
+        shared
+            .borrow_mut()
+            .published
+            .allow_once(&r.session, &r.state);
+    }
+    match deliver(shared, ctx, route, msg) {
+        Ok(()) => true,
+        Err(msg) => {
+            if let Some(r) = &msg.rsvp {
+                shared
+                    .borrow_mut()
+                    .published
+                    .revoke_once(&r.session, &r.state);
+            }
+            false
+        }
+    }
+}
+
+/// Put one message on one route; the message comes back if it could not be.
+fn deliver(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    route: Route,
+    mut msg: Message,
+) -> Result<(), Box<Message>> {
     match route {
         Route::Local => {
             let (ikc, kernel_id) = {
@@ -244,12 +276,15 @@ fn deliver(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, mut msg: Message) -
                     r.kernel = kernel_id;
                 }
             }
-            ctx.post(ikc, LOCAL_REQUEST_STATE, vec![msg.to_value()])
-                .is_ok()
+            let value = msg.to_value();
+            match ctx.post(ikc, LOCAL_REQUEST_STATE, vec![value]) {
+                Ok(()) => Ok(()),
+                Err(_) => Err(Box::new(msg)),
+            }
         }
         Route::Channel(session) => {
             let Some(link) = shared.borrow().link(session) else {
-                return false;
+                return Err(Box::new(msg));
             };
             let mut link = link.borrow_mut();
             if link.closing {
@@ -257,7 +292,7 @@ fn deliver(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, mut msg: Message) -
                     "not sending {} to a channel that is shutting down",
                     describe(&msg)
                 );
-                return false;
+                return Err(Box::new(msg));
             }
             if let Some(r) = msg.rsvp.as_mut() {
                 if r.kernel.is_empty() {
@@ -270,10 +305,10 @@ fn deliver(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, mut msg: Message) -
                         drop(link);
                         if ctx.post(session, FLUSH_STATE, Vec::new()).is_err() {
                             log::warn!("channel session {session} is gone; message dropped");
-                            return false;
+                            return Err(Box::new(msg));
                         }
                     }
-                    true
+                    Ok(())
                 }
                 Err(e) => {
                     let remote = link.remote_id.clone();
@@ -287,7 +322,7 @@ fn deliver(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, mut msg: Message) -
                         "send",
                         false,
                     );
-                    false
+                    Err(Box::new(msg))
                 }
             }
         }

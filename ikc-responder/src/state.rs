@@ -7,8 +7,8 @@
 //! `IKC` session holds it strongly: when that session stops, the state goes
 //! and the other sessions find no responder.
 
+use foldhash::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use ikc_channel::Channel;
@@ -139,12 +139,12 @@ impl State {
             session,
             kernel_id: kernel_id.to_owned(),
             remotes,
-            links: HashMap::new(),
+            links: HashMap::default(),
             published: Published::default(),
             monitors: Monitors::default(),
             subscriptions: Subscriptions::default(),
-            proxies: HashMap::new(),
-            thunks: HashMap::new(),
+            proxies: HashMap::default(),
+            thunks: HashMap::default(),
             thunk_order: Vec::new(),
             shutting_down: false,
             targets: Vec::new(),
