@@ -11,7 +11,7 @@ use crate::error::{FreezeError, ThawError};
 use crate::value::Value;
 
 pub use self::dumper::Dumper;
-pub use self::native::{Native, NativeDecoder, NativeEncoder};
+pub use self::native::{Native, NativeDecoder, NativeEncoder, NativeString};
 pub use self::storable::Storable;
 
 /// The name under which our native codec (postcard over [`Value`]) is

@@ -82,8 +82,8 @@ mod value;
 
 pub use crate::bridge::{from_value, to_value};
 pub use crate::codec::{
-    DUMPER, Dumper, Freezer, NATIVE, Native, NativeDecoder, NativeEncoder, Registry, STORABLE,
-    Storable,
+    DUMPER, Dumper, Freezer, NATIVE, Native, NativeDecoder, NativeEncoder, NativeString, Registry,
+    STORABLE, Storable,
 };
 pub use crate::error::{FreezeError, ThawError, ValueError};
 pub use crate::limits::Limits;

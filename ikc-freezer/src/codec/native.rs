@@ -188,13 +188,22 @@ impl NativeEncoder<'_> {
     }
 }
 
+/// A string read by [`NativeDecoder::string`], borrowed from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NativeString<'a> {
+    /// A character string (`Value::Str`).
+    Str(&'a str),
+    /// A byte string (`Value::Bytes`).
+    Bytes(&'a [u8]),
+}
+
 /// Reads the native encoding piece by piece; see [`Native::decoder`].
 #[derive(Debug)]
 pub struct NativeDecoder<'a> {
     reader: reader::Reader<'a>,
 }
 
-impl NativeDecoder<'_> {
+impl<'a> NativeDecoder<'a> {
     /// Is the next value a hash?
     pub fn at_hash(&self) -> bool {
         self.reader.peek_tag() == Some(tag::HASH)
@@ -208,6 +217,16 @@ impl NativeDecoder<'_> {
     /// The next value is not a hash, or is over a limit.
     pub fn hash(&mut self, depth: usize) -> Result<usize, ThawError> {
         self.reader.hash_header(depth)
+    }
+
+    /// If the next value is a string, read it without building a
+    /// [`Value`]; anything else is left unread (`None`).
+    ///
+    /// # Errors
+    ///
+    /// Malformed input, or a string over the limits.
+    pub fn string(&mut self) -> Result<Option<NativeString<'a>>, ThawError> {
+        self.reader.string()
     }
 
     /// Read a hash key.

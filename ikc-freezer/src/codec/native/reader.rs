@@ -6,7 +6,7 @@ use crate::error::ThawError;
 use crate::limits::{Budget, Limits};
 use crate::value::{Hash, Key, Value};
 
-use super::tag;
+use super::{NativeString, tag};
 
 /// Room reserved up front for an array or hash: larger ones grow as their
 /// elements actually arrive.
@@ -74,6 +74,31 @@ impl<'a> Reader<'a> {
     /// end or for a tag that is not one byte).
     pub(super) fn peek_tag(&self) -> Option<u8> {
         self.input.get(self.pos).copied().filter(|&b| b < 0x80)
+    }
+
+    /// If the next value is a string (`Str` or `Bytes`), read it (counted
+    /// and checked as [`run`](Self::run) would); otherwise read nothing.
+    pub(super) fn string(&mut self) -> Result<Option<NativeString<'a>>, ThawError> {
+        let text = match self.peek_tag() {
+            Some(tag::STR) => true,
+            Some(tag::BYTES) => false,
+            _ => return Ok(None),
+        };
+        self.budget.take_elements(1)?;
+        self.pos += 1;
+        let start = self.pos;
+        let len = self.count(1)?;
+        self.budget.check_string(len)?;
+        let input = self.input;
+        let bytes = &input[self.pos..self.pos + len];
+        self.pos += len;
+        if !text {
+            return Ok(Some(NativeString::Bytes(bytes)));
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(Some(NativeString::Str(s))),
+            Err(_) => Err(Self::malformed(start, "string is not valid UTF-8")),
+        }
     }
 
     /// Read the start of a hash at nesting level `depth` (counted and
