@@ -1,6 +1,6 @@
 //! [`Message`]: IKC's request hash as a Rust type.
 
-use ikc_freezer::{FreezeError, Hash, Native, NativeEncoder, Value};
+use ikc_freezer::{FreezeError, Hash, Native, NativeDecoder, NativeEncoder, NativeString, Value};
 use ikc_specifier::{HashForm, ParseError, Specifier};
 
 use crate::error::MessageError;
@@ -288,22 +288,29 @@ impl Message {
         let mut message = Self::post(Target::Text(String::new()), Value::Undef);
         for _ in 0..entries {
             let key = dec.key().ok()?;
-            let value = dec.value(1).ok()?;
             // A repeated key replaces the earlier value, as in the hash.
             match key.as_str() {
                 Some("event") => {
-                    event = Some(match value {
-                        Value::Hash(spec) => Target::Hash(read_spec(&spec, EVENT_PARTS).ok()?),
-                        other => Target::Text(into_text(other)?),
+                    event = Some(if dec.at_hash() {
+                        Target::Hash(native_spec(&mut dec)?)
+                    } else if let Some(text) = native_text(&mut dec)? {
+                        Target::Text(text)
+                    } else {
+                        Target::Text(into_text(dec.value(1).ok()?)?)
                     });
                 }
-                Some("params") => message.params = value,
-                Some("from") => message.from = owned_spec(value)?,
-                Some("rsvp") => message.rsvp = owned_spec(value)?,
-                Some("wantarray") => message.wantarray = Some(is_true(&value)),
-                Some("is_error") => message.is_error = is_true(&value),
+                Some("from") => message.from = native_optional_spec(&mut dec)?,
+                Some("rsvp") => message.rsvp = native_optional_spec(&mut dec)?,
                 _ => {
-                    message.extra.insert(key, value);
+                    let value = dec.value(1).ok()?;
+                    match key.as_str() {
+                        Some("params") => message.params = value,
+                        Some("wantarray") => message.wantarray = Some(is_true(&value)),
+                        Some("is_error") => message.is_error = is_true(&value),
+                        _ => {
+                            message.extra.insert(key, value);
+                        }
+                    }
                 }
             }
         }
@@ -332,12 +339,52 @@ fn spec_native(
     Ok(())
 }
 
-/// `from` or `rsvp` as [`optional_spec`] reads it; `None` for anything it
-/// would refuse.
-fn owned_spec(value: Value) -> Option<Option<HashForm>> {
-    match value {
+/// A string value as [`text`] reads it, straight from native bytes;
+/// `Some(None)` when the next value is not a string (nothing is read).
+fn native_text(dec: &mut NativeDecoder<'_>) -> Option<Option<String>> {
+    Some(dec.string().ok()?.map(|string| match string {
+        NativeString::Str(s) => s.to_owned(),
+        NativeString::Bytes(bytes) => match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_owned(),
+            Err(_) => bytes.iter().map(|&byte| char::from(byte)).collect(),
+        },
+    }))
+}
+
+/// A specifier hash (at nesting level 1) as [`read_spec`] reads it,
+/// straight from native bytes: parts that are strings or `undef` are read
+/// directly, other scalars as [`text`] reads them; other keys are skipped.
+/// `None` for anything `read_spec` refuses.
+fn native_spec(dec: &mut NativeDecoder<'_>) -> Option<HashForm> {
+    let entries = dec.hash(1).ok()?;
+    let mut spec = HashForm::default();
+    for _ in 0..entries {
+        let key = dec.key().ok()?;
+        let part = match key.as_str() {
+            Some("kernel") => &mut spec.kernel,
+            Some("session") => &mut spec.session,
+            Some("state") => &mut spec.state,
+            _ => {
+                dec.value(2).ok()?;
+                continue;
+            }
+        };
+        *part = match native_text(dec)? {
+            Some(text) => text,
+            None => text(&dec.value(2).ok()?, "spec", "a string").ok()?,
+        };
+    }
+    Some(spec)
+}
+
+/// `from` or `rsvp` as [`optional_spec`] reads it, straight from native
+/// bytes; `None` for anything it would refuse.
+fn native_optional_spec(dec: &mut NativeDecoder<'_>) -> Option<Option<HashForm>> {
+    if dec.at_hash() {
+        return native_spec(dec).map(Some);
+    }
+    match dec.value(1).ok()? {
         Value::Undef => Some(None),
-        Value::Hash(spec) => read_spec(&spec, FROM_PARTS).ok().map(Some),
         _ => None,
     }
 }

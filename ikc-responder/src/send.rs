@@ -146,25 +146,43 @@ pub(crate) fn send_msg(
     sender: Option<SessionId>,
 ) -> usize {
     let kind = if msg.rsvp.is_some() { "call" } else { "post" };
-    let to = match parsed_target(shared, &msg.event) {
-        Ok(to) => to,
-        Err(e) => {
-            log::warn!("bad 'event' for IKC/{kind}: {e}");
-            return 0;
+    // A text target is parsed once and kept; a hash target (an RSVP
+    // answer) needs only its kernel part.
+    let parsed;
+    let hash_kernel;
+    let (kernel, session_given, state) = match &msg.event {
+        Target::Text(_) => {
+            parsed = match parsed_target(shared, &msg.event) {
+                Ok(to) => to,
+                Err(e) => {
+                    log::warn!("bad 'event' for IKC/{kind}: {e}");
+                    return 0;
+                }
+            };
+            let spec = &parsed.spec;
+            (
+                &spec.kernel,
+                spec.session.is_specified(),
+                spec.state.as_deref(),
+            )
+        }
+        Target::Hash(h) => {
+            hash_kernel = Part::from_ikc(&h.kernel);
+            let state = (!h.state.is_empty()).then_some(h.state.as_str());
+            (&hash_kernel, !h.session.is_empty(), state)
         }
     };
-    let to = &to.spec;
-    if !to.session.is_specified() {
-        log::warn!("IKC/{kind} needs a session name: {}", to.ikc_name());
+    if !session_given {
+        log::warn!("IKC/{kind} needs a session name: {}", describe(&msg));
         return 0;
     }
-    if to.state.is_none() {
-        log::warn!("IKC/{kind} needs a state name: {}", to.ikc_name());
+    let Some(state) = state else {
+        log::warn!("IKC/{kind} needs a state name: {}", describe(&msg));
         return 0;
-    }
+    };
     let default;
     let all = ["*".to_owned()];
-    let names: &[String] = match &to.kernel {
+    let names: &[String] = match kernel {
         Part::Unspecified => match shared.borrow().remotes.default_kernel() {
             Some(d) => {
                 default = [d.to_owned()];
@@ -172,8 +190,7 @@ pub(crate) fn send_msg(
             }
             None => {
                 log::warn!(
-                    "unable to decide which kernel to send state '{}' to: no default kernel",
-                    to.state.as_deref().unwrap_or("")
+                    "unable to decide which kernel to send state '{state}' to: no default kernel"
                 );
                 return 0;
             }
