@@ -289,8 +289,9 @@ impl Message {
         for _ in 0..entries {
             let key = dec.key().ok()?;
             // A repeated key replaces the earlier value, as in the hash.
-            match key.as_str() {
-                Some("event") => {
+            // An ASCII key is always a text key, so its bytes say which it is.
+            match key.as_bytes() {
+                b"event" => {
                     event = Some(if dec.at_hash() {
                         Target::Hash(native_spec(&mut dec)?)
                     } else if let Some(text) = native_text(&mut dec)? {
@@ -299,14 +300,14 @@ impl Message {
                         Target::Text(into_text(dec.value(1).ok()?)?)
                     });
                 }
-                Some("from") => message.from = native_optional_spec(&mut dec)?,
-                Some("rsvp") => message.rsvp = native_optional_spec(&mut dec)?,
+                b"from" => message.from = native_optional_spec(&mut dec)?,
+                b"rsvp" => message.rsvp = native_optional_spec(&mut dec)?,
                 _ => {
                     let value = dec.value(1).ok()?;
-                    match key.as_str() {
-                        Some("params") => message.params = value,
-                        Some("wantarray") => message.wantarray = Some(is_true(&value)),
-                        Some("is_error") => message.is_error = is_true(&value),
+                    match key.as_bytes() {
+                        b"params" => message.params = value,
+                        b"wantarray" => message.wantarray = Some(is_true(&value)),
+                        b"is_error" => message.is_error = is_true(&value),
                         _ => {
                             message.extra.insert(key, value);
                         }
@@ -360,10 +361,10 @@ fn native_spec(dec: &mut NativeDecoder<'_>) -> Option<HashForm> {
     let mut spec = HashForm::default();
     for _ in 0..entries {
         let key = dec.key().ok()?;
-        let part = match key.as_str() {
-            Some("kernel") => &mut spec.kernel,
-            Some("session") => &mut spec.session,
-            Some("state") => &mut spec.state,
+        let part = match key.as_bytes() {
+            b"kernel" => &mut spec.kernel,
+            b"session" => &mut spec.session,
+            b"state" => &mut spec.state,
             _ => {
                 dec.value(2).ok()?;
                 continue;
