@@ -195,21 +195,65 @@ impl TryFrom<&Value> for Message {
 
 impl Message {
     /// Convert, handing the value back with the error so that it can be
-    /// reported.
+    /// reported. The value is checked first, then taken apart: strings are
+    /// moved into the message, not copied.
     pub(crate) fn from_value(value: Value) -> Result<Self, Box<(MessageError, Value)>> {
-        let head = match Head::read(&value) {
-            Ok(head) => head,
-            Err(error) => return Err(Box::new((error, value))),
-        };
-        match value {
-            Value::Hash(mut hash) => Ok(head.into_message(&mut hash)),
-            other => Err(Box::new((
-                MessageError::NotAHash {
-                    found: kind(&other),
-                },
-                other,
-            ))),
+        if let Err(error) = Head::check(&value) {
+            return Err(Box::new((error, value)));
         }
+        let Value::Hash(hash) = value else {
+            // Head::check accepts only a hash.
+            return Err(Box::new((
+                MessageError::NotAHash {
+                    found: kind(&value),
+                },
+                value,
+            )));
+        };
+        let mut message = Self::post(Target::Text(String::new()), Value::Undef);
+        for (key, value) in hash {
+            // Keys are unique, and an ASCII key is always a text key.
+            match key.as_bytes() {
+                b"event" => {
+                    message.event = match value {
+                        Value::Hash(spec) => Target::Hash(take_spec(spec)),
+                        other => Target::Text(into_text(other).unwrap_or_default()),
+                    };
+                }
+                b"params" => message.params = value,
+                b"from" => message.from = take_optional_spec(value),
+                b"rsvp" => message.rsvp = take_optional_spec(value),
+                b"wantarray" => message.wantarray = Some(is_true(&value)),
+                b"is_error" => message.is_error = is_true(&value),
+                _ => {
+                    message.extra.insert(key, value);
+                }
+            }
+        }
+        Ok(message)
+    }
+}
+
+/// A checked specifier hash, taken apart (see [`read_spec`]).
+fn take_spec(spec: Hash) -> HashForm {
+    let mut form = HashForm::default();
+    for (key, value) in spec {
+        let part = match key.as_bytes() {
+            b"kernel" => &mut form.kernel,
+            b"session" => &mut form.session,
+            b"state" => &mut form.state,
+            _ => continue,
+        };
+        *part = into_text(value).unwrap_or_default();
+    }
+    form
+}
+
+/// A checked `from` or `rsvp`, taken apart (see [`optional_spec`]).
+fn take_optional_spec(value: Value) -> Option<HashForm> {
+    match value {
+        Value::Hash(spec) => Some(take_spec(spec)),
+        _ => None,
     }
 }
 
@@ -436,6 +480,21 @@ impl Head {
         })
     }
 
+    /// Would [`read`](Self::read) succeed? The same error if not, found
+    /// without copying anything.
+    fn check(value: &Value) -> Result<(), MessageError> {
+        let Value::Hash(hash) = value else {
+            return Err(MessageError::NotAHash { found: kind(value) });
+        };
+        match hash.get("event") {
+            None => return Err(MessageError::MissingEvent),
+            Some(Value::Hash(spec)) => check_spec(spec, EVENT_PARTS)?,
+            Some(other) => check_text(other, "event", "a specifier string or hash")?,
+        }
+        check_optional_spec(hash.get("from"), "from", FROM_PARTS)?;
+        check_optional_spec(hash.get("rsvp"), "rsvp", RSVP_PARTS)
+    }
+
     /// The message, with `params` and the unknown keys taken from `hash`.
     fn into_message(self, hash: &mut Hash) -> Message {
         for key in ["event", "from", "rsvp", "wantarray", "is_error"] {
@@ -481,6 +540,54 @@ fn optional_spec(
         Some(other) => Err(MessageError::BadField {
             field,
             expected: "a specifier hash",
+            found: kind(other),
+        }),
+    }
+}
+
+/// Would [`optional_spec`] succeed? The same error if not.
+fn check_optional_spec(
+    value: Option<&Value>,
+    field: &'static str,
+    names: PartNames,
+) -> Result<(), MessageError> {
+    match value {
+        None | Some(Value::Undef) => Ok(()),
+        Some(Value::Hash(spec)) => check_spec(spec, names),
+        Some(other) => Err(MessageError::BadField {
+            field,
+            expected: "a specifier hash",
+            found: kind(other),
+        }),
+    }
+}
+
+/// Would [`read_spec`] succeed? The same error if not.
+fn check_spec(spec: &Hash, names: PartNames) -> Result<(), MessageError> {
+    for (key, name) in ["kernel", "session", "state"].into_iter().zip(names) {
+        if let Some(v) = spec.get(key) {
+            check_text(v, name, "a string")?;
+        }
+    }
+    Ok(())
+}
+
+/// Would [`text`] succeed? The same error if not.
+fn check_text(
+    value: &Value,
+    field: &'static str,
+    expected: &'static str,
+) -> Result<(), MessageError> {
+    match value {
+        Value::Undef
+        | Value::Str(_)
+        | Value::Bytes(_)
+        | Value::Int(_)
+        | Value::UInt(_)
+        | Value::Bool(_) => Ok(()),
+        other => Err(MessageError::BadField {
+            field,
+            expected,
             found: kind(other),
         }),
     }

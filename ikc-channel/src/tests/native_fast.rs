@@ -1,5 +1,6 @@
 //! The native codec's fast path for messages gives exactly what the
-//! general path (`to_value` + freeze, thaw + `from_value`) gives.
+//! general path (`to_value` + freeze, thaw + `from_value`) gives; and
+//! converting a value by taking it apart gives what reading a copy gives.
 
 use ikc_freezer::{Freezer, Hash, Key, Limits, Native, Value};
 use ikc_specifier::HashForm;
@@ -142,6 +143,15 @@ proptest! {
         Native::new().freeze(&value, &mut bytes).unwrap();
         let native = if small { Native::with_limits(small_limits()) } else { Native::new() };
         check_read(&native, &bytes)?;
+    }
+
+    #[test]
+    fn taking_a_value_apart_gives_what_reading_it_gives(value in arb_value(), message in arb_message()) {
+        for value in [value, message.to_value()] {
+            let read = Message::try_from(&value);
+            let taken = Message::try_from(value);
+            prop_assert_eq!(taken, read);
+        }
     }
 
     #[test]
