@@ -9,6 +9,7 @@ use ikc_core::{Ctx, SessionId, StateName};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, ParseError, Specifier};
 
+use crate::responder::IKC_ALIAS;
 use crate::send::{ErrorSide, error_params, report_error, send_msg};
 use crate::state::Shared;
 use crate::thunk;
@@ -89,13 +90,13 @@ impl Failure {
 }
 
 /// Handle one request that arrived from another kernel (or from our own
-/// kernel through IKC). `errors_to` is where a failure is reported: the
-/// sending kernel's `IKC/remote_error`.
+/// kernel through IKC). A failure is reported to `IKC/remote_error` of
+/// `errors_to`, the sending kernel's ID.
 ///
 /// The state runs with SENDER the thunk standing for the request's `from`
 /// (posting to it answers the remote session); a call's return value goes
 /// to its RSVP.
-pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, errors_to: HashForm) {
+pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, errors_to: &str) {
     let to = parsed_target(shared, &msg.event).ok();
     let failure = match &to {
         None => {
@@ -222,7 +223,7 @@ fn respond_with_error(
     msg: &Message,
     to: Option<&ParsedTarget>,
     failure: &Failure,
-    errors_to: HashForm,
+    errors_to: &str,
 ) {
     // The kernel as the requester wrote it, for the error's `kernel` field.
     let rkernel = to.map(|t| t.spec.kernel.to_ikc());
@@ -256,6 +257,7 @@ fn respond_with_error(
     if msg.is_error {
         return;
     }
+    let errors_to = HashForm::new(errors_to, IKC_ALIAS, "remote_error");
     let mut reply = Message::post(errors_to, error_params(&text, rkernel, failure.when));
     reply.is_error = true;
     send_msg(shared, ctx, reply, None);

@@ -236,12 +236,7 @@ impl Responder {
             LOCAL_REQUEST_STATE => {
                 let kernel_id = shared.borrow().kernel_id.clone();
                 match Message::try_from(arg(0)) {
-                    Ok(msg) => request(
-                        shared,
-                        ctx,
-                        msg,
-                        HashForm::new(kernel_id, IKC_ALIAS, "remote_error"),
-                    ),
+                    Ok(msg) => request(shared, ctx, msg, &kernel_id),
                     Err(e) => log::warn!("bad local IKC request: {e}"),
                 }
                 Value::Undef
