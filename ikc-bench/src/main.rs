@@ -18,6 +18,7 @@
 //! | `fanin` | `--threads` ClientLite threads calling at once: calls per second and p99 |
 //! | `local` | events posted and dispatched inside one kernel: events per second |
 //! | `memory` | resident size of a server holding `--connections` idle connections, per connection |
+//! | `pingpong` | raw TCP round trips of 100 bytes, no IKC (`--threads N`: calls per second): the floor under `rtt` and `fanin` |
 //! | `all` | each of the above with its defaults |
 //!
 //! The server is this binary again, run as `ikc-bench serve --port 0`
@@ -29,6 +30,7 @@ mod args;
 mod local;
 mod memory;
 mod oneway;
+mod pingpong;
 mod process;
 mod rtt;
 mod serve;
@@ -44,7 +46,8 @@ pub(crate) const SERVER_NAME: &str = "Bench";
 /// The server session's alias.
 pub(crate) const SESSION: &str = "bench";
 
-const USAGE: &str = "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|local|memory|all|serve> [options]
+const USAGE: &str =
+    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|local|memory|pingpong|all|serve> [options]
 
   oneway    [--n 2000000] [--codec native|storable|dumper] [--batch 1000] [--window 4]
   rtt       [--n 20000] [--warmup 1000] [--codec native|storable|dumper]
@@ -52,6 +55,7 @@ const USAGE: &str = "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|local|memory|al
   fanin     [--threads 100] [--n 200000] [--warmup 20] [--codec native|storable|dumper]
   local     [--n 5000000]
   memory    [--connections 1000]
+  pingpong  [--n 20000] [--warmup 1000] [--threads 1]   raw TCP, no IKC: the floor
   all       every scenario with its defaults (oneway and rtt for native and storable)
   serve     [--port 0]      the server process (started by the scenarios themselves)
 
@@ -76,6 +80,8 @@ fn main() {
 fn run(scenario: &str, args: &Args) -> Result<()> {
     match scenario {
         "serve" => serve::serve(args),
+        "pingpong-serve" => pingpong::serve(args),
+        "pingpong" => pingpong::run(args),
         "oneway" => oneway::run(args),
         "rtt" => rtt::kernel_rtt(args),
         "lite-rtt" => rtt::lite_rtt(args),
@@ -90,7 +96,9 @@ fn run(scenario: &str, args: &Args) -> Result<()> {
                 rtt::kernel_rtt(&args.with("codec", codec))?;
             }
             rtt::lite_rtt(args)?;
+            pingpong::run(args)?;
             rtt::fanin(args)?;
+            pingpong::run(&args.with("threads", "100"))?;
             local::run(args)?;
             memory::run(args)
         }

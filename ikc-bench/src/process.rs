@@ -21,6 +21,11 @@ impl ServerProcess {
     /// Start `ikc-bench serve --port 0` (under `--server-wrap` if given),
     /// or use the server at `--connect PORT`.
     pub(crate) fn start(args: &Args) -> Result<Self> {
+        Self::start_as(args, "serve")
+    }
+
+    /// [`start`](Self::start) with another server subcommand.
+    pub(crate) fn start_as(args: &Args, subcommand: &str) -> Result<Self> {
         if let Some(port) = args.get("connect") {
             let port = port.parse().with_context(|| format!("--connect {port}"))?;
             return Ok(Self {
@@ -41,7 +46,7 @@ impl ServerProcess {
             None => Command::new(exe),
         };
         command
-            .args(["serve", "--port", "0"])
+            .args([subcommand, "--port", "0"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped());
         let mut child = command.spawn().context("starting the server process")?;

@@ -34,6 +34,17 @@ struct Sink {
     misordered: u64,
 }
 
+/// Exit with the benchmark that started us, however it ends: when our
+/// standard input closes.
+pub(crate) fn exit_with_stdin() {
+    std::thread::spawn(|| {
+        let mut stdin = std::io::stdin();
+        let mut buf = [0; 64];
+        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
+        std::process::exit(0);
+    });
+}
+
 pub(crate) fn serve(args: &Args) -> Result<()> {
     let port: u16 = args.number("port", 0)?;
     let mut kernel = Kernel::new()?;
@@ -70,13 +81,7 @@ pub(crate) fn serve(args: &Args) -> Result<()> {
             })
             .state("quit", |_, ctx, _| ctx.stop()),
     );
-    // Exit with the benchmark that started us, however it ends.
-    std::thread::spawn(|| {
-        let mut stdin = std::io::stdin();
-        let mut buf = [0; 64];
-        while matches!(stdin.read(&mut buf), Ok(n) if n > 0) {}
-        std::process::exit(0);
-    });
+    exit_with_stdin();
     let mut stdout = std::io::stdout();
     writeln!(stdout, "port={}", listening.port().unwrap_or(port))?;
     stdout.flush()?;
