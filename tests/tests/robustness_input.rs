@@ -364,9 +364,9 @@ fn a_dumper_payload_that_smuggles_code_runs_nothing() -> anyhow::Result<()> {
         format!("\"${{\\ system('touch {m}')}}\""),
         format!("\"@{{[ system('touch {m}') ]}}\""),
         format!("eval \"system('touch {m}')\""),
-        format!("require POSIX"),
+        "require POSIX".to_owned(),
         format!("[ 1, system('touch {m}') ]"),
-        format!("bless( {{ 'x' => `id` }}, 'Evil' )"),
+        "bless( { 'x' => `id` }, 'Evil' )".to_owned(),
     ];
     let mut peer = RawPeer::negotiate(server.port, "Smuggler", DUMPER)?;
     for (i, params) in attempts.iter().enumerate() {
