@@ -94,6 +94,8 @@ impl fmt::Debug for ClientConfig {
             .field("serializers", &self.serializers)
             .field("protocol", &self.protocol)
             .field("connect_timeout", &self.connect_timeout)
+            .field("limits", &self.limits)
+            .field("high_water", &self.high_water)
             .field("reconnect", &self.reconnect)
             .field("on_connect", &self.on_connect.is_some())
             .field("on_error", &self.on_error.is_some())
@@ -163,6 +165,13 @@ impl ClientConfig {
     /// Set the connect timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Close the connection when more than `bytes` of output wait for a
+    /// server that does not read (default 64 MiB).
+    pub fn high_water(mut self, bytes: usize) -> Self {
+        self.high_water = bytes;
         self
     }
 

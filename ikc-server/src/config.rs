@@ -59,6 +59,8 @@ impl fmt::Debug for ServerConfig {
             .field("concurrency", &self.concurrency)
             .field("protocol", &self.protocol)
             .field("freezers", &self.freezers.names())
+            .field("limits", &self.limits)
+            .field("high_water", &self.high_water)
             .field("on_error", &self.on_error.is_some())
             .finish_non_exhaustive()
     }
@@ -123,6 +125,13 @@ impl ServerConfig {
     /// Set handshake and framing limits.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Close a connection when more than `bytes` of output wait for a peer
+    /// that does not read (default 64 MiB).
+    pub fn high_water(mut self, bytes: usize) -> Self {
+        self.high_water = bytes;
         self
     }
 
