@@ -181,10 +181,12 @@ pub fn spawn_recorder(spawner: &mut impl Spawner, reporter: Reporter) -> Session
 /// - `flood [kernel, bytes]`: posts `chunk` with `bytes` bytes to SENDER,
 ///   one per turn, for as long as `kernel` is connected (at most 100,000
 ///   times), then reports `flooded [count]` to the recorder;
-/// - `spam [target, count, bytes]`: posts `count` messages `[seq, data]`
-///   of `bytes` bytes to the remote state `target` at once, then shuts IKC
-///   down (the messages are queued before the shutdown), and reports
-///   `spammed [count]`.
+/// - `spam [target, count, bytes, shutdown_first]`: posts `count` messages
+///   `[seq, data]` of `bytes` bytes to the remote state `target` at once,
+///   then shuts IKC down (the messages are queued before the shutdown), and
+///   reports `spammed [count]`. With `shutdown_first`, it asks IKC to shut
+///   down first and then posts (the channels are still open until they
+///   handle the shutdown, so the messages are queued before they close).
 pub fn test_session() -> InlineStates {
     InlineStates::new()
         .state("_start", |_, ctx, _| {
@@ -238,7 +240,10 @@ pub fn test_session() -> InlineStates {
                 }
             }
         })
-        .state("spam", |_, ctx, ev| {
+        // In an event of its own, not inside the channel's handler that
+        // received the request.
+        .state("spam", |_, ctx, ev| ctx.yield_("spam_now", ev.args))
+        .state("spam_now", |_, ctx, ev| {
             let p = ev.arg(0).cloned().unwrap_or_default();
             let target = p.get_index(0).map(Value::to_string).unwrap_or_default();
             let count = p.get_index(1).and_then(Value::as_i64).unwrap_or(0);
@@ -247,13 +252,19 @@ pub fn test_session() -> InlineStates {
                 .and_then(Value::as_i64)
                 .and_then(|s| usize::try_from(s).ok())
                 .unwrap_or(0);
+            let shutdown_first = p.get_index(3).is_some_and(Value::as_bool);
             let Some(ikc) = Ikc::of(ctx) else { return };
+            if shutdown_first {
+                ikc.shutdown(ctx);
+            }
             let mut sent = 0;
             for seq in 0..count {
                 let data = Value::bytes(vec![b'a' + (seq % 26) as u8; size]);
                 sent += ikc.post(ctx, &target, Value::Array(vec![Value::from(seq), data]));
             }
-            ikc.shutdown(ctx);
+            if !shutdown_first {
+                ikc.shutdown(ctx);
+            }
             let _ = ctx.post(RECORDER, "spammed", vec![Value::from(sent)]);
         })
 }

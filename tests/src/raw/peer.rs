@@ -63,6 +63,9 @@ pub struct RawPeer {
     pub name: String,
     /// The server, once negotiated.
     pub peer: Option<Peer>,
+    /// The most bytes one read takes from the socket (default 64 KiB;
+    /// smaller makes a slow reader).
+    pub read_chunk: usize,
     out: Vec<u8>,
     calls: u64,
 }
@@ -100,6 +103,7 @@ impl RawPeer {
             channel,
             name: name.to_owned(),
             peer: None,
+            read_chunk: 64 * 1024,
             out: Vec::new(),
             calls: 0,
         };
@@ -140,7 +144,8 @@ impl RawPeer {
         }
         self.stream.set_read_timeout(Some(left))?;
         let mut buf = [0u8; 64 * 1024];
-        let n = match self.stream.read(&mut buf) {
+        let chunk = self.read_chunk.clamp(1, buf.len());
+        let n = match self.stream.read(&mut buf[..chunk]) {
             Ok(0) => bail!("the server closed the connection"),
             Ok(n) => n,
             Err(e)
