@@ -5,7 +5,7 @@
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use ikc_core::{InlineStates, Kernel, KernelHandle, SessionId, Spawner};
@@ -90,7 +90,22 @@ impl Notices {
         what: &str,
         pred: impl Fn(&Notice) -> bool,
     ) -> anyhow::Result<Notice> {
-        let deadline = Instant::now() + WAIT;
+        self.wait_within(WAIT, n, what, pred)
+    }
+
+    /// [`wait_nth`](Self::wait_nth), waiting at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// Not enough matched in time.
+    pub fn wait_within(
+        &mut self,
+        timeout: Duration,
+        n: usize,
+        what: &str,
+        pred: impl Fn(&Notice) -> bool,
+    ) -> anyhow::Result<Notice> {
+        let deadline = Instant::now() + timeout;
         loop {
             if let Some(found) = self.drain().iter().filter(|x| pred(x)).nth(n - 1) {
                 return Ok(found.clone());
@@ -99,7 +114,7 @@ impl Notices {
             match self.rx.recv_timeout(left) {
                 Ok(notice) => self.seen.push(notice),
                 Err(RecvTimeoutError::Timeout) => {
-                    bail!("no {what} within {WAIT:?}; seen: {:#?}", self.seen)
+                    bail!("no {what} within {timeout:?}; seen: {:#?}", self.seen)
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     bail!("the kernel stopped before {what}; seen: {:#?}", self.seen)
