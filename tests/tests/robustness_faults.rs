@@ -128,6 +128,50 @@ fn a_shutdown_with_more_queued_than_the_high_water_mark_does_not_wait_for_ever()
     peer.expect_closed()
 }
 
+#[test]
+fn a_shutdown_waiting_on_a_peer_that_never_reads_gives_up_after_the_close_timeout()
+-> anyhow::Result<()> {
+    init_logging();
+    let mut server = TestServer::builder("Server")
+        .configure(|c| c.close_timeout(Duration::from_millis(200)))
+        .start()?;
+    let mut peer = RawPeer::negotiate(server.port, "Stone", STORABLE)?;
+    // 16 MiB queued (under the 64 MiB high-water mark), then IKC/shutdown;
+    // the peer never reads. The channel waits for it only so long.
+    peer.send(&Message::post(
+        "poe://Server/test/spam",
+        Value::Array(vec![
+            Value::from("poe://Stone/me/chunk"),
+            Value::from(64),
+            Value::from(256 << 10),
+        ]),
+    ))?;
+    server.notices().wait("spammed", |n| n.what == "spammed")?;
+    server.shutdown()?;
+    peer.expect_closed()
+}
+
+#[test]
+fn a_peer_that_resets_while_a_shutdown_flushes_to_it_ends_the_wait() -> anyhow::Result<()> {
+    init_logging();
+    // The default close timeout (30 s) is longer than the test waits.
+    let mut server = TestServer::start("Server")?;
+    let mut peer = RawPeer::negotiate(server.port, "Quitter", STORABLE)?;
+    peer.send(&Message::post(
+        "poe://Server/test/spam",
+        Value::Array(vec![
+            Value::from("poe://Quitter/me/chunk"),
+            Value::from(64),
+            Value::from(256 << 10),
+        ]),
+    ))?;
+    server.notices().wait("spammed", |n| n.what == "spammed")?;
+    // The peer goes away with unread data (the kernel answers with a
+    // reset): the server's next write fails, and it stops waiting.
+    drop(peer);
+    server.shutdown()
+}
+
 /// A client kernel named `Cli` that subscribes to `poe://Server/test` and
 /// reconnects; its `app` session pokes the server through the proxy and
 /// reports the answers (`pong`) and each connection (`connected`).
