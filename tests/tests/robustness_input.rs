@@ -395,3 +395,27 @@ fn a_dumper_payload_that_smuggles_code_runs_nothing() -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     server.shutdown()
 }
+
+#[test]
+fn a_request_whose_handler_panics_gets_remote_error_and_the_kernel_goes_on() -> anyhow::Result<()> {
+    let (mut server, mut good) = server_and_good_client()?;
+    let mut peer = RawPeer::negotiate(server.port, "Arsonist", STORABLE)?;
+    let msg = Message::call(
+        "poe://Server/test/explode",
+        "now",
+        HashForm::new("Arsonist", "me", "answer"),
+    )
+    .with_from(HashForm::new("Arsonist", "me", ""));
+    peer.send(&msg)?;
+    server.notices().wait_error("local-invocation", "explode")?;
+    expect_remote_error(&mut peer, "invocation", "explode")?;
+    // The panicking session is gone (the kernel stops it, as POE would
+    // have died); the kernel, the channel and every other session go on.
+    let err = peer.call("test/fetchQ", ());
+    ensure!(err.is_err(), "the test session was stopped: {err:?}");
+    ensure!(peer.call("IKC/ping", ())?.to_string() == "PONG");
+    let gone = good.call("test/fetchQ", ());
+    ensure!(gone.is_err(), "{gone:?}");
+    ensure!(good.ping().is_ok());
+    server.shutdown()
+}

@@ -191,6 +191,7 @@ pub fn spawn_recorder(spawner: &mut impl Spawner, reporter: Reporter) -> Session
 /// The `test` session a [`TestServer`] runs, publishing:
 ///
 /// - `fetchQ` → 42; `echo` → ARG0; `add_1` → ARG0 + 1;
+/// - `explode`: panics (the kernel contains it and stops the session);
 /// - `echo_back`: posts `pong` with its arguments back to SENDER (so a
 ///   remote session gets an answer through a proxy);
 /// - `flood [kernel, bytes]`: posts `chunk` with `bytes` bytes to SENDER,
@@ -209,10 +210,21 @@ pub fn test_session() -> InlineStates {
             let ikc = Responder::spawn(ctx);
             ikc.publish(
                 "test",
-                &["fetchQ", "echo", "add_1", "echo_back", "flood", "spam"],
+                &[
+                    "fetchQ",
+                    "echo",
+                    "add_1",
+                    "echo_back",
+                    "flood",
+                    "spam",
+                    "explode",
+                ],
             );
         })
         .state("fetchQ", |_, _, _| Value::from(42))
+        .state("explode", |_, _, ev| -> Value {
+            panic!("the test session was asked to explode: {:?}", ev.arg(0))
+        })
         .state("echo", |_, _, ev| ev.arg(0).cloned().unwrap_or_default())
         .state("add_1", |_, _, ev| {
             Value::from(ev.arg(0).and_then(Value::as_i64).unwrap_or(0) + 1)
