@@ -7,9 +7,10 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
+use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use ikc_channel::{Message, Protocol};
+use ikc_channel::{Limits, Message, Protocol};
 use ikc_clientlite::ClientLite;
 use ikc_freezer::{Hash, Value};
 use ikc_specifier::HashForm;
@@ -417,5 +418,33 @@ fn a_request_whose_handler_panics_gets_remote_error_and_the_kernel_goes_on() -> 
     let gone = good.call("test/fetchQ", ());
     ensure!(gone.is_err(), "{gone:?}");
     ensure!(good.ping().is_ok());
+    server.shutdown()
+}
+
+#[test]
+fn a_connection_that_never_finishes_its_handshake_is_dropped_at_the_timeout() -> anyhow::Result<()>
+{
+    init_logging();
+    let mut server = TestServer::builder("Server")
+        .configure(|c| {
+            let mut limits = Limits::default();
+            limits.handshake_timeout = Duration::from_millis(300);
+            c.limits(limits)
+        })
+        .start()?;
+    let mut good = ClientLite::connect("127.0.0.1", server.port)?;
+    assert_served(&mut good)?;
+    // One says nothing at all; the other starts the old handshake and stops.
+    let mut silent = connect(server.port)?;
+    let mut halfway = connect(server.port)?;
+    halfway.write_all(b"HELLO\r\n")?;
+    expect_closed(&mut silent)?;
+    expect_closed(&mut halfway)?;
+    server
+        .notices()
+        .wait_nth(2, "two handshake timeouts", |n| {
+            n.is_error("channel-negotiate") && n.arg(1).contains("did not finish within 300ms")
+        })?;
+    assert_served(&mut good)?;
     server.shutdown()
 }
