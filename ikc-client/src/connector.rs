@@ -228,6 +228,7 @@ impl ClientSession {
         options.freezers = self.freezers.clone();
         options.limits = self.config.limits;
         options.high_water = self.config.high_water;
+        options.close_timeout = self.config.close_timeout;
         options.subscribe.clone_from(&self.config.subscribe);
         let me = ctx.session_id();
         let on_connect = Rc::clone(&self.on_connect);

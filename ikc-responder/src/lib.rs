@@ -87,7 +87,8 @@ mod thunk;
 pub use crate::api::{Ikc, KernelInfo};
 pub use crate::error::{ConnectionError, IkcError, unix_name};
 pub use crate::link::{
-    ChannelOptions, DEFAULT_HIGH_WATER, OnConnect, OnError, Stream, spawn_channel,
+    ChannelOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, OnConnect, OnError, Stream,
+    spawn_channel,
 };
 pub use crate::monitor::{MonitorOp, MonitorStates};
 pub use crate::responder::{IKC_ALIAS, Responder};

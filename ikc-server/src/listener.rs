@@ -158,6 +158,7 @@ impl ListenerSession {
         options.freezers = self.config.freezers.clone();
         options.limits = self.config.limits;
         options.high_water = self.config.high_water;
+        options.close_timeout = self.config.close_timeout;
         if let Some(f) = &self.on_error {
             let f = Rc::clone(f);
             options.on_error = Some(Box::new(move |ctx, e| (f.borrow_mut())(ctx, e)));

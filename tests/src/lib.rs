@@ -5,6 +5,8 @@
 
 use std::process::Command;
 
+pub mod raw;
+
 /// Is Perl's POE::Component::IKC installed (found on `PERL5LIB`)? Interop
 /// tests run only when it is, and print a line saying they skipped when not.
 pub fn perl_ikc_available() -> bool {
