@@ -551,6 +551,11 @@ impl<S: Stream> ChannelSession<S> {
         }
         if !force {
             self.flush(ctx);
+            // A flush over the high-water mark fails the channel, which
+            // closes it: do not close (and tell monitors) twice.
+            if self.closed {
+                return;
+            }
         }
         self.closed = true;
         let me = ctx.session_id();
