@@ -43,6 +43,8 @@ fn strings(v: &Value) -> Vec<String> {
 /// | `call` | spec, params, rsvp state | [`Ikc::call`] | kernels reached |
 /// | `send` | message hash | [`Ikc::send_message`] | kernels reached |
 /// | `post_to` | spec, args... | `ctx.post_to(spec, args)` | true if accepted |
+/// | `post_session` | target, state, args... | `ctx.post(target, state, args)` | true if accepted |
+/// | `kernels` | | [`Ikc::kernels`] | `[[id, [aliases], channel or undef], ...]` |
 /// | `ikc` | state, args... | `ctx.call("IKC", state, args)` | what IKC returned |
 /// | `publish` | `[states]` | [`Ikc::publish_self`] | |
 /// | `publish_api` | alias, `[states]` | [`Ikc::publish`] | |
@@ -92,6 +94,21 @@ pub fn driver(notes: &Notes, alias: &str) -> InlineStates<()> {
         .state("post_to", |_, ctx, mut ev| {
             let spec = ev.args.remove(0).to_string();
             Value::from(ctx.post_to(&spec, ev.args).is_ok())
+        })
+        .state("post_session", |_, ctx, mut ev| {
+            let target = ev.args.remove(0).to_string();
+            let state = ev.args.remove(0).to_string();
+            Value::from(ctx.post(target.as_str(), state, ev.args).is_ok())
+        })
+        .state("kernels", |_, ctx, _| {
+            let kernels = ikc(ctx).kernels().into_iter().map(|k| {
+                Value::Array(vec![
+                    Value::from(k.id),
+                    Value::from(k.aliases),
+                    k.channel.map_or(Value::Undef, Value::from),
+                ])
+            });
+            Value::Array(kernels.collect())
         })
         .state("ikc", |_, ctx, mut ev| {
             let state = ev.args.remove(0).to_string();

@@ -7,4 +7,7 @@
 //! synchronise; timeouts only turn a hang into a failure.
 
 mod common;
+mod post_call;
 mod publish;
+mod sender;
+mod subscribe;
