@@ -13,10 +13,11 @@ use ikc_freezer::Value;
 use ikc_specifier::{HashForm, Specifier};
 
 use crate::api::Ikc;
+use crate::local;
 use crate::monitor::{MonitorOp, MonitorStates};
 use crate::proxy::{DELETE_STATE, Proxy};
-use crate::request::{PROXY_STATE, request};
-use crate::send::{ErrorSide, LOCAL_REQUEST_STATE, inform, report_error, report_plain, send_msg};
+use crate::request::PROXY_STATE;
+use crate::send::{ErrorSide, inform, report_error, report_plain, send_msg};
 use crate::state::{self, Route, Shared, State};
 use crate::thunk::{self, hash_form, hash_value};
 
@@ -74,6 +75,7 @@ impl Responder {
         }
         let shared = Rc::new(RefCell::new(State::new(ctx.session_id(), ctx.kernel_id())));
         state::register(ctx.kernel_id(), &shared);
+        shared.borrow_mut().local_channel = Some(local::spawn(ctx));
         ctx.set_forwarder();
         self.shared = Some(shared);
     }
@@ -231,19 +233,6 @@ impl Responder {
             }
             FORWARD_STATE => {
                 forward(shared, ctx, args, sender);
-                Value::Undef
-            }
-            LOCAL_REQUEST_STATE => {
-                let kernel_id = shared.borrow().kernel_id.clone();
-                match Message::try_from(arg(0)) {
-                    Ok(msg) => request(
-                        shared,
-                        ctx,
-                        msg,
-                        HashForm::new(kernel_id, IKC_ALIAS, "remote_error"),
-                    ),
-                    Err(e) => log::warn!("bad local IKC request: {e}"),
-                }
                 Value::Undef
             }
             state if state.starts_with(RECEIPT_PREFIX) => {
@@ -644,4 +633,8 @@ pub(crate) fn shutdown(shared: &Shared, ctx: &mut Ctx<'_>) {
         ctx.delay_clear(&receipt);
     }
     thunk::release_all(shared, ctx);
+    let local = shared.borrow_mut().local_channel.take();
+    if let Some(local) = local {
+        local::release(ctx, local);
+    }
 }

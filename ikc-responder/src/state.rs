@@ -86,6 +86,8 @@ pub(crate) struct State {
     pub(crate) thunks: HashMap<ThunkKey, SessionId>,
     /// Thunks in creation order, for evicting the oldest.
     pub(crate) thunk_order: Vec<ThunkKey>,
+    /// The session that runs requests our kernel sends to itself.
+    pub(crate) local_channel: Option<SessionId>,
     /// `IKC/shutdown` was asked for.
     pub(crate) shutting_down: bool,
 }
@@ -140,6 +142,7 @@ impl State {
             proxies: HashMap::new(),
             thunks: HashMap::new(),
             thunk_order: Vec::new(),
+            local_channel: None,
             shutting_down: false,
         }
     }
