@@ -44,6 +44,8 @@ fn strings(v: &Value) -> Vec<String> {
 /// | `send` | message hash | [`Ikc::send_message`] | kernels reached |
 /// | `post_to` | spec, args... | `ctx.post_to(spec, args)` | true if accepted |
 /// | `post_session` | target, state, args... | `ctx.post(target, state, args)` | true if accepted |
+/// | `set_default` | kernel | [`Ikc::set_default_kernel`] | true if known |
+/// | `default_kernel` | | [`Ikc::default_kernel`] | its real ID or undef |
 /// | `kernels` | | [`Ikc::kernels`] | `[[id, [aliases], channel or undef], ...]` |
 /// | `ikc` | state, args... | `ctx.call("IKC", state, args)` | what IKC returned |
 /// | `publish` | `[states]` | [`Ikc::publish_self`] | |
@@ -99,6 +101,12 @@ pub fn driver(notes: &Notes, alias: &str) -> InlineStates<()> {
             let target = ev.args.remove(0).to_string();
             let state = ev.args.remove(0).to_string();
             Value::from(ctx.post(target.as_str(), state, ev.args).is_ok())
+        })
+        .state("set_default", |_, ctx, ev| {
+            Value::from(ikc(ctx).set_default_kernel(&ev.args[0].to_string()).is_ok())
+        })
+        .state("default_kernel", |_, ctx, _| {
+            ikc(ctx).default_kernel().map_or(Value::Undef, Value::from)
         })
         .state("kernels", |_, ctx, _| {
             let kernels = ikc(ctx).kernels().into_iter().map(|k| {

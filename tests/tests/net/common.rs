@@ -5,9 +5,12 @@ use ikc_core::{InlineStates, Kernel};
 use ikc_freezer::Value;
 use std::time::Duration;
 
+use ikc_client::{Client, ClientConfig};
 use ikc_core::SessionId;
 use ikc_responder::{Ikc, MonitorOp, MonitorStates, Responder};
-use ikc_tests::{Endpoint, KernelThread, Notes, Served, driver, spawn_client, spawn_server};
+use ikc_tests::{
+    Endpoint, KernelThread, Notes, Served, driver, spawn_client, spawn_kernel, spawn_server,
+};
 
 /// A state of [`service`]: ARG0 in, the return value out.
 pub(crate) type Handler = fn(Value) -> Value;
@@ -163,4 +166,27 @@ pub(crate) fn test_session(kernel: &mut Kernel, notes: &Notes, kernel_label: &'s
                 }
             }),
     );
+}
+
+/// A client kernel `Client` connected to both servers, with a driver `me`
+/// and a `test` session of its own.
+pub(crate) fn two_server_client(
+    at1: &Endpoint,
+    at2: &Endpoint,
+    n: &Notes,
+) -> KernelThread<ikc_core::KernelHandle> {
+    let (at1, at2, n) = (at1.clone(), at2.clone(), n.clone());
+    spawn_kernel("Client", move |kernel| {
+        kernel.spawn(driver(&n, "me"));
+        test_session(kernel, &n, "Client");
+        for at in [at1, at2] {
+            let n = n.clone();
+            let config: ClientConfig = at
+                .client_config()
+                .name("Client")
+                .on_connect(move |_| n.send("connected", Vec::new()));
+            Client::spawn(kernel, config)?;
+        }
+        Ok(kernel.handle())
+    })
 }

@@ -7,6 +7,7 @@
 //! synchronise; timeouts only turn a hang into a failure.
 
 mod common;
+mod kernels;
 mod post_call;
 mod publish;
 mod sender;

@@ -3,39 +3,15 @@
 //! back for undef).
 
 use ikc_channel::Message;
-use ikc_client::{Client, ClientConfig};
 use ikc_freezer::Value;
 use ikc_specifier::HashForm;
-use ikc_tests::{Endpoint, Inbox, Net, Note, Transport, driver, notes, spawn_kernel};
+use ikc_tests::{Inbox, Net, Note, Transport, driver, notes, spawn_kernel};
 
-use crate::common::{client, s, server, server_as, test_session};
+use crate::common::{client, s, server, server_as, test_session, two_server_client};
 
 fn error_note(inbox: &mut Inbox, op: &str) -> Note {
     inbox.wait_for(&format!("an error monitor told {op}"), |n| {
         n.label == "mon_error" && n.text(4) == op
-    })
-}
-
-/// A client kernel `Client` connected to both servers, with a driver `me`
-/// and a `test` session of its own.
-fn two_server_client(
-    at1: &Endpoint,
-    at2: &Endpoint,
-    n: &ikc_tests::Notes,
-) -> ikc_tests::KernelThread<ikc_core::KernelHandle> {
-    let (at1, at2, n) = (at1.clone(), at2.clone(), n.clone());
-    spawn_kernel("Client", move |kernel| {
-        kernel.spawn(driver(&n, "me"));
-        test_session(kernel, &n, "Client");
-        for at in [at1, at2] {
-            let n = n.clone();
-            let config: ClientConfig = at
-                .client_config()
-                .name("Client")
-                .on_connect(move |_| n.send("connected", Vec::new()));
-            Client::spawn(kernel, config)?;
-        }
-        Ok(kernel.handle())
     })
 }
 
