@@ -8,6 +8,7 @@
 
 mod common;
 mod kernels;
+mod monitor;
 mod post_call;
 mod publish;
 mod sender;
