@@ -151,6 +151,13 @@ impl Inbox {
             .collect()
     }
 
+    /// Where the first note for which `pred` holds is among every note
+    /// received so far (taken or not).
+    pub fn position(&mut self, pred: impl Fn(&Note) -> bool) -> Option<usize> {
+        self.collect();
+        self.seen.iter().position(|(n, _)| pred(n))
+    }
+
     /// Every label received so far, in order.
     pub fn labels(&mut self) -> Vec<String> {
         self.collect();

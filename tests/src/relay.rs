@@ -17,19 +17,22 @@ pub struct Transcript {
 }
 
 impl Transcript {
-    /// The handshake lines (up to the first `SETUP` answer or `UP`) of one
-    /// direction, without line ends.
+    /// The handshake lines of one direction, without line ends: every
+    /// line before the first frame (a frame's header has a NUL byte).
     pub fn lines(bytes: &[u8]) -> Vec<String> {
         let mut out = Vec::new();
-        for line in bytes.split(|&b| b == b'\n') {
-            let line = String::from_utf8_lossy(line)
-                .trim_end_matches('\r')
-                .to_owned();
-            let last = line.starts_with("SETUP") || line == "UP" || line == "WORLD";
-            out.push(line);
-            if last {
+        let mut rest = bytes;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            let line = &rest[..end];
+            if line.iter().any(|&b| b < 0x20 && b != b'\r') {
                 break;
             }
+            out.push(
+                String::from_utf8_lossy(line)
+                    .trim_end_matches('\r')
+                    .to_owned(),
+            );
+            rest = &rest[end + 1..];
         }
         out
     }

@@ -12,4 +12,5 @@ mod monitor;
 mod post_call;
 mod publish;
 mod sender;
+mod server;
 mod subscribe;
