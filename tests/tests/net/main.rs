@@ -6,6 +6,7 @@
 //! through notes, which the test waits for on a channel. Nothing sleeps to
 //! synchronise; timeouts only turn a hang into a failure.
 
+mod client;
 mod common;
 mod kernels;
 mod monitor;
