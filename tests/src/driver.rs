@@ -56,6 +56,7 @@ fn strings(v: &Value) -> Vec<String> {
 /// | `unsubscribe` | `[specs]` | [`Ikc::unsubscribe`] | |
 /// | `monitor` | kernel name | monitor every operation of that kernel | |
 /// | `shutdown` | | [`Ikc::shutdown`] | |
+/// | `post_and_shutdown` | spec, n | post `0..n` to spec, then shut down, in one handler | posts sent |
 ///
 /// It starts the IKC responder if none runs yet, monitors `*` for every
 /// operation from the start (states
@@ -157,6 +158,14 @@ pub fn driver(notes: &Notes, alias: &str) -> InlineStates<()> {
         })
         .state("shutdown", |_, ctx, _| {
             ikc(ctx).shutdown(ctx);
+        })
+        .state("post_and_shutdown", |_, ctx, ev| {
+            let spec = ev.args[0].to_string();
+            let times = ev.args[1].as_i64().unwrap_or(0);
+            let ikc = ikc(ctx);
+            let sent: usize = (0..times).map(|i| ikc.post(ctx, &spec, i)).sum();
+            ikc.shutdown(ctx);
+            Value::from(sent)
         })
         .state(monitor_state(MonitorOp::Shutdown), move |_, ctx, ev| {
             n_shutdown.send(monitor_state(MonitorOp::Shutdown), ev.args);

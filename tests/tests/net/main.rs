@@ -14,4 +14,5 @@ mod post_call;
 mod publish;
 mod sender;
 mod server;
+mod shutdown;
 mod subscribe;
