@@ -153,6 +153,11 @@ impl RawPeer {
         }
     }
 
+    /// The server as it announced itself, once the handshake is done.
+    pub fn peer(&self) -> Option<&Peer> {
+        self.peer.as_ref()
+    }
+
     /// Send a message.
     ///
     /// # Errors

@@ -10,6 +10,7 @@ mod client;
 mod common;
 mod kernels;
 mod monitor;
+mod pool;
 mod post_call;
 mod publish;
 mod sender;
