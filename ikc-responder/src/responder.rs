@@ -25,6 +25,8 @@ use crate::thunk::{self, hash_form, hash_value};
 pub const IKC_ALIAS: &str = "IKC";
 /// How long a subscription waits for receipts.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The reference tag the `IKC` session holds itself by while its channels close.
+const CLOSING_TAG: &str = "IKC channels closing";
 /// The prefix of subscription receipt states.
 const RECEIPT_PREFIX: &str = "IKC:receipt ";
 
@@ -613,6 +615,19 @@ pub(crate) fn unregister_remote(shared: &Shared, ctx: &mut Ctx<'_>, rid: &str) {
     thunk::release_kernel(shared, ctx, &gone.names);
 }
 
+/// A channel of a shut-down responder has closed: once none is left, let
+/// go of the `IKC` session (held by [`shutdown`] until then).
+pub(crate) fn channel_closed(shared: &Shared, ctx: &mut Ctx<'_>) {
+    let release = {
+        let mut st = shared.borrow_mut();
+        (st.shutting_down && st.links.is_empty() && std::mem::take(&mut st.held_until_closed))
+            .then_some(st.session)
+    };
+    if let Some(me) = release {
+        let _ = ctx.refcount_decrement(me, CLOSING_TAG);
+    }
+}
+
 /// `IKC/shutdown`: close every channel (after its queued output is
 /// written), tell the shutdown monitors, and let go of everything that
 /// keeps the kernel running. Runs in the `IKC` session (its alias and
@@ -624,6 +639,15 @@ pub(crate) fn shutdown(shared: &Shared, ctx: &mut Ctx<'_>) {
     let _ = ctx.alias_remove(IKC_ALIAS);
     ctx.clear_forwarder();
     let channels: Vec<SessionId> = shared.borrow().links.keys().copied().collect();
+    // Stay (and keep the responder's state) until every channel has
+    // closed: events queued before the shutdown (posts to proxies, say)
+    // still go out, and the channels still tell the monitors as they close.
+    if !channels.is_empty() {
+        let me = shared.borrow().session;
+        if ctx.refcount_increment(me, CLOSING_TAG).is_ok() {
+            shared.borrow_mut().held_until_closed = true;
+        }
+    }
     for channel in channels {
         let _ = ctx.post(channel, "shutdown", Vec::new());
     }

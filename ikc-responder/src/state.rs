@@ -90,6 +90,8 @@ pub(crate) struct State {
     pub(crate) local_channel: Option<SessionId>,
     /// `IKC/shutdown` was asked for.
     pub(crate) shutting_down: bool,
+    /// The `IKC` session holds itself until its channels have closed.
+    pub(crate) held_until_closed: bool,
 }
 
 /// The shared state.
@@ -144,6 +146,7 @@ impl State {
             thunk_order: Vec::new(),
             local_channel: None,
             shutting_down: false,
+            held_until_closed: false,
         }
     }
 
