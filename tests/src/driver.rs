@@ -56,6 +56,7 @@ fn strings(v: &Value) -> Vec<String> {
 /// | `unsubscribe` | `[specs]` | [`Ikc::unsubscribe`] | |
 /// | `monitor` | kernel name | monitor every operation of that kernel | |
 /// | `shutdown` | | [`Ikc::shutdown`] | |
+/// | `queue_and_shutdown` | target, state or undef | `ctx.post(target, state, ..)` (or `ctx.post_to(target, ..)`), then shut down, in one handler | true if queued |
 /// | `post_and_shutdown` | spec, n | post `0..n` to spec, then shut down, in one handler | posts sent |
 ///
 /// It starts the IKC responder if none runs yet, monitors `*` for every
@@ -158,6 +159,25 @@ pub fn driver(notes: &Notes, alias: &str) -> InlineStates<()> {
         })
         .state("shutdown", |_, ctx, _| {
             ikc(ctx).shutdown(ctx);
+        })
+        .state("queue_and_shutdown", |_, ctx, ev| {
+            // A post to a session (a proxy, say) or a Lightspeed post (queued
+            // events either way), then IKC/shutdown, in one handler.
+            let target = ev.args[0].to_string();
+            let queued = match ev.args.get(1).filter(|v| !v.is_undef()) {
+                Some(state) => ctx
+                    .post(
+                        target.as_str(),
+                        state.to_string(),
+                        vec![Value::from("via session")],
+                    )
+                    .is_ok(),
+                None => ctx
+                    .post_to(&target, vec![Value::from("via post_to")])
+                    .is_ok(),
+            };
+            ikc(ctx).shutdown(ctx);
+            Value::from(queued)
         })
         .state("post_and_shutdown", |_, ctx, ev| {
             let spec = ev.args[0].to_string();

@@ -1,6 +1,6 @@
 //! Helpers shared by the workspace's integration tests (`tests/tests/*.rs`):
 //! kernels on threads and the notes they send ([`harness`]), a session
-//! the test steers to use IKC ([`driver`]), a blocking
+//! the test steers to use IKC ([`mod@driver`]), a blocking
 //! IKC peer the test drives itself ([`raw`]), a recording TCP relay
 //! ([`relay`]), and running Perl IKC peers ([`perl`]).
 

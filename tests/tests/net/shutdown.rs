@@ -153,3 +153,50 @@ fn server_shutdown_closes_every_channel_tcp() {
 fn server_shutdown_closes_every_channel_unix() {
     server_shutdown_closes_every_channel(Transport::Unix);
 }
+
+/// A post queued for a proxy session, or for the forwarder (Lightspeed
+/// style), in the handler that shuts IKC down still goes out.
+fn queued_events_go_out_before_shutdown(transport: Transport) {
+    let net = Net::new(transport);
+    let (n, mut inbox) = notes();
+    let n1 = n.clone();
+    let server = server(&net.endpoint(), &n, move |k| {
+        test_session(k, &n1, "Server");
+        Ok(())
+    });
+    for (target, state, what) in [
+        ("poe://Server/test", s("here"), "via session"),
+        ("poe://Server/test/here", Value::Undef, "via post_to"),
+    ] {
+        let client = client(&server.value.at, &n);
+        inbox.wait("connected");
+        client
+            .value
+            .call(
+                "me",
+                "subscribe",
+                vec![Value::from(vec!["poe://Server/test"]), s("subscribed")],
+            )
+            .unwrap();
+        inbox.wait("subscribed");
+        let queued = client
+            .value
+            .call("me", "queue_and_shutdown", vec![s(target), state])
+            .unwrap();
+        assert_eq!(queued, Value::Bool(true));
+        client.join().unwrap();
+        assert_eq!(inbox.wait("here@Server").args, [s(what)]);
+    }
+    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn queued_events_go_out_before_shutdown_tcp() {
+    queued_events_go_out_before_shutdown(Transport::Tcp);
+}
+
+#[test]
+fn queued_events_go_out_before_shutdown_unix() {
+    queued_events_go_out_before_shutdown(Transport::Unix);
+}
