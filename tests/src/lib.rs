@@ -2,7 +2,8 @@
 //! kernels on threads and the notes they send ([`harness`]), a session
 //! the test steers to use IKC ([`mod@driver`]), a blocking
 //! IKC peer the test drives itself ([`raw`]), a recording TCP relay
-//! ([`relay`]), and running Perl IKC peers ([`perl`]).
+//! ([`relay`]), programs run as processes ([`process`]), and Perl IKC
+//! peers ([`perl`]).
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -10,6 +11,7 @@
 pub mod driver;
 pub mod harness;
 pub mod perl;
+pub mod process;
 pub mod raw;
 pub mod relay;
 
@@ -19,5 +21,6 @@ pub use crate::harness::{
     spawn_client, spawn_kernel, spawn_server,
 };
 pub use crate::perl::perl_ikc_available;
+pub use crate::process::{Finished, Process, example_binary};
 pub use crate::raw::RawPeer;
 pub use crate::relay::{Relay, Transcript};

@@ -3,10 +3,8 @@
 //! ([`perl_ikc_available`]); CI has no Perl IKC and the tests say they
 //! skipped.
 
-use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::harness::WAIT;
@@ -83,124 +81,13 @@ pub fn wait_listening(port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A Perl process, killed when dropped. Its output is read on threads, so
-/// a chatty peer never blocks on a full pipe.
-#[derive(Debug)]
-pub struct PerlProcess {
-    child: Option<Child>,
-    readers: Vec<JoinHandle<Vec<u8>>>,
-    /// What it was started as, for messages.
-    pub what: String,
-}
-
-/// What a finished Perl process printed.
-#[derive(Debug)]
-pub struct PerlOutput {
-    /// How it exited.
-    pub status: ExitStatus,
-    /// Its standard output.
-    pub stdout: String,
-    /// Its standard error.
-    pub stderr: String,
-}
-
-impl PerlProcess {
-    /// Start `perl SCRIPT ARGS` with `env` added, output captured.
-    ///
-    /// # Errors
-    ///
-    /// Perl could not be started.
-    pub fn spawn(script_name: &str, args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let mut cmd = Command::new("perl");
-        cmd.arg(script(script_name))
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn()?;
-        let mut readers = Vec::new();
-        if let Some(mut out) = child.stdout.take() {
-            readers.push(std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = out.read_to_end(&mut buf);
-                buf
-            }));
-        }
-        if let Some(mut err) = child.stderr.take() {
-            readers.push(std::thread::spawn(move || {
-                let mut buf = Vec::new();
-                let _ = err.read_to_end(&mut buf);
-                buf
-            }));
-        }
-        Ok(Self {
-            child: Some(child),
-            readers,
-            what: format!("perl {script_name} {}", args.join(" ")),
-        })
+/// `perl SCRIPT ARGS` (one of the project's peer scripts) with `env`
+/// added, to run with [`Process`](crate::process::Process).
+pub fn perl_command(script_name: &str, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new("perl");
+    cmd.arg(script(script_name)).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
     }
-
-    fn output(&mut self, status: ExitStatus) -> PerlOutput {
-        let mut texts = self
-            .readers
-            .drain(..)
-            .map(|r| String::from_utf8_lossy(&r.join().unwrap_or_default()).into_owned());
-        PerlOutput {
-            status,
-            stdout: texts.next().unwrap_or_default(),
-            stderr: texts.next().unwrap_or_default(),
-        }
-    }
-
-    /// Wait for it to exit by itself and return its output.
-    ///
-    /// # Errors
-    ///
-    /// It was still running after [`WAIT`] (it is killed), or waiting failed.
-    pub fn wait(mut self) -> anyhow::Result<PerlOutput> {
-        let mut child = self.child.take().expect("a running process");
-        let deadline = Instant::now() + WAIT;
-        // A bounded poll on the process's state; Perl's exit is not ours to signal.
-        loop {
-            if let Some(status) = child.try_wait()? {
-                return Ok(self.output(status));
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let status = child.wait()?;
-                let out = self.output(status);
-                anyhow::bail!(
-                    "{} still running after {WAIT:?}; stdout:\n{}\nstderr:\n{}",
-                    self.what,
-                    out.stdout,
-                    out.stderr
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Kill it and return what it printed.
-    ///
-    /// # Errors
-    ///
-    /// Waiting for it failed.
-    pub fn kill(mut self) -> anyhow::Result<PerlOutput> {
-        let mut child = self.child.take().expect("a running process");
-        let _ = child.kill();
-        let status = child.wait()?;
-        Ok(self.output(status))
-    }
-}
-
-impl Drop for PerlProcess {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+    cmd
 }
