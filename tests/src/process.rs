@@ -86,6 +86,13 @@ impl Process {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Is it still running?
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+
     /// Wait for a line of its standard output for which `pred` holds (lines
     /// before it are kept for [`wait`](Self::wait)).
     ///

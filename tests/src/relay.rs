@@ -36,6 +36,35 @@ impl Transcript {
         }
         out
     }
+
+    /// The frames of one direction after the handshake (IKC's framing:
+    /// ASCII length, NUL, payload), each frame's payload.
+    pub fn frames(bytes: &[u8]) -> Vec<Vec<u8>> {
+        // Skip the handshake lines.
+        let mut rest = bytes;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            if rest[..end].iter().any(|&b| b < 0x20 && b != b'\r') {
+                break;
+            }
+            rest = &rest[end + 1..];
+        }
+        let mut frames = Vec::new();
+        while let Some(nul) = rest.iter().position(|&b| b == 0) {
+            let Some(len) = std::str::from_utf8(&rest[..nul])
+                .ok()
+                .and_then(|t| t.parse::<usize>().ok())
+            else {
+                break;
+            };
+            let body = &rest[nul + 1..];
+            if body.len() < len {
+                break;
+            }
+            frames.push(body[..len].to_vec());
+            rest = &body[len..];
+        }
+        frames
+    }
 }
 
 /// A relay listening on 127.0.0.1 that forwards each connection to a
