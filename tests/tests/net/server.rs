@@ -180,6 +180,7 @@ fn no_limit_control() {
     inbox.wait("connected");
     let mut b = RawPeer::start(&server.value.at, "RawB", &[STORABLE], Protocol::Ikc0).unwrap();
     let answers = probes(&a.value, &mut inbox, 10, Some(2));
+    println!("probes without a limit: {answers:?}");
     assert_eq!(answers.last(), Some(&2), "{answers:?}");
     b.handshake().unwrap();
     drop(b);
