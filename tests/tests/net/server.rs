@@ -5,6 +5,7 @@
 use ikc_core::{InlineStates, Kernel};
 use ikc_freezer::{DUMPER, NATIVE, Registry, STORABLE, Value};
 use ikc_responder::{Ikc, MonitorOp, MonitorStates, Protocol};
+use ikc_server::{Server, ServerConfig, ServerError};
 use ikc_tests::{
     Endpoint, Net, RawPeer, Relay, Transcript, Transport, driver, notes, spawn_client, spawn_server,
 };
@@ -51,6 +52,15 @@ fn port_zero_and_unix_path_then_shutdown() {
         .unwrap();
     server_unix.join().unwrap();
     assert!(!path.exists(), "the socket file is removed");
+
+    // `ip` must be an IP address; a taken port is reported by spawn.
+    let mut kernel = Kernel::new().unwrap();
+    let err = Server::spawn(&mut kernel, ServerConfig::tcp("not-an-ip", 0)).unwrap_err();
+    assert!(matches!(err, ServerError::BadAddress { .. }), "{err}");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let err = Server::spawn(&mut kernel, ServerConfig::tcp("127.0.0.1", port)).unwrap_err();
+    assert!(matches!(err, ServerError::Listen { .. }), "{err}");
 }
 
 /// A published `probe/count`: how many other kernels the server knows.
