@@ -73,6 +73,7 @@
 mod api;
 mod error;
 mod link;
+mod local;
 mod monitor;
 mod proxy;
 mod published;

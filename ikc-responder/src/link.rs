@@ -580,6 +580,7 @@ impl<S: Stream> ChannelSession<S> {
                 }
             }
             shared.borrow_mut().links.remove(&me);
+            crate::responder::channel_closed(&shared, ctx);
         }
         if let Some(wheel) = self.wheel.as_mut() {
             if force {

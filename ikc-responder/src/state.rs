@@ -86,8 +86,12 @@ pub(crate) struct State {
     pub(crate) thunks: HashMap<ThunkKey, SessionId>,
     /// Thunks in creation order, for evicting the oldest.
     pub(crate) thunk_order: Vec<ThunkKey>,
+    /// The session that runs requests our kernel sends to itself.
+    pub(crate) local_channel: Option<SessionId>,
     /// `IKC/shutdown` was asked for.
     pub(crate) shutting_down: bool,
+    /// The `IKC` session holds itself until its channels have closed.
+    pub(crate) held_until_closed: bool,
 }
 
 /// The shared state.
@@ -140,7 +144,9 @@ impl State {
             proxies: HashMap::new(),
             thunks: HashMap::new(),
             thunk_order: Vec::new(),
+            local_channel: None,
             shutting_down: false,
+            held_until_closed: false,
         }
     }
 

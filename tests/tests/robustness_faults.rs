@@ -14,7 +14,7 @@ use ikc_core::InlineStates;
 use ikc_freezer::Value;
 use ikc_responder::Responder;
 use ikc_specifier::HashForm;
-use ikc_tests::raw::{ClientKernel, Notice, RECORDER, RawPeer, TestServer, init_logging};
+use ikc_tests::robust::{ClientKernel, Notice, RECORDER, RawPeer, TestServer, init_logging};
 
 const STORABLE: &str = "Storable";
 

@@ -14,7 +14,7 @@ use ikc_channel::{Limits, Message, Protocol};
 use ikc_clientlite::ClientLite;
 use ikc_freezer::{Hash, Value};
 use ikc_specifier::HashForm;
-use ikc_tests::raw::{
+use ikc_tests::robust::{
     RawPeer, TestServer, WAIT, connect, expect_closed, freeze, init_logging, read_line,
 };
 

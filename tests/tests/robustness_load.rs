@@ -17,7 +17,7 @@ use ikc_client::{Client, ClientConfig};
 use ikc_core::InlineStates;
 use ikc_freezer::Value;
 use ikc_responder::{Ikc, Responder};
-use ikc_tests::raw::{ClientKernel, RECORDER, RawPeer, TestServer, init_logging};
+use ikc_tests::robust::{ClientKernel, RECORDER, RawPeer, TestServer, init_logging};
 
 /// Run `per_thread` on `threads` threads with small stacks; collect the
 /// results (a thread that panicked is an error).

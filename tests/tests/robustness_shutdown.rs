@@ -6,7 +6,7 @@
 use anyhow::{Context, ensure};
 use ikc_channel::Message;
 use ikc_freezer::Value;
-use ikc_tests::raw::{RawPeer, TestServer, WAIT, init_logging};
+use ikc_tests::robust::{RawPeer, TestServer, WAIT, init_logging};
 
 #[test]
 fn shutdown_flushes_everything_queued_to_a_slow_reader_before_closing() -> anyhow::Result<()> {
