@@ -53,6 +53,10 @@ pub struct ClientConfig {
     pub host: String,
     /// The TCP port (IKC's `port`).
     pub port: u16,
+    /// Addresses to try in order instead of resolving `host` (which is
+    /// then only the name the server is registered under, with `port`).
+    /// Either way, every address is tried until one accepts.
+    pub addresses: Vec<std::net::SocketAddr>,
     /// A Unix socket path to connect to instead (IKC's `unix`).
     pub unix: Option<PathBuf>,
     /// This kernel's name, announced to the server (IKC's `name`;
@@ -90,6 +94,7 @@ impl fmt::Debug for ClientConfig {
         f.debug_struct("ClientConfig")
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("addresses", &self.addresses)
             .field("unix", &self.unix)
             .field("name", &self.name)
             .field("aliases", &self.aliases)
@@ -113,6 +118,7 @@ impl ClientConfig {
         Self {
             host: host.into(),
             port,
+            addresses: Vec::new(),
             unix: None,
             name: format!("Client{}", std::process::id()),
             aliases: Vec::new(),
@@ -135,6 +141,13 @@ impl ClientConfig {
             unix: Some(path.into()),
             ..Self::tcp("", 0)
         }
+    }
+
+    /// Try these addresses in order (for example a server's replicas, or
+    /// both families of a dual-stack host) instead of resolving `host`.
+    pub fn addresses(mut self, addresses: impl IntoIterator<Item = std::net::SocketAddr>) -> Self {
+        self.addresses = addresses.into_iter().collect();
+        self
     }
 
     /// Set this kernel's name.

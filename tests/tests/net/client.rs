@@ -130,6 +130,39 @@ fn lone_client(at: &Endpoint, n: &Notes, timeout: Duration) {
 }
 
 #[test]
+fn every_address_is_tried_until_one_accepts() {
+    let net = Net::new(Transport::Tcp);
+    let (n, mut inbox) = notes();
+    let server = server(&net.endpoint(), &n, |_| Ok(()));
+    // A port nobody listens on comes first: refused, then the server.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let live = SocketAddr::from(([127, 0, 0, 1], server.value.at.port()));
+    let n1 = n.clone();
+    let client = spawn_client(
+        "Client",
+        &server.value.at,
+        move |c| {
+            c.addresses([dead, live])
+                .on_connect(move |_| n1.send("connected", Vec::new()))
+                .on_error({
+                    let n = n.clone();
+                    move |_, e| n.send("on_error", vec![s(&e.to_string())])
+                })
+        },
+        |_| Ok(()),
+    );
+    inbox.wait("connected");
+    assert!(
+        inbox.all("on_error").is_empty(),
+        "a refused first address is not an error while others remain"
+    );
+    drop(client);
+}
+
+#[test]
 fn on_error_connection_refused() {
     let (n, mut inbox) = notes();
     // A TCP port nobody listens on: bound, then let go.
