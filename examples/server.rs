@@ -8,6 +8,7 @@
 //!     [--aliases A,B] [--unix PATH] [--concurrency N] [--protocol IKC0|IKC] [--once]
 //! ```
 //!
+//! `--port 0` picks a free port, printed on the `listening on` line.
 //! `--once` shuts down when the first client disconnects. Ctrl-C shuts down.
 
 use ikc_core::Kernel;

@@ -1,12 +1,16 @@
 //! Helpers shared by the example programs (`cargo run --example NAME`):
-//! command-line flags, the `test` session IKC's examples publish, and the
-//! client's walk through post, call, subscribe and monitor.
+//! command-line flags, the `test` session IKC's examples publish, the
+//! client's walk through post, call, subscribe and monitor ([`demo`]), the
+//! time-server pair ([`timeserver`]) and the reconnecting monitor
+//! ([`watcher`]). The integration tests run the same code in threads.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod demo;
 pub mod test_session;
+pub mod timeserver;
+pub mod watcher;
 
 use std::collections::HashMap;
 

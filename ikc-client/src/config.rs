@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ikc_core::Ctx;
 use ikc_freezer::{DUMPER, NATIVE, STORABLE};
-use ikc_responder::{ConnectionError, DEFAULT_HIGH_WATER, Limits, Protocol};
+use ikc_responder::{ConnectionError, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, Limits, Protocol};
 
 /// Called each time the client is connected and subscribed (IKC's `on_connect`).
 pub type OnConnect = Box<dyn FnMut(&mut Ctx<'_>)>;
@@ -53,6 +53,10 @@ pub struct ClientConfig {
     pub host: String,
     /// The TCP port (IKC's `port`).
     pub port: u16,
+    /// Addresses to try in order instead of resolving `host` (which is
+    /// then only the name the server is registered under, with `port`).
+    /// Either way, every address is tried until one accepts.
+    pub addresses: Vec<std::net::SocketAddr>,
     /// A Unix socket path to connect to instead (IKC's `unix`).
     pub unix: Option<PathBuf>,
     /// This kernel's name, announced to the server (IKC's `name`;
@@ -78,6 +82,9 @@ pub struct ClientConfig {
     pub limits: Limits,
     /// Close the connection when this many bytes wait for a server that does not read.
     pub high_water: usize,
+    /// How long the connection, closing at shutdown, may take to write what
+    /// is queued (default 30 s); then it is closed anyway.
+    pub close_timeout: Duration,
     /// Reconnect when the connection fails or is lost (off by default, as in IKC).
     pub reconnect: Option<Reconnect>,
 }
@@ -87,6 +94,7 @@ impl fmt::Debug for ClientConfig {
         f.debug_struct("ClientConfig")
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("addresses", &self.addresses)
             .field("unix", &self.unix)
             .field("name", &self.name)
             .field("aliases", &self.aliases)
@@ -94,6 +102,9 @@ impl fmt::Debug for ClientConfig {
             .field("serializers", &self.serializers)
             .field("protocol", &self.protocol)
             .field("connect_timeout", &self.connect_timeout)
+            .field("limits", &self.limits)
+            .field("high_water", &self.high_water)
+            .field("close_timeout", &self.close_timeout)
             .field("reconnect", &self.reconnect)
             .field("on_connect", &self.on_connect.is_some())
             .field("on_error", &self.on_error.is_some())
@@ -107,6 +118,7 @@ impl ClientConfig {
         Self {
             host: host.into(),
             port,
+            addresses: Vec::new(),
             unix: None,
             name: format!("Client{}", std::process::id()),
             aliases: Vec::new(),
@@ -118,6 +130,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(30),
             limits: Limits::default(),
             high_water: DEFAULT_HIGH_WATER,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
             reconnect: None,
         }
     }
@@ -128,6 +141,13 @@ impl ClientConfig {
             unix: Some(path.into()),
             ..Self::tcp("", 0)
         }
+    }
+
+    /// Try these addresses in order (for example a server's replicas, or
+    /// both families of a dual-stack host) instead of resolving `host`.
+    pub fn addresses(mut self, addresses: impl IntoIterator<Item = std::net::SocketAddr>) -> Self {
+        self.addresses = addresses.into_iter().collect();
+        self
     }
 
     /// Set this kernel's name.
@@ -163,6 +183,19 @@ impl ClientConfig {
     /// Set the connect timeout.
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Close the connection when more than `bytes` of output wait for a
+    /// server that does not read (default 64 MiB).
+    pub fn high_water(mut self, bytes: usize) -> Self {
+        self.high_water = bytes;
+        self
+    }
+
+    /// Give a closing connection at most `timeout` to write what is queued.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
         self
     }
 

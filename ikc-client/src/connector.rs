@@ -2,6 +2,7 @@
 //! channel session, and reconnects with backoff when asked to.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
@@ -66,6 +67,8 @@ pub(crate) struct ClientSession {
     pub(crate) on_error: Rc<RefCell<Option<OnError>>>,
     pub(crate) alias: String,
     pending: Option<(Conn, WatcherId)>,
+    /// Addresses of the host not tried yet in this connection attempt.
+    addresses: VecDeque<SocketAddr>,
     timeout: Option<AlarmId>,
     channel: Option<SessionId>,
     backoff: Duration,
@@ -85,6 +88,7 @@ impl ClientSession {
             on_connect,
             on_error,
             pending: None,
+            addresses: VecDeque::new(),
             timeout: None,
             channel: None,
             backoff,
@@ -133,23 +137,41 @@ impl ClientSession {
         if self.stopped {
             return;
         }
+        self.addresses.clear();
+        if self.config.unix.is_none() && !self.config.addresses.is_empty() {
+            self.addresses.extend(self.config.addresses.iter().copied());
+        } else if self.config.unix.is_none() {
+            match (self.config.host.as_str(), self.config.port).to_socket_addrs() {
+                Ok(addrs) => self.addresses.extend(addrs),
+                Err(e) => {
+                    self.failed(ctx, ConnectionError::from_io("connect", &e));
+                    return;
+                }
+            }
+            if self.addresses.is_empty() {
+                let e = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+                self.failed(ctx, ConnectionError::from_io("connect", &e));
+                return;
+            }
+        }
+        self.try_next(ctx);
+    }
+
+    /// Start connecting to the next address of the host (a name may
+    /// resolve to several, e.g. `::1` and `127.0.0.1`); the last failure is
+    /// the one reported.
+    fn try_next(&mut self, ctx: &mut Ctx<'_>) {
         let conn = match &self.config.unix {
             Some(path) => UnixStream::connect(path).map(Conn::Unix),
-            None => match (self.config.host.as_str(), self.config.port).to_socket_addrs() {
-                Ok(mut addrs) => match addrs.next() {
-                    Some(addr) => TcpStream::connect(addr).map(Conn::Tcp),
-                    None => Err(io::Error::new(
-                        io::ErrorKind::NotFound,
-                        "the host has no address",
-                    )),
-                },
-                Err(e) => Err(e),
+            None => match self.addresses.pop_front() {
+                Some(addr) => TcpStream::connect(addr).map(Conn::Tcp),
+                None => return,
             },
         };
         let mut conn = match conn {
             Ok(c) => c,
             Err(e) => {
-                self.failed(ctx, ConnectionError::from_io("connect", &e));
+                self.attempt_failed(ctx, ConnectionError::from_io("connect", &e));
                 return;
             }
         };
@@ -167,6 +189,19 @@ impl ClientSession {
         ));
     }
 
+    /// One address failed: try the next, or report the failure.
+    fn attempt_failed(&mut self, ctx: &mut Ctx<'_>, error: ConnectionError) {
+        if self.addresses.is_empty() {
+            self.failed(ctx, error);
+        } else {
+            log::debug!(
+                "IKC client {}: {error}; trying the next address",
+                self.config.name
+            );
+            self.try_next(ctx);
+        }
+    }
+
     fn on_writable(&mut self, ctx: &mut Ctx<'_>) {
         let Some((conn, _)) = &self.pending else {
             return;
@@ -176,7 +211,7 @@ impl ClientSession {
             Ok(true) => self.connected(ctx),
             Err(e) => {
                 self.drop_pending(ctx);
-                self.failed(ctx, ConnectionError::from_io("connect", &e));
+                self.attempt_failed(ctx, ConnectionError::from_io("connect", &e));
             }
         }
     }
@@ -228,6 +263,7 @@ impl ClientSession {
         options.freezers = self.freezers.clone();
         options.limits = self.config.limits;
         options.high_water = self.config.high_water;
+        options.close_timeout = self.config.close_timeout;
         options.subscribe.clone_from(&self.config.subscribe);
         let me = ctx.session_id();
         let on_connect = Rc::clone(&self.on_connect);
@@ -309,7 +345,7 @@ impl Session for ClientSession {
                 if self.pending.is_some() {
                     self.drop_pending(ctx);
                     let after = self.config.connect_timeout;
-                    self.failed(
+                    self.attempt_failed(
                         ctx,
                         ConnectionError::new(
                             "connect",

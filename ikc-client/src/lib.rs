@@ -63,7 +63,7 @@ impl Client {
         spawner: &mut impl Spawner,
         config: ClientConfig,
     ) -> Result<SessionId, ClientError> {
-        if config.unix.is_none() && config.host.is_empty() {
+        if config.unix.is_none() && config.host.is_empty() && config.addresses.is_empty() {
             return Err(ClientError::NoAddress);
         }
         let standard = Registry::standard();

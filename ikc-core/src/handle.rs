@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::ThreadId;
 use std::time::Duration;
@@ -38,6 +38,9 @@ pub(crate) struct Shared {
     tx: RwLock<Option<ChannelSender<Remote>>>,
     waker: mio::Waker,
     wake_pending: AtomicBool,
+    /// How many [`KernelHandle`]s exist: while any does, the kernel may
+    /// still be posted to, so it is not idle.
+    handles: AtomicUsize,
     kernel_id: String,
     thread: ThreadId,
 }
@@ -49,6 +52,7 @@ impl Shared {
             tx: RwLock::new(Some(tx)),
             waker,
             wake_pending: AtomicBool::new(false),
+            handles: AtomicUsize::new(0),
             kernel_id,
             thread: std::thread::current().id(),
         });
@@ -73,6 +77,11 @@ impl Shared {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+    }
+
+    /// Does any [`KernelHandle`] exist?
+    pub(crate) fn has_handles(&self) -> bool {
+        self.handles.load(Ordering::SeqCst) > 0
     }
 
     /// Called by the kernel before it drains the channel.
@@ -109,9 +118,26 @@ impl Shared {
 /// still post. Once the kernel has finished running (or is dropped),
 /// every operation fails with [`DeliveryError::KernelStopped`] instead of
 /// waiting.
-#[derive(Clone)]
 pub struct KernelHandle {
     shared: Arc<Shared>,
+}
+
+impl Clone for KernelHandle {
+    fn clone(&self) -> Self {
+        Self::new(Arc::clone(&self.shared))
+    }
+}
+
+impl Drop for KernelHandle {
+    fn drop(&mut self) {
+        // The last handle: a kernel asleep waiting for posts may now be
+        // idle, and nothing else would wake it to find out.
+        if self.shared.handles.fetch_sub(1, Ordering::SeqCst) == 1 {
+            if let Err(e) = self.shared.waker.wake() {
+                log::error!("cannot wake kernel {}: {e}", self.shared.kernel_id);
+            }
+        }
+    }
 }
 
 impl fmt::Debug for KernelHandle {
@@ -124,6 +150,7 @@ impl fmt::Debug for KernelHandle {
 
 impl KernelHandle {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        shared.handles.fetch_add(1, Ordering::SeqCst);
         Self { shared }
     }
 

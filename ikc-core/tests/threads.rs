@@ -245,3 +245,38 @@ fn handles_are_send_sync_clone_and_reopen_with_a_new_run() {
     k.run().unwrap();
     assert_eq!(k.session_count(), 0);
 }
+
+#[test]
+fn dropping_the_last_handle_lets_a_waiting_kernel_finish() {
+    // The kernel has nothing to do but wait for posts from a handle. Once
+    // the last handle is dropped, nothing can wake it again, so `run` must
+    // return, even if the kernel is already asleep in its poll.
+    for _ in 0..50 {
+        let (handle_tx, handle_rx) = mpsc::channel();
+        let (handled_tx, handled_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel();
+        let kernel = thread::spawn(move || {
+            let mut kernel = Kernel::new().unwrap();
+            kernel.spawn(
+                InlineStates::new()
+                    .state("_start", |_, ctx, _| {
+                        ctx.alias_set("waiter").unwrap();
+                    })
+                    .state("poke", move |_, _, _| {
+                        handled_tx.send(()).unwrap();
+                    }),
+            );
+            handle_tx.send(kernel.handle()).unwrap();
+            kernel.run().unwrap();
+            done_tx.send(()).unwrap();
+        });
+        let handle = handle_rx.recv().unwrap();
+        handle.post("waiter", "poke", vec![]).unwrap();
+        handled_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        drop(handle);
+        done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the kernel returned once its last handle was dropped");
+        kernel.join().unwrap();
+    }
+}

@@ -73,6 +73,7 @@
 mod api;
 mod error;
 mod link;
+mod local;
 mod monitor;
 mod proxy;
 mod published;
@@ -87,7 +88,8 @@ mod thunk;
 pub use crate::api::{Ikc, KernelInfo};
 pub use crate::error::{ConnectionError, IkcError, unix_name};
 pub use crate::link::{
-    ChannelOptions, DEFAULT_HIGH_WATER, OnConnect, OnError, Stream, spawn_channel,
+    ChannelOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, OnConnect, OnError, Stream,
+    spawn_channel,
 };
 pub use crate::monitor::{MonitorOp, MonitorStates};
 pub use crate::responder::{IKC_ALIAS, Responder};

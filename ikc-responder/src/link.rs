@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::io::{Read, Write};
 use std::rc::{Rc, Weak};
+use std::time::Duration;
 
 use ikc_channel::{
     Channel, ChannelEvent, ClientConfig, FrameError, Identity, Limits, Message, Peer, Protocol,
@@ -31,8 +32,14 @@ const IO_STATE: &str = "IKC:io";
 const TIMEOUT_STATE: &str = "IKC:timeout";
 /// The state the subscriptions of a new channel complete in.
 const DONE_STATE: &str = "IKC:done";
+/// The state a closing channel gives up writing in.
+const CLOSE_TIMEOUT_STATE: &str = "IKC:close_timeout";
+/// ETIMEDOUT, for a close that could not write everything in time.
+const ETIMEDOUT: i32 = 110;
 /// Default bound on output queued for a peer that does not read.
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024 * 1024;
+/// Default time a closing channel may take to write what is queued.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A byte stream a channel can run on: a mio `TcpStream` or `UnixStream`.
 pub trait Stream: Read + Write + mio::event::Source + 'static {}
@@ -77,6 +84,10 @@ pub struct ChannelOptions {
     pub on_error: Option<OnError>,
     /// Close the channel when this many bytes wait for a peer that does not read.
     pub high_water: usize,
+    /// How long a closing channel (`IKC/shutdown`) may take to write what
+    /// is queued for the peer; after that it is closed anyway, so a peer
+    /// that stopped reading cannot keep the kernel from exiting.
+    pub close_timeout: Duration,
 }
 
 impl fmt::Debug for ChannelOptions {
@@ -92,6 +103,8 @@ impl fmt::Debug for ChannelOptions {
             .field("subscribe", &self.subscribe)
             .field("on_connect", &self.on_connect.is_some())
             .field("on_error", &self.on_error.is_some())
+            .field("high_water", &self.high_water)
+            .field("close_timeout", &self.close_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +126,7 @@ impl ChannelOptions {
             on_connect: None,
             on_error: None,
             high_water: DEFAULT_HIGH_WATER,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
         }
     }
 }
@@ -136,6 +150,7 @@ pub fn spawn_channel<S: Stream>(
         closed: false,
         out: Vec::new(),
         timeout: None,
+        close_timeout: None,
     })
 }
 
@@ -152,6 +167,8 @@ struct ChannelSession<S: Stream> {
     closed: bool,
     out: Vec<u8>,
     timeout: Option<AlarmId>,
+    /// Set while a closed channel still writes what was queued.
+    close_timeout: Option<AlarmId>,
 }
 
 impl<S: Stream> ChannelSession<S> {
@@ -252,6 +269,23 @@ impl<S: Stream> ChannelSession<S> {
             return;
         };
         let outcome = wheel.on_ready(ctx, &ready);
+        if self.closed {
+            // Closing: only writing what was queued matters. What the peer
+            // sends now is dropped unread (not decoded into events nobody
+            // takes), and a failed write means the rest cannot be written.
+            let n = wheel.input().len();
+            wheel.consume(n);
+            if let Some(e) = outcome.error {
+                log::debug!("IKC channel: write failed while closing: {e}");
+                wheel.close(ctx);
+            }
+            if wheel.is_closed() {
+                if let Some(id) = self.close_timeout.take() {
+                    ctx.alarm_remove(id);
+                }
+            }
+            return;
+        }
         if outcome.read > 0 {
             let input = wheel.input();
             let n = input.len();
@@ -517,6 +551,11 @@ impl<S: Stream> ChannelSession<S> {
         }
         if !force {
             self.flush(ctx);
+            // A flush over the high-water mark fails the channel, which
+            // closes it: do not close (and tell monitors) twice.
+            if self.closed {
+                return;
+            }
         }
         self.closed = true;
         let me = ctx.session_id();
@@ -541,13 +580,52 @@ impl<S: Stream> ChannelSession<S> {
                 }
             }
             shared.borrow_mut().links.remove(&me);
+            crate::responder::channel_closed(&shared, ctx);
         }
         if let Some(wheel) = self.wheel.as_mut() {
             if force {
                 wheel.close(ctx);
-            } else {
-                wheel.close_after_flush(ctx);
+            } else if !wheel.close_after_flush(ctx) {
+                self.close_timeout = Some(ctx.delay_set(
+                    CLOSE_TIMEOUT_STATE,
+                    self.options.close_timeout,
+                    Vec::new(),
+                ));
             }
+        }
+    }
+
+    /// A closed channel could not write what was queued in time: drop it.
+    fn on_close_timeout(&mut self, ctx: &mut Ctx<'_>) {
+        self.close_timeout = None;
+        let Some(wheel) = self.wheel.as_mut() else {
+            return;
+        };
+        if wheel.is_closed() {
+            return;
+        }
+        let message = format!(
+            "[{ETIMEDOUT}] gave up writing {} bytes to a peer that did not read them within {:?} of the close",
+            wheel.queued(),
+            self.options.close_timeout
+        );
+        wheel.close(ctx);
+        match self.shared() {
+            Some(shared) => {
+                report_error(
+                    &shared,
+                    ctx,
+                    ErrorSide::Channel,
+                    &message,
+                    self.remote_id.as_deref(),
+                    "write",
+                    false,
+                );
+            }
+            None => log::warn!(
+                "IKC channel to {}: {message}",
+                self.remote_id.as_deref().unwrap_or("a peer")
+            ),
         }
     }
 }
@@ -559,6 +637,7 @@ impl<S: Stream> Session for ChannelSession<S> {
             FLUSH_STATE => self.flush(ctx),
             "_start" => self.start(ctx),
             TIMEOUT_STATE => self.on_timeout(ctx),
+            CLOSE_TIMEOUT_STATE => self.on_close_timeout(ctx),
             DONE_STATE => self.on_done(ctx, event.arg(0).unwrap_or(&Value::Undef)),
             "shutdown" | "close" => self.close(ctx, false),
             "_stop" => self.close(ctx, true),

@@ -13,10 +13,11 @@ use ikc_freezer::Value;
 use ikc_specifier::{HashForm, Specifier};
 
 use crate::api::Ikc;
+use crate::local;
 use crate::monitor::{MonitorOp, MonitorStates};
 use crate::proxy::{DELETE_STATE, Proxy};
-use crate::request::{PROXY_STATE, request};
-use crate::send::{ErrorSide, LOCAL_REQUEST_STATE, inform, report_error, report_plain, send_msg};
+use crate::request::PROXY_STATE;
+use crate::send::{ErrorSide, inform, report_error, report_plain, send_msg};
 use crate::state::{self, Route, Shared, State};
 use crate::thunk::{self, hash_form, hash_value};
 
@@ -24,6 +25,8 @@ use crate::thunk::{self, hash_form, hash_value};
 pub const IKC_ALIAS: &str = "IKC";
 /// How long a subscription waits for receipts.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(60);
+/// The reference tag the `IKC` session holds itself by while its channels close.
+const CLOSING_TAG: &str = "IKC channels closing";
 /// The prefix of subscription receipt states.
 const RECEIPT_PREFIX: &str = "IKC:receipt ";
 
@@ -74,6 +77,7 @@ impl Responder {
         }
         let shared = Rc::new(RefCell::new(State::new(ctx.session_id(), ctx.kernel_id())));
         state::register(ctx.kernel_id(), &shared);
+        shared.borrow_mut().local_channel = Some(local::spawn(ctx));
         ctx.set_forwarder();
         self.shared = Some(shared);
     }
@@ -231,14 +235,6 @@ impl Responder {
             }
             FORWARD_STATE => {
                 forward(shared, ctx, args, sender);
-                Value::Undef
-            }
-            LOCAL_REQUEST_STATE => {
-                let kernel_id = shared.borrow().kernel_id.clone();
-                match Message::try_from(arg(0)) {
-                    Ok(msg) => request(shared, ctx, msg, &kernel_id),
-                    Err(e) => log::warn!("bad local IKC request: {e}"),
-                }
                 Value::Undef
             }
             state if state.starts_with(RECEIPT_PREFIX) => {
@@ -619,6 +615,19 @@ pub(crate) fn unregister_remote(shared: &Shared, ctx: &mut Ctx<'_>, rid: &str) {
     thunk::release_kernel(shared, ctx, &gone.names);
 }
 
+/// A channel of a shut-down responder has closed: once none is left, let
+/// go of the `IKC` session (held by [`shutdown`] until then).
+pub(crate) fn channel_closed(shared: &Shared, ctx: &mut Ctx<'_>) {
+    let release = {
+        let mut st = shared.borrow_mut();
+        (st.shutting_down && st.links.is_empty() && std::mem::take(&mut st.held_until_closed))
+            .then_some(st.session)
+    };
+    if let Some(me) = release {
+        let _ = ctx.refcount_decrement(me, CLOSING_TAG);
+    }
+}
+
 /// `IKC/shutdown`: close every channel (after its queued output is
 /// written), tell the shutdown monitors, and let go of everything that
 /// keeps the kernel running. Runs in the `IKC` session (its alias and
@@ -630,6 +639,15 @@ pub(crate) fn shutdown(shared: &Shared, ctx: &mut Ctx<'_>) {
     let _ = ctx.alias_remove(IKC_ALIAS);
     ctx.clear_forwarder();
     let channels: Vec<SessionId> = shared.borrow().links.keys().copied().collect();
+    // Stay (and keep the responder's state) until every channel has
+    // closed: events queued before the shutdown (posts to proxies, say)
+    // still go out, and the channels still tell the monitors as they close.
+    if !channels.is_empty() {
+        let me = shared.borrow().session;
+        if ctx.refcount_increment(me, CLOSING_TAG).is_ok() {
+            shared.borrow_mut().held_until_closed = true;
+        }
+    }
     for channel in channels {
         let _ = ctx.post(channel, "shutdown", Vec::new());
     }
@@ -639,4 +657,8 @@ pub(crate) fn shutdown(shared: &Shared, ctx: &mut Ctx<'_>) {
         ctx.delay_clear(&receipt);
     }
     thunk::release_all(shared, ctx);
+    let local = shared.borrow_mut().local_channel.take();
+    if let Some(local) = local {
+        local::release(ctx, local);
+    }
 }

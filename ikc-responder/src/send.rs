@@ -6,14 +6,13 @@ use ikc_core::{Ctx, SessionId};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, Part, PartName, specifier_part};
 
+use crate::local::LOCAL_REQUEST_STATE;
 use crate::monitor::MonitorOp;
 use crate::request::parsed_target;
 use crate::state::{Route, Shared};
 
 /// The state a channel session flushes its output in.
 pub(crate) const FLUSH_STATE: &str = "IKC:flush";
-/// The `IKC` session's state for a message to our own kernel.
-pub(crate) const LOCAL_REQUEST_STATE: &str = "IKC:local";
 
 /// Tell every monitor of `rid` (and of `*`) about `op`, then, if `rid` is a
 /// real kernel ID, do the same for each of its aliases (as IKC does: a
@@ -284,9 +283,16 @@ fn deliver(
 ) -> Result<(), Box<Message>> {
     match route {
         Route::Local => {
-            let (ikc, kernel_id) = {
+            let (local, kernel_id) = {
                 let st = shared.borrow();
-                (st.session, st.kernel_id.clone())
+                (st.local_channel, st.kernel_id.clone())
+            };
+            let Some(local) = local else {
+                log::warn!(
+                    "not sending {} to our own kernel: IKC is shutting down",
+                    describe(&msg)
+                );
+                return Err(Box::new(msg));
             };
             if let Some(r) = msg.rsvp.as_mut() {
                 if r.kernel.is_empty() {
@@ -294,7 +300,7 @@ fn deliver(
                 }
             }
             let value = msg.to_value();
-            match ctx.post(ikc, LOCAL_REQUEST_STATE, vec![value]) {
+            match ctx.post(local, LOCAL_REQUEST_STATE, vec![value]) {
                 Ok(()) => Ok(()),
                 Err(_) => Err(Box::new(msg)),
             }

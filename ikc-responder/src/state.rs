@@ -90,10 +90,14 @@ pub(crate) struct State {
     pub(crate) thunks: HashMap<ThunkKey, SessionId>,
     /// Thunks in creation order, for evicting the oldest.
     pub(crate) thunk_order: Vec<ThunkKey>,
+    /// The session that runs requests our kernel sends to itself.
+    pub(crate) local_channel: Option<SessionId>,
     /// `IKC/shutdown` was asked for.
     pub(crate) shutting_down: bool,
     /// Request targets already parsed, by text (most recent last).
     pub(crate) targets: Vec<(String, Rc<ParsedTarget>)>,
+    /// The `IKC` session holds itself until its channels have closed.
+    pub(crate) held_until_closed: bool,
 }
 
 /// The shared state.
@@ -146,8 +150,10 @@ impl State {
             proxies: HashMap::default(),
             thunks: HashMap::default(),
             thunk_order: Vec::new(),
+            local_channel: None,
             shutting_down: false,
             targets: Vec::new(),
+            held_until_closed: false,
         }
     }
 

@@ -2,9 +2,12 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use ikc_freezer::Registry;
-use ikc_responder::{ConnectionError, DEFAULT_HIGH_WATER, Limits, OnError, Protocol};
+use ikc_responder::{
+    ConnectionError, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, Limits, OnError, Protocol,
+};
 
 /// Where and how a server listens (IKC::Server's parameters).
 ///
@@ -43,6 +46,9 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// Close a connection when this many bytes wait for a peer that does not read.
     pub high_water: usize,
+    /// How long a connection closing at shutdown may take to write what is
+    /// queued (default 30 s); then it is closed anyway.
+    pub close_timeout: Duration,
     /// Called with accept errors and with errors of connections that fail
     /// before their handshake ends (IKC's `on_error`).
     pub on_error: Option<OnError>,
@@ -59,6 +65,9 @@ impl fmt::Debug for ServerConfig {
             .field("concurrency", &self.concurrency)
             .field("protocol", &self.protocol)
             .field("freezers", &self.freezers.names())
+            .field("limits", &self.limits)
+            .field("high_water", &self.high_water)
+            .field("close_timeout", &self.close_timeout)
             .field("on_error", &self.on_error.is_some())
             .finish_non_exhaustive()
     }
@@ -78,6 +87,7 @@ impl ServerConfig {
             freezers: Registry::standard(),
             limits: Limits::default(),
             high_water: DEFAULT_HIGH_WATER,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
             on_error: None,
         }
     }
@@ -123,6 +133,19 @@ impl ServerConfig {
     /// Set handshake and framing limits.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Close a connection when more than `bytes` of output wait for a peer
+    /// that does not read (default 64 MiB).
+    pub fn high_water(mut self, bytes: usize) -> Self {
+        self.high_water = bytes;
+        self
+    }
+
+    /// Give a closing connection at most `timeout` to write what is queued.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
         self
     }
 

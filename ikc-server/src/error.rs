@@ -23,4 +23,13 @@ pub enum ServerError {
         #[source]
         source: io::Error,
     },
+    /// A kernel of a [`ServerPool`](crate::ServerPool) could not start,
+    /// or its run failed or its thread panicked.
+    #[error("server pool kernel {index}: {reason}")]
+    Worker {
+        /// Which kernel (0-based).
+        index: usize,
+        /// What went wrong.
+        reason: String,
+    },
 }

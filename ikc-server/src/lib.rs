@@ -63,6 +63,48 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+//!
+//! # Many kernels on one port (IKC's prefork `processes`)
+//!
+//! Perl IKC's server can fork `processes` children that share its
+//! listening socket, because a Perl process runs one kernel on one core.
+//! [`Server::spawn_pool`] is the Rust answer: N kernels on N threads of one
+//! process, each with its own socket on the same TCP port (`SO_REUSEPORT`:
+//! the OS spreads connections over them) or its own descriptor for the
+//! same Unix socket, and each running your setup closure, as each Perl
+//! child runs the script. A kernel's sessions, responder and published
+//! states are its own; clients see every kernel under the configured name
+//! and its own real ID.
+//!
+//! ```
+//! use ikc_core::InlineStates;
+//! use ikc_freezer::Value;
+//! use ikc_responder::{Ikc, MonitorOp, MonitorStates};
+//! use ikc_server::{Server, ServerConfig};
+//!
+//! let mut pool = Server::spawn_pool(
+//!     2,
+//!     |_| ServerConfig::tcp("127.0.0.1", 0).name("Pool"),
+//!     |kernel, index| {
+//!         // Runs on each kernel's thread: `whoami/index` answers which kernel.
+//!         kernel.spawn(InlineStates::with_heap(index)
+//!             .state("_start", |_, ctx, _| {
+//!                 ctx.alias_set("whoami").unwrap();
+//!                 let ikc = Ikc::of(ctx).unwrap();
+//!                 ikc.publish("whoami", &["index"]);
+//!                 ikc.monitor(ctx, "*", &MonitorStates::new().on(MonitorOp::Shutdown, "bye"));
+//!             })
+//!             .state("index", |index, _, _| Value::from(*index))
+//!             .state("bye", |_, ctx, _| { let _ = ctx.alias_remove("whoami"); }));
+//!     },
+//! )?;
+//! assert_eq!(pool.len(), 2);
+//! assert!(pool.port().is_some());     // one port, shared by both kernels
+//! pool.shutdown();                    // IKC/shutdown in every kernel...
+//! pool.join()?;                       // ...and each kernel exits
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
@@ -70,15 +112,18 @@
 mod config;
 mod error;
 mod listener;
+mod pool;
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use ikc_core::{SessionId, Spawner};
 use mio::net::{TcpListener, UnixListener};
 
 pub use crate::config::ServerConfig;
 pub use crate::error::ServerError;
-use crate::listener::{Listener, ListenerSession};
+use crate::listener::{Listener, ListenerSession, SocketFile};
+pub use crate::pool::ServerPool;
 use ikc_responder::unix_name;
 
 /// Starts IKC servers.
@@ -104,6 +149,14 @@ impl Listening {
     }
 }
 
+/// A socket bound for a server, before its listening session starts.
+#[derive(Debug)]
+pub(crate) struct Bound {
+    pub(crate) listener: Listener,
+    pub(crate) address: String,
+    pub(crate) local_port: Option<u16>,
+}
+
 impl Server {
     /// Bind and start listening (IKC::Server's `spawn`). The socket is
     /// bound before this returns, so the port is known and errors are
@@ -114,9 +167,9 @@ impl Server {
     /// [`ServerError`] if the address is bad or cannot be bound.
     pub fn spawn(
         spawner: &mut impl Spawner,
-        mut config: ServerConfig,
+        config: ServerConfig,
     ) -> Result<Listening, ServerError> {
-        let (listener, address, local_port) = match config.unix.clone() {
+        let bound = match config.unix.clone() {
             Some(path) => {
                 // An old socket file would make bind fail, as in IKC.
                 let _ = std::fs::remove_file(&path);
@@ -124,17 +177,14 @@ impl Server {
                     address: path.display().to_string(),
                     source,
                 })?;
-                let name = unix_name(&path);
-                (Listener::Unix(l, path), name, None)
+                Bound {
+                    address: unix_name(&path),
+                    listener: Listener::Unix(l, Arc::new(SocketFile { path })),
+                    local_port: None,
+                }
             }
             None => {
-                let ip: IpAddr = config.ip.parse().map_err(|e: std::net::AddrParseError| {
-                    ServerError::BadAddress {
-                        address: config.ip.clone(),
-                        reason: e.to_string(),
-                    }
-                })?;
-                let addr = SocketAddr::new(ip, config.port);
+                let addr = SocketAddr::new(parse_ip(&config.ip)?, config.port);
                 let l = TcpListener::bind(addr).map_err(|source| ServerError::Listen {
                     address: addr.to_string(),
                     source,
@@ -143,17 +193,28 @@ impl Server {
                     address: addr.to_string(),
                     source,
                 })?;
-                config.port = bound.port();
-                (
-                    Listener::Tcp(l),
-                    format!("{}:{}", bound.ip(), bound.port()),
-                    Some(bound.port()),
-                )
+                Bound {
+                    listener: Listener::Tcp(l),
+                    address: format!("{}:{}", bound.ip(), bound.port()),
+                    local_port: Some(bound.port()),
+                }
             }
         };
+        Ok(Self::start(spawner, config, bound))
+    }
+
+    /// Start the listening session on a bound socket.
+    pub(crate) fn start(
+        spawner: &mut impl Spawner,
+        mut config: ServerConfig,
+        bound: Bound,
+    ) -> Listening {
+        if let Some(port) = bound.local_port {
+            config.port = port;
+        }
         let session = spawner.spawn_session(ListenerSession {
-            listener: Some(listener),
-            address: address.clone(),
+            listener: Some(bound.listener),
+            address: bound.address.clone(),
             watcher: None,
             config,
             on_error: None,
@@ -161,10 +222,19 @@ impl Server {
             channels: Vec::new(),
             paused: false,
         });
-        Ok(Listening {
+        Listening {
             session,
-            address,
-            local_port,
-        })
+            address: bound.address,
+            local_port: bound.local_port,
+        }
     }
+}
+
+/// The IP address a server listens on.
+pub(crate) fn parse_ip(ip: &str) -> Result<IpAddr, ServerError> {
+    ip.parse()
+        .map_err(|e: std::net::AddrParseError| ServerError::BadAddress {
+            address: ip.to_owned(),
+            reason: e.to_string(),
+        })
 }

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::io;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use ikc_core::{Ctx, Event, Interest, Readiness, Session, SessionId, WatcherId};
 use ikc_freezer::Value;
@@ -23,7 +24,22 @@ const SHUTDOWN_STATE: &str = "IKC:server_shutdown";
 #[derive(Debug)]
 pub(crate) enum Listener {
     Tcp(TcpListener),
-    Unix(UnixListener, PathBuf),
+    /// A Unix socket and its file, removed once every listener sharing it
+    /// (one, or a pool's) has stopped.
+    Unix(UnixListener, Arc<SocketFile>),
+}
+
+/// The file of a listening Unix socket, removed when the last listener
+/// using it lets go.
+#[derive(Debug)]
+pub(crate) struct SocketFile {
+    pub(crate) path: PathBuf,
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 impl Listener {
@@ -123,8 +139,8 @@ impl ListenerSession {
                     let peer = format!("{}:{}", peer.ip(), peer.port());
                     (Stream::Tcp(stream), local, Some(peer))
                 }),
-                Listener::Unix(l, path) => {
-                    let name = unix_name(path);
+                Listener::Unix(l, file) => {
+                    let name = unix_name(&file.path);
                     l.accept()
                         .map(|(stream, _)| (Stream::Unix(stream), name, None))
                 }
@@ -158,6 +174,7 @@ impl ListenerSession {
         options.freezers = self.config.freezers.clone();
         options.limits = self.config.limits;
         options.high_water = self.config.high_water;
+        options.close_timeout = self.config.close_timeout;
         if let Some(f) = &self.on_error {
             let f = Rc::clone(f);
             options.on_error = Some(Box::new(move |ctx, e| (f.borrow_mut())(ctx, e)));
@@ -194,9 +211,7 @@ impl ListenerSession {
     fn stop_listening(&mut self, ctx: &mut Ctx<'_>) {
         if let (Some(mut listener), Some(id)) = (self.listener.take(), self.watcher.take()) {
             let _ = ctx.unwatch(listener.source(), id);
-            if let Listener::Unix(_, path) = &listener {
-                let _ = std::fs::remove_file(path);
-            }
+            // Dropping it lets go of a Unix socket's file.
         }
         let _ = ctx.alias_remove(&format!("IKC Server {}", self.address));
         if let Some(ikc) = Ikc::of(ctx) {

@@ -155,5 +155,44 @@ pub fn is_valid_kernel_name(name: &str) -> bool {
     parse::is_kernel_name(name)
 }
 
+/// Entry points for fuzzers and tests. Not part of the stable API.
+#[doc(hidden)]
+pub mod internal {
+    use crate::{PartName, Specifier, specifier_part};
+
+    /// Run arbitrary bytes (as UTF-8 text, if they are) through every way
+    /// of reading a specifier, checking that nothing panics and that
+    /// whatever parses prints to text that parses back to the same value.
+    ///
+    /// # Panics
+    ///
+    /// When that round trip fails: a bug for the fuzzer to find.
+    pub fn fuzz_specifier(bytes: &[u8]) {
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return;
+        };
+        if let Ok(spec) = Specifier::parse(text) {
+            let printed = spec.to_string();
+            assert_eq!(
+                Specifier::parse(&printed).as_ref(),
+                Ok(&spec),
+                "{text:?} printed as {printed:?}"
+            );
+            let _ = spec.ikc_name();
+            let _ = Specifier::from_hash_form(&spec.to_hash_form());
+        }
+        for part in [
+            PartName::Kernel,
+            PartName::Session,
+            PartName::State,
+            PartName::Arg,
+        ] {
+            let _ = specifier_part(text, part);
+        }
+        let pieces: Vec<&str> = text.split('/').collect();
+        let _ = Specifier::from_array(&pieces);
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -340,6 +340,15 @@ proptest! {
     }
 
     #[test]
+    fn the_fuzz_entry_survives_anything(
+        bytes in proptest::collection::vec(any::<u8>(), 0..64),
+        text in "(poe:)?(//)?[a-zA-Z0-9*,:./?_ -]{0,32}",
+    ) {
+        crate::internal::fuzz_specifier(&bytes);
+        crate::internal::fuzz_specifier(text.as_bytes());
+    }
+
+    #[test]
     fn hash_form_round_trip(spec in specifier()) {
         let spec = Specifier { arg: None, ..spec };
         prop_assert_eq!(Specifier::from_hash_form(&spec.to_hash_form()), spec);

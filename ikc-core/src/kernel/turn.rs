@@ -3,7 +3,6 @@
 //! events. Only this file reads the clock.
 
 use std::io;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::{DeliveryError, KernelError};
@@ -128,7 +127,7 @@ impl Kernel {
             && self.core.pending_signals.is_empty()
             && !self.remote_backlog
             && self.rx.is_empty()
-            && Arc::strong_count(&self.core.shared) == 1
+            && !self.core.shared.has_handles()
     }
 
     fn turn(

@@ -1,0 +1,168 @@
+//! publish / retract / published, through the `IKC` session's states and
+//! the object API; the states IKC publishes by itself (`ping`); and what a
+//! remote kernel gets for a state that is not published (IKC's exact
+//! `remote_error` text, seen by the monitors of both kernels as
+//! `remote-check` and `local-check`).
+
+use ikc_freezer::Value;
+use ikc_tests::{Inbox, Net, Note, Transport, notes};
+
+use crate::common::{client, list, s, server, service};
+
+/// The error monitors' notes for an operation: `[name given, kernel, real?,
+/// data, operation, message]`.
+fn error_note(inbox: &mut Inbox, op: &str) -> Note {
+    inbox.wait_for(&format!("an error monitor told {op}"), |n| {
+        n.label == "mon_error" && n.text(4) == op
+    })
+}
+
+fn publish_retract_published(transport: Transport) {
+    let net = Net::new(transport);
+    let (n, mut inbox) = notes();
+    let server = server(&net.endpoint(), &n, |k| {
+        service(
+            k,
+            "svc",
+            vec![("a", |_| s("A")), ("b", |_| s("B")), ("c", |_| s("C"))],
+        );
+        Ok(())
+    });
+    let srv = &server.value.handle;
+    let ikc = |args: Vec<Value>| srv.call("srv", "ikc", args).unwrap();
+
+    // Publish through IKC's state interface and through the object API.
+    assert_eq!(
+        ikc(vec![s("publish"), s("svc"), list(&["a", "b"])]),
+        Value::Bool(true)
+    );
+    srv.call("srv", "publish_api", vec![s("svc"), list(&["c"])])
+        .unwrap();
+    assert_eq!(ikc(vec![s("published"), s("svc")]), list(&["a", "b", "c"]));
+    assert_eq!(
+        srv.call("srv", "published_api", vec![s("svc")]).unwrap(),
+        list(&["a", "b", "c"])
+    );
+    // `publish` with no session publishes the caller's own aliases.
+    assert_eq!(
+        ikc(vec![s("publish"), Value::Undef, list(&["z"])]),
+        Value::Bool(true)
+    );
+    assert_eq!(ikc(vec![s("published"), s("srv")]), list(&["z"]));
+    // `published` with no session: every alias, IKC's own states included.
+    let all = ikc(vec![s("published")]);
+    let all = all.as_hash().expect("a hash of published states");
+    assert_eq!(
+        all.get("IKC"),
+        Some(&list(&["do_you_have", "ping", "remote_error"]))
+    );
+    assert_eq!(all.get("svc"), Some(&list(&["a", "b", "c"])));
+    assert_eq!(all.get("srv"), Some(&list(&["z"])));
+
+    let client = client(&server.value.at, &n);
+    inbox.wait("connected");
+    let me = &client.value;
+    let call = |spec: &str, rsvp: &str| {
+        let sent = me
+            .call("me", "call", vec![s(spec), Value::Undef, s(rsvp)])
+            .unwrap();
+        assert_eq!(sent, Value::from(1), "call {spec} reached one kernel");
+    };
+    let post = |spec: &str| {
+        let sent = me
+            .call("me", "post", vec![s(spec), Value::from(1)])
+            .unwrap();
+        assert_eq!(sent, Value::from(1), "post {spec} reached one kernel");
+    };
+
+    call("poe://Server/svc/a", "got_a");
+    call("poe://Server/svc/c", "got_c");
+    // IKC publishes ping by itself: it answers PONG through call.
+    call("poe://Server/IKC/ping", "pong");
+    assert_eq!(inbox.wait("got_a").args, [s("A")]);
+    assert_eq!(inbox.wait("got_c").args, [s("C")]);
+    assert_eq!(inbox.wait("pong").args, [s("PONG")]);
+
+    // Retract `a` through the state interface and `c` through the object API.
+    assert_eq!(
+        ikc(vec![s("retract"), s("svc"), list(&["a"])]),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        srv.call("srv", "retract_api", vec![s("svc"), list(&["c"])])
+            .unwrap(),
+        Value::Bool(true)
+    );
+    assert_eq!(ikc(vec![s("published"), s("svc")]), list(&["b"]));
+
+    // A retracted state is refused with IKC's text; both kernels' monitors hear.
+    post("poe://Server/svc/a");
+    let text = "Session 'svc' has not published state 'a'.  Request poe://Server/svc/a";
+    let remote = error_note(&mut inbox, "remote-check");
+    assert_eq!(remote.text(5), text);
+    assert_eq!(
+        (
+            remote.text(0),
+            remote.text(1),
+            remote.arg(2),
+            remote.text(3)
+        ),
+        (
+            "*".into(),
+            "Server".into(),
+            &Value::Bool(false),
+            "me".into()
+        ),
+        "monitor args: name given, kernel, real ID?, data"
+    );
+    let local = error_note(&mut inbox, "local-check");
+    assert_eq!(local.text(5), text);
+    assert_eq!(local.text(3), "srv");
+    // `b` is still published.
+    call("poe://Server/svc/b", "got_b");
+    assert_eq!(inbox.wait("got_b").args, [s("B")]);
+
+    // Retract everything: the session is no longer available at all.
+    assert_eq!(
+        ikc(vec![s("retract"), s("svc"), Value::Undef]),
+        Value::Bool(true)
+    );
+    assert_eq!(ikc(vec![s("published"), s("svc")]), list(&[]));
+    assert_eq!(
+        srv.call("srv", "retract_api", vec![s("svc"), Value::Undef])
+            .unwrap(),
+        Value::Bool(false),
+        "retracting what is not published fails"
+    );
+    post("poe://Server/svc/b");
+    let text = "Session 'svc' is not available for remote kernels.  Request poe://Server/svc/b";
+    assert_eq!(error_note(&mut inbox, "remote-check").text(5), text);
+    assert_eq!(error_note(&mut inbox, "local-check").text(5), text);
+
+    // Published, but no session by that alias: a resolve error.
+    srv.call("srv", "publish_api", vec![s("ghost"), list(&["x"])])
+        .unwrap();
+    post("poe://Server/ghost/x");
+    let text = "Unknown session 'ghost'.  Request poe://Server/ghost/x";
+    assert_eq!(error_note(&mut inbox, "remote-resolve").text(5), text);
+    assert_eq!(error_note(&mut inbox, "local-resolve").text(5), text);
+
+    // The answers never came for what was refused.
+    assert!(inbox.all("got_a").len() == 1 && inbox.all("got_b").len() == 1);
+
+    me.call("me", "shutdown", vec![]).unwrap();
+    client.join().unwrap();
+    inbox.wait("mon_unregister");
+    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn publish_retract_published_tcp() {
+    publish_retract_published(Transport::Tcp);
+}
+
+#[test]
+fn publish_retract_published_unix() {
+    publish_retract_published(Transport::Unix);
+}

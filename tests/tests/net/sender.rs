@@ -1,0 +1,64 @@
+//! Proxy SENDER: a state invoked from another kernel sees a thunk as its
+//! SENDER; posting to it later (here after a delay) reaches the remote
+//! session's state, with every argument, if that state is published there.
+
+use ikc_freezer::Value;
+use ikc_tests::{Net, Transport, notes};
+
+use crate::common::{client, list, s, server, test_session};
+
+fn reply_to_sender(transport: Transport) {
+    let net = Net::new(transport);
+    let (n, mut inbox) = notes();
+    let n1 = n.clone();
+    let server = server(&net.endpoint(), &n, move |k| {
+        test_session(k, &n1, "Server");
+        Ok(())
+    });
+    let client = client(&server.value.at, &n);
+    inbox.wait("connected");
+    let me = &client.value;
+    // Publishing makes `me` a sender the remote side can answer.
+    assert_eq!(
+        me.call("me", "publish", vec![list(&["reply"])]).unwrap(),
+        Value::Bool(true)
+    );
+    let sent = me
+        .call("me", "post", vec![s("poe://Server/test/later"), s("hi")])
+        .unwrap();
+    assert_eq!(sent, Value::from(1));
+
+    // After its delay the handler posts `reply` to its SENDER: it arrives
+    // here with both arguments.
+    assert_eq!(inbox.wait("reply").args, [s("late"), s("hi")]);
+    // `unpublished` is refused here, and the refusal goes back.
+    let text = format!(
+        "Session 'me' has not published state 'unpublished'.  Request poe://{}/me/unpublished \
+         sent by poe://{}/test/IKC:proxy",
+        client.kernel_id, server.kernel_id
+    );
+    let local = inbox.wait_for("local-check", |n| {
+        n.label == "mon_error" && n.text(4) == "local-check"
+    });
+    assert_eq!(local.text(5), text);
+    let remote = inbox.wait_for("remote-check", |n| {
+        n.label == "mon_error" && n.text(4) == "remote-check"
+    });
+    assert_eq!(remote.text(5), text);
+    assert!(inbox.all("unpublished").is_empty());
+
+    me.call("me", "shutdown", vec![]).unwrap();
+    client.join().unwrap();
+    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn reply_to_sender_tcp() {
+    reply_to_sender(Transport::Tcp);
+}
+
+#[test]
+fn reply_to_sender_unix() {
+    reply_to_sender(Transport::Unix);
+}
