@@ -333,6 +333,13 @@ impl<S: Stream> Connection<S> {
     /// a message is written into it (where it would be lost), and so that
     /// what it sent unasked is kept in order.
     pub(crate) fn check_alive(&mut self) -> Result<(), LiteError> {
+        // Usually nothing is waiting: a peek says so in one system call.
+        // Bytes, the close, an error or a stream that cannot peek: read.
+        if let Some(Err(e)) = self.wire.stream.peek_nonblocking() {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                return Ok(());
+            }
+        }
         match self.wire.pump_now() {
             Ok(Pumped::Fed) => {
                 self.take_events(Some(MAX_UNREAD));
