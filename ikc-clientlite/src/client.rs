@@ -395,9 +395,12 @@ impl ClientLite {
     ) -> Result<Value, LiteError> {
         let rsvp = self.next_rsvp();
         let mut message =
-            Message::call(Target::Text(String::new()), params, rsvp.clone()).with_from(self.from());
+            Message::call(Target::Text(String::new()), params, rsvp).with_from(self.from());
         message.wantarray = Some(list);
         self.send(&target, &mut message)?;
+        // The RSVP goes out as it was made; the wait looks for it.
+        let rsvp = message.rsvp.take().unwrap_or_default();
+        drop(message);
         self.wait(&rsvp)
     }
 
