@@ -231,6 +231,17 @@ impl Channel {
     /// channel stays usable and nothing was sent), or the error that ended
     /// the channel.
     pub fn send(&mut self, message: &Message) -> Result<(), ChannelError> {
+        if let State::Open { freezer, .. } = &self.state {
+            if let Some(native) = freezer.as_native() {
+                self.scratch.clear();
+                if let Some(result) = message.freeze_native(native, &mut self.scratch) {
+                    result?;
+                    encode_frame_header(self.scratch.len(), &mut self.transmit);
+                    self.transmit.extend_from_slice(&self.scratch);
+                    return Ok(());
+                }
+            }
+        }
         self.send_value(&message.to_value())
     }
 
@@ -350,6 +361,11 @@ impl Channel {
 
 /// Thaw and convert one frame's payload.
 fn decode(freezer: &dyn Freezer, payload: &[u8]) -> ChannelEvent {
+    if let Some(native) = freezer.as_native() {
+        if let Some(message) = Message::thaw_native(native, payload) {
+            return ChannelEvent::Message(message);
+        }
+    }
     let value = match freezer.thaw(payload) {
         Ok(value) => value,
         Err(source) => {

@@ -1,6 +1,6 @@
 //! [`Message`]: IKC's request hash as a Rust type.
 
-use ikc_freezer::{Hash, Value};
+use ikc_freezer::{FreezeError, Hash, Native, NativeDecoder, NativeEncoder, NativeString, Value};
 use ikc_specifier::{HashForm, ParseError, Specifier};
 
 use crate::error::MessageError;
@@ -195,21 +195,259 @@ impl TryFrom<&Value> for Message {
 
 impl Message {
     /// Convert, handing the value back with the error so that it can be
-    /// reported.
+    /// reported. The value is checked first, then taken apart: strings are
+    /// moved into the message, not copied.
     pub(crate) fn from_value(value: Value) -> Result<Self, Box<(MessageError, Value)>> {
-        let head = match Head::read(&value) {
-            Ok(head) => head,
-            Err(error) => return Err(Box::new((error, value))),
-        };
-        match value {
-            Value::Hash(mut hash) => Ok(head.into_message(&mut hash)),
-            other => Err(Box::new((
-                MessageError::NotAHash {
-                    found: kind(&other),
-                },
-                other,
-            ))),
+        if let Err(error) = Head::check(&value) {
+            return Err(Box::new((error, value)));
         }
+        let Value::Hash(hash) = value else {
+            // Head::check accepts only a hash.
+            return Err(Box::new((
+                MessageError::NotAHash {
+                    found: kind(&value),
+                },
+                value,
+            )));
+        };
+        let mut message = Self::post(Target::Text(String::new()), Value::Undef);
+        for (key, value) in hash {
+            // Keys are unique, and an ASCII key is always a text key.
+            match key.as_bytes() {
+                b"event" => {
+                    message.event = match value {
+                        Value::Hash(spec) => Target::Hash(take_spec(spec)),
+                        other => Target::Text(into_text(other).unwrap_or_default()),
+                    };
+                }
+                b"params" => message.params = value,
+                b"from" => message.from = take_optional_spec(value),
+                b"rsvp" => message.rsvp = take_optional_spec(value),
+                b"wantarray" => message.wantarray = Some(is_true(&value)),
+                b"is_error" => message.is_error = is_true(&value),
+                _ => {
+                    message.extra.insert(key, value);
+                }
+            }
+        }
+        Ok(message)
+    }
+}
+
+/// A checked specifier hash, taken apart (see [`read_spec`]).
+fn take_spec(spec: Hash) -> HashForm {
+    let mut form = HashForm::default();
+    for (key, value) in spec {
+        let part = match key.as_bytes() {
+            b"kernel" => &mut form.kernel,
+            b"session" => &mut form.session,
+            b"state" => &mut form.state,
+            _ => continue,
+        };
+        *part = into_text(value).unwrap_or_default();
+    }
+    form
+}
+
+/// A checked `from` or `rsvp`, taken apart (see [`optional_spec`]).
+fn take_optional_spec(value: Value) -> Option<HashForm> {
+    match value {
+        Value::Hash(spec) => Some(take_spec(spec)),
+        _ => None,
+    }
+}
+
+/// The native codec's fast path: a [`Message`] written and read as the
+/// native bytes of its hash, without building the hash. The bytes are the
+/// same as those of [`Message::to_value`] frozen by [`Native`]; reading
+/// gives the same message as thawing then converting. Anything unusual is
+/// left to that general path.
+impl Message {
+    /// Append the native encoding of [`to_value`](Self::to_value) to `out`;
+    /// `None` (nothing written) for a message with [`extra`](Self::extra)
+    /// keys.
+    pub(crate) fn freeze_native(
+        &self,
+        native: &Native,
+        out: &mut Vec<u8>,
+    ) -> Option<Result<(), FreezeError>> {
+        if !self.extra.is_empty() {
+            return None;
+        }
+        let start = out.len();
+        let result = self.freeze_native_fields(&mut native.encoder(out));
+        if result.is_err() {
+            out.truncate(start);
+        }
+        Some(result)
+    }
+
+    fn freeze_native_fields(&self, enc: &mut NativeEncoder<'_>) -> Result<(), FreezeError> {
+        let len = 2
+            + usize::from(self.from.is_some())
+            + usize::from(self.rsvp.is_some())
+            + usize::from(self.wantarray.is_some())
+            + usize::from(self.is_error);
+        enc.hash(len, 0)?;
+        enc.key("event");
+        match &self.event {
+            Target::Text(text) => enc.str(text),
+            Target::Hash(spec) => spec_native(enc, spec, true)?,
+        }
+        enc.key("params");
+        enc.value(&self.params, 1)?;
+        if let Some(from) = &self.from {
+            enc.key("from");
+            spec_native(enc, from, false)?;
+        }
+        if let Some(rsvp) = &self.rsvp {
+            enc.key("rsvp");
+            spec_native(enc, rsvp, true)?;
+        }
+        if let Some(wantarray) = self.wantarray {
+            enc.key("wantarray");
+            // perl_bool: 1 or ''.
+            if wantarray {
+                enc.int(1);
+            } else {
+                enc.str("");
+            }
+        }
+        if self.is_error {
+            enc.key("is_error");
+            enc.int(1);
+        }
+        Ok(())
+    }
+
+    /// Read a message from native bytes; `None` when they are not a plain
+    /// message hash (or not valid), which the general path then reports.
+    pub(crate) fn thaw_native(native: &Native, bytes: &[u8]) -> Option<Self> {
+        let mut dec = native.decoder(bytes).ok()?;
+        if !dec.at_hash() {
+            return None;
+        }
+        let entries = dec.hash(0).ok()?;
+        let mut event = None;
+        let mut message = Self::post(Target::Text(String::new()), Value::Undef);
+        for _ in 0..entries {
+            let key = dec.key().ok()?;
+            // A repeated key replaces the earlier value, as in the hash.
+            // An ASCII key is always a text key, so its bytes say which it is.
+            match key.as_bytes() {
+                b"event" => {
+                    event = Some(if dec.at_hash() {
+                        Target::Hash(native_spec(&mut dec)?)
+                    } else if let Some(text) = native_text(&mut dec)? {
+                        Target::Text(text)
+                    } else {
+                        Target::Text(into_text(dec.value(1).ok()?)?)
+                    });
+                }
+                b"from" => message.from = native_optional_spec(&mut dec)?,
+                b"rsvp" => message.rsvp = native_optional_spec(&mut dec)?,
+                _ => {
+                    let value = dec.value(1).ok()?;
+                    match key.as_bytes() {
+                        b"params" => message.params = value,
+                        b"wantarray" => message.wantarray = Some(is_true(&value)),
+                        b"is_error" => message.is_error = is_true(&value),
+                        _ => {
+                            message.extra.insert(key, value);
+                        }
+                    }
+                }
+            }
+        }
+        dec.finish().ok()?;
+        message.event = event?;
+        Some(message)
+    }
+}
+
+/// A specifier hash in the native encoding, as [`spec_hash`] builds it.
+fn spec_native(
+    enc: &mut NativeEncoder<'_>,
+    spec: &HashForm,
+    always_state: bool,
+) -> Result<(), FreezeError> {
+    let with_state = always_state || !spec.state.is_empty();
+    enc.hash(2 + usize::from(with_state), 1)?;
+    enc.key("kernel");
+    enc.str(&spec.kernel);
+    enc.key("session");
+    enc.str(&spec.session);
+    if with_state {
+        enc.key("state");
+        enc.str(&spec.state);
+    }
+    Ok(())
+}
+
+/// A string value as [`text`] reads it, straight from native bytes;
+/// `Some(None)` when the next value is not a string (nothing is read).
+fn native_text(dec: &mut NativeDecoder<'_>) -> Option<Option<String>> {
+    Some(dec.string().ok()?.map(|string| match string {
+        NativeString::Str(s) => s.to_owned(),
+        NativeString::Bytes(bytes) => match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_owned(),
+            Err(_) => bytes.iter().map(|&byte| char::from(byte)).collect(),
+        },
+    }))
+}
+
+/// A specifier hash (at nesting level 1) as [`read_spec`] reads it,
+/// straight from native bytes: parts that are strings or `undef` are read
+/// directly, other scalars as [`text`] reads them; other keys are skipped.
+/// `None` for anything `read_spec` refuses.
+fn native_spec(dec: &mut NativeDecoder<'_>) -> Option<HashForm> {
+    let entries = dec.hash(1).ok()?;
+    let mut spec = HashForm::default();
+    for _ in 0..entries {
+        let key = dec.key().ok()?;
+        let part = match key.as_bytes() {
+            b"kernel" => &mut spec.kernel,
+            b"session" => &mut spec.session,
+            b"state" => &mut spec.state,
+            _ => {
+                dec.value(2).ok()?;
+                continue;
+            }
+        };
+        *part = match native_text(dec)? {
+            Some(text) => text,
+            None => text(&dec.value(2).ok()?, "spec", "a string").ok()?,
+        };
+    }
+    Some(spec)
+}
+
+/// `from` or `rsvp` as [`optional_spec`] reads it, straight from native
+/// bytes; `None` for anything it would refuse.
+fn native_optional_spec(dec: &mut NativeDecoder<'_>) -> Option<Option<HashForm>> {
+    if dec.at_hash() {
+        return native_spec(dec).map(Some);
+    }
+    match dec.value(1).ok()? {
+        Value::Undef => Some(None),
+        _ => None,
+    }
+}
+
+/// A scalar as the text Perl would see, as [`text`] reads it, taking the
+/// string instead of copying it; `None` for what `text` refuses.
+fn into_text(value: Value) -> Option<String> {
+    match value {
+        Value::Str(s) => Some(s),
+        Value::Bytes(b) => Some(match String::from_utf8(b) {
+            Ok(s) => s,
+            Err(e) => e
+                .into_bytes()
+                .iter()
+                .map(|&byte| char::from(byte))
+                .collect(),
+        }),
+        other => text(&other, "event", "").ok(),
     }
 }
 
@@ -240,6 +478,21 @@ impl Head {
             wantarray: hash.get("wantarray").map(is_true),
             is_error: hash.get("is_error").is_some_and(is_true),
         })
+    }
+
+    /// Would [`read`](Self::read) succeed? The same error if not, found
+    /// without copying anything.
+    fn check(value: &Value) -> Result<(), MessageError> {
+        let Value::Hash(hash) = value else {
+            return Err(MessageError::NotAHash { found: kind(value) });
+        };
+        match hash.get("event") {
+            None => return Err(MessageError::MissingEvent),
+            Some(Value::Hash(spec)) => check_spec(spec, EVENT_PARTS)?,
+            Some(other) => check_text(other, "event", "a specifier string or hash")?,
+        }
+        check_optional_spec(hash.get("from"), "from", FROM_PARTS)?;
+        check_optional_spec(hash.get("rsvp"), "rsvp", RSVP_PARTS)
     }
 
     /// The message, with `params` and the unknown keys taken from `hash`.
@@ -287,6 +540,54 @@ fn optional_spec(
         Some(other) => Err(MessageError::BadField {
             field,
             expected: "a specifier hash",
+            found: kind(other),
+        }),
+    }
+}
+
+/// Would [`optional_spec`] succeed? The same error if not.
+fn check_optional_spec(
+    value: Option<&Value>,
+    field: &'static str,
+    names: PartNames,
+) -> Result<(), MessageError> {
+    match value {
+        None | Some(Value::Undef) => Ok(()),
+        Some(Value::Hash(spec)) => check_spec(spec, names),
+        Some(other) => Err(MessageError::BadField {
+            field,
+            expected: "a specifier hash",
+            found: kind(other),
+        }),
+    }
+}
+
+/// Would [`read_spec`] succeed? The same error if not.
+fn check_spec(spec: &Hash, names: PartNames) -> Result<(), MessageError> {
+    for (key, name) in ["kernel", "session", "state"].into_iter().zip(names) {
+        if let Some(v) = spec.get(key) {
+            check_text(v, name, "a string")?;
+        }
+    }
+    Ok(())
+}
+
+/// Would [`text`] succeed? The same error if not.
+fn check_text(
+    value: &Value,
+    field: &'static str,
+    expected: &'static str,
+) -> Result<(), MessageError> {
+    match value {
+        Value::Undef
+        | Value::Str(_)
+        | Value::Bytes(_)
+        | Value::Int(_)
+        | Value::UInt(_)
+        | Value::Bool(_) => Ok(()),
+        other => Err(MessageError::BadField {
+            field,
+            expected,
             found: kind(other),
         }),
     }

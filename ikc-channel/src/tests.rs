@@ -4,6 +4,7 @@
 mod frames;
 mod golden;
 mod limits;
+mod native_fast;
 mod pair;
 mod props;
 pub(crate) mod util;

@@ -54,6 +54,17 @@ pub struct ClientLite {
     /// The number in the next `response<N>` RSVP state.
     next_request: u64,
     last_error: Option<LiteError>,
+    /// The last relative specifier resolved: programs mostly send to the
+    /// same few states, and resolving parses the specifier.
+    resolved: Option<Resolved>,
+}
+
+/// A text target resolved against a server name.
+#[derive(Debug)]
+struct Resolved {
+    text: String,
+    remote_name: String,
+    target: Target,
 }
 
 impl fmt::Debug for ClientLite {
@@ -100,6 +111,7 @@ impl ClientLite {
             connector,
             link: Link::Lost,
             next_request: 0,
+            resolved: None,
             last_error: None,
         };
         client.open()?;
@@ -383,9 +395,12 @@ impl ClientLite {
     ) -> Result<Value, LiteError> {
         let rsvp = self.next_rsvp();
         let mut message =
-            Message::call(Target::Text(String::new()), params, rsvp.clone()).with_from(self.from());
+            Message::call(Target::Text(String::new()), params, rsvp).with_from(self.from());
         message.wantarray = Some(list);
         self.send(&target, &mut message)?;
+        // The RSVP goes out as it was made; the wait looks for it.
+        let rsvp = message.rsvp.take().unwrap_or_default();
+        drop(message);
         self.wait(&rsvp)
     }
 
@@ -449,7 +464,7 @@ impl ClientLite {
             let Link::Up(connection) = &mut self.link else {
                 return Err(LiteError::NotConnected);
             };
-            message.event = resolve(target, connection.remote_name())?;
+            message.event = resolve_kept(&mut self.resolved, target, connection.remote_name())?;
             let failure = match connection.check_alive() {
                 Err(error) => error,
                 Ok(()) => match connection.send(message) {
@@ -507,6 +522,29 @@ impl ClientLite {
         }
         result
     }
+}
+
+/// [`resolve`], kept for the next time when the target is text.
+fn resolve_kept(
+    kept: &mut Option<Resolved>,
+    target: &Target,
+    remote_name: &str,
+) -> Result<Target, LiteError> {
+    let Target::Text(text) = target else {
+        return resolve(target, remote_name);
+    };
+    if let Some(r) = kept.as_ref() {
+        if r.text == *text && r.remote_name == remote_name {
+            return Ok(r.target.clone());
+        }
+    }
+    let resolved = resolve(target, remote_name)?;
+    *kept = Some(Resolved {
+        text: text.clone(),
+        remote_name: remote_name.to_owned(),
+        target: resolved.clone(),
+    });
+    Ok(resolved)
 }
 
 /// The destination as sent, Perl's way: text starting with `poe:` and
@@ -569,6 +607,27 @@ mod tests {
             resolve(&Target::from(hash.clone()), "X").unwrap(),
             Target::Hash(hash)
         );
+    }
+
+    #[test]
+    fn a_kept_resolution_is_used_only_for_the_same_text_and_server() {
+        let mut kept = None;
+        let target = Target::from("test/fetchQ");
+        let first = resolve_kept(&mut kept, &target, "vm-1").unwrap();
+        assert_eq!(first, Target::from("poe://vm-1/test/fetchQ"));
+        assert_eq!(resolve_kept(&mut kept, &target, "vm-1").unwrap(), first);
+        // Another server (a reconnection), another text: resolved afresh.
+        assert_eq!(
+            resolve_kept(&mut kept, &target, "vm-2").unwrap(),
+            Target::from("poe://vm-2/test/fetchQ")
+        );
+        assert_eq!(
+            resolve_kept(&mut kept, &Target::from("test/here"), "vm-2").unwrap(),
+            Target::from("poe://vm-2/test/here")
+        );
+        // A bad one is an error each time, and is not kept.
+        assert!(resolve_kept(&mut kept, &Target::from("fetchQ"), "vm-2").is_err());
+        assert!(resolve_kept(&mut kept, &Target::from("fetchQ"), "vm-2").is_err());
     }
 
     #[test]

@@ -20,6 +20,10 @@ use crate::stream::{Address, Stream};
 /// How much one read takes in (Perl's ClientLite reads 65535 bytes).
 const READ_SIZE: usize = 64 * 1024;
 
+/// How far a wait may run past its deadline because the socket's read
+/// timeout was left as it was (changing it costs a system call per wait).
+const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
+
 /// How many messages may wait, unread, between two waits for a reply. The
 /// server can send them unasked (error reports, posts to our session); past
 /// this, the oldest are dropped with a warning, as Perl's ClientLite would
@@ -91,6 +95,8 @@ struct Wire<S> {
     channel: Channel,
     buf: Box<[u8]>,
     out: Vec<u8>,
+    /// The read timeout last set on the stream.
+    read_timeout: Option<Duration>,
 }
 
 impl<S: Stream> Wire<S> {
@@ -100,6 +106,7 @@ impl<S: Stream> Wire<S> {
             channel,
             buf: vec![0; READ_SIZE].into_boxed_slice(),
             out: Vec::new(),
+            read_timeout: None,
         }
     }
 
@@ -120,13 +127,29 @@ impl<S: Stream> Wire<S> {
             if now >= deadline {
                 return Ok(Pumped::Nothing);
             }
-            self.stream
-                .set_read_timeout(Some(deadline - now))
-                .map_err(PumpError::Io)?;
+            self.wait_at_most(deadline - now).map_err(PumpError::Io)?;
             if let ReadOnce::Done(pumped) = self.read_once()? {
                 return Ok(pumped);
             }
         }
+    }
+
+    /// Make the next read wait about `remaining` at most. The timeout set
+    /// for the previous wait is kept if it ends no more than
+    /// [`TIMEOUT_SLACK`] after `remaining` and no sooner than half of it
+    /// (a read that times out early is simply made again): back-to-back
+    /// waits of the same length then cost no system call.
+    fn wait_at_most(&mut self, remaining: Duration) -> io::Result<()> {
+        if let Some(current) = self.read_timeout {
+            if current <= remaining + TIMEOUT_SLACK && current >= remaining / 2 {
+                return Ok(());
+            }
+        }
+        // A zero timeout would mean "wait forever".
+        let timeout = remaining.max(Duration::from_micros(1));
+        self.stream.set_read_timeout(Some(timeout))?;
+        self.read_timeout = Some(timeout);
+        Ok(())
     }
 
     /// Read what is there without waiting, and feed the channel.
@@ -310,6 +333,13 @@ impl<S: Stream> Connection<S> {
     /// a message is written into it (where it would be lost), and so that
     /// what it sent unasked is kept in order.
     pub(crate) fn check_alive(&mut self) -> Result<(), LiteError> {
+        // Usually nothing is waiting: a peek says so in one system call.
+        // Bytes, the close, an error or a stream that cannot peek: read.
+        if let Some(Err(e)) = self.wire.stream.peek_nonblocking() {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                return Ok(());
+            }
+        }
         match self.wire.pump_now() {
             Ok(Pumped::Fed) => {
                 self.take_events(Some(MAX_UNREAD));

@@ -1,6 +1,8 @@
 //! What to make of a message that arrives while we wait for a reply: the
 //! rules of Perl's ClientLite (`_response`), as a pure function.
 
+use std::borrow::Cow;
+
 use ikc_channel::{Message, Target};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, PartName, Specifier};
@@ -57,22 +59,26 @@ pub(crate) fn classify(incoming: Incoming, expecting: &HashForm) -> Verdict {
             target_name(&message)
         ));
     }
-    if session != expecting.session || state != expecting.state {
+    if session != expecting.session.as_str() || state != expecting.state.as_str() {
         return Verdict::Discard(format!(
             "dropping a message for {} while waiting for {}",
             target_name(&message),
             expecting.ikc_name()
         ));
     }
+    drop((session, state));
     Verdict::Reply(message.params)
 }
 
-fn session_and_state(message: &Message) -> Option<(String, String)> {
+fn session_and_state(message: &Message) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     match &message.event {
-        Target::Hash(hash) => Some((hash.session.clone(), hash.state.clone())),
+        Target::Hash(hash) => Some((Cow::from(&hash.session), Cow::from(&hash.state))),
         Target::Text(text) => {
             let spec = Specifier::parse(text).ok()?;
-            Some((spec.part(PartName::Session), spec.part(PartName::State)))
+            Some((
+                Cow::from(spec.part(PartName::Session)),
+                Cow::from(spec.part(PartName::State)),
+            ))
         }
     }
 }

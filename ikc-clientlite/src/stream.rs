@@ -36,6 +36,24 @@ pub trait Stream: Read + Write {
     ///
     /// When the mode cannot be changed.
     fn set_nonblocking(&mut self, nonblocking: bool) -> io::Result<()>;
+
+    /// Look, without reading and without waiting, whether input is
+    /// waiting: `Ok(n)` with `n > 0` when bytes are there, `Ok(0)` when the
+    /// peer closed its end, [`io::ErrorKind::WouldBlock`] when nothing is
+    /// there. `None` (the default) when the stream cannot tell; the client
+    /// then switches to non-blocking mode and reads instead. Sockets answer
+    /// with one system call (`recv` with `MSG_PEEK | MSG_DONTWAIT`) where
+    /// the switch and the read take three.
+    fn peek_nonblocking(&mut self) -> Option<io::Result<usize>> {
+        None
+    }
+}
+
+/// `recv(MSG_PEEK | MSG_DONTWAIT)` of one byte on a socket.
+#[cfg(unix)]
+fn peek_socket(socket: socket2::SockRef<'_>) -> io::Result<usize> {
+    let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
+    socket.recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT)
 }
 
 impl Stream for TcpStream {
@@ -46,6 +64,11 @@ impl Stream for TcpStream {
 
     fn set_nonblocking(&mut self, nonblocking: bool) -> io::Result<()> {
         Self::set_nonblocking(self, nonblocking)
+    }
+
+    #[cfg(unix)]
+    fn peek_nonblocking(&mut self) -> Option<io::Result<usize>> {
+        Some(peek_socket(socket2::SockRef::from(&*self)))
     }
 }
 
@@ -58,6 +81,10 @@ impl Stream for std::os::unix::net::UnixStream {
     fn set_nonblocking(&mut self, nonblocking: bool) -> io::Result<()> {
         Self::set_nonblocking(self, nonblocking)
     }
+
+    fn peek_nonblocking(&mut self) -> Option<io::Result<usize>> {
+        Some(peek_socket(socket2::SockRef::from(&*self)))
+    }
 }
 
 impl<S: Stream + ?Sized> Stream for Box<S> {
@@ -67,6 +94,10 @@ impl<S: Stream + ?Sized> Stream for Box<S> {
 
     fn set_nonblocking(&mut self, nonblocking: bool) -> io::Result<()> {
         (**self).set_nonblocking(nonblocking)
+    }
+
+    fn peek_nonblocking(&mut self) -> Option<io::Result<usize>> {
+        (**self).peek_nonblocking()
     }
 }
 
@@ -209,6 +240,93 @@ mod tests {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
         ));
         Ok(())
+    }
+
+    /// What a peek sees: nothing, then bytes (left to read), then the close.
+    #[cfg(unix)]
+    fn peeks_see_nothing_then_bytes_then_the_close(
+        stream: &mut dyn Stream,
+        mut other: impl Write,
+    ) -> io::Result<()> {
+        let nothing = stream.peek_nonblocking().expect("sockets can peek");
+        assert_eq!(
+            nothing.map_err(|e| e.kind()),
+            Err(io::ErrorKind::WouldBlock)
+        );
+        other.write_all(b"ab")?;
+        other.flush()?;
+        // Blocking read of what was peeked at: the peek took nothing.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match stream.peek_nonblocking().expect("sockets can peek") {
+                Ok(n) if n > 0 => break,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    assert!(std::time::Instant::now() < deadline, "the bytes never came");
+                    std::thread::yield_now();
+                }
+                other => panic!("waiting for bytes: {other:?}"),
+            }
+        }
+        let mut buf = [0; 2];
+        stream.read_exact(&mut buf)?;
+        assert_eq!(&buf, b"ab");
+        drop(other);
+        loop {
+            match stream.peek_nonblocking().expect("sockets can peek") {
+                Ok(0) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    assert!(std::time::Instant::now() < deadline, "the close never came");
+                    std::thread::yield_now();
+                }
+                other => panic!("after the close: {other:?}"),
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn tcp_and_unix_sockets_peek_without_waiting_or_reading() -> io::Result<()> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let mut stream = TcpStream::connect(listener.local_addr()?)?;
+        let (server, _) = listener.accept()?;
+        peeks_see_nothing_then_bytes_then_the_close(&mut stream, server)?;
+        let (mut stream, other) = std::os::unix::net::UnixStream::pair()?;
+        peeks_see_nothing_then_bytes_then_the_close(&mut stream, other)?;
+        // A boxed socket peeks too; a stream that cannot says so.
+        let (stream, _other) = std::os::unix::net::UnixStream::pair()?;
+        let mut boxed: Box<dyn Stream> = Box::new(stream);
+        assert!(boxed.peek_nonblocking().is_some());
+        assert!(Pipe.peek_nonblocking().is_none());
+        Ok(())
+    }
+
+    /// A stream with none of the sockets' abilities.
+    struct Pipe;
+
+    impl Read for Pipe {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Ok(0)
+        }
+    }
+
+    impl Write for Pipe {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Stream for Pipe {
+        fn set_read_timeout(&mut self, _: Option<Duration>) -> io::Result<()> {
+            Ok(())
+        }
+
+        fn set_nonblocking(&mut self, _: bool) -> io::Result<()> {
+            Ok(())
+        }
     }
 
     #[cfg(unix)]

@@ -157,6 +157,33 @@ impl<'k> Ctx<'k> {
         self.core.call(Some(self.me), &to.into(), event)
     }
 
+    /// [`call`](Self::call) on behalf of another session of this kernel:
+    /// the handler sees `sender` as its SENDER. The IKC responder calls a
+    /// request's state this way, with SENDER the thunk session standing for
+    /// the remote sender (so that posting to SENDER answers the remote
+    /// session), without a hop through the thunk. `sender` is not checked:
+    /// posts to a SENDER that does not exist fail as usual.
+    ///
+    /// # Errors
+    ///
+    /// As [`call`](Self::call).
+    #[track_caller]
+    pub fn call_as<'t>(
+        &mut self,
+        sender: SessionId,
+        to: impl Into<Target<'t>>,
+        state: impl Into<StateName>,
+        args: Vec<Value>,
+    ) -> Result<Value, CallError> {
+        let event = Event::located(
+            state.into(),
+            args,
+            Sender::Session(sender),
+            Location::caller(),
+        );
+        self.core.call(Some(self.me), &to.into(), event)
+    }
+
     /// [`call`](Self::call) the state a specifier names.
     ///
     /// # Errors

@@ -11,8 +11,12 @@ use crate::error::KernelError;
 use crate::event::{Readiness, StateName};
 use crate::ids::WatcherId;
 
-/// Bytes read per `read` call.
+/// Bytes read per `read` call at most.
 const READ_CHUNK: usize = 64 * 1024;
+/// Bytes read per `read` call at first: the chunk doubles each time a read
+/// fills it, so an idle connection keeps a small buffer and a busy one
+/// soon reads [`READ_CHUNK`] at a time.
+const FIRST_READ_CHUNK: usize = 4 * 1024;
 /// Default bytes read per readiness event before yielding to other events.
 const DEFAULT_READ_LIMIT: usize = 256 * 1024;
 /// Default high-water mark of queued output.
@@ -62,6 +66,8 @@ pub struct ReadWrite<S: Read + Write + Source> {
     /// kept for the next reads, so reading never re-zeroes memory.
     input: Vec<u8>,
     filled: usize,
+    /// Bytes asked for by the next `read`.
+    chunk: usize,
     output: Vec<u8>,
     /// Bytes of `output` already written.
     written: usize,
@@ -69,6 +75,9 @@ pub struct ReadWrite<S: Read + Write + Source> {
     high_water: usize,
     read_limit: usize,
     paused: bool,
+    /// A readiness event said the peer closed its end (or the socket
+    /// failed): reads go on until end of input.
+    peer_closed: bool,
     eof: bool,
     close_when_flushed: bool,
 }
@@ -96,12 +105,14 @@ impl<S: Read + Write + Source> ReadWrite<S> {
             state,
             input: Vec::new(),
             filled: 0,
+            chunk: FIRST_READ_CHUNK,
             output: Vec::new(),
             written: 0,
             interest: Interest::READABLE,
             high_water: DEFAULT_HIGH_WATER,
             read_limit: DEFAULT_READ_LIMIT,
             paused: false,
+            peer_closed: false,
             eof: false,
             close_when_flushed: false,
         })
@@ -242,6 +253,7 @@ impl<S: Read + Write + Source> ReadWrite<S> {
         if !self.is_mine(ready) || self.stream.is_none() {
             return out;
         }
+        self.peer_closed |= ready.read_closed || ready.error;
         if ready.writable || ready.error || self.queued() > 0 {
             let had_output = self.queued() > 0;
             match self.flush(ctx) {
@@ -281,10 +293,11 @@ impl<S: Read + Write + Source> ReadWrite<S> {
                 return;
             }
             let start = self.filled;
-            if self.input.len() < start + READ_CHUNK {
-                self.input.resize(start + READ_CHUNK, 0);
+            let chunk = self.chunk;
+            if self.input.len() < start + chunk {
+                self.input.resize(start + chunk, 0);
             }
-            match stream.read(&mut self.input[start..start + READ_CHUNK]) {
+            match stream.read(&mut self.input[start..start + chunk]) {
                 Ok(0) => {
                     self.eof = true;
                     out.eof = true;
@@ -293,6 +306,15 @@ impl<S: Read + Write + Source> ReadWrite<S> {
                 Ok(n) => {
                     self.filled += n;
                     out.read += n;
+                    if n == chunk {
+                        self.chunk = (chunk * 2).min(READ_CHUNK);
+                    } else if !self.peer_closed {
+                        // A short read emptied the socket: what arrives
+                        // later raises a new (edge-triggered) event, so
+                        // the read that would say "would block" is saved.
+                        // Once the peer closed, read on to the end.
+                        return;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

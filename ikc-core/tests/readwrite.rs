@@ -291,6 +291,7 @@ impl Session for Pausable {
                     );
                 }
                 if out.eof {
+                    push(&self.log, "eof".to_owned());
                     rw.close(ctx);
                 }
             }
@@ -298,6 +299,40 @@ impl Session for Pausable {
         }
         Value::Undef
     }
+}
+
+#[test]
+fn data_and_close_while_paused_are_both_read_after_resume() {
+    // Reads stop at a short read (the socket is empty then); a close that
+    // arrived while paused must still be read to the end.
+    let log = new_log();
+    let mut k = Kernel::new().unwrap();
+    let (mut a, b) = UnixStream::pair().unwrap();
+    let id = k.spawn(Pausable {
+        stream: Some(b),
+        rw: None,
+        log: log.clone(),
+    });
+    let big: Vec<u8> = (0..100_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    a.write_all(&big).unwrap();
+    drop(a);
+    for _ in 0..3 {
+        k.run_one(Some(std::time::Duration::ZERO)).unwrap();
+    }
+    assert!(lines(&log).is_empty());
+    k.post(id, "resume", vec![]).unwrap();
+    turn_until(&mut k, |_| lines(&log).last().is_some_and(|l| l == "eof"));
+    let got: String = lines(&log)
+        .iter()
+        .filter(|l| *l != "eof")
+        .map(String::as_str)
+        .collect();
+    assert!(
+        got.as_bytes() == big.as_slice(),
+        "read {} bytes of {}",
+        got.len(),
+        big.len()
+    );
 }
 
 #[test]

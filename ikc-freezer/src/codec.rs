@@ -11,7 +11,7 @@ use crate::error::{FreezeError, ThawError};
 use crate::value::Value;
 
 pub use self::dumper::Dumper;
-pub use self::native::Native;
+pub use self::native::{Native, NativeDecoder, NativeEncoder, NativeString};
 pub use self::storable::Storable;
 
 /// The name under which our native codec (postcard over [`Value`]) is
@@ -41,6 +41,13 @@ pub trait Freezer: Send + Sync + fmt::Debug {
     ///
     /// A [`ThawError`] for malformed input or input over the codec's limits.
     fn thaw(&self, bytes: &[u8]) -> Result<Value, ThawError>;
+
+    /// This codec as the [`Native`] codec, if it is one: callers with a
+    /// faster path for the native encoding (ikc-channel's message codec)
+    /// use it, with this codec's limits.
+    fn as_native(&self) -> Option<&Native> {
+        None
+    }
 }
 
 /// The codecs a kernel can speak, by negotiated name.

@@ -81,7 +81,10 @@ mod limits;
 mod value;
 
 pub use crate::bridge::{from_value, to_value};
-pub use crate::codec::{DUMPER, Dumper, Freezer, NATIVE, Native, Registry, STORABLE, Storable};
+pub use crate::codec::{
+    DUMPER, Dumper, Freezer, NATIVE, Native, NativeDecoder, NativeEncoder, NativeString, Registry,
+    STORABLE, Storable,
+};
 pub use crate::error::{FreezeError, ThawError, ValueError};
 pub use crate::limits::Limits;
 pub use crate::value::{Blessed, Hash, Key, Value};

@@ -330,7 +330,7 @@ impl<S: Stream> ChannelSession<S> {
                 ChannelEvent::Negotiated(peer) => self.negotiated(ctx, peer),
                 ChannelEvent::Message(msg) => {
                     if let Some(shared) = self.shared() {
-                        let errors_to = self.errors_to();
+                        let errors_to = self.remote_id.as_deref().unwrap_or_default();
                         request(&shared, ctx, msg, errors_to);
                     } else {
                         log::warn!("IKC request dropped: the responder has shut down");

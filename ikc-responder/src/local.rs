@@ -12,10 +12,8 @@
 use ikc_channel::Message;
 use ikc_core::{Ctx, Event, Session, SessionId};
 use ikc_freezer::Value;
-use ikc_specifier::HashForm;
 
 use crate::request::request;
-use crate::responder::IKC_ALIAS;
 use crate::state;
 
 /// The state a local request arrives in: `[message hash]`.
@@ -55,12 +53,7 @@ impl Session for LocalChannel {
         let kernel_id = shared.borrow().kernel_id.clone();
         let arg = event.args.into_iter().next().unwrap_or_default();
         match Message::try_from(arg) {
-            Ok(msg) => request(
-                &shared,
-                ctx,
-                msg,
-                HashForm::new(kernel_id, IKC_ALIAS, "remote_error"),
-            ),
+            Ok(msg) => request(&shared, ctx, msg, &kernel_id),
             Err(e) => log::warn!("bad local IKC request: {e}"),
         }
         Value::Undef

@@ -1,7 +1,9 @@
 //! Which local states remote kernels may invoke: published states, and the
 //! one-shot permissions that let a call's answer reach its RSVP state.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::HashMap;
 
 /// The states the `IKC` session publishes by itself.
 pub(crate) const AUTO_PUBLISHED: [&str; 3] = ["remote_error", "do_you_have", "ping"];
@@ -38,14 +40,14 @@ pub(crate) struct Published {
 
 impl Default for Published {
     fn default() -> Self {
-        let mut local = HashMap::new();
+        let mut local = HashMap::default();
         local.insert(
             "IKC".to_owned(),
             AUTO_PUBLISHED.iter().map(|s| (*s).to_owned()).collect(),
         );
         Self {
             local,
-            rsvp: HashMap::new(),
+            rsvp: HashMap::default(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The registry of kernels the responder can reach: each remote kernel's
 //! real ID and channel, every alias it is known by, and the default kernel.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 /// How a registered kernel is reached: through a channel (a session owning
 /// a connection), or the local kernel itself (posting to our own names).
@@ -39,9 +39,9 @@ pub(crate) struct Unregistered<C> {
 impl<C: Copy + Eq> Default for RemoteKernels<C> {
     fn default() -> Self {
         Self {
-            channels: HashMap::new(),
-            aliases: HashMap::new(),
-            alias_lists: HashMap::new(),
+            channels: HashMap::default(),
+            aliases: HashMap::default(),
+            alias_lists: HashMap::default(),
             order: Vec::new(),
             default: None,
         }
@@ -131,17 +131,22 @@ impl<C: Copy + Eq> RemoteKernels<C> {
     /// The channels a kernel name reaches: `*` is every registered kernel
     /// (the local one included, as in IKC), an alias or real ID is one.
     pub(crate) fn channel_list(&self, name: &str) -> Vec<C> {
-        if name == "*" {
-            return self
-                .order
-                .iter()
-                .filter_map(|id| self.channels.get(id).copied())
-                .collect();
-        }
-        self.real_id(name)
-            .and_then(|id| self.channels.get(id).copied())
-            .into_iter()
-            .collect()
+        self.channels_of(name).collect()
+    }
+
+    /// [`channel_list`](Self::channel_list) without collecting.
+    pub(crate) fn channels_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = C> + 'a {
+        let all = (name == "*").then_some(&self.order);
+        let one = if name == "*" {
+            None
+        } else {
+            self.real_id(name)
+                .and_then(|id| self.channels.get(id).copied())
+        };
+        all.into_iter()
+            .flatten()
+            .filter_map(|id| self.channels.get(id).copied())
+            .chain(one)
     }
 
     /// The real ID a name (real ID or alias) stands for.

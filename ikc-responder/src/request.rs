@@ -2,145 +2,211 @@
 //! known), invoke the state through a thunk, and answer failures with
 //! `remote_error` as IKC does.
 
-use ikc_channel::{Message, Target};
-use ikc_core::{Ctx, SessionId};
-use ikc_freezer::Value;
-use ikc_specifier::{HashForm, Specifier};
+use std::rc::Rc;
 
+use ikc_channel::{Message, Target};
+use ikc_core::{Ctx, SessionId, StateName};
+use ikc_freezer::Value;
+use ikc_specifier::{HashForm, ParseError, Specifier};
+
+use crate::responder::IKC_ALIAS;
 use crate::send::{ErrorSide, error_params, report_error, send_msg};
 use crate::state::Shared;
 use crate::thunk;
 
 /// The proxy state: params are `[state, [args...]]`.
 pub(crate) const PROXY_STATE: &str = "IKC:proxy";
+/// How many parsed target texts the responder keeps.
+const TARGET_CACHE: usize = 32;
+
+/// A request's target, parsed once and kept: the parts the checks use.
+#[derive(Debug)]
+pub(crate) struct ParsedTarget {
+    pub(crate) spec: Specifier,
+    /// The session part as IKC writes it (`a,b`, `*` or `''`).
+    session: String,
+    /// The state, as an event name.
+    state: Option<StateName>,
+}
+
+impl ParsedTarget {
+    fn new(spec: Specifier) -> Self {
+        Self {
+            session: spec.session.to_ikc(),
+            state: spec.state.as_deref().map(StateName::new),
+            spec,
+        }
+    }
+}
+
+/// The parsed form of a request's target. Texts are parsed once and kept
+/// (a few dozen, most recent last): requests mostly go to a few targets.
+pub(crate) fn parsed_target(
+    shared: &Shared,
+    event: &Target,
+) -> Result<Rc<ParsedTarget>, ParseError> {
+    let text = match event {
+        Target::Text(text) => text,
+        Target::Hash(hash) => {
+            return Ok(Rc::new(ParsedTarget::new(Specifier::from_hash_form(hash))));
+        }
+    };
+    let mut st = shared.borrow_mut();
+    if let Some((_, parsed)) = st.targets.iter().rev().find(|(t, _)| t == text) {
+        return Ok(Rc::clone(parsed));
+    }
+    let parsed = Rc::new(ParsedTarget::new(Specifier::parse(text)?));
+    if st.targets.len() >= TARGET_CACHE {
+        st.targets.remove(0);
+    }
+    st.targets.push((text.clone(), Rc::clone(&parsed)));
+    Ok(parsed)
+}
 
 /// What a checked request will run.
 struct Invocation {
     target: SessionId,
-    state: String,
+    state: StateName,
     args: Vec<Value>,
 }
 
 /// Why a request was not run: IKC's message, the stage (`request`,
-/// `check`, `resolve`, `invocation`) and the specifier as far as it was read.
+/// `check`, `resolve`, `invocation`), and the state an `IKC:proxy` request
+/// carried (the specifier is reported with it, as IKC does).
 struct Failure {
     message: String,
     when: &'static str,
+    proxy_state: Option<String>,
+}
+
+impl Failure {
+    fn new(message: String, when: &'static str) -> Self {
+        Self {
+            message,
+            when,
+            proxy_state: None,
+        }
+    }
 }
 
 /// Handle one request that arrived from another kernel (or from our own
-/// kernel through IKC). `errors_to` is where a failure is reported: the
-/// sending kernel's `IKC/remote_error`.
-pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, errors_to: HashForm) {
-    let mut to = msg.event.specifier().ok();
-    // The kernel as the requester wrote it, for the error's `kernel` field.
-    let rkernel = to.as_ref().map(|t| t.kernel.to_ikc());
-    let invocation = check(shared, ctx, &mut msg, to.as_mut());
-    let failure = match invocation {
-        Ok(inv) => {
-            let thunk = thunk::thunk_for(shared, ctx, msg.from.as_ref());
-            let mut args = vec![
-                Value::from(inv.target),
-                Value::from(inv.state),
-                Value::Array(inv.args),
-            ];
-            if let Some(rsvp) = msg.rsvp.take() {
-                args.push(thunk::hash_value(&rsvp));
-                args.push(Value::Bool(msg.wantarray.unwrap_or(false)));
-            }
-            match ctx.call(thunk, thunk::INVOKE_STATE, args) {
-                Ok(Value::Undef) => return,
-                Ok(err) => Failure {
-                    message: err.to_string(),
-                    when: "invocation",
-                },
-                Err(e) => Failure {
-                    message: e.to_string(),
-                    when: "invocation",
-                },
-            }
+/// kernel through IKC). A failure is reported to `IKC/remote_error` of
+/// `errors_to`, the sending kernel's ID.
+///
+/// The state runs with SENDER the thunk standing for the request's `from`
+/// (posting to it answers the remote session); a call's return value goes
+/// to its RSVP.
+pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, errors_to: &str) {
+    let to = parsed_target(shared, &msg.event).ok();
+    let failure = match &to {
+        None => {
+            let text = match &msg.event {
+                Target::Text(t) => t.clone(),
+                Target::Hash(h) => h.ikc_name(),
+            };
+            Failure::new(format!("{text} isn't a valid specifier"), "request")
         }
-        Err(f) => f,
+        Some(to) => match check(shared, ctx, &mut msg, to) {
+            Ok(inv) => match invoke(shared, ctx, &mut msg, inv) {
+                Ok(()) => return,
+                Err(f) => f,
+            },
+            Err(f) => f,
+        },
     };
-    respond_with_error(
-        shared,
-        ctx,
-        &msg,
-        to.as_ref(),
-        rkernel.as_deref(),
-        &failure,
-        errors_to,
-    );
+    respond_with_error(shared, ctx, &msg, to.as_deref(), &failure, errors_to);
+}
+
+/// Run the state, and send a call's answer to its RSVP. IKC answers only
+/// with something: an undefined scalar, or an empty list, sends nothing.
+fn invoke(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    msg: &mut Message,
+    inv: Invocation,
+) -> Result<(), Failure> {
+    let thunk = thunk::thunk_for(shared, ctx, msg.from.as_ref());
+    let ret = ctx
+        .call_as(thunk, inv.target, inv.state, inv.args)
+        .map_err(|e| Failure::new(e.to_string(), "invocation"))?;
+    let Some(rsvp) = msg.rsvp.take() else {
+        return Ok(());
+    };
+    let (answer, params) = if msg.wantarray.unwrap_or(false) {
+        match ret {
+            Value::Undef => (false, Value::Undef),
+            Value::Array(list) => (!list.is_empty(), Value::Array(list)),
+            other => (true, Value::Array(vec![other])),
+        }
+    } else {
+        (!ret.is_undef(), ret)
+    };
+    if answer {
+        send_msg(shared, ctx, Message::post(rsvp, params), Some(inv.target));
+    }
+    Ok(())
 }
 
 fn check(
     shared: &Shared,
     ctx: &mut Ctx<'_>,
     msg: &mut Message,
-    to: Option<&mut Specifier>,
+    to: &ParsedTarget,
 ) -> Result<Invocation, Failure> {
-    let Some(to) = to else {
-        let text = match &msg.event {
-            Target::Text(t) => t.clone(),
-            Target::Hash(h) => h.ikc_name(),
-        };
-        return Err(Failure {
-            message: format!("{text} isn't a valid specifier"),
-            when: "request",
-        });
-    };
     let params = std::mem::take(&mut msg.params);
-    let mut args = if to.state.as_deref() == Some(PROXY_STATE) {
+    let (state, mut args, proxy_state) = if to.spec.state.as_deref() == Some(PROXY_STATE) {
         // IKC:proxy carries [state, [args...]] so a state gets several ARGs.
+        let bad = || {
+            Failure::new(
+                "IKC:proxy request needs params [state, [args...]]".to_owned(),
+                "request",
+            )
+        };
         let Value::Array(mut parts) = params else {
-            return Err(Failure {
-                message: "IKC:proxy request needs params [state, [args...]]".to_owned(),
-                when: "request",
-            });
+            return Err(bad());
         };
         let inner = if parts.len() > 1 {
             parts.swap_remove(1)
         } else {
             Value::Undef
         };
-        let state = parts.first().and_then(Value::as_str).map(str::to_owned);
-        let Some(state) = state else {
-            return Err(Failure {
-                message: "IKC:proxy request needs params [state, [args...]]".to_owned(),
-                when: "request",
-            });
+        let Some(state) = parts.first().and_then(Value::as_str).map(str::to_owned) else {
+            return Err(bad());
         };
-        to.state = Some(state);
-        match inner {
+        let args = match inner {
             Value::Array(args) => args,
             Value::Undef => Vec::new(),
             other => vec![other],
-        }
+        };
+        (StateName::new(&state), args, Some(state))
     } else {
-        vec![params]
+        let state = to.state.clone().unwrap_or_else(|| StateName::from(""));
+        (state, vec![params], None)
     };
-    let session = to.session.to_ikc();
-    let state = to.state.clone().unwrap_or_default();
-    if let Err(refusal) = shared.borrow_mut().published.check(&session, &state) {
-        return Err(Failure {
-            message: refusal.message(),
-            when: "check",
-        });
+    let fail = |message: String, when: &'static str| Failure {
+        message,
+        when,
+        proxy_state: proxy_state.clone(),
+    };
+    let checked = shared
+        .borrow_mut()
+        .published
+        .check(&to.session, state.as_str());
+    if let Err(refusal) = checked {
+        return Err(fail(refusal.message(), "check"));
     }
-    if let Some(arg) = &to.arg {
+    if let Some(arg) = &to.spec.arg {
         args.push(Value::from(arg.as_str()));
     }
-    let target = ctx.alias_resolve(&session).or_else(|| {
+    let session = &to.session;
+    let target = ctx.alias_resolve(session).or_else(|| {
         session
             .parse::<SessionId>()
             .ok()
             .filter(|id| ctx.session_exists(*id))
     });
     let Some(target) = target else {
-        return Err(Failure {
-            message: format!("Unknown session '{session}'"),
-            when: "resolve",
-        });
+        return Err(fail(format!("Unknown session '{session}'"), "resolve"));
     };
     Ok(Invocation {
         target,
@@ -155,15 +221,24 @@ fn respond_with_error(
     shared: &Shared,
     ctx: &mut Ctx<'_>,
     msg: &Message,
-    to: Option<&Specifier>,
-    rkernel: Option<&str>,
+    to: Option<&ParsedTarget>,
     failure: &Failure,
-    errors_to: HashForm,
+    errors_to: &str,
 ) {
+    // The kernel as the requester wrote it, for the error's `kernel` field.
+    let rkernel = to.map(|t| t.spec.kernel.to_ikc());
+    let rkernel = rkernel.as_deref();
     let mut text = failure.message.trim_end_matches('\n').to_owned();
     text.push_str(".  Request ");
     if let Some(to) = to {
-        text.push_str(&to.ikc_name());
+        match &failure.proxy_state {
+            Some(state) => {
+                let mut spec = to.spec.clone();
+                spec.state = Some(state.clone());
+                text.push_str(&spec.ikc_name());
+            }
+            None => text.push_str(&to.spec.ikc_name()),
+        }
     }
     if let Some(from) = &msg.from {
         text.push_str(" sent by ");
@@ -182,6 +257,7 @@ fn respond_with_error(
     if msg.is_error {
         return;
     }
+    let errors_to = HashForm::new(errors_to, IKC_ALIAS, "remote_error");
     let mut reply = Message::post(errors_to, error_params(&text, rkernel, failure.when));
     reply.is_error = true;
     send_msg(shared, ctx, reply, None);

@@ -8,6 +8,7 @@ use ikc_specifier::{HashForm, Part, PartName, specifier_part};
 
 use crate::local::LOCAL_REQUEST_STATE;
 use crate::monitor::MonitorOp;
+use crate::request::parsed_target;
 use crate::state::{Route, Shared};
 
 /// The state a channel session flushes its output in.
@@ -144,39 +145,65 @@ pub(crate) fn send_msg(
     sender: Option<SessionId>,
 ) -> usize {
     let kind = if msg.rsvp.is_some() { "call" } else { "post" };
-    let to = match msg.event.specifier() {
-        Ok(to) => to,
-        Err(e) => {
-            log::warn!("bad 'event' for IKC/{kind}: {e}");
-            return 0;
+    // A text target is parsed once and kept; a hash target (an RSVP
+    // answer) needs only its kernel part.
+    let parsed;
+    let hash_kernel;
+    let (kernel, session_given, state) = match &msg.event {
+        Target::Text(_) => {
+            parsed = match parsed_target(shared, &msg.event) {
+                Ok(to) => to,
+                Err(e) => {
+                    log::warn!("bad 'event' for IKC/{kind}: {e}");
+                    return 0;
+                }
+            };
+            let spec = &parsed.spec;
+            (
+                &spec.kernel,
+                spec.session.is_specified(),
+                spec.state.as_deref(),
+            )
+        }
+        Target::Hash(h) => {
+            hash_kernel = Part::from_ikc(&h.kernel);
+            let state = (!h.state.is_empty()).then_some(h.state.as_str());
+            (&hash_kernel, !h.session.is_empty(), state)
         }
     };
-    if !to.session.is_specified() {
-        log::warn!("IKC/{kind} needs a session name: {}", to.ikc_name());
+    if !session_given {
+        log::warn!("IKC/{kind} needs a session name: {}", describe(&msg));
         return 0;
     }
-    if to.state.is_none() {
-        log::warn!("IKC/{kind} needs a state name: {}", to.ikc_name());
+    let Some(state) = state else {
+        log::warn!("IKC/{kind} needs a state name: {}", describe(&msg));
         return 0;
-    }
-    let names: Vec<String> = match &to.kernel {
+    };
+    let default;
+    let all = ["*".to_owned()];
+    let names: &[String] = match kernel {
         Part::Unspecified => match shared.borrow().remotes.default_kernel() {
-            Some(d) => vec![d.to_owned()],
+            Some(d) => {
+                default = [d.to_owned()];
+                &default
+            }
             None => {
                 log::warn!(
-                    "unable to decide which kernel to send state '{}' to: no default kernel",
-                    to.state.as_deref().unwrap_or("")
+                    "unable to decide which kernel to send state '{state}' to: no default kernel"
                 );
                 return 0;
             }
         },
-        Part::All => vec!["*".to_owned()],
-        Part::Names(names) => names.clone(),
+        Part::All => &all,
+        Part::Names(names) => names,
     };
     if let (Some(sender), None) = (sender, &msg.from) {
-        let aliases = ctx.alias_list(sender);
         let st = shared.borrow();
-        if let Some(alias) = aliases.iter().find(|a| st.published.has_session(a)) {
+        if let Some(alias) = ctx
+            .aliases(sender)
+            .iter()
+            .find(|a| st.published.has_session(a))
+        {
             msg.from = Some(HashForm::new(
                 st.kernel_id.as_str(),
                 alias.as_str(),
@@ -184,10 +211,23 @@ pub(crate) fn send_msg(
             ));
         }
     }
-    let mut routes: Vec<Route> = Vec::new();
-    for name in &names {
-        let found = shared.borrow().remotes.channel_list(name);
-        if found.is_empty() {
+    // Nearly always one route: kept out of a vector.
+    let mut first: Option<Route> = None;
+    let mut more: Vec<Route> = Vec::new();
+    for name in names {
+        let st = shared.borrow();
+        let found = st.remotes.channels_of(name);
+        let mut any = false;
+        for route in found {
+            any = true;
+            if first.is_none() {
+                first = Some(route);
+            } else if first != Some(route) && !more.contains(&route) {
+                more.push(route);
+            }
+        }
+        drop(st);
+        if !any {
             let pid = std::process::id();
             let err = if name == "*" {
                 format!("{pid}: Not connected to any foreign kernels.")
@@ -196,42 +236,51 @@ pub(crate) fn send_msg(
             };
             report_plain(shared, ctx, "resolve", &err);
         }
-        for route in found {
-            if !routes.contains(&route) {
-                routes.push(route);
-            }
-        }
     }
-    let rsvp = msg.rsvp.clone();
+    let Some(first) = first else {
+        return 0;
+    };
+    // In order; the last route takes the message itself, earlier ones a copy.
+    let Some(last) = more.pop() else {
+        return usize::from(deliver_allowing_rsvp(shared, ctx, first, msg));
+    };
     let mut count = 0;
-    let last = routes.len().saturating_sub(1);
-    for (i, route) in routes.into_iter().enumerate() {
-        if let Some(r) = &rsvp {
-            shared
-                .borrow_mut()
-                .published
-                .allow_once(&r.session, &r.state);
-        }
-        // The last route takes the message itself; earlier ones a copy.
-        let this = if i == last {
-            std::mem::replace(&mut msg, Message::post(Target::Text(String::new()), ()))
-        } else {
-            msg.clone()
-        };
-        if deliver(shared, ctx, route, this) {
-            count += 1;
-        } else if let Some(r) = &rsvp {
-            shared
-                .borrow_mut()
-                .published
-                .revoke_once(&r.session, &r.state);
-        }
+    for route in std::iter::once(first).chain(more) {
+        count += usize::from(deliver_allowing_rsvp(shared, ctx, route, msg.clone()));
     }
-    count
+    count + usize::from(deliver_allowing_rsvp(shared, ctx, last, msg))
 }
 
-/// Put one message on one route.
-fn deliver(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, mut msg: Message) -> bool {
+/// Put one message on one route, letting its RSVP state (if any) be
+/// invoked once by the kernel it goes to.
+fn deliver_allowing_rsvp(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, msg: Message) -> bool {
+    if let Some(r) = &msg.rsvp {
+        shared
+            .borrow_mut()
+            .published
+            .allow_once(&r.session, &r.state);
+    }
+    match deliver(shared, ctx, route, msg) {
+        Ok(()) => true,
+        Err(msg) => {
+            if let Some(r) = &msg.rsvp {
+                shared
+                    .borrow_mut()
+                    .published
+                    .revoke_once(&r.session, &r.state);
+            }
+            false
+        }
+    }
+}
+
+/// Put one message on one route; the message comes back if it could not be.
+fn deliver(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    route: Route,
+    mut msg: Message,
+) -> Result<(), Box<Message>> {
     match route {
         Route::Local => {
             let (local, kernel_id) = {
@@ -243,19 +292,22 @@ fn deliver(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, mut msg: Message) -
                     "not sending {} to our own kernel: IKC is shutting down",
                     describe(&msg)
                 );
-                return false;
+                return Err(Box::new(msg));
             };
             if let Some(r) = msg.rsvp.as_mut() {
                 if r.kernel.is_empty() {
                     r.kernel = kernel_id;
                 }
             }
-            ctx.post(local, LOCAL_REQUEST_STATE, vec![msg.to_value()])
-                .is_ok()
+            let value = msg.to_value();
+            match ctx.post(local, LOCAL_REQUEST_STATE, vec![value]) {
+                Ok(()) => Ok(()),
+                Err(_) => Err(Box::new(msg)),
+            }
         }
         Route::Channel(session) => {
             let Some(link) = shared.borrow().link(session) else {
-                return false;
+                return Err(Box::new(msg));
             };
             let mut link = link.borrow_mut();
             if link.closing {
@@ -263,7 +315,7 @@ fn deliver(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, mut msg: Message) -
                     "not sending {} to a channel that is shutting down",
                     describe(&msg)
                 );
-                return false;
+                return Err(Box::new(msg));
             }
             if let Some(r) = msg.rsvp.as_mut() {
                 if r.kernel.is_empty() {
@@ -276,10 +328,10 @@ fn deliver(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, mut msg: Message) -
                         drop(link);
                         if ctx.post(session, FLUSH_STATE, Vec::new()).is_err() {
                             log::warn!("channel session {session} is gone; message dropped");
-                            return false;
+                            return Err(Box::new(msg));
                         }
                     }
-                    true
+                    Ok(())
                 }
                 Err(e) => {
                     let remote = link.remote_id.clone();
@@ -293,7 +345,7 @@ fn deliver(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, mut msg: Message) -
                         "send",
                         false,
                     );
-                    false
+                    Err(Box::new(msg))
                 }
             }
         }

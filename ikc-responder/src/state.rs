@@ -7,16 +7,19 @@
 //! `IKC` session holds it strongly: when that session stops, the state goes
 //! and the other sessions find no responder.
 
+use foldhash::HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use ikc_channel::Channel;
 use ikc_core::SessionId;
 
+use ikc_specifier::HashForm;
+
 use crate::monitor::Monitors;
 use crate::published::Published;
 use crate::remote::RemoteKernels;
+use crate::request::ParsedTarget;
 use crate::subscription::Subscriptions;
 
 /// How a registered kernel is reached.
@@ -60,8 +63,9 @@ impl Link {
 /// A shared [`Link`].
 pub(crate) type LinkRef = Rc<RefCell<Link>>;
 
-/// The key a thunk is cached under: the `from` of the requests it stands for.
-pub(crate) type ThunkKey = (String, String, String);
+/// The key a thunk is cached under: the `from` of the requests it stands
+/// for (all parts empty when there is none).
+pub(crate) type ThunkKey = HashForm;
 
 /// Everything the responder knows.
 #[derive(Debug)]
@@ -90,6 +94,8 @@ pub(crate) struct State {
     pub(crate) local_channel: Option<SessionId>,
     /// `IKC/shutdown` was asked for.
     pub(crate) shutting_down: bool,
+    /// Request targets already parsed, by text (most recent last).
+    pub(crate) targets: Vec<(String, Rc<ParsedTarget>)>,
     /// The `IKC` session holds itself until its channels have closed.
     pub(crate) held_until_closed: bool,
 }
@@ -137,15 +143,16 @@ impl State {
             session,
             kernel_id: kernel_id.to_owned(),
             remotes,
-            links: HashMap::new(),
+            links: HashMap::default(),
             published: Published::default(),
             monitors: Monitors::default(),
             subscriptions: Subscriptions::default(),
-            proxies: HashMap::new(),
-            thunks: HashMap::new(),
+            proxies: HashMap::default(),
+            thunks: HashMap::default(),
             thunk_order: Vec::new(),
             local_channel: None,
             shutting_down: false,
+            targets: Vec::new(),
             held_until_closed: false,
         }
     }

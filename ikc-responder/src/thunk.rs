@@ -1,9 +1,10 @@
 //! Thunks: the local sessions that stand in for a remote sender.
 //!
-//! A state invoked by another kernel sees a thunk as its `SENDER`. The
-//! thunk calls the state, sends the return value to the caller's RSVP,
-//! and forwards whatever is posted to it back to the remote session (IKC's
-//! "proxy SENDER"). One thunk serves every request with the same `from`,
+//! A state invoked by another kernel sees a thunk as its `SENDER` (the
+//! responder calls the state on the thunk's behalf, and sends the return
+//! value to the caller's RSVP). The thunk forwards whatever is posted to
+//! it back to the remote session (IKC's "proxy SENDER"). One thunk serves
+//! every request with the same `from`,
 //! so a handler may keep `SENDER` and answer later; it keeps a thunk alive
 //! beyond the connection with `refcount_increment`.
 
@@ -15,10 +16,6 @@ use ikc_specifier::HashForm;
 use crate::send::send_msg;
 use crate::state::{self, Shared, ThunkKey};
 
-/// The state the responder calls a thunk with: `[target session id,
-/// state, [args], rsvp hash?, wantarray?]`. The thunk returns `undef` on
-/// success or the error text.
-pub(crate) const INVOKE_STATE: &str = "IKC:invoke";
 /// The reference tag the responder holds a thunk by.
 const REF_TAG: &str = "IKC thunk";
 /// How many thunks the responder keeps before releasing the oldest.
@@ -53,14 +50,18 @@ pub(crate) fn hash_form(value: &Value) -> Option<HashForm> {
 
 /// The thunk for requests sent by `from`, started if needed.
 pub(crate) fn thunk_for(shared: &Shared, ctx: &mut Ctx<'_>, from: Option<&HashForm>) -> SessionId {
-    let key: ThunkKey = from.map_or_else(Default::default, |f| {
-        (f.kernel.clone(), f.session.clone(), f.state.clone())
-    });
-    if let Some(&id) = shared.borrow().thunks.get(&key) {
+    let anonymous = HashForm::default();
+    let found = shared
+        .borrow()
+        .thunks
+        .get(from.unwrap_or(&anonymous))
+        .copied();
+    if let Some(id) = found {
         if ctx.session_exists(id) {
             return id;
         }
     }
+    let key: ThunkKey = from.cloned().unwrap_or_default();
     let id = ctx.spawn(Thunk {
         from: from.cloned(),
     });
@@ -94,7 +95,7 @@ pub(crate) fn release_kernel(shared: &Shared, ctx: &mut Ctx<'_>, names: &[String
         let keys: Vec<ThunkKey> = st
             .thunks
             .keys()
-            .filter(|k| names.contains(&k.0))
+            .filter(|k| names.contains(&k.kernel))
             .cloned()
             .collect();
         st.thunk_order.retain(|k| !keys.contains(k));
@@ -124,43 +125,6 @@ struct Thunk {
 }
 
 impl Thunk {
-    fn invoke(ctx: &mut Ctx<'_>, mut args: Vec<Value>) -> Value {
-        let wantarray = args.get(4).is_some_and(Value::as_bool);
-        let rsvp = args.get(3).and_then(hash_form);
-        let call_args = match args.get_mut(2).map(std::mem::take) {
-            Some(Value::Array(a)) => a,
-            _ => Vec::new(),
-        };
-        let state = args.get(1).map(Value::to_string).unwrap_or_default();
-        let Some(target) = args.first().and_then(SessionId::from_value) else {
-            return Value::from("bad invocation");
-        };
-        let ret = match ctx.call(target, state, call_args) {
-            Ok(v) => v,
-            Err(e) => return Value::from(e.to_string()),
-        };
-        let Some(rsvp) = rsvp else {
-            return Value::Undef;
-        };
-        // IKC answers only with something: an undefined scalar, or an
-        // empty list, sends nothing back.
-        let (answer, params) = if wantarray {
-            match ret {
-                Value::Undef => (false, Value::Undef),
-                Value::Array(list) => (!list.is_empty(), Value::Array(list)),
-                other => (true, Value::Array(vec![other])),
-            }
-        } else {
-            (!ret.is_undef(), ret)
-        };
-        if answer {
-            if let Some(shared) = state::lookup(ctx.kernel_id()) {
-                send_msg(&shared, ctx, Message::post(rsvp, params), Some(target));
-            }
-        }
-        Value::Undef
-    }
-
     fn respond(&self, ctx: &mut Ctx<'_>, state: &str, args: Vec<Value>, sender: Option<SessionId>) {
         let Some(from) = &self.from else {
             log::warn!("attempt to respond to an anonymous foreign post with '{state}'");
@@ -189,7 +153,6 @@ impl Thunk {
 impl Session for Thunk {
     fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value {
         match event.state() {
-            INVOKE_STATE => Self::invoke(ctx, event.args),
             s if s.starts_with('_') => Value::Undef,
             _ => {
                 let state = event.state().to_owned();

@@ -64,6 +64,15 @@ impl Ctx<'_> {
             .unwrap_or_default()
     }
 
+    /// A session's aliases, in the order they were set, borrowed (empty for
+    /// an unknown session): [`alias_list`](Self::alias_list) without the copy.
+    pub fn aliases(&self, session: SessionId) -> &[String] {
+        self.core
+            .sessions
+            .by_id(session)
+            .map_or(&[], |s| s.aliases.as_slice())
+    }
+
     /// This session's parent; `None` when it is the kernel.
     pub fn parent(&self) -> Option<SessionId> {
         self.slot().parent

@@ -2,7 +2,6 @@
 //! panic, collecting garbage, stopping and freeing sessions.
 
 use std::any::Any;
-use std::collections::HashMap;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::Arc;
 use std::time::Instant;
@@ -40,7 +39,7 @@ pub(crate) struct Core {
     pub(crate) queue: Queue,
     pub(crate) alarms: Alarms,
     pub(crate) watchers: Watchers,
-    pub(crate) aliases: HashMap<String, SessionId>,
+    pub(crate) aliases: foldhash::HashMap<String, SessionId>,
     pub(crate) names: Names,
     pub(crate) registry: Registry,
     /// The time of the current turn (what `delay` counts from).
@@ -68,7 +67,7 @@ impl Core {
             queue: Queue::default(),
             alarms: Alarms::new(now),
             watchers: Watchers::default(),
-            aliases: HashMap::new(),
+            aliases: foldhash::HashMap::default(),
             names,
             registry,
             now,

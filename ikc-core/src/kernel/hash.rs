@@ -1,7 +1,8 @@
 //! A fast hasher for the kernel's internal tables, keyed by numbers the
 //! kernel assigns itself (session and alarm ids) and by state names the
-//! program chooses. Tables keyed by text from other kernels (aliases) keep
-//! std's randomised hasher.
+//! program chooses. Tables keyed by text that may come from other kernels
+//! (aliases) use foldhash's per-table random seeds instead, as
+//! ikc-freezer's hashes do.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -30,10 +30,12 @@
 mod reader;
 mod writer;
 
+use std::fmt;
+
 use crate::codec::{Freezer, NATIVE};
 use crate::error::{FreezeError, ThawError};
 use crate::limits::Limits;
-use crate::value::Value;
+use crate::value::{Key, Value};
 
 /// Variant indexes of `Wire`.
 mod tag {
@@ -85,6 +87,174 @@ impl Native {
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
+
+    /// Write a value piece by piece (a hash, its keys, its values), for
+    /// callers that encode a known shape without building a [`Value`]
+    /// first. The bytes are exactly what [`freeze`](Freezer::freeze)
+    /// writes for the value the pieces describe.
+    ///
+    /// ```
+    /// use ikc_freezer::{Freezer, Hash, Native, Value};
+    ///
+    /// let native = Native::new();
+    /// let mut pieces = Vec::new();
+    /// let mut enc = native.encoder(&mut pieces);
+    /// enc.hash(2, 0)?;
+    /// enc.key("event");
+    /// enc.str("poe://Server/test/here");
+    /// enc.key("params");
+    /// enc.value(&Value::Int(42), 1)?;
+    ///
+    /// let mut hash = Hash::new();
+    /// hash.insert("event", "poe://Server/test/here");
+    /// hash.insert("params", 42);
+    /// let mut whole = Vec::new();
+    /// native.freeze(&Value::Hash(hash), &mut whole)?;
+    /// assert_eq!(pieces, whole);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn encoder<'a>(&self, out: &'a mut Vec<u8>) -> NativeEncoder<'a> {
+        NativeEncoder {
+            writer: writer::Writer {
+                out,
+                max_depth: self.limits.max_depth,
+            },
+        }
+    }
+
+    /// Read a value piece by piece, with this codec's limits counted over
+    /// the whole input as [`thaw`](Freezer::thaw) counts them. Pieces that
+    /// do not match what is there are errors.
+    ///
+    /// # Errors
+    ///
+    /// [`ThawError::TooLarge`] when `bytes` is over the input limit.
+    pub fn decoder<'a>(&self, bytes: &'a [u8]) -> Result<NativeDecoder<'a>, ThawError> {
+        Ok(NativeDecoder {
+            reader: reader::Reader::new(bytes, self.limits)?,
+        })
+    }
+}
+
+/// Writes the native encoding piece by piece; see [`Native::encoder`].
+/// Nesting levels count from 0 (the outermost value), as the depth limit
+/// does.
+pub struct NativeEncoder<'a> {
+    writer: writer::Writer<'a>,
+}
+
+impl fmt::Debug for NativeEncoder<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NativeEncoder")
+            .field("written", &self.writer.out.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl NativeEncoder<'_> {
+    /// The start of a hash of `len` entries at nesting level `depth`; the
+    /// entries follow as [`key`](Self::key) then a value.
+    ///
+    /// # Errors
+    ///
+    /// [`FreezeError::TooDeep`] at the depth limit.
+    pub fn hash(&mut self, len: usize, depth: usize) -> Result<(), FreezeError> {
+        self.writer.hash_header(len, depth)
+    }
+
+    /// A hash key given as text (as `Key::from(&str)` is written).
+    pub fn key(&mut self, key: &str) {
+        self.writer.text_key(key);
+    }
+
+    /// A character string (as `Value::Str` is written).
+    pub fn str(&mut self, s: &str) {
+        self.writer.str(s);
+    }
+
+    /// An integer (as `Value::Int` is written).
+    pub fn int(&mut self, i: i64) {
+        // Never fails: scalars have no depth.
+        let _ = self.writer.value(&Value::Int(i), 0);
+    }
+
+    /// A whole value at nesting level `depth`.
+    ///
+    /// # Errors
+    ///
+    /// [`FreezeError::TooDeep`] when it nests past the depth limit.
+    pub fn value(&mut self, value: &Value, depth: usize) -> Result<(), FreezeError> {
+        self.writer.value(value, depth)
+    }
+}
+
+/// A string read by [`NativeDecoder::string`], borrowed from the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NativeString<'a> {
+    /// A character string (`Value::Str`).
+    Str(&'a str),
+    /// A byte string (`Value::Bytes`).
+    Bytes(&'a [u8]),
+}
+
+/// Reads the native encoding piece by piece; see [`Native::decoder`].
+#[derive(Debug)]
+pub struct NativeDecoder<'a> {
+    reader: reader::Reader<'a>,
+}
+
+impl<'a> NativeDecoder<'a> {
+    /// Is the next value a hash?
+    pub fn at_hash(&self) -> bool {
+        self.reader.peek_tag() == Some(tag::HASH)
+    }
+
+    /// Read the start of a hash at nesting level `depth`: its number of
+    /// entries, each to be read as [`key`](Self::key) then a value.
+    ///
+    /// # Errors
+    ///
+    /// The next value is not a hash, or is over a limit.
+    pub fn hash(&mut self, depth: usize) -> Result<usize, ThawError> {
+        self.reader.hash_header(depth)
+    }
+
+    /// If the next value is a string, read it without building a
+    /// [`Value`]; anything else is left unread (`None`).
+    ///
+    /// # Errors
+    ///
+    /// Malformed input, or a string over the limits.
+    pub fn string(&mut self) -> Result<Option<NativeString<'a>>, ThawError> {
+        self.reader.string()
+    }
+
+    /// Read a hash key.
+    ///
+    /// # Errors
+    ///
+    /// Malformed input.
+    pub fn key(&mut self) -> Result<Key, ThawError> {
+        self.reader.key()
+    }
+
+    /// Read a whole value at nesting level `depth`.
+    ///
+    /// # Errors
+    ///
+    /// Malformed input, or a value over the limits.
+    pub fn value(&mut self, depth: usize) -> Result<Value, ThawError> {
+        self.reader.run(depth)
+    }
+
+    /// Check that the input was read to its end.
+    ///
+    /// # Errors
+    ///
+    /// [`ThawError::TrailingData`] when bytes are left.
+    pub fn finish(self) -> Result<(), ThawError> {
+        self.reader.finish()
+    }
 }
 
 impl Freezer for Native {
@@ -103,6 +273,10 @@ impl Freezer for Native {
 
     fn thaw(&self, bytes: &[u8]) -> Result<Value, ThawError> {
         reader::thaw(bytes, self.limits)
+    }
+
+    fn as_native(&self) -> Option<&Native> {
+        Some(self)
     }
 }
 

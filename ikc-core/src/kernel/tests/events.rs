@@ -59,6 +59,36 @@ fn post_never_runs_the_target_before_returning() {
 }
 
 #[test]
+fn call_as_gives_the_handler_another_sender() {
+    let mut k = Kernel::new().unwrap();
+    // "b" answers with the SENDER it sees.
+    k.spawn(
+        InlineStates::new()
+            .state("_start", |_, ctx, _| ctx.alias_set("b").unwrap())
+            .state("who", |_, _, ev: Event| match ev.sender {
+                Sender::Session(id) => Value::from(id),
+                Sender::Kernel => Value::from("kernel"),
+            }),
+    );
+    let stand_in = k.spawn(InlineStates::new().state("_start", |_, ctx, _| {
+        ctx.alias_set("stand-in").unwrap();
+    }));
+    let a = k.spawn(
+        InlineStates::new()
+            .state("_start", |_, ctx, _| ctx.alias_set("a").unwrap())
+            .state("go", move |_, ctx, _| {
+                let plain = ctx.call("b", "who", vec![]).unwrap();
+                let as_other = ctx.call_as(stand_in, "b", "who", vec![]).unwrap();
+                Value::Array(vec![plain, as_other, Value::from(ctx.session_id())])
+            }),
+    );
+    let got = k.call(a, "go", vec![]).unwrap();
+    let got = got.as_array().unwrap();
+    assert_eq!(got[0], got[2], "a plain call's SENDER is the caller");
+    assert_eq!(SessionId::from_value(&got[1]), Some(stand_in));
+}
+
+#[test]
 fn call_returns_the_handler_value_and_nests() {
     let log = new_log();
     let mut k = Kernel::new().unwrap();

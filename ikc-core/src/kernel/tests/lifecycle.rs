@@ -344,6 +344,8 @@ fn aliases_are_unique_and_owned() {
             Err(crate::AliasError::NotFound("z".into()))
         );
         assert_eq!(ctx.alias_list(a), ["x", "y"]);
+        assert_eq!(ctx.aliases(a), ["x", "y"]);
+        assert!(ctx.aliases(SessionId::from_raw(999_999)).is_empty());
         assert_eq!(ctx.alias_resolve(&a.to_string()), Some(a));
     }));
 }

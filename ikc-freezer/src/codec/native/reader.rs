@@ -1,10 +1,12 @@
 //! Reading the native encoding, with an explicit stack (no recursion).
 
+use std::fmt;
+
 use crate::error::ThawError;
 use crate::limits::{Budget, Limits};
 use crate::value::{Hash, Key, Value};
 
-use super::tag;
+use super::{NativeString, tag};
 
 /// Room reserved up front for an array or hash: larger ones grow as their
 /// elements actually arrive.
@@ -27,25 +29,92 @@ enum Frame {
 }
 
 pub(super) fn thaw(input: &[u8], limits: Limits) -> Result<Value, ThawError> {
-    let mut reader = Reader {
-        input,
-        pos: 0,
-        budget: Budget::new(limits, input.len())?,
-    };
-    let value = reader.run()?;
-    if reader.pos != input.len() {
-        return Err(ThawError::TrailingData {
-            offset: reader.pos,
-            count: input.len() - reader.pos,
-        });
-    }
+    let mut reader = Reader::new(input, limits)?;
+    let value = reader.run(0)?;
+    reader.finish()?;
     Ok(value)
 }
 
-struct Reader<'a> {
+pub(super) struct Reader<'a> {
     input: &'a [u8],
     pos: usize,
     budget: Budget,
+}
+
+impl fmt::Debug for Reader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader")
+            .field("len", &self.input.len())
+            .field("pos", &self.pos)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Reader<'a> {
+    pub(super) fn new(input: &'a [u8], limits: Limits) -> Result<Self, ThawError> {
+        Ok(Self {
+            input,
+            pos: 0,
+            budget: Budget::new(limits, input.len())?,
+        })
+    }
+
+    /// Fail unless every byte was read.
+    pub(super) fn finish(&self) -> Result<(), ThawError> {
+        if self.pos != self.input.len() {
+            return Err(ThawError::TrailingData {
+                offset: self.pos,
+                count: self.input.len() - self.pos,
+            });
+        }
+        Ok(())
+    }
+
+    /// The kind tag of the next value, without reading it (`None` at the
+    /// end or for a tag that is not one byte).
+    pub(super) fn peek_tag(&self) -> Option<u8> {
+        self.input.get(self.pos).copied().filter(|&b| b < 0x80)
+    }
+
+    /// If the next value is a string (`Str` or `Bytes`), read it (counted
+    /// and checked as [`run`](Self::run) would); otherwise read nothing.
+    pub(super) fn string(&mut self) -> Result<Option<NativeString<'a>>, ThawError> {
+        let text = match self.peek_tag() {
+            Some(tag::STR) => true,
+            Some(tag::BYTES) => false,
+            _ => return Ok(None),
+        };
+        self.budget.take_elements(1)?;
+        self.pos += 1;
+        let start = self.pos;
+        let len = self.count(1)?;
+        self.budget.check_string(len)?;
+        let input = self.input;
+        let bytes = &input[self.pos..self.pos + len];
+        self.pos += len;
+        if !text {
+            return Ok(Some(NativeString::Bytes(bytes)));
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(Some(NativeString::Str(s))),
+            Err(_) => Err(Self::malformed(start, "string is not valid UTF-8")),
+        }
+    }
+
+    /// Read the start of a hash at nesting level `depth` (counted and
+    /// checked as [`run`](Self::run) would): its number of entries.
+    pub(super) fn hash_header(&mut self, depth: usize) -> Result<usize, ThawError> {
+        let start = self.pos;
+        self.budget.take_elements(1)?;
+        if self.varint()? != u64::from(tag::HASH) {
+            return Err(Self::malformed(start, "expected a hash"));
+        }
+        let left = self.count(3)?;
+        if left > 0 {
+            self.budget.check_depth(depth + 1)?;
+        }
+        Ok(left)
+    }
 }
 
 impl Reader<'_> {
@@ -125,7 +194,7 @@ impl Reader<'_> {
         std::str::from_utf8(raw).map_err(|_| Self::malformed(start, "string is not valid UTF-8"))
     }
 
-    fn key(&mut self) -> Result<Key, ThawError> {
+    pub(super) fn key(&mut self) -> Result<Key, ThawError> {
         let start = self.pos;
         match self.varint()? {
             n if n == u64::from(tag::KEY_STR) => {
@@ -138,15 +207,16 @@ impl Reader<'_> {
         }
     }
 
-    fn run(&mut self) -> Result<Value, ThawError> {
-        let mut stack: Vec<Frame> = Vec::with_capacity(8);
+    /// Read one value at nesting level `base` (0: the top).
+    pub(super) fn run(&mut self, base: usize) -> Result<Value, ThawError> {
+        let mut stack: Vec<Frame> = Vec::new();
         loop {
             if let Some(Frame::Hash { key, .. }) = stack.last_mut()
                 && key.is_none()
             {
                 *key = Some(self.key()?);
             }
-            let Some(mut value) = self.begin(&mut stack)? else {
+            let Some(mut value) = self.begin(&mut stack, base)? else {
                 continue;
             };
             loop {
@@ -193,7 +263,7 @@ impl Reader<'_> {
 
     /// Read the start of a value: a scalar or an empty aggregate comes back
     /// finished; anything else pushes a frame.
-    fn begin(&mut self, stack: &mut Vec<Frame>) -> Result<Option<Value>, ThawError> {
+    fn begin(&mut self, stack: &mut Vec<Frame>, base: usize) -> Result<Option<Value>, ThawError> {
         let start = self.pos;
         self.budget.take_elements(1)?;
         let variant = self.varint()?;
@@ -229,6 +299,7 @@ impl Reader<'_> {
                 }
                 self.push(
                     stack,
+                    base,
                     Frame::Array {
                         items: Vec::with_capacity(left.min(MAX_PREALLOCATE)),
                         left,
@@ -243,6 +314,7 @@ impl Reader<'_> {
                 }
                 self.push(
                     stack,
+                    base,
                     Frame::Hash {
                         hash: Hash::with_capacity(left.min(MAX_PREALLOCATE)),
                         left,
@@ -252,20 +324,20 @@ impl Reader<'_> {
                 return Ok(None);
             }
             tag::REF => {
-                self.push(stack, Frame::Ref)?;
+                self.push(stack, base, Frame::Ref)?;
                 return Ok(None);
             }
             tag::BLESSED => {
                 let class = self.text()?.to_owned();
-                self.push(stack, Frame::Blessed { class })?;
+                self.push(stack, base, Frame::Blessed { class })?;
                 return Ok(None);
             }
             _ => return Err(Self::malformed(start, "unknown value kind")),
         }))
     }
 
-    fn push(&self, stack: &mut Vec<Frame>, frame: Frame) -> Result<(), ThawError> {
-        self.budget.check_depth(stack.len() + 1)?;
+    fn push(&self, stack: &mut Vec<Frame>, base: usize, frame: Frame) -> Result<(), ThawError> {
+        self.budget.check_depth(base + stack.len() + 1)?;
         stack.push(frame);
         Ok(())
     }

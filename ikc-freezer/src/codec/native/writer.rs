@@ -13,12 +13,32 @@ pub(super) fn freeze(
     Writer { out, max_depth }.value(value, 0)
 }
 
-struct Writer<'a> {
-    out: &'a mut Vec<u8>,
-    max_depth: usize,
+pub(super) struct Writer<'a> {
+    pub(super) out: &'a mut Vec<u8>,
+    pub(super) max_depth: usize,
 }
 
 impl Writer<'_> {
+    /// The start of a hash of `len` entries at nesting level `depth`.
+    pub(super) fn hash_header(&mut self, len: usize, depth: usize) -> Result<(), FreezeError> {
+        self.check(depth)?;
+        self.out.push(tag::HASH);
+        self.varint(len as u64);
+        Ok(())
+    }
+
+    /// A character string.
+    pub(super) fn str(&mut self, s: &str) {
+        self.out.push(tag::STR);
+        self.bytes(s.as_bytes());
+    }
+
+    /// A text key.
+    pub(super) fn text_key(&mut self, key: &str) {
+        self.out.push(tag::KEY_STR);
+        self.bytes(key.as_bytes());
+    }
+
     fn varint(&mut self, mut n: u64) {
         while n >= 0x80 {
             self.out.push((n as u8) | 0x80);
@@ -32,7 +52,7 @@ impl Writer<'_> {
         self.out.extend_from_slice(bytes);
     }
 
-    fn value(&mut self, value: &Value, depth: usize) -> Result<(), FreezeError> {
+    pub(super) fn value(&mut self, value: &Value, depth: usize) -> Result<(), FreezeError> {
         match value {
             Value::Undef => self.out.push(tag::UNDEF),
             Value::Bool(b) => self.out.extend_from_slice(&[tag::BOOL, u8::from(*b)]),

@@ -1,0 +1,134 @@
+//! `ikc-bench`: how fast ikc-rs is, measured over loopback with the server
+//! and the client in separate processes.
+//!
+//! ```text
+//! cargo run --release -p ikc-bench -- <scenario> [options]
+//! ```
+//!
+//! Every figure is printed as one line, `<scenario> key=value ...`, so runs
+//! can be compared and scripts can read them. The payload of every message
+//! is IKC's usual test hash `{seq => i, name => 'hello world', vals =>
+//! [1,2,3]}`.
+//!
+//! | scenario | what it measures |
+//! |---|---|
+//! | `oneway` | a client kernel posts `--n` events to a published state, then calls `done`, which returns the count: messages per second |
+//! | `rtt` | sequential IKC `call`s with an RSVP from a client kernel: mean, p50, p99 in µs |
+//! | `lite-rtt` | sequential ClientLite `call`s: mean, p50, p99 in µs |
+//! | `fanin` | `--threads` ClientLite threads calling at once: calls per second and p99 |
+//! | `local` | events posted and dispatched inside one kernel: events per second |
+//! | `memory` | resident size of a server holding `--connections` idle connections, per connection |
+//! | `pingpong` | raw TCP round trips of 100 bytes, no IKC (`--threads N`: calls per second): the floor under `rtt` and `fanin` |
+//! | `all` | each of the above with its defaults |
+//!
+//! The server is this binary again, run as `ikc-bench serve --port 0`
+//! (it prints `port=N` and runs until its standard input closes or a
+//! client posts `bench/quit`). `--connect PORT` uses a server started by
+//! hand instead, for example under `perf stat` or `valgrind`.
+
+mod args;
+mod local;
+mod memory;
+mod oneway;
+mod pingpong;
+mod process;
+mod rtt;
+mod serve;
+mod stats;
+
+use anyhow::{Result, bail};
+use ikc_freezer::{Hash, Value};
+
+use crate::args::Args;
+
+/// The server kernel's name.
+pub(crate) const SERVER_NAME: &str = "Bench";
+/// The server session's alias.
+pub(crate) const SESSION: &str = "bench";
+
+const USAGE: &str =
+    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|local|memory|pingpong|all|serve> [options]
+
+  oneway    [--n 2000000] [--codec native|storable|dumper] [--batch 1000] [--window 4]
+  rtt       [--n 20000] [--warmup 1000] [--codec native|storable|dumper]
+  lite-rtt  [--n 20000] [--warmup 1000] [--codec native|storable|dumper]
+  fanin     [--threads 100] [--n 200000] [--warmup 20] [--codec native|storable|dumper]
+  local     [--n 5000000]
+  memory    [--connections 1000]
+  pingpong  [--n 20000] [--warmup 1000] [--threads 1]   raw TCP, no IKC: the floor
+  all       every scenario with its defaults (oneway and rtt for native and storable)
+  serve     [--port 0]      the server process (started by the scenarios themselves)
+
+  Scenarios that talk to a server take --connect PORT (a server started by
+  hand with `ikc-bench serve`) and --server-wrap 'CMD ARGS' (run the server
+  under a command, e.g. 'perf stat -e instructions').";
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let mut argv = std::env::args().skip(1);
+    let Some(scenario) = argv.next() else {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    };
+    let result = Args::parse(argv).and_then(|args| run(&scenario, &args));
+    if let Err(e) = result {
+        eprintln!("ikc-bench {scenario}: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(scenario: &str, args: &Args) -> Result<()> {
+    match scenario {
+        "serve" => serve::serve(args),
+        "pingpong-serve" => pingpong::serve(args),
+        "pingpong" => pingpong::run(args),
+        "oneway" => oneway::run(args),
+        "rtt" => rtt::kernel_rtt(args),
+        "lite-rtt" => rtt::lite_rtt(args),
+        "fanin" => rtt::fanin(args),
+        "local" => local::run(args),
+        "memory" => memory::run(args),
+        "all" => {
+            for codec in ["native", "storable"] {
+                oneway::run(&args.with("codec", codec))?;
+            }
+            for codec in ["native", "storable"] {
+                rtt::kernel_rtt(&args.with("codec", codec))?;
+            }
+            rtt::lite_rtt(args)?;
+            pingpong::run(args)?;
+            rtt::fanin(args)?;
+            pingpong::run(&args.with("threads", "100"))?;
+            local::run(args)?;
+            memory::run(args)
+        }
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown scenario {other:?}\n{USAGE}"),
+    }
+}
+
+/// The payload of every benchmark message:
+/// `{seq => i, name => 'hello world', vals => [1,2,3]}`.
+pub(crate) fn payload(seq: u64) -> Value {
+    let mut hash = Hash::with_capacity(3);
+    hash.insert("seq", Value::from(seq));
+    hash.insert("name", "hello world");
+    hash.insert(
+        "vals",
+        Value::Array(vec![Value::Int(1), Value::Int(2), Value::Int(3)]),
+    );
+    Value::Hash(hash)
+}
+
+/// The negotiated name of a codec given on the command line.
+pub(crate) fn codec_name(codec: &str) -> Result<&'static str> {
+    Ok(match codec {
+        "native" | "IKC::Native" => ikc_freezer::NATIVE,
+        "storable" | "Storable" => ikc_freezer::STORABLE,
+        "dumper" | "POE::Component::IKC::Freezer" => ikc_freezer::DUMPER,
+        other => bail!("unknown codec {other:?}: native, storable or dumper"),
+    })
+}

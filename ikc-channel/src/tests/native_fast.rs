@@ -1,0 +1,184 @@
+//! The native codec's fast path for messages gives exactly what the
+//! general path (`to_value` + freeze, thaw + `from_value`) gives; and
+//! converting a value by taking it apart gives what reading a copy gives.
+
+use ikc_freezer::{Freezer, Hash, Key, Limits, Native, Value};
+use ikc_specifier::HashForm;
+use proptest::prelude::*;
+
+use crate::{Message, Target};
+
+fn arb_text() -> impl Strategy<Value = String> {
+    prop_oneof![Just(String::new()), "[a-zA-Z:/._-]{1,12}", "\\PC{0,6}",]
+}
+
+fn arb_key() -> impl Strategy<Value = Key> {
+    prop_oneof![
+        4 => prop::sample::select(vec![
+            "event", "params", "from", "rsvp", "wantarray", "is_error", "kernel", "session",
+            "state", "x",
+        ])
+        .prop_map(Key::from),
+        1 => arb_text().prop_map(Key::from),
+        1 => prop::collection::vec(any::<u8>(), 0..6).prop_map(Key::from_bytes),
+    ]
+}
+
+fn arb_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Undef),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::Int),
+        (i64::MAX as u64 + 1..=u64::MAX).prop_map(Value::UInt),
+        any::<f64>().prop_map(Value::Float),
+        arb_text().prop_map(Value::Str),
+        prop::collection::vec(any::<u8>(), 0..8).prop_map(Value::Bytes),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((arb_key(), inner.clone()), 0..5).prop_map(|pairs| {
+                let mut hash = Hash::new();
+                for (k, v) in pairs {
+                    hash.insert(k, v);
+                }
+                Value::Hash(hash)
+            }),
+            inner.clone().prop_map(|v| Value::Ref(Box::new(v))),
+            (arb_text(), inner).prop_map(|(class, v)| Value::blessed(class, v)),
+        ]
+    })
+}
+
+fn arb_spec() -> impl Strategy<Value = HashForm> {
+    (arb_text(), arb_text(), arb_text()).prop_map(|(k, s, t)| HashForm::new(k, s, t))
+}
+
+fn arb_message() -> impl Strategy<Value = Message> {
+    (
+        prop_oneof![
+            arb_text().prop_map(Target::Text),
+            arb_spec().prop_map(Target::Hash)
+        ],
+        arb_value(),
+        prop::option::of(arb_spec()),
+        prop::option::of(arb_spec()),
+        prop::option::of(any::<bool>()),
+        any::<bool>(),
+        prop::collection::vec((arb_key(), arb_value()), 0..2),
+    )
+        .prop_map(|(event, params, from, rsvp, wantarray, is_error, extra)| {
+            let mut message = Message::post(event, params);
+            message.from = from;
+            message.rsvp = rsvp;
+            message.wantarray = wantarray;
+            message.is_error = is_error;
+            for (k, v) in extra {
+                message.extra.insert(k, v);
+            }
+            message
+        })
+}
+
+fn small_limits() -> Limits {
+    Limits {
+        max_depth: 3,
+        max_elements: 12,
+        max_string_len: 5,
+        ..Limits::default()
+    }
+}
+
+/// What the general path makes of `bytes`.
+fn general(native: &Native, bytes: &[u8]) -> Option<Message> {
+    let value = native.thaw(bytes).ok()?;
+    Message::try_from(value).ok()
+}
+
+/// The fast path, if it reads `bytes`, agrees with the general path.
+fn check_read(native: &Native, bytes: &[u8]) -> Result<(), TestCaseError> {
+    if let Some(fast) = Message::thaw_native(native, bytes) {
+        prop_assert_eq!(Some(fast), general(native, bytes));
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn writes_the_bytes_of_the_message_hash(message in arb_message(), small in any::<bool>()) {
+        let native = if small { Native::with_limits(small_limits()) } else { Native::new() };
+        let mut general_bytes = Vec::new();
+        let general_result = native.freeze(&message.to_value(), &mut general_bytes);
+        let mut fast_bytes = vec![7];
+        match message.freeze_native(&native, &mut fast_bytes) {
+            None => prop_assert!(!message.extra.is_empty()),
+            Some(result) => {
+                prop_assert_eq!(result.is_ok(), general_result.is_ok());
+                if result.is_ok() {
+                    prop_assert_eq!(&fast_bytes[1..], general_bytes.as_slice());
+                } else {
+                    prop_assert_eq!(fast_bytes, vec![7]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reads_messages_as_the_general_path_does(message in arb_message(), small in any::<bool>()) {
+        let mut bytes = Vec::new();
+        Native::new().freeze(&message.to_value(), &mut bytes).unwrap();
+        let native = if small { Native::with_limits(small_limits()) } else { Native::new() };
+        check_read(&native, &bytes)?;
+        if !small && message.extra.is_empty() {
+            // An ordinary message always takes the fast path.
+            prop_assert!(Message::thaw_native(&native, &bytes).is_some());
+        }
+    }
+
+    #[test]
+    fn reads_any_hash_as_the_general_path_does(value in arb_value(), small in any::<bool>()) {
+        let mut bytes = Vec::new();
+        Native::new().freeze(&value, &mut bytes).unwrap();
+        let native = if small { Native::with_limits(small_limits()) } else { Native::new() };
+        check_read(&native, &bytes)?;
+    }
+
+    #[test]
+    fn taking_a_value_apart_gives_what_reading_it_gives(value in arb_value(), message in arb_message()) {
+        for value in [value, message.to_value()] {
+            let read = Message::try_from(&value);
+            let taken = Message::try_from(value);
+            prop_assert_eq!(taken, read);
+        }
+    }
+
+    #[test]
+    fn reads_any_bytes_as_the_general_path_does(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        check_read(&Native::new(), &bytes)?;
+    }
+}
+
+#[test]
+fn the_benchmark_post_takes_the_fast_path_both_ways() {
+    let mut params = Hash::new();
+    params.insert("seq", 7);
+    params.insert("name", "hello world");
+    params.insert(
+        "vals",
+        Value::Array(vec![Value::Int(1), Value::Int(2), Value::Int(3)]),
+    );
+    let message = Message::call(
+        "poe://Bench/bench/echo",
+        Value::Hash(params),
+        HashForm::new("Client", "driver", "answer"),
+    );
+    let native = Native::new();
+    let mut bytes = Vec::new();
+    message.freeze_native(&native, &mut bytes).unwrap().unwrap();
+    let mut expected = Vec::new();
+    native.freeze(&message.to_value(), &mut expected).unwrap();
+    assert_eq!(bytes, expected);
+    assert_eq!(Message::thaw_native(&native, &bytes), Some(message));
+}
