@@ -9,7 +9,8 @@ use ikc_client::{Client, ClientConfig};
 use ikc_core::SessionId;
 use ikc_responder::{Ikc, MonitorOp, MonitorStates, Responder};
 use ikc_tests::{
-    Endpoint, KernelThread, Notes, Served, driver, spawn_client, spawn_kernel, spawn_server,
+    Endpoint, Inbox, KernelThread, Net, Note, Notes, Served, driver, spawn_client, spawn_kernel,
+    spawn_server,
 };
 
 /// A state of [`service`]: ARG0 in, the return value out.
@@ -189,4 +190,36 @@ pub(crate) fn two_server_client(
         }
         Ok(kernel.handle())
     })
+}
+
+/// Wait until an error monitor reports operation `op` (ARG4).
+pub(crate) fn error_note(inbox: &mut Inbox, op: &str) -> Note {
+    inbox.wait_for(&format!("an error monitor told {op}"), |n| {
+        n.label == "mon_error" && n.text(4) == op
+    })
+}
+
+/// Two servers (`Server` and `Other`, each with its `test` session) and a
+/// client kernel connected to both; returns once both connections are up.
+pub(crate) struct TwoServers {
+    pub(crate) one: KernelThread<Served>,
+    pub(crate) two: KernelThread<Served>,
+    pub(crate) client: KernelThread<ikc_core::KernelHandle>,
+}
+
+/// Start [`TwoServers`] on `net`, noting to `n`, and wait for both connections.
+pub(crate) fn two_servers(net: &Net, n: &Notes, inbox: &mut Inbox) -> TwoServers {
+    let (n1, n2) = (n.clone(), n.clone());
+    let one = server(&net.endpoint(), n, move |k| {
+        test_session(k, &n1, "Server");
+        Ok(())
+    });
+    let two = server_as("Other", &[], "other", &net.endpoint(), n, move |k| {
+        test_session(k, &n2, "Other");
+        Ok(())
+    });
+    let client = two_server_client(&one.value.at, &two.value.at, n);
+    inbox.wait("connected");
+    inbox.wait("connected");
+    TwoServers { one, two, client }
 }

@@ -5,31 +5,14 @@
 use ikc_channel::Message;
 use ikc_freezer::Value;
 use ikc_specifier::HashForm;
-use ikc_tests::{Inbox, Net, Note, Transport, driver, notes, spawn_kernel};
+use ikc_tests::{Net, Transport, driver, notes, spawn_kernel};
 
-use crate::common::{client, s, server, server_as, test_session, two_server_client};
-
-fn error_note(inbox: &mut Inbox, op: &str) -> Note {
-    inbox.wait_for(&format!("an error monitor told {op}"), |n| {
-        n.label == "mon_error" && n.text(4) == op
-    })
-}
+use crate::common::{TwoServers, client, error_note, s, server, test_session, two_servers};
 
 fn post_counts_kernels_reached(transport: Transport) {
     let net = Net::new(transport);
     let (n, mut inbox) = notes();
-    let (n1, n2) = (n.clone(), n.clone());
-    let one = server(&net.endpoint(), &n, move |k| {
-        test_session(k, &n1, "Server");
-        Ok(())
-    });
-    let two = server_as("Other", &[], "other", &net.endpoint(), &n, move |k| {
-        test_session(k, &n2, "Other");
-        Ok(())
-    });
-    let client = two_server_client(&one.value.at, &two.value.at, &n);
-    inbox.wait("connected");
-    inbox.wait("connected");
+    let TwoServers { one, two, client } = two_servers(&net, &n, &mut inbox);
     let post = |spec: &str, arg: &str| {
         client
             .value

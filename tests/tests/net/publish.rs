@@ -5,18 +5,12 @@
 //! `remote-check` and `local-check`).
 
 use ikc_freezer::Value;
-use ikc_tests::{Inbox, Net, Note, Transport, notes};
+use ikc_tests::{Net, Transport, notes};
 
-use crate::common::{client, list, s, server, service};
+use crate::common::{client, error_note, list, s, server, service};
 
 /// The error monitors' notes for an operation: `[name given, kernel, real?,
 /// data, operation, message]`.
-fn error_note(inbox: &mut Inbox, op: &str) -> Note {
-    inbox.wait_for(&format!("an error monitor told {op}"), |n| {
-        n.label == "mon_error" && n.text(4) == op
-    })
-}
-
 fn publish_retract_published(transport: Transport) {
     let net = Net::new(transport);
     let (n, mut inbox) = notes();
