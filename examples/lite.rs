@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
-use ikc_clientlite::{Builder, Hash, Protocol, Value};
+use ikc_clientlite::{Builder, Protocol, Value};
 
 #[derive(Debug, Default)]
 struct Args {
@@ -74,26 +74,6 @@ fn parse_args() -> Result<Args> {
         }
     }
     Ok(args)
-}
-
-/// lite.pl's value: `{a => [1, 'two', "x\x{263A}y", undef], b => \'s', c => -7, d => {e => []}}`.
-fn nested() -> Value {
-    let mut d = Hash::new();
-    d.insert("e", Value::Array(vec![]));
-    let mut h = Hash::new();
-    h.insert(
-        "a",
-        vec![
-            Value::Int(1),
-            Value::bytes("two"),
-            Value::from("x\u{263A}y"),
-            Value::Undef,
-        ],
-    );
-    h.insert("b", Value::reference(Value::bytes("s")));
-    h.insert("c", -7);
-    h.insert("d", d);
-    Value::from(h)
 }
 
 /// The value with its hashes' keys sorted (Perl's `Sortkeys`), so that it
@@ -162,7 +142,9 @@ fn run() -> Result<()> {
         .post_respond("test/add_1", n)
         .context("post_respond test/add_1")?;
     println!("add_1={n}");
-    let echoed = poe.call("test/echo", nested()).context("call test/echo")?;
+    let echoed = poe
+        .call("test/echo", ikc_examples::demo::nested_value())
+        .context("call test/echo")?;
     println!("echo={}", sorted(&echoed));
     poe.post("test/here", n).context("post test/here")?;
     poe.disconnect();

@@ -45,22 +45,24 @@ const STEPS: [&str; 7] = [
     "proxy",
 ];
 
-/// The nested value `echo` sends back (the same one Perl's `lite.pl` uses).
+/// The nested value `echo` sends back, as Perl's `lite.pl` builds it:
+/// `{a => [1, 'two', "x\x{263A}y", undef], b => \'s', c => -7, d => {e => []}}`
+/// (Perl's plain literals are byte strings; the wide one is text).
 pub fn nested_value() -> Value {
+    let mut d = Hash::new();
+    d.insert("e", Value::Array(Vec::new()));
     let mut h = Hash::new();
     h.insert(
         "a",
         Value::Array(vec![
-            Value::from(1),
-            Value::from("two"),
-            Value::from("x\u{263a}y"),
+            Value::Int(1),
+            Value::bytes("two"),
+            Value::from("x\u{263A}y"),
             Value::Undef,
         ]),
     );
-    h.insert("b", Value::reference(Value::from("s")));
+    h.insert("b", Value::reference(Value::bytes("s")));
     h.insert("c", -7);
-    let mut d = Hash::new();
-    d.insert("e", Value::Array(Vec::new()));
     h.insert("d", d);
     Value::Hash(h)
 }
