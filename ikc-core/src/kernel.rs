@@ -258,7 +258,7 @@ impl Kernel {
     }
 
     /// Keep `service` for the kernel's sessions to find by its type
-    /// ([`Ctx::service`]), replacing one of the same type. A kernel-wide
+    /// ([`Ctx::service`](crate::Ctx::service)), replacing one of the same type. A kernel-wide
     /// component (the IKC responder) keeps its shared state here, so any
     /// handler of this kernel reaches it without globals or thread-locals.
     pub fn set_service<T: 'static>(&mut self, service: std::rc::Rc<T>) {
