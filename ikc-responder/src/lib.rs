@@ -74,6 +74,7 @@ mod api;
 mod error;
 mod link;
 mod local;
+mod mesh;
 mod monitor;
 mod proxy;
 mod published;

@@ -19,7 +19,6 @@ use ikc_specifier::HashForm;
 
 use crate::error::{ConnectionError, Operation};
 use crate::monitor::MonitorOp;
-use crate::request::request;
 use crate::responder::{IKC_ALIAS, Responder};
 use crate::send::{
     ErrorSide, FLUSH_STATE, error_params, inform, report_error, report_plain, send_msg,
@@ -209,6 +208,7 @@ impl<S: Stream> ChannelSession<S> {
             }
             _ => {
                 let mut config = ServerConfig::new(identity, self.options.freezers.clone());
+                config.names_for_foreign_clients = crate::mesh::far_names(&ikc.shared().borrow());
                 config.protocol = self.options.protocol;
                 config.peer_address.clone_from(&self.options.peer_address);
                 config.limits = self.options.limits;
@@ -246,6 +246,8 @@ impl<S: Stream> ChannelSession<S> {
             remote_id: None,
             registered: false,
             phase: LinkPhase::Negotiating,
+            remote_names: Vec::new(),
+            mesh: crate::mesh::MeshRole::Outside,
             flush_pending: false,
         }));
         ikc.shared().borrow_mut().links.insert(me, Rc::clone(&link));
@@ -349,9 +351,9 @@ impl<S: Stream> ChannelSession<S> {
             match event {
                 ChannelEvent::Negotiated(peer) => self.negotiated(ctx, peer),
                 ChannelEvent::Message(msg) => {
-                    if let Some(shared) = self.shared() {
-                        let errors_to = self.remote_id().unwrap_or_default();
-                        request(&shared, ctx, msg, &errors_to);
+                    if let (Some(shared), Some(link)) = (self.shared(), self.link.clone()) {
+                        let me = ctx.session_id();
+                        crate::mesh::incoming(&shared, ctx, me, &link, msg);
                     } else {
                         log::warn!("IKC request dropped: the responder has shut down");
                     }
@@ -437,6 +439,7 @@ impl<S: Stream> ChannelSession<S> {
         if let Some(link) = &self.link {
             let mut link = link.borrow_mut();
             link.remote_id = Some(rid.clone());
+            link.remote_names.clone_from(&peer.aliases);
             link.registered = registered;
             link.phase = LinkPhase::Up;
         }
@@ -447,10 +450,27 @@ impl<S: Stream> ChannelSession<S> {
                 peer.freezer
             );
             let pid = peer.pid.map_or(Value::Undef, Value::from);
-            inform(&shared, ctx, &rid, MonitorOp::Register, &[pid]);
+            inform(
+                &shared,
+                ctx,
+                &rid,
+                MonitorOp::Register,
+                &[pid, Value::from("direct")],
+            );
         } else {
             log::warn!(
                 "remote kernel '{rid}' is already connected: channel {me} stays unregistered"
+            );
+        }
+        if let Some(link) = self.link.clone() {
+            crate::mesh::link_up(
+                &shared,
+                ctx,
+                me,
+                &link,
+                &peer,
+                self.options.side,
+                registered,
             );
         }
         if self.options.subscribe.is_empty() {
@@ -598,6 +618,7 @@ impl<S: Stream> ChannelSession<S> {
                     crate::responder::unregister_remote(&shared, ctx, &rid);
                 }
             }
+            crate::mesh::link_down(&shared, ctx, me, &link);
             shared.borrow_mut().links.remove(&me);
             crate::responder::channel_closed(&shared, ctx);
         }

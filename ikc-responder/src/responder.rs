@@ -76,7 +76,11 @@ impl Responder {
         if let Err(e) = ctx.alias_set(IKC_ALIAS) {
             log::error!("cannot alias the IKC responder: {e}");
         }
-        let shared = Rc::new(RefCell::new(State::new(ctx.session_id(), ctx.kernel_id())));
+        let shared = Rc::new(RefCell::new(State::new(
+            ctx.session_id(),
+            ctx.kernel_id(),
+            ctx.now(),
+        )));
         ctx.set_service(Rc::clone(&shared));
         let local = local::spawn(ctx, &shared);
         shared.borrow_mut().local_channel = Some(local);
@@ -235,6 +239,10 @@ impl Responder {
                 shutdown(shared, ctx);
                 Value::Undef
             }
+            crate::mesh::TIMER_STATE => {
+                crate::mesh::on_timer(shared, ctx);
+                Value::Undef
+            }
             FORWARD_STATE => {
                 if let Some(post) = ctx.take_remote_post() {
                     forward(shared, ctx, post, sender);
@@ -390,9 +398,16 @@ pub(crate) fn register_local(shared: &Shared, ctx: &mut Ctx<'_>, names: &[String
     for name in &names {
         ctx.add_name(name);
     }
+    let now = ctx.now();
     let mut st = shared.borrow_mut();
     let id = st.kernel_id.clone();
     st.remotes.register_local(&id, &names, Route::Local);
+    // Addresses (`ip:port`, `unix:...`) name a socket, not the kernel: the
+    // mesh hears only the kernel's names.
+    let mesh_names: Vec<&String> = names.iter().filter(|n| !n.contains(':')).collect();
+    st.mesh.router.add_names(&mesh_names, now);
+    drop(st);
+    crate::mesh::drive(shared, ctx);
 }
 
 /// Set or clear a session's monitor of a kernel.
@@ -580,6 +595,7 @@ fn receipt(shared: &Shared, ctx: &mut Ctx<'_>, state: &str, mut args: Vec<Value>
 /// IKC pushes it after the params), so it survives either way.
 fn forward(shared: &Shared, ctx: &mut Ctx<'_>, post: RemotePost, sender: Option<SessionId>) {
     let RemotePost { mut to, event, .. } = post;
+    let star = to.kernel == ikc_specifier::Part::All;
     let state = event.state.to_string();
     let mut args = event.args;
     if let Some(arg) = to.arg.take() {
@@ -598,7 +614,8 @@ fn forward(shared: &Shared, ctx: &mut Ctx<'_>, post: RemotePost, sender: Option<
             Value::Array(vec![Value::from(state), Value::Array(args)]),
         )
     };
-    send_msg(shared, ctx, msg, sender);
+    // Lightspeed's kernel interface: `*` is every other kernel.
+    crate::send::send_msg_scoped(shared, ctx, msg, sender, !star);
 }
 
 /// Forget a remote kernel: tell monitors, drop its names, delete its
@@ -607,13 +624,25 @@ pub(crate) fn unregister_remote(shared: &Shared, ctx: &mut Ctx<'_>, rid: &str) {
     if !shared.borrow().remotes.is_real(rid) {
         return;
     }
-    inform(shared, ctx, rid, MonitorOp::Unregister, &[]);
+    inform(
+        shared,
+        ctx,
+        rid,
+        MonitorOp::Unregister,
+        &[Value::Undef, Value::from("direct")],
+    );
     let Some(gone) = shared.borrow_mut().remotes.unregister(rid) else {
         return;
     };
+    forget_sessions_of(shared, ctx, &gone.names);
+}
+
+/// A kernel known by `names` is gone: delete its proxies and release
+/// its thunks.
+pub(crate) fn forget_sessions_of(shared: &Shared, ctx: &mut Ctx<'_>, names: &[String]) {
     let proxies: Vec<SessionId> = {
         let mut st = shared.borrow_mut();
-        gone.names
+        names
             .iter()
             .filter_map(|n| st.proxies.remove(n))
             .flatten()
@@ -622,7 +651,7 @@ pub(crate) fn unregister_remote(shared: &Shared, ctx: &mut Ctx<'_>, rid: &str) {
     for proxy in proxies {
         let _ = ctx.post(proxy, DELETE_STATE, Vec::new());
     }
-    thunk::release_kernel(shared, ctx, &gone.names);
+    thunk::release_kernel(shared, ctx, names);
 }
 
 /// A channel of a shut-down responder has closed: once none is left, let
@@ -648,6 +677,7 @@ pub(crate) fn shutdown(shared: &Shared, ctx: &mut Ctx<'_>) {
     }
     let _ = ctx.alias_remove(IKC_ALIAS);
     ctx.clear_forwarder();
+    crate::mesh::disarm(shared, ctx);
     let channels: Vec<SessionId> = shared.borrow().links.keys().copied().collect();
     // Stay (and keep the responder's state) until every channel has
     // closed: events queued before the shutdown (posts to proxies, say)

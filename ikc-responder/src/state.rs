@@ -18,6 +18,7 @@ use ikc_core::SessionId;
 
 use ikc_specifier::HashForm;
 
+use crate::mesh::{Mesh, MeshRole};
 use crate::monitor::Monitors;
 use crate::published::Published;
 use crate::remote::RemoteKernels;
@@ -65,6 +66,10 @@ pub(crate) struct Link {
     pub(crate) registered: bool,
     /// Where the channel is in its life.
     pub(crate) phase: LinkPhase,
+    /// The peer's other names, from the handshake.
+    pub(crate) remote_names: Vec<String>,
+    /// What the channel is to the mesh.
+    pub(crate) mesh: MeshRole,
     /// A flush event is already posted to the channel session.
     pub(crate) flush_pending: bool,
 }
@@ -120,6 +125,8 @@ pub(crate) struct State {
     pub(crate) targets: Vec<(String, Rc<ParsedTarget>)>,
     /// The `IKC` session holds itself until its channels have closed.
     pub(crate) held_until_closed: bool,
+    /// The router and its timer.
+    pub(crate) mesh: Mesh,
 }
 
 /// The shared state.
@@ -135,7 +142,7 @@ pub(crate) fn lookup(ctx: &ikc_core::Ctx<'_>) -> Option<Shared> {
 }
 
 impl State {
-    pub(crate) fn new(session: SessionId, kernel_id: &str) -> Self {
+    pub(crate) fn new(session: SessionId, kernel_id: &str, now: std::time::Instant) -> Self {
         let mut remotes = RemoteKernels::default();
         remotes.register_local(kernel_id, &[], Route::Local);
         Self {
@@ -153,6 +160,7 @@ impl State {
             shutting_down: false,
             targets: Vec::new(),
             held_until_closed: false,
+            mesh: Mesh::new(kernel_id, now),
         }
     }
 

@@ -77,7 +77,18 @@ impl ServerPhase {
                     );
                     return Step::refuse(Self::Server010, line);
                 };
-                let reply = Setup::line(&config.identity, &[freezer.name()]);
+                let foreign = !setup.freezers.iter().any(|f| f == ikc_freezer::NATIVE);
+                let reply = if foreign && !config.names_for_foreign_clients.is_empty() {
+                    let mut identity = config.identity.clone();
+                    for name in &config.names_for_foreign_clients {
+                        if !identity.names.contains(name) && *name != identity.kernel_id {
+                            identity.names.push(name.clone());
+                        }
+                    }
+                    Setup::line(&identity, &[freezer.name()])
+                } else {
+                    Setup::line(&config.identity, &[freezer.name()])
+                };
                 Step::done(Agreement {
                     names: setup.kernels,
                     pid: setup.pid,
