@@ -7,8 +7,10 @@
 //!
 //! 1. Five kernels `A`..`E` start, each with a server on 127.0.0.1, and
 //!    each dials the next: A-B-C-D-E-A.
-//! 2. Each learns the whole ring: it sees the two next to it register as
-//!    `direct` and the two across the ring as `routed`.
+//! 2. Each learns the whole ring: `register` monitors fire for every
+//!    kernel, `direct` for a neighbour, `routed` for one reached through
+//!    others (a neighbour first heard of through the ring is `routed`
+//!    first, then `direct` when its own link is up).
 //! 3. `A` posts to `poe://*/node/hello`: every kernel, A included, gets
 //!    it exactly once.
 //! 4. The link A-B is cut; B is now reached the other way round.
@@ -53,15 +55,22 @@ fn main() -> anyhow::Result<()> {
             .find(|n| n.kernel_id == id)
             .map_or_else(|| id.to_owned(), |n| n.name.clone())
     };
-    let mut seen = 0;
-    while seen < 4 {
+    let mut seen: Vec<String> = Vec::new();
+    while seen.len() < 4 {
         let ev = events.wait(WAIT, |e| e.node == "A" && e.what == "register")?;
         println!("   A sees {} register ({})", a_id(&ev.text(0)), ev.text(1));
-        seen += 1;
+        if !seen.contains(&ev.text(0)) {
+            seen.push(ev.text(0));
+        }
     }
     // The others learn it too; wait until each has seen four kernels.
     for node in &nodes[1..] {
-        events.wait_n(4, WAIT, |e| e.node == node.name && e.what == "register")?;
+        let others: Vec<String> = nodes
+            .iter()
+            .filter(|n| n.name != node.name)
+            .map(|n| n.kernel_id.clone())
+            .collect();
+        events.wait_registered(&node.name, &others, WAIT)?;
     }
 
     println!("3. A posts to poe://*/node/hello (IKC's `*`: every kernel, A included):");

@@ -132,6 +132,30 @@ impl Events {
         Ok(got)
     }
 
+    /// Wait until `node` has seen each kernel of `ids` register (directly
+    /// or through the mesh).
+    ///
+    /// # Errors
+    ///
+    /// Not all within `within`.
+    pub fn wait_registered(
+        &mut self,
+        node: &str,
+        ids: &[String],
+        within: Duration,
+    ) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        let mut missing: Vec<&String> = ids.iter().collect();
+        while !missing.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let ev = self
+                .wait(left, |e| e.node == node && e.what == "register")
+                .with_context(|| format!("{node} still misses {missing:?}"))?;
+            missing.retain(|id| **id != ev.text(0));
+        }
+        Ok(())
+    }
+
     /// Take every event already received that `pred` accepts, without
     /// waiting.
     pub fn drain(&mut self, pred: impl Fn(&MeshEvent) -> bool) -> Vec<MeshEvent> {
@@ -249,6 +273,19 @@ impl Node {
         self.handle
             .post("driver", state.to_owned(), args)
             .map_err(|e| anyhow::anyhow!("node {}: {e:?}", self.name))
+    }
+
+    /// How many routing control messages this node has sent.
+    ///
+    /// # Errors
+    ///
+    /// The kernel is gone.
+    pub fn control_sent(&self) -> anyhow::Result<u64> {
+        let v = self
+            .handle
+            .call("driver", "stats", Vec::new())
+            .map_err(|e| anyhow::anyhow!("node {}: {e:?}", self.name))?;
+        Ok(v.as_u64().unwrap_or(0))
     }
 
     /// Shut IKC down in this node and wait for its kernel to end.
@@ -402,6 +439,11 @@ fn spawn_sessions(kernel: &mut Kernel, name: &str, tx: Sender<MeshEvent>) {
                     let args = ev.args.into_iter().skip(4).collect();
                     report("error", args);
                 }
+            })
+            .state("stats", |_, ctx, _| {
+                Ikc::of(ctx).map_or(Value::Undef, |ikc| {
+                    Value::from(ikc.mesh_stats().control_sent)
+                })
             })
             .state("shutdown", |_, ctx, _| {
                 let _ = ctx.alias_remove("driver");

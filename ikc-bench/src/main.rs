@@ -29,6 +29,7 @@
 mod args;
 mod local;
 mod memory;
+mod mesh;
 mod oneway;
 mod pingpong;
 mod process;
@@ -47,7 +48,7 @@ pub(crate) const SERVER_NAME: &str = "Bench";
 pub(crate) const SESSION: &str = "bench";
 
 const USAGE: &str =
-    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|local|memory|pingpong|all|serve> [options]
+    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|local|memory|pingpong|mesh-*|all|serve> [options]
 
   oneway    [--n 2000000] [--codec native|storable|dumper] [--batch 1000] [--window 4]
   rtt       [--n 20000] [--warmup 1000] [--codec native|storable|dumper]
@@ -57,7 +58,13 @@ const USAGE: &str =
   memory    [--connections 1000]
   pingpong  [--n 20000] [--warmup 1000] [--threads 1]   raw TCP, no IKC: the floor
   all       every scenario with its defaults (oneway and rtt for native and storable)
+  mesh-oneway [--hops 1]    one-way through N intermediate kernels (relay processes)
+  mesh-rtt                  calls across 3 hops, and raw TCP across 3 hops, in one run
+  mesh-broadcast [--kernels 50]  poe://*/node/hello to every kernel of a mesh: copies and time
+  mesh-converge [--kernels 50]   a link cut in a mesh: time until the reroute
+  mesh-storm [--kernels 100]     kernels joining one hub at once: control messages sent
   serve     [--port 0]      the server process (started by the scenarios themselves)
+  relay     --next PORT     a relay kernel (started by the mesh scenarios)
 
   Scenarios that talk to a server take --connect PORT (a server started by
   hand with `ikc-bench serve`) and --server-wrap 'CMD ARGS' (run the server
@@ -88,6 +95,12 @@ fn run(scenario: &str, args: &Args) -> Result<()> {
         "fanin" => rtt::fanin(args),
         "local" => local::run(args),
         "memory" => memory::run(args),
+        "relay" => mesh::relay(args),
+        "mesh-oneway" => mesh::oneway(args),
+        "mesh-rtt" => mesh::rtt(args),
+        "mesh-broadcast" => mesh::broadcast(args),
+        "mesh-converge" => mesh::converge_after_cut(args),
+        "mesh-storm" => mesh::storm(args),
         "all" => {
             for codec in ["native", "storable"] {
                 oneway::run(&args.with("codec", codec))?;

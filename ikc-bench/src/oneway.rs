@@ -23,22 +23,57 @@ use crate::{SERVER_NAME, SESSION, codec_name, payload};
 pub(crate) type Outcome<T> = Rc<RefCell<Option<Result<T, String>>>>;
 
 /// Run `session` in a client kernel connected to the server on `port`
-/// with `codec`; the session is posted `go` once connected and must put
-/// its result in `outcome` and shut IKC down.
+/// with `codec`; the session is posted `go` once connected (or, with
+/// `wait_for`, once the kernel of that name is reachable through the mesh)
+/// and must put its result in `outcome` and shut IKC down.
 pub(crate) fn run_client_kernel<S: Session, T: 'static>(
     port: u16,
     codec: &str,
+    wait_for: Option<&str>,
     session: impl FnOnce(Outcome<T>) -> S,
 ) -> Result<T> {
     let outcome: Outcome<T> = Rc::new(RefCell::new(None));
     let mut kernel = Kernel::new()?;
     let driver = kernel.spawn(session(Rc::clone(&outcome)));
+    if let Some(name) = wait_for {
+        // Go once the server's kernel is reachable (its records have come
+        // through the mesh), not when our own link is up.
+        let watched = name.to_owned();
+        kernel.spawn(
+            ikc_core::InlineStates::new()
+                .state("_start", move |_, ctx, _| {
+                    ctx.alias_set("waiter").expect("the alias is free");
+                    let ikc = ikc_responder::Responder::spawn(ctx);
+                    ikc.monitor(
+                        ctx,
+                        &watched,
+                        &ikc_responder::MonitorStates::new()
+                            .on(ikc_responder::MonitorOp::Register, "up")
+                            .on(ikc_responder::MonitorOp::Shutdown, "down"),
+                    );
+                })
+                .state("up", move |_, ctx, ev| {
+                    let _ = ctx.post(driver, "go", Vec::new());
+                    let watched = ev.args.first().map(Value::to_string).unwrap_or_default();
+                    if let Some(ikc) = Ikc::of(ctx) {
+                        ikc.monitor(ctx, &watched, &ikc_responder::MonitorStates::new());
+                    }
+                    let _ = ctx.alias_remove("waiter");
+                })
+                .state("down", |_, ctx, _| {
+                    let _ = ctx.alias_remove("waiter");
+                }),
+        );
+    }
     let failed = Rc::clone(&outcome);
+    let routed = wait_for.is_some();
     let config = ClientConfig::tcp("127.0.0.1", port)
         .name("BenchClient")
         .serializers([codec])
         .on_connect(move |ctx| {
-            let _ = ctx.post(driver, "go", Vec::new());
+            if !routed {
+                let _ = ctx.post(driver, "go", Vec::new());
+            }
         })
         .on_error(move |ctx, e| {
             *failed.borrow_mut() = Some(Err(format!("connection: {e}")));
@@ -138,6 +173,17 @@ impl Session for OneWay {
 }
 
 pub(crate) fn run(args: &Args) -> Result<()> {
+    let server = ServerProcess::start(args)?;
+    let line = run_against(args, server.port(), None)?;
+    server.finish()?;
+    println!("oneway {line}");
+    Ok(())
+}
+
+/// The one-way scenario against the server reached at `port` (through
+/// the mesh when `wait_for` names the server's kernel): its figures as
+/// `codec=... n=... secs=... msgs_per_sec=...`.
+pub(crate) fn run_against(args: &Args, port: u16, wait_for: Option<&str>) -> Result<String> {
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
     let n: u64 = args.number("n", 2_000_000)?;
@@ -147,8 +193,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         n > 0 && batch > 0 && window > 0,
         "--n, --batch and --window must be positive"
     );
-    let server = ServerProcess::start(args)?;
-    let (elapsed, answer) = run_client_kernel(server.port(), name, |outcome| OneWay {
+    let (elapsed, answer) = run_client_kernel(port, name, wait_for, |outcome| OneWay {
         n,
         batch,
         window,
@@ -160,7 +205,6 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         start: None,
         outcome,
     })?;
-    server.finish()?;
     let count = answer["count"].as_u64();
     let misordered = answer["misordered"].as_u64();
     ensure!(
@@ -171,10 +215,9 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         misordered == Some(0),
         "the server saw {answer}: posts out of order"
     );
-    println!(
-        "oneway codec={codec} n={n} secs={:.3} msgs_per_sec={}",
+    Ok(format!(
+        "codec={codec} n={n} secs={:.3} msgs_per_sec={}",
         elapsed.as_secs_f64(),
         per_sec(n, elapsed)
-    );
-    Ok(())
+    ))
 }

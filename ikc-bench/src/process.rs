@@ -26,6 +26,11 @@ impl ServerProcess {
 
     /// [`start`](Self::start) with another server subcommand.
     pub(crate) fn start_as(args: &Args, subcommand: &str) -> Result<Self> {
+        Self::start_with(args, subcommand, &[])
+    }
+
+    /// [`start_as`](Self::start_as) with more arguments for the subcommand.
+    pub(crate) fn start_with(args: &Args, subcommand: &str, extra: &[&str]) -> Result<Self> {
         if let Some(port) = args.get("connect") {
             let port = port.parse().with_context(|| format!("--connect {port}"))?;
             return Ok(Self {
@@ -47,6 +52,7 @@ impl ServerProcess {
         };
         command
             .args([subcommand, "--port", "0"])
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped());
         let mut child = command.spawn().context("starting the server process")?;

@@ -82,7 +82,23 @@ pub(crate) fn kernel_rtt(args: &Args) -> Result<()> {
     let warmup: u64 = args.number("warmup", 1000)?;
     ensure!(n > 0, "--n must be positive");
     let server = ServerProcess::start(args)?;
-    let mut times = run_client_kernel(server.port(), name, |outcome| Caller {
+    let summary = calls_against(server.port(), name, None, warmup, n)?;
+    server.finish()?;
+    println!("rtt codec={codec} n={n} {}", summary.fields());
+    Ok(())
+}
+
+/// `warmup + n` sequential calls to `bench/echo` from a client kernel
+/// connected at `port` (through the mesh when `wait_for` names the
+/// server's kernel); the times of the last `n`.
+pub(crate) fn calls_against(
+    port: u16,
+    codec: &str,
+    wait_for: Option<&str>,
+    warmup: u64,
+    n: u64,
+) -> Result<Summary> {
+    let mut times = run_client_kernel(port, codec, wait_for, |outcome| Caller {
         warmup,
         n,
         echo: bench_state("echo"),
@@ -91,10 +107,7 @@ pub(crate) fn kernel_rtt(args: &Args) -> Result<()> {
         times: Vec::with_capacity(n as usize),
         outcome,
     })?;
-    server.finish()?;
-    let summary = Summary::of(&mut times).context("no calls timed")?;
-    println!("rtt codec={codec} n={n} {}", summary.fields());
-    Ok(())
+    Summary::of(&mut times).context("no calls timed")
 }
 
 fn lite_connect(port: u16, codec: &str) -> Result<ClientLite> {

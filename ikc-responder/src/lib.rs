@@ -95,3 +95,4 @@ pub use crate::link::{
 pub use crate::monitor::{MonitorOp, MonitorStates};
 pub use crate::responder::{IKC_ALIAS, Responder};
 pub use ikc_channel::{Limits, Protocol, Side};
+pub use ikc_router::{KernelEntry as MeshKernel, RouterStats};

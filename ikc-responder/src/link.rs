@@ -248,6 +248,8 @@ impl<S: Stream> ChannelSession<S> {
             phase: LinkPhase::Negotiating,
             remote_names: Vec::new(),
             mesh: crate::mesh::MeshRole::Outside,
+            awaiting_eof: false,
+            dialed: self.options.side == Side::Client,
             flush_pending: false,
         }));
         ikc.shared().borrow_mut().links.insert(me, Rc::clone(&link));
@@ -295,11 +297,29 @@ impl<S: Stream> ChannelSession<S> {
         if link.borrow().is_closed() {
             // Closing: only writing what was queued matters. What the peer
             // sends now is dropped unread (not decoded into events nobody
-            // takes), and a failed write means the rest cannot be written.
+            // takes), and a failed write means the rest cannot be written;
+            // except after our goodbye to a routing peer, whose messages
+            // until it closes are still good (it may not have read the
+            // goodbye before sending them).
             let n = wheel.input().len();
-            wheel.consume(n);
+            if link.borrow().awaiting_eof && n > 0 {
+                let result = link.borrow_mut().channel.handle_input(wheel.input());
+                wheel.consume(n);
+                if result.is_ok() {
+                    self.drain_closing(ctx);
+                }
+            } else {
+                wheel.consume(n);
+            }
+            let Some(wheel) = self.wheel.as_mut() else {
+                return;
+            };
             if let Some(e) = outcome.error {
                 log::debug!("IKC channel: write failed while closing: {e}");
+                wheel.close(ctx);
+            } else if outcome.eof && link.borrow().awaiting_eof {
+                // The peer read our goodbye and closed: nothing it sent
+                // is left unread, so closing sends no reset.
                 wheel.close(ctx);
             }
             if wheel.is_closed() {
@@ -338,6 +358,24 @@ impl<S: Stream> ChannelSession<S> {
             return;
         }
         self.flush(ctx);
+    }
+
+    /// Hand on the requests a routing peer sent while we were closing.
+    fn drain_closing(&mut self, ctx: &mut Ctx<'_>) {
+        let (Some(shared), Some(link)) = (self.shared(), self.link.clone()) else {
+            return;
+        };
+        loop {
+            let event = link.borrow_mut().channel.poll_event();
+            match event {
+                Some(ChannelEvent::Message(msg)) => {
+                    let me = ctx.session_id();
+                    crate::mesh::incoming(&shared, ctx, me, &link, msg);
+                }
+                Some(_) => {}
+                None => return,
+            }
+        }
     }
 
     /// Act on everything the channel decoded.
@@ -595,6 +633,10 @@ impl<S: Stream> ChannelSession<S> {
                 return;
             }
         }
+        let say_bye = !force && {
+            let l = link.borrow();
+            l.mesh == crate::mesh::MeshRole::Router
+        };
         let (remote_id, registered) = {
             let mut link = link.borrow_mut();
             link.phase = LinkPhase::Closed;
@@ -614,7 +656,7 @@ impl<S: Stream> ChannelSession<S> {
                     &[Value::from("close"), Value::from(me)],
                 );
                 let ours = shared.borrow().remotes.channel_list(&rid) == [Route::Channel(me)];
-                if registered && ours {
+                if registered && ours && !move_registration(&shared, me, &rid) {
                     crate::responder::unregister_remote(&shared, ctx, &rid);
                 }
             }
@@ -622,10 +664,24 @@ impl<S: Stream> ChannelSession<S> {
             shared.borrow_mut().links.remove(&me);
             crate::responder::channel_closed(&shared, ctx);
         }
+        if say_bye {
+            // A routing peer may be sending to us (probes, records): closing
+            // with its bytes unread would reset the connection and lose what
+            // we sent it. Say goodbye and close once it has closed.
+            link.borrow_mut().awaiting_eof = true;
+            crate::mesh::say_bye(&link);
+            let _ = link.borrow_mut().channel.poll_transmit(&mut self.out);
+            if let Some(wheel) = self.wheel.as_mut() {
+                if !self.out.is_empty() && wheel.put(ctx, &self.out).is_err() {
+                    wheel.close(ctx);
+                }
+            }
+            self.out.clear();
+        }
         if let Some(wheel) = self.wheel.as_mut() {
             if force {
                 wheel.close(ctx);
-            } else if !wheel.close_after_flush(ctx) {
+            } else if (say_bye && !wheel.is_closed()) || !wheel.close_after_flush(ctx) {
                 self.close_timeout = Some(ctx.delay_set(
                     CLOSE_TIMEOUT_STATE,
                     self.options.close_timeout,
@@ -642,6 +698,11 @@ impl<S: Stream> ChannelSession<S> {
             return;
         };
         if wheel.is_closed() {
+            return;
+        }
+        if wheel.queued() == 0 {
+            log::debug!("IKC channel: the peer did not close after our goodbye");
+            wheel.close(ctx);
             return;
         }
         let error = ConnectionError::TimedOut {
@@ -684,9 +745,36 @@ impl<S: Stream> Session for ChannelSession<S> {
             CLOSE_TIMEOUT_STATE => self.on_close_timeout(ctx),
             DONE_STATE => self.on_done(ctx, event.arg(0).unwrap_or(&Value::Undef)),
             "shutdown" | "close" => self.close(ctx, false),
+            // The routing peer is closing: to monitors, as the peer
+            // closing the connection (what they heard before goodbyes).
+            crate::mesh::BYE_STATE => {
+                self.fail(ctx, ConnectionError::PeerClosed { mid_frame: false })
+            }
             "_stop" => self.close(ctx, true),
             _ => {}
         }
         Value::Undef
     }
+}
+
+/// A registered channel to `rid` closes while a second channel to the same
+/// kernel stays open (two kernels dialed each other, and the mesh keeps the
+/// other connection): the kernel stays registered, through that one.
+/// Returns whether it did.
+fn move_registration(shared: &Rc<RefCell<State>>, closing: SessionId, rid: &str) -> bool {
+    let mut st = shared.borrow_mut();
+    let other = st.links.iter().find_map(|(&session, link)| {
+        let l = link.borrow();
+        (session != closing && !l.is_closed() && l.remote_id.as_deref() == Some(rid))
+            .then(|| (session, Rc::clone(link)))
+    });
+    let Some((session, link)) = other else {
+        return false;
+    };
+    let aliases = st.remotes.aliases_of(rid).to_vec();
+    st.remotes.unregister(rid);
+    if st.remotes.register(rid, &aliases, Route::Channel(session)) {
+        link.borrow_mut().registered = true;
+    }
+    true
 }

@@ -46,6 +46,9 @@ use crate::state::{LinkRef, Shared};
 
 /// The state control messages are sent to (in the `IKC` session).
 pub(crate) const ROUTE_STATE: &str = "IKC:route";
+/// The state a routing peer's goodbye is sent to (in the `IKC` session),
+/// and the channel session's state that closes the channel in answer.
+pub(crate) const BYE_STATE: &str = "IKC:bye";
 /// The `IKC` session's state the router's timer fires in.
 pub(crate) const TIMER_STATE: &str = "IKC:mesh_timer";
 /// The extra message key with the hops a forwarded message passed.
@@ -204,6 +207,25 @@ pub(crate) fn link_down(shared: &Shared, ctx: &mut Ctx<'_>, session: SessionId, 
     }
 }
 
+/// Queue a goodbye on a routing link: the peer closes its end when it
+/// reads it (after everything we sent before it).
+pub(crate) fn say_bye(link: &LinkRef) {
+    let mut l = link.borrow_mut();
+    let peer = l.remote_id.clone().unwrap_or_default();
+    let msg = Message::post(HashForm::new(peer, IKC_ALIAS, BYE_STATE), Value::Undef);
+    if let Err(e) = l.channel.send(&msg) {
+        log::debug!("IKC mesh: cannot say goodbye: {e}");
+    }
+}
+
+/// Is this message a routing peer's goodbye?
+fn is_bye(msg: &Message) -> bool {
+    match &msg.event {
+        Target::Hash(h) => h.state == BYE_STATE && h.session == IKC_ALIAS,
+        Target::Text(_) => false,
+    }
+}
+
 /// Is this message one of the router's?
 fn is_control(msg: &Message) -> bool {
     match &msg.event {
@@ -299,6 +321,13 @@ fn close_link(shared: &Shared, ctx: &mut Ctx<'_>, link: LinkId, reason: &CloseRe
         // A leaf stays a plain IKC channel, outside the mesh.
         report_plain(shared, ctx, "clash", &text);
         link_down(shared, ctx, session, &l);
+        return;
+    }
+    if matches!(reason, CloseReason::DuplicateLink { .. }) && !l.borrow().dialed {
+        // Both ends drop the same connection: the end that dialed it closes
+        // it (with a goodbye), the other waits for that, so nothing sent on
+        // it in the meantime is lost.
+        log::info!("IKC mesh: {text}; the peer closes it");
         return;
     }
     let quiet = matches!(
@@ -414,11 +443,19 @@ pub(crate) fn incoming(
     link: &LinkRef,
     msg: Message,
 ) {
-    let (role, remote) = {
+    let (role, remote, closing) = {
         let l = link.borrow();
-        (l.mesh, l.remote_id.clone().unwrap_or_default())
+        (
+            l.mesh,
+            l.remote_id.clone().unwrap_or_default(),
+            l.awaiting_eof,
+        )
     };
     let control = is_control(&msg);
+    if closing && (control || is_bye(&msg)) {
+        // The link is going: the router no longer uses it.
+        return;
+    }
     let role = if role == MeshRole::Pending {
         let role = if control {
             MeshRole::Router
@@ -430,6 +467,10 @@ pub(crate) fn incoming(
     } else {
         role
     };
+    if role == MeshRole::Router && is_bye(&msg) {
+        let _ = ctx.post(session, BYE_STATE, Vec::new());
+        return;
+    }
     if control && role == MeshRole::Router {
         let now = ctx.now();
         let result = shared.borrow_mut().mesh.router.handle_control_value(

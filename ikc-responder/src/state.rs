@@ -70,6 +70,10 @@ pub(crate) struct Link {
     pub(crate) remote_names: Vec<String>,
     /// What the channel is to the mesh.
     pub(crate) mesh: MeshRole,
+    /// We said goodbye: the socket closes when the peer closes its end.
+    pub(crate) awaiting_eof: bool,
+    /// We dialed this connection (a client channel).
+    pub(crate) dialed: bool,
     /// A flush event is already posted to the channel session.
     pub(crate) flush_pending: bool,
 }
