@@ -89,7 +89,7 @@ mod thunk;
 mod watch;
 
 pub use crate::api::{Ikc, KernelInfo};
-pub use crate::error::{ConnectionError, IkcError, unix_name};
+pub use crate::error::{ConnectionError, IkcError, Operation, unix_name};
 pub use crate::link::{
     ChannelOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, OnConnect, OnError, Stream,
     spawn_channel,
