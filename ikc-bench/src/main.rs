@@ -40,6 +40,11 @@ mod serve;
 mod stats;
 
 use anyhow::{Result, bail};
+
+/// With `--features mimalloc`: mimalloc as the global allocator.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use ikc_freezer::{Hash, Value};
 
 use crate::args::Args;
