@@ -89,7 +89,7 @@ pub use crate::error::{FreezeError, ThawError, ValueError};
 pub use crate::limits::Limits;
 pub use crate::value::{Blessed, Hash, Key, Value};
 
-/// The iterators and entries of a [`Hash`](crate::Hash).
+/// The iterators and entries of a [`struct@Hash`].
 pub mod hash {
     pub use crate::value::hash::{
         Entry, IntoIter, Iter, IterMut, Keys, OccupiedEntry, VacantEntry, Values,

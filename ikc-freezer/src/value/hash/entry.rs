@@ -1,9 +1,9 @@
-//! [`Entry`]: one key of a [`Hash`], to insert or update in place.
+//! [`Entry`]: one key of a [`struct@Hash`], to insert or update in place.
 
 use super::{Hash, Key};
 use crate::value::Value;
 
-/// A key of a [`Hash`], present or not: [`Hash::entry`].
+/// A key of a [`struct@Hash`], present or not: [`Hash::entry`].
 #[derive(Debug)]
 pub enum Entry<'a> {
     /// The key is in the hash.
