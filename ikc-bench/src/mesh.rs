@@ -77,7 +77,7 @@ fn chain(args: &Args, relays: usize) -> Result<(ServerProcess, Vec<ServerProcess
 pub(crate) fn oneway(args: &Args) -> Result<()> {
     let hops: usize = args.number("hops", 1)?;
     let (server, relays, port) = chain(args, hops)?;
-    let line = crate::oneway::run_against(args, port, Some(SERVER_NAME))?;
+    let (line, _) = crate::oneway::run_against(args, port, Some(SERVER_NAME))?;
     server.finish()?;
     drop(relays);
     println!("mesh-oneway intermediate_kernels={hops} {line}");

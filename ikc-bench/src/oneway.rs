@@ -172,18 +172,19 @@ impl Session for OneWay {
     }
 }
 
-pub(crate) fn run(args: &Args) -> Result<()> {
+/// Returns the messages per second.
+pub(crate) fn run(args: &Args) -> Result<u64> {
     let server = ServerProcess::start(args)?;
-    let line = run_against(args, server.port(), None)?;
+    let (line, rate) = run_against(args, server.port(), None)?;
     server.finish()?;
     println!("oneway {line}");
-    Ok(())
+    Ok(rate)
 }
 
 /// The one-way scenario against the server reached at `port` (through
 /// the mesh when `wait_for` names the server's kernel): its figures as
-/// `codec=... n=... secs=... msgs_per_sec=...`.
-pub(crate) fn run_against(args: &Args, port: u16, wait_for: Option<&str>) -> Result<String> {
+/// `codec=... n=... secs=... msgs_per_sec=...`, and the rate.
+pub(crate) fn run_against(args: &Args, port: u16, wait_for: Option<&str>) -> Result<(String, u64)> {
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
     let n: u64 = args.number("n", 2_000_000)?;
@@ -215,9 +216,12 @@ pub(crate) fn run_against(args: &Args, port: u16, wait_for: Option<&str>) -> Res
         misordered == Some(0),
         "the server saw {answer}: posts out of order"
     );
-    Ok(format!(
-        "codec={codec} n={n} secs={:.3} msgs_per_sec={}",
-        elapsed.as_secs_f64(),
-        per_sec(n, elapsed)
+    let rate = per_sec(n, elapsed);
+    Ok((
+        format!(
+            "codec={codec} n={n} secs={:.3} msgs_per_sec={rate}",
+            elapsed.as_secs_f64(),
+        ),
+        rate,
     ))
 }

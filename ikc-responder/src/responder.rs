@@ -49,6 +49,7 @@ const RECEIPT_PREFIX: &str = "IKC:receipt ";
 /// | `default` | kernel name | the kernel used when a specifier names none |
 /// | `register_local` | `[names]` | more names for this kernel |
 /// | `ping` | | `"PONG"` |
+/// | `watch` | `{kernel, ops, state}` | tell the (remote) caller what monitors see (see [`DEFAULT_WATCH_STATE`](crate::DEFAULT_WATCH_STATE)) |
 /// | `shutdown` | | close every channel and let the kernel exit |
 #[derive(Debug, Default)]
 pub struct Responder {
@@ -208,6 +209,7 @@ impl Responder {
                 Value::from(true)
             }
             "ping" => Value::from("PONG"),
+            "watch" => crate::watch::watch(shared, ctx, &arg(0), sender),
             "do_you_have" => do_you_have(shared, &arg(0)),
             "remote_error" => {
                 let (message, kernel, when) = error_parts(&arg(0));
@@ -398,14 +400,13 @@ pub(crate) fn register_local(shared: &Shared, ctx: &mut Ctx<'_>, names: &[String
     for name in &names {
         ctx.add_name(name);
     }
-    let now = ctx.now();
     let mut st = shared.borrow_mut();
     let id = st.kernel_id.clone();
     st.remotes.register_local(&id, &names, Route::Local);
     // Addresses (`ip:port`, `unix:...`) name a socket, not the kernel: the
     // mesh hears only the kernel's names.
     let mesh_names: Vec<&String> = names.iter().filter(|n| !n.contains(':')).collect();
-    st.mesh.router.add_names(&mesh_names, now);
+    st.mesh.router.add_names(&mesh_names);
     drop(st);
     crate::mesh::drive(shared, ctx);
 }
