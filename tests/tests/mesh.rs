@@ -161,12 +161,17 @@ fn a_cut_link_reroutes_and_a_partition_heals() {
     // k0-k1 goes: k1 is still reached, the other way round the ring.
     nodes[0].cut("k1").unwrap();
     let k1 = nodes[1].kernel_id.clone();
-    let moved = events
+    let k0 = nodes[0].kernel_id.clone();
+    events
         .wait(WAIT, |e| {
-            e.node == "k0" && e.what == "register" && e.text(0) == k1
+            e.node == "k0" && e.what == "unregister" && e.text(0) == k1
         })
         .unwrap();
-    assert_eq!(moved.text(1), "routed");
+    events
+        .wait(WAIT, |e| {
+            e.node == "k1" && e.what == "unregister" && e.text(0) == k0
+        })
+        .unwrap();
     nodes[0].call("poe://k1/node/echo", "rerouted").unwrap();
     let answer = events
         .wait(WAIT, |e| e.what == "answer" && e.text(0) == "rerouted")
