@@ -5,7 +5,7 @@ use std::str::FromStr;
 use anyhow::{Context, Result, bail};
 
 /// Every option any scenario reads.
-const KNOWN: [&str; 13] = [
+const KNOWN: [&str; 17] = [
     "calls",
     "n",
     "codec",
@@ -19,6 +19,10 @@ const KNOWN: [&str; 13] = [
     "server-wrap",
     "host",
     "timeout",
+    "hops",
+    "kernels",
+    "rounds",
+    "next",
 ];
 
 /// The options given after the scenario name.

@@ -675,8 +675,13 @@ pub(crate) fn pass_on(
         )
     };
     let kernel_id = shared.borrow().kernel_id.clone();
+    // A copy for one kernel whose `event` already names one kernel (the
+    // name this copy was routed by) goes as it is: no reprinting.
+    let names_one = kernels.len() == 1 && names_one_kernel(shared, &msg.event);
     if role == MeshRole::Router {
-        msg.event = for_kernels(&msg.event, kernels);
+        if !names_one {
+            msg.event = for_kernels(&msg.event, kernels);
+        }
         msg.extra.insert(HOPS_KEY, Value::from(i64::from(hops)));
         if msg.extra.get(ORIGIN_KEY).is_none() {
             msg.extra.insert(ORIGIN_KEY, Value::from(origin));
@@ -690,7 +695,9 @@ pub(crate) fn pass_on(
         // A leaf: one kernel, no mesh keys, replies through us.
         msg.extra.remove(HOPS_KEY);
         msg.extra.remove(ORIGIN_KEY);
-        msg.event = for_kernels(&msg.event, std::slice::from_ref(&leaf));
+        if !names_one {
+            msg.event = for_kernels(&msg.event, std::slice::from_ref(&leaf));
+        }
         let foreign =
             |k: &str| !k.is_empty() && k != kernel_id && k != leaf && !ctx.is_local_name(k);
         if let Some(r) = msg.rsvp.as_ref().filter(|r| foreign(&r.kernel)) {
@@ -701,6 +708,15 @@ pub(crate) fn pass_on(
         }
     }
     crate::send::deliver_to_channel(shared, ctx, session, msg)
+}
+
+/// Does `event` name exactly one kernel (not a list, not `*`, not none)?
+fn names_one_kernel(shared: &Shared, event: &Target) -> bool {
+    match event {
+        Target::Hash(h) => !h.kernel.is_empty() && h.kernel != "*" && !h.kernel.contains(','),
+        Target::Text(_) => parsed_target(shared, event)
+            .is_ok_and(|t| matches!(&t.spec.kernel, Part::Names(n) if n.len() == 1)),
+    }
 }
 
 /// A forwarded copy that could not be put on its link: its kernels are
