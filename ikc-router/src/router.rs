@@ -408,6 +408,32 @@ impl Router {
         }))
     }
 
+    /// Add names this kernel answers to (a server's or client's `name` and
+    /// `aliases`, given after the router started); they are advertised to
+    /// the mesh with the next record. Empty names, names already held and
+    /// names beyond the limits are skipped.
+    pub fn add_names<S: AsRef<str>>(&mut self, names: &[S], now: Instant) {
+        let mut added = false;
+        for name in names {
+            let name = name.as_ref();
+            if name.is_empty()
+                || name == self.config.kernel_id.as_str()
+                || name.len() > self.config.max_name_len
+                || self.config.names.len() >= self.config.max_names_per_kernel
+                || self.config.names.iter().any(|n| n == name)
+            {
+                continue;
+            }
+            self.config.names.push(name.to_owned());
+            added = true;
+        }
+        if added {
+            self.own_dirty = true;
+            self.graph_dirty = true;
+        }
+        self.finish(now);
+    }
+
     /// Set or clear a fixed weight for `link` (a weight change that may
     /// move routes). Clearing it goes back to the measured weight, and
     /// probes the link at `now`.
