@@ -109,6 +109,8 @@ pub struct Router {
     nonce: u64,
     /// Links ever opened (orders links for the duplicate rule).
     links_opened: u64,
+    /// This kernel's names changed since the name index was built.
+    own_names_changed: bool,
     stats: RouterStats,
 }
 
@@ -152,6 +154,7 @@ impl Router {
             incarnation_clashes: HashSet::new(),
             nonce: 0,
             links_opened: 0,
+            own_names_changed: false,
             stats: RouterStats::default(),
         };
         router.recompute();
@@ -412,7 +415,7 @@ impl Router {
     /// `aliases`, given after the router started); they are advertised to
     /// the mesh with the next record. Empty names, names already held and
     /// names beyond the limits are skipped.
-    pub fn add_names<S: AsRef<str>>(&mut self, names: &[S], now: Instant) {
+    pub fn add_names<S: AsRef<str>>(&mut self, names: &[S], _now: Instant) {
         let mut added = false;
         for name in names {
             let name = name.as_ref();
@@ -428,10 +431,11 @@ impl Router {
             added = true;
         }
         if added {
+            log::debug!("names now {:?}", self.config.names);
             self.own_dirty = true;
             self.graph_dirty = true;
+            self.own_names_changed = true;
         }
-        self.finish(now);
     }
 
     /// Set or clear a fixed weight for `link` (a weight change that may
@@ -1036,6 +1040,7 @@ impl Router {
                 .reach
                 .iter()
                 .all(|(id, now)| old.reach.get(id).is_some_and(|was| was.names == now.names));
+        let same_names = same_names && !std::mem::take(&mut self.own_names_changed);
         self.paths.names = if same_names && !old.names.is_empty() {
             std::mem::take(&mut old.names)
         } else {
