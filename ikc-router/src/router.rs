@@ -475,17 +475,16 @@ impl Router {
     pub fn route(&self, name: &str) -> Result<Route<'_>, Unreachable> {
         match self.paths.names.get(name) {
             Some(Owner::One(kernel_id)) if *kernel_id == self.config.kernel_id => Ok(Route::Local),
-            Some(Owner::One(kernel_id)) => {
-                let (kernel_id, reached) = self
-                    .paths
-                    .reach
-                    .get_key_value(kernel_id.as_str())
-                    .expect("every owner of a name is reached");
-                Ok(Route::Link {
+            // The name index is built from the reachable kernels, so the
+            // lookup finds it; were it ever missing, the name is unreachable.
+            Some(Owner::One(kernel_id)) => match self.paths.reach.get_key_value(kernel_id.as_str())
+            {
+                Some((kernel_id, reached)) => Ok(Route::Link {
                     link: reached.reach.next_hop(),
                     kernel_id,
-                })
-            }
+                }),
+                None => Err(self.unreachable(name, None)),
+            },
             other => Err(self.unreachable(name, other)),
         }
     }
@@ -536,7 +535,11 @@ impl Router {
                                 });
                                 continue;
                             }
-                            let link = self.paths.reach[kernel_id].reach.next_hop();
+                            let Some(reached) = self.paths.reach.get(kernel_id) else {
+                                plan.unreachable.push(self.unreachable(name, None));
+                                continue;
+                            };
+                            let link = reached.reach.next_hop();
                             groups.entry(link).or_default().push(Destination {
                                 kernel_id: kernel_id.clone(),
                                 requested: name.clone(),
