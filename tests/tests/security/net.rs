@@ -1,0 +1,1 @@
+//! Over sockets, between kernels: see below.
