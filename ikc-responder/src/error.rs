@@ -1,5 +1,6 @@
 //! Errors of the responder's object interface and of channels.
 
+use ikc_channel::ChannelError;
 use ikc_core::SessionId;
 
 /// Why an IKC operation could not be done.
@@ -23,7 +24,7 @@ pub enum IkcError {
 /// A connection problem reported to a server's or client's `on_error`
 /// (IKC's `$operation, $errnum, $errstr`) or, once a channel is up, to
 /// `error` monitors as `channel-<operation>` with `"[errnum] message"`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{operation} error [{errnum}]: {message}")]
 #[non_exhaustive]
 pub struct ConnectionError {
@@ -33,6 +34,9 @@ pub struct ConnectionError {
     pub errnum: i32,
     /// What went wrong.
     pub message: String,
+    /// The channel's typed error, when the channel found the problem
+    /// (authentication, TLS, authorization, a broken handshake...).
+    pub channel: Option<ChannelError>,
 }
 
 impl ConnectionError {
@@ -42,6 +46,15 @@ impl ConnectionError {
             operation: operation.into(),
             errnum,
             message: message.into(),
+            channel: None,
+        }
+    }
+
+    /// From the channel's error.
+    pub fn from_channel(operation: impl Into<String>, error: ChannelError) -> Self {
+        Self {
+            channel: Some(error.clone()),
+            ..Self::new(operation, 0, error.to_string())
         }
     }
 

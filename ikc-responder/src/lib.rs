@@ -80,6 +80,7 @@ mod published;
 mod remote;
 mod request;
 mod responder;
+mod security;
 mod send;
 mod state;
 mod subscription;
@@ -93,4 +94,8 @@ pub use crate::link::{
 };
 pub use crate::monitor::{MonitorOp, MonitorStates};
 pub use crate::responder::{IKC_ALIAS, Responder};
-pub use ikc_channel::{Limits, Protocol, Side};
+pub use crate::security::{LinkSecurity, RequestAuthorizer, RequestCheck};
+pub use ikc_channel::{
+    Authorizer, ChannelError, ConfigError, ConnectingPeer, Limits, Protocol, Secret, Side,
+    TlsClient, TlsConfigError, TlsServer,
+};

@@ -21,6 +21,7 @@ use crate::error::ConnectionError;
 use crate::monitor::MonitorOp;
 use crate::request::request;
 use crate::responder::{IKC_ALIAS, Responder};
+use crate::security::LinkSecurity;
 use crate::send::{
     ErrorSide, FLUSH_STATE, error_params, inform, report_error, report_plain, send_msg,
 };
@@ -88,6 +89,8 @@ pub struct ChannelOptions {
     /// is queued for the peer; after that it is closed anyway, so a peer
     /// that stopped reading cannot keep the kernel from exiting.
     pub close_timeout: Duration,
+    /// Shared secret, TLS and the authorization hook (none by default).
+    pub security: LinkSecurity,
 }
 
 impl fmt::Debug for ChannelOptions {
@@ -105,6 +108,7 @@ impl fmt::Debug for ChannelOptions {
             .field("on_error", &self.on_error.is_some())
             .field("high_water", &self.high_water)
             .field("close_timeout", &self.close_timeout)
+            .field("security", &self.security)
             .finish_non_exhaustive()
     }
 }
@@ -127,6 +131,7 @@ impl ChannelOptions {
             on_error: None,
             high_water: DEFAULT_HIGH_WATER,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            security: LinkSecurity::default(),
         }
     }
 }
@@ -194,6 +199,7 @@ impl<S: Stream> ChannelSession<S> {
                 config.protocol = self.options.protocol;
                 config.peer_address.clone_from(&self.options.peer_address);
                 config.limits = self.options.limits;
+                self.options.security.apply_to_client(&mut config);
                 Channel::client(config, now)
             }
             _ => {
@@ -201,6 +207,7 @@ impl<S: Stream> ChannelSession<S> {
                 config.protocol = self.options.protocol;
                 config.peer_address.clone_from(&self.options.peer_address);
                 config.limits = self.options.limits;
+                self.options.security.apply_to_server(&mut config);
                 Channel::server(config, now)
             }
         };
@@ -256,7 +263,7 @@ impl<S: Stream> ChannelSession<S> {
         };
         let result = link.borrow_mut().channel.handle_timeout(ctx.now());
         match result {
-            Err(e) => self.fail(ctx, ConnectionError::new("negotiate", 0, e.to_string())),
+            Err(e) => self.fail(ctx, ConnectionError::from_channel("negotiate", e)),
             Ok(()) => self.arm_timeout(ctx),
         }
     }
@@ -294,7 +301,9 @@ impl<S: Stream> ChannelSession<S> {
             self.drain_events(ctx);
             if let Err(e) = result {
                 let op = if self.negotiated { "read" } else { "negotiate" };
-                self.fail(ctx, ConnectionError::new(op, 0, e.to_string()));
+                // A refusal line or TLS alert tells the peer why.
+                self.flush(ctx);
+                self.fail(ctx, ConnectionError::from_channel(op, e));
                 return;
             }
         }
