@@ -33,6 +33,7 @@ mod oneway;
 mod pingpong;
 mod process;
 mod rtt;
+mod security;
 mod serve;
 mod stats;
 
@@ -47,12 +48,14 @@ pub(crate) const SERVER_NAME: &str = "Bench";
 pub(crate) const SESSION: &str = "bench";
 
 const USAGE: &str =
-    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|local|memory|pingpong|all|serve> [options]
+    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|handshake|security|local|memory|pingpong|all|serve> [options]
 
-  oneway    [--n 2000000] [--codec native|storable|dumper] [--batch 1000] [--window 4]
-  rtt       [--n 20000] [--warmup 1000] [--codec native|storable|dumper]
-  lite-rtt  [--n 20000] [--warmup 1000] [--codec native|storable|dumper]
+  oneway    [--n 2000000] [--codec native|storable|dumper] [--batch 1000] [--window 4] [--tls] [--secret]
+  rtt       [--n 20000] [--warmup 1000] [--codec native|storable|dumper] [--tls] [--secret]
+  lite-rtt  [--n 20000] [--warmup 1000] [--codec native|storable|dumper] [--tls] [--secret]
   fanin     [--threads 100] [--n 200000] [--warmup 20] [--codec native|storable|dumper]
+  handshake [--n 1000] [--tls] [--secret]   connections (handshake, then close) per second
+  security  oneway, rtt and lite-rtt in clear then with --tls; handshake clear, --secret, --tls, both
   local     [--n 5000000]
   memory    [--connections 1000]
   pingpong  [--n 20000] [--warmup 1000] [--threads 1]   raw TCP, no IKC: the floor
@@ -88,6 +91,23 @@ fn run(scenario: &str, args: &Args) -> Result<()> {
         "fanin" => rtt::fanin(args),
         "local" => local::run(args),
         "memory" => memory::run(args),
+        "handshake" => rtt::handshake(args),
+        "security" => {
+            // Each figure in clear and over TLS, in one run.
+            for tls in ["off", "on"] {
+                oneway::run(&args.with("tls", tls))?;
+            }
+            for tls in ["off", "on"] {
+                rtt::kernel_rtt(&args.with("tls", tls))?;
+            }
+            for tls in ["off", "on"] {
+                rtt::lite_rtt(&args.with("tls", tls))?;
+            }
+            for (tls, secret) in [("off", "off"), ("off", "on"), ("on", "off"), ("on", "on")] {
+                rtt::handshake(&args.with("tls", tls).with("secret", secret))?;
+            }
+            Ok(())
+        }
         "all" => {
             for codec in ["native", "storable"] {
                 oneway::run(&args.with("codec", codec))?;
