@@ -110,15 +110,8 @@ impl ServerPhase {
                                 .send(refused_line("malformed AUTH field in SETUP"));
                         };
                         let server_names = announced(&config.identity);
-                        let transcript = Transcript {
-                            client_nonce: &client_nonce,
-                            server_nonce: auth.nonce,
-                            client_names: &agreement.names,
-                            server_names: &server_names,
-                            freezer: agreement.freezer.name(),
-                            binding: auth.binding,
-                        };
-                        let proof = transcript.prove(secret, Prover::Server);
+                        let proof = transcript(&agreement, &client_nonce, &server_names, auth)
+                            .prove(secret, Prover::Server);
                         let field = format!("{SCHEME}:{}:{proof}", auth.nonce);
                         let reply = Setup::line(
                             &config.identity,
@@ -230,14 +223,7 @@ impl ServerPhase {
                     return Step::fail(AuthError::Malformed);
                 };
                 let server_names = announced(&config.identity);
-                let transcript = Transcript {
-                    client_nonce: &client_nonce,
-                    server_nonce: auth.nonce,
-                    client_names: &agreement.names,
-                    server_names: &server_names,
-                    freezer: agreement.freezer.name(),
-                    binding: auth.binding,
-                };
+                let transcript = transcript(&agreement, &client_nonce, &server_names, auth);
                 if !transcript.verify(secret, Prover::Client, proof) {
                     return Step::fail(AuthError::BadProof { peer: "client" }).send(refused_line(
                         "authentication failed: the client's proof does not match",
@@ -260,4 +246,21 @@ fn client_nonce(offer: &str) -> Option<String> {
     }
     let nonce = parts.next()?;
     is_nonce(nonce).then(|| nonce.to_owned())
+}
+
+/// What the proofs of this handshake cover, as the server sees it.
+fn transcript<'a>(
+    agreement: &'a Agreement,
+    client_nonce: &'a str,
+    server_names: &'a [String],
+    auth: AuthInput<'a>,
+) -> Transcript<'a> {
+    Transcript {
+        client_nonce,
+        server_nonce: auth.nonce,
+        client_names: &agreement.names,
+        server_names,
+        freezer: agreement.freezer.name(),
+        binding: auth.binding,
+    }
 }
