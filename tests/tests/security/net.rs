@@ -38,7 +38,10 @@ fn secure_server(pki: &TestPki, notes: &Notes, limits: Limits) -> Secure {
         let failed = |n: &Notes| {
             let n = n.clone();
             move |_: &mut ikc_core::Ctx<'_>, e: &ikc_responder::ConnectionError| {
-                n.send("failed", vec![Value::from(format!("{:?}", e.channel))]);
+                n.send(
+                    "failed",
+                    vec![Value::from(format!("{:?}", e.channel_error()))],
+                );
             }
         };
         let base = |port| {
@@ -235,7 +238,7 @@ fn a_client_kernel_authenticates_over_tls_and_a_wrong_one_gets_a_typed_error() {
                 .on_error(move |_, e| {
                     n.send(
                         "client failed",
-                        vec![Value::from(format!("{:?}", e.channel))],
+                        vec![Value::from(format!("{:?}", e.channel_error()))],
                     )
                 });
             Client::spawn(kernel, config)?;
