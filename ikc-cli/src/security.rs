@@ -30,7 +30,7 @@ impl Security {
         let secret = common
             .secret_file
             .as_ref()
-            .map(|path| Secret::from_file(path))
+            .map(Secret::from_file)
             .transpose()
             .map_err(|e| Failure::Usage(format!("--secret-file: {e}")))?;
         let identity = match (&common.tls_cert, &common.tls_key) {

@@ -305,3 +305,55 @@ fn two_hundred_stalled_tls_handshakes_time_out_and_the_server_goes_on() {
     drop(server.handle);
     server.kernel.join().unwrap();
 }
+
+/// A server without `on_error` tells its `error` monitors why a peer
+/// failed (`channel-negotiate`), and registers nobody.
+#[test]
+fn a_failed_handshake_is_an_error_monitor_event() {
+    let (n, mut inbox) = notes();
+    let server = spawn_kernel("Watched", move |kernel: &mut Kernel| {
+        let config = ServerConfig::tcp("127.0.0.1", 0)
+            .name("Watched")
+            .secret(Secret::new(SECRET)?);
+        let port = Server::spawn(kernel, config)?.port().unwrap();
+        let notes = n.clone();
+        kernel.spawn(
+            InlineStates::new()
+                .state("_start", |_, ctx, _| {
+                    ctx.alias_set("watcher").expect("alias");
+                    let ikc = Ikc::of(ctx).expect("responder");
+                    let states = MonitorStates::new()
+                        .on(MonitorOp::Error, "error")
+                        .on(MonitorOp::Register, "reg");
+                    ikc.monitor(ctx, "*", &states);
+                })
+                .state("error", {
+                    let notes = notes.clone();
+                    move |_, _, ev| notes.send("error", ev.args)
+                })
+                .state("reg", move |_, _, ev| notes.send("register", ev.args))
+                .state("stop", |_, ctx, _| {
+                    Ikc::of(ctx).expect("responder").shutdown(ctx);
+                    ctx.alias_remove("watcher").ok();
+                }),
+        );
+        Ok((kernel.handle(), port))
+    });
+    let ((handle, port), server) = server.split();
+    let wrong = lite(port, "Wrong")
+        .secret(Secret::new("guess").unwrap())
+        .connect();
+    assert!(wrong.is_err());
+    let note = inbox.wait("error");
+    let said: Vec<String> = note.args.iter().map(ToString::to_string).collect();
+    assert!(
+        said.iter()
+            .any(|a| a.contains("refused") || a.contains("Refused")),
+        "{said:?}"
+    );
+    assert!(said.iter().any(|a| a.contains("negotiate")), "{said:?}");
+    handle.post("watcher", "stop", vec![]).unwrap();
+    drop(handle);
+    server.join().unwrap();
+    assert!(inbox.all("register").is_empty(), "nobody registered");
+}
