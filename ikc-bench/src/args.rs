@@ -5,11 +5,12 @@ use std::str::FromStr;
 use anyhow::{Context, Result, bail};
 
 /// Every option any scenario reads.
-const KNOWN: [&str; 16] = [
+const KNOWN: [&str; 17] = [
     "tls",
     "secret",
     "tls-dir",
     "secret-file",
+    "calls",
     "n",
     "codec",
     "batch",
