@@ -119,7 +119,7 @@ pub use crate::error::{
     ChannelError, ConfigError, FrameError, FrameHeaderError, MessageError, ProtocolViolation,
 };
 pub use crate::event::{ChannelEvent, Peer};
-pub use crate::message::{Message, Target};
+pub use crate::message::{CallerInfo, Message, Target};
 
 /// Entry points for fuzzers and tests. Not part of the stable API.
 #[doc(hidden)]
