@@ -40,6 +40,10 @@ pub enum DeliveryError {
     /// events from other threads.
     #[error("the kernel is not running")]
     KernelStopped,
+    /// A destination given as a value is none of a specifier string, an
+    /// array `[kernel, session, state]` or a hash `{KERNEL, SESSION, STATE}`.
+    #[error("a destination is a specifier string, an array or a hash, not {0}")]
+    NotADestination(&'static str),
 }
 
 /// A `post` that failed, with the event given back (calloop's

@@ -171,6 +171,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod ctx;
+mod destination;
 mod error;
 mod event;
 mod handle;
@@ -182,6 +183,7 @@ mod session;
 mod wheel;
 
 pub use crate::ctx::{Ctx, RemovedAlarm};
+pub use crate::destination::destination;
 pub use crate::error::{
     AliasError, CallError, DeliveryError, KernelError, PostError, SessionError,
 };
