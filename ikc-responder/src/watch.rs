@@ -144,7 +144,7 @@ struct Relay {
 
 impl Relay {
     fn stop(&self, ctx: &mut Ctx<'_>) {
-        if let Some(shared) = crate::state::lookup(ctx.kernel_id()) {
+        if let Some(shared) = crate::state::lookup(ctx) {
             shared
                 .borrow_mut()
                 .monitors
