@@ -185,8 +185,9 @@ fn postbacks_to_another_kernel_go_to_the_forwarder() {
                 ctx.alias_set("fwd").unwrap();
                 ctx.set_forwarder();
             })
-            .state(FORWARD_STATE, move |_, _, ev| {
-                push(&l, show_args(&ev.args));
+            .state(FORWARD_STATE, move |_, ctx, _| {
+                let post = ctx.take_remote_post().unwrap();
+                push(&l, format!("{}:{}", post.to, show_args(&post.event.args)));
             }),
     );
     let _ = fwd;
@@ -206,8 +207,8 @@ fn postbacks_to_another_kernel_go_to_the_forwarder() {
     assert_eq!(
         lines(&log),
         [
-            "poe://far/pinger/pong,pong,[1],[2]",
-            "poe://far/pinger/pong,pong,[],[]"
+            "poe://far/pinger/pong:[1],[2]",
+            "poe://far/pinger/pong:[],[]"
         ]
     );
 }
