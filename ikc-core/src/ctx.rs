@@ -10,7 +10,7 @@ use std::time::Instant;
 use ikc_freezer::Value;
 
 pub use self::timers::RemovedAlarm;
-use crate::error::{CallError, PostError};
+use crate::error::{CallError, DeliveryError, PostError};
 use crate::event::{Event, StateName};
 use crate::handle::KernelHandle;
 use crate::ids::{SessionId, Target};
@@ -223,6 +223,42 @@ impl<'k> Ctx<'k> {
             Sender::Session(id) if id == self.me => self.event(state, args, at),
             other => Event::located(state, args, other, at),
         }
+    }
+
+    /// Lightspeed's `call`, which reaches other kernels: run the state `to`
+    /// names and have its return value posted to the state `rsvp` names.
+    /// Each is a specifier string, an array `[kernel, session, state]` or
+    /// a hash `{KERNEL, SESSION, STATE}` (or lower-case keys; see
+    /// [`destination`](crate::destination)). An RSVP without a session
+    /// means this session; without a kernel, this kernel.
+    ///
+    /// A state of this kernel runs now, and its value (unless undefined) is
+    /// posted to the RSVP. A state of another kernel is sent there through
+    /// IKC, which posts its value back to the RSVP; the RSVP state needs no
+    /// publishing (the answer is allowed once).
+    ///
+    /// # Errors
+    ///
+    /// A destination that is not one, an RSVP without a state, an unknown
+    /// session, or, for a local state, what [`call`](Self::call) returns.
+    #[track_caller]
+    pub fn call_rsvp(
+        &mut self,
+        to: impl Into<Value>,
+        rsvp: impl Into<Value>,
+        args: Vec<Value>,
+    ) -> Result<(), CallError> {
+        let event = self.event(StateName::from_static(""), args, Location::caller());
+        let to = crate::destination(&to.into())?;
+        let mut rsvp = crate::destination(&rsvp.into())?;
+        if rsvp.state.is_none() {
+            return Err(DeliveryError::MissingState(rsvp.to_string()).into());
+        }
+        if !rsvp.session.is_specified() {
+            let me = self.aliases(self.me).first().cloned();
+            rsvp.session = ikc_specifier::Part::name(me.unwrap_or_else(|| self.me.to_string()));
+        }
+        self.core.call_rsvp(Some(self.me), to, rsvp, event)
     }
 
     /// [`call`](Self::call) the state a specifier names.
