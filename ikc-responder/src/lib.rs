@@ -73,6 +73,8 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod api;
+mod authorize;
+mod caller;
 mod error;
 mod link;
 mod local;
@@ -89,6 +91,7 @@ mod thunk;
 mod watch;
 
 pub use crate::api::{Ikc, KernelInfo};
+pub use crate::authorize::{RequestAuthorizer, RequestCheck};
 pub use crate::error::{ConnectionError, IkcError, Operation, unix_name};
 pub use crate::link::{
     ChannelOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, OnConnect, OnError, Stream,

@@ -102,6 +102,10 @@ pub(crate) struct State {
     pub(crate) links: HashMap<SessionId, LinkRef>,
     /// Published states and RSVP permissions.
     pub(crate) published: Published,
+    /// The per-request authorization hook.
+    pub(crate) request_authorizer: Option<crate::authorize::RequestAuthorizer>,
+    /// No-publish mode: unpublished states run if the hook agrees.
+    pub(crate) no_publish: bool,
     /// Monitors by kernel name.
     pub(crate) monitors: Monitors<SessionId>,
     /// Subscriptions in flight.
@@ -144,6 +148,8 @@ impl State {
             remotes,
             links: HashMap::default(),
             published: Published::default(),
+            request_authorizer: None,
+            no_publish: false,
             monitors: Monitors::default(),
             subscriptions: Subscriptions::default(),
             proxies: HashMap::default(),
