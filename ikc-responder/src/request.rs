@@ -128,7 +128,7 @@ fn invoke(
     inv: Invocation,
     came_from: &str,
 ) -> Result<(), Failure> {
-    let thunk = thunk::thunk_for(shared, ctx, caller::answer_to(msg).as_ref());
+    let thunk = thunk::thunk_for(shared, ctx, caller::answer_to(msg).as_deref());
     let sender = caller::remote_sender(msg, came_from, thunk);
     let answered_state = inv.state.to_string();
     let ret = ctx

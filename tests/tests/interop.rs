@@ -478,7 +478,7 @@ fn our_who_server(notes: &Notes, no_publish: bool) -> KernelThread<Served> {
                             r.session(),
                             r.state().unwrap_or("-"),
                             r.file().unwrap_or("-"),
-                            r.line().map_or("-".to_owned(), |l| l.to_string()),
+                            r.line().map_or_else(|| "-".to_owned(), |l| l.to_string()),
                             ctx.sender_specifier(&ev.sender).unwrap_or_default(),
                         ))
                     })
