@@ -209,6 +209,15 @@ impl Ikc {
         self.shared.borrow_mut().no_publish = false;
     }
 
+    /// Send (the default) or leave out the `caller` details of messages
+    /// (the sender's kernel, session, state, file and line; about 100
+    /// bytes each). Without them, handlers in other kernels see only what
+    /// IKC's `from` says, as a Perl sender's, and a session that published
+    /// nothing cannot be answered.
+    pub fn send_caller(&self, on: bool) {
+        self.shared.borrow_mut().send_caller = on;
+    }
+
     /// Is no-publish mode on?
     pub fn is_no_publish(&self) -> bool {
         self.shared.borrow().no_publish

@@ -106,6 +106,8 @@ pub(crate) struct State {
     pub(crate) request_authorizer: Option<crate::authorize::RequestAuthorizer>,
     /// No-publish mode: unpublished states run if the hook agrees.
     pub(crate) no_publish: bool,
+    /// Send `caller` details with messages (on by default).
+    pub(crate) send_caller: bool,
     /// Monitors by kernel name.
     pub(crate) monitors: Monitors<SessionId>,
     /// Subscriptions in flight.
@@ -150,6 +152,7 @@ impl State {
             published: Published::default(),
             request_authorizer: None,
             no_publish: false,
+            send_caller: true,
             monitors: Monitors::default(),
             subscriptions: Subscriptions::default(),
             proxies: HashMap::default(),

@@ -82,6 +82,15 @@ fn client(
     net_at: &ikc_tests::Endpoint,
     n: &Notes,
 ) -> ikc_tests::KernelThread<ikc_core::KernelHandle> {
+    client_sending_caller(net_at, n, true)
+}
+
+/// [`client`], sending `caller` details or not.
+fn client_sending_caller(
+    net_at: &ikc_tests::Endpoint,
+    n: &Notes,
+    send_caller: bool,
+) -> ikc_tests::KernelThread<ikc_core::KernelHandle> {
     let (c, n) = (n.clone(), n.clone());
     spawn_client(
         "Client",
@@ -92,6 +101,7 @@ fn client(
         },
         move |kernel| {
             kernel.spawn(driver(&n, "me"));
+            Responder::spawn(kernel).send_caller(send_caller);
             let (n1, n2, n3) = (n.clone(), n.clone(), n.clone());
             kernel.spawn(
                 InlineStates::new()
@@ -348,6 +358,42 @@ fn ikc_call_state_returns_undef_and_the_api_the_count() {
         "Ikc::call returns the number of kernels"
     );
     assert_eq!(inbox.wait("added").args, [Value::from(6)]);
+    me.call("me", "shutdown", vec![]).unwrap();
+    let _ = client.value.post("caller", "ikc_down", vec![]);
+    client.join().unwrap();
+    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn without_caller_details_a_sender_says_what_ikc_says() {
+    let net = Net::new(Transport::Tcp);
+    let (n, mut inbox) = notes();
+    let n1 = n.clone();
+    let server = server(&net.endpoint(), &n, move |k| {
+        who(k, &n1, false);
+        Ok(())
+    });
+    let client = client_sending_caller(&server.value.at, &n, false);
+    inbox.wait("connected");
+    let me = &client.value;
+    me.call("me", "publish", vec![list(&["pong"])]).unwrap();
+    me.call("me", "post_to", vec![s("poe://Server/who/whoami"), s("hi")])
+        .unwrap();
+    let seen = inbox.wait("whoami");
+    // IKC's from: this kernel's ID, the published alias; nothing more.
+    assert_eq!(
+        seen.args[..6],
+        [
+            Value::Bool(true),
+            Value::from(client.kernel_id.as_str()),
+            s("me"),
+            Value::Undef,
+            Value::Undef,
+            Value::Undef,
+        ]
+    );
+    assert_eq!(seen.args[7..], [Value::Undef, s(""), Value::from(0)]);
     me.call("me", "shutdown", vec![]).unwrap();
     let _ = client.value.post("caller", "ikc_down", vec![]);
     client.join().unwrap();
