@@ -146,7 +146,6 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod api;
-mod authorize;
 mod caller;
 mod error;
 mod link;
@@ -157,6 +156,7 @@ mod published;
 mod remote;
 mod request;
 mod responder;
+mod security;
 mod send;
 mod state;
 mod subscription;
@@ -164,7 +164,6 @@ mod thunk;
 mod watch;
 
 pub use crate::api::{Ikc, KernelInfo};
-pub use crate::authorize::{RequestAuthorizer, RequestCheck};
 pub use crate::error::{ConnectionError, IkcError, Operation, unix_name};
 pub use crate::link::{
     ChannelOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, OnConnect, OnError, Stream,
@@ -172,5 +171,9 @@ pub use crate::link::{
 };
 pub use crate::monitor::{MonitorOp, MonitorStates};
 pub use crate::responder::{IKC_ALIAS, Responder};
+pub use crate::security::{LinkSecurity, RequestAuthorizer, RequestCheck};
 pub use crate::watch::DEFAULT_WATCH_STATE;
-pub use ikc_channel::{Limits, Protocol, Side};
+pub use ikc_channel::{
+    Authorizer, ChannelError, ConfigError, ConnectingPeer, Limits, Protocol, Secret, Side,
+    TlsClient, TlsConfigError, TlsServer,
+};

@@ -9,9 +9,9 @@ use ikc_core::{Ctx, Sender, SessionId, StateName};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, ParseError, Specifier};
 
-use crate::authorize::RequestCheck;
 use crate::caller;
 use crate::responder::IKC_ALIAS;
+use crate::security::RequestCheck;
 use crate::send::{ErrorSide, error_params, report_error, send_msg};
 use crate::state::Shared;
 use crate::thunk;

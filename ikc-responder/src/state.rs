@@ -103,7 +103,7 @@ pub(crate) struct State {
     /// Published states and RSVP permissions.
     pub(crate) published: Published,
     /// The per-request authorization hook.
-    pub(crate) request_authorizer: Option<crate::authorize::RequestAuthorizer>,
+    pub(crate) request_authorizer: Option<crate::security::RequestAuthorizer>,
     /// No-publish mode: unpublished states run if the hook agrees.
     pub(crate) no_publish: bool,
     /// Send `caller` details with messages (on by default).

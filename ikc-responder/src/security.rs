@@ -1,9 +1,43 @@
-//! The per-request authorization hook ([`RequestAuthorizer`]) that guards
-//! IKC's no-publish mode, in the shape the security work (issue 14)
-//! defines it, so that the two merge onto one hook.
+//! What a channel needs to authenticate, encrypt and authorize
+//! ([`LinkSecurity`]), and the per-request authorization hook
+//! ([`RequestAuthorizer`]).
 
 use std::fmt;
 use std::rc::Rc;
+
+use ikc_channel::{Authorizer, ClientConfig, Secret, ServerConfig, TlsClient, TlsServer};
+
+/// The security settings of one channel, filled in by servers and clients
+/// (`ikc-server`'s and `ikc-client`'s builders) and applied to the
+/// sans-IO channel. The default is none: IKC as Perl speaks it.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct LinkSecurity {
+    /// The cluster's shared secret (see [`ikc_channel::Secret`]).
+    pub secret: Option<Secret>,
+    /// Server: refuse clients that do not prove the secret.
+    pub require_auth: bool,
+    /// Server: speak TLS with this certificate.
+    pub tls_server: Option<TlsServer>,
+    /// Client: speak TLS, verifying the server with this.
+    pub tls_client: Option<TlsClient>,
+    /// Server: decide per connecting kernel.
+    pub authorizer: Option<Authorizer>,
+}
+
+impl LinkSecurity {
+    pub(crate) fn apply_to_client(&self, config: &mut ClientConfig) {
+        config.secret.clone_from(&self.secret);
+        config.tls.clone_from(&self.tls_client);
+    }
+
+    pub(crate) fn apply_to_server(&self, config: &mut ServerConfig) {
+        config.secret.clone_from(&self.secret);
+        config.require_auth = self.require_auth;
+        config.tls.clone_from(&self.tls_server);
+        config.authorizer.clone_from(&self.authorizer);
+    }
+}
 
 /// A request from another kernel, as the per-request hook sees it.
 #[derive(Debug, Clone, Copy)]
@@ -16,10 +50,11 @@ pub struct RequestCheck<'a> {
     /// The state it asks for (for `IKC:proxy` requests, the state carried
     /// inside).
     pub state: &'a str,
-    /// Is the state published? In IKC's default mode only published states run,
-    /// and the hook sees `true`; in no-publish mode ([`Ikc::no_publish`](crate::Ikc::no_publish))
-    /// it is asked with `false` for states that would run
-    /// without their being published.
+    /// Is the state published (or allowed once, as an RSVP answer)? In
+    /// IKC's default mode only such states run, and the hook sees `true`;
+    /// in no-publish mode ([`Ikc::no_publish`](crate::Ikc::no_publish)) it
+    /// is asked with `false` for states that would run without their being
+    /// published.
     pub published: bool,
 }
 
