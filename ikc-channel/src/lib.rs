@@ -123,7 +123,7 @@ pub use crate::error::{
     ProtocolViolation, TlsConfigError, TlsError,
 };
 pub use crate::event::{ChannelEvent, Peer};
-pub use crate::message::{Message, Target};
+pub use crate::message::{CallerInfo, Message, Target};
 pub use crate::tls::{TlsClient, TlsServer};
 /// The rustls crate this one uses, for building [`TlsServer`] and
 /// [`TlsClient`] from configurations of your own.

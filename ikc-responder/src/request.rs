@@ -5,10 +5,11 @@
 use std::rc::Rc;
 
 use ikc_channel::{Message, Target};
-use ikc_core::{Ctx, SessionId, StateName};
+use ikc_core::{Ctx, Sender, SessionId, StateName};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, ParseError, Specifier};
 
+use crate::caller;
 use crate::responder::IKC_ALIAS;
 use crate::security::RequestCheck;
 use crate::send::{ErrorSide, error_params, report_error, send_msg};
@@ -108,7 +109,7 @@ pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, erro
             Failure::new(format!("{text} isn't a valid specifier"), "request")
         }
         Some(to) => match check(shared, ctx, &mut msg, to, errors_to) {
-            Ok(inv) => match invoke(shared, ctx, &mut msg, inv) {
+            Ok(inv) => match invoke(shared, ctx, &mut msg, inv, errors_to) {
                 Ok(()) => return,
                 Err(f) => f,
             },
@@ -125,17 +126,21 @@ fn invoke(
     ctx: &mut Ctx<'_>,
     msg: &mut Message,
     inv: Invocation,
+    came_from: &str,
 ) -> Result<(), Failure> {
-    let thunk = thunk::thunk_for(shared, ctx, msg.from.as_ref());
+    let thunk = thunk::thunk_for(shared, ctx, caller::answer_to(msg).as_deref());
+    let sender = caller::remote_sender(msg, came_from, thunk);
+    let answered_state = inv.state.to_string();
     let ret = ctx
-        .call_as(thunk, inv.target, inv.state, inv.args)
+        .call_as(sender, inv.target, inv.state, inv.args)
         .map_err(|e| Failure::new(e.to_string(), "invocation"))?;
     let Some(rsvp) = msg.rsvp.take() else {
         return Ok(());
     };
     let (answer, params) = if msg.wantarray.unwrap_or(false) {
+        // Perl calls the state in list context: undef is the list
+        // (undef), sent as [undef]; an empty list sends nothing.
         match ret {
-            Value::Undef => (false, Value::Undef),
             Value::Array(list) => (!list.is_empty(), Value::Array(list)),
             other => (true, Value::Array(vec![other])),
         }
@@ -143,7 +148,10 @@ fn invoke(
         (!ret.is_undef(), ret)
     };
     if answer {
-        send_msg(shared, ctx, Message::post(rsvp, params), Some(inv.target));
+        let mut answer = Message::post(rsvp, params);
+        let sender = Sender::Session(inv.target);
+        answer.caller = caller::caller_of(ctx, &sender, Some(&answered_state), "", 0);
+        send_msg(shared, ctx, answer, Some(inv.target));
     }
     Ok(())
 }
@@ -194,16 +202,23 @@ fn check(
         .borrow_mut()
         .published
         .check(&to.session, state.as_str());
-    if let Err(refusal) = checked {
-        return Err(fail(refusal.message(), "check"));
-    }
+    // IKC's rule: only published states run. In no-publish mode an
+    // unpublished state of an aliased session may run, if the hook agrees.
+    let published = checked.is_ok();
+    let refused = match checked {
+        Err(refusal) if !no_publish_may_run(shared, ctx, &to.session, state.as_str()) => {
+            return Err(fail(refusal.message(), "check"));
+        }
+        Err(refusal) => Some(refusal),
+        Ok(()) => None,
+    };
     let hook = shared.borrow().request_authorizer.clone();
     if let Some(hook) = hook {
         let request = RequestCheck {
             remote_kernel,
             session: &to.session,
             state: state.as_str(),
-            published: true,
+            published,
         };
         if let Err(reason) = hook.authorize(&request) {
             log::warn!(
@@ -211,7 +226,10 @@ fn check(
                 to.session,
                 state.as_str()
             );
-            return Err(fail(format!("Not authorized: {reason}"), "check"));
+            // An unpublished state gets IKC's own refusal.
+            let message =
+                refused.map_or_else(|| format!("Not authorized: {reason}"), |r| r.message());
+            return Err(fail(message, "check"));
         }
     }
     if let Some(arg) = &to.spec.arg {
@@ -232,6 +250,18 @@ fn check(
         state,
         args,
     })
+}
+
+/// May an unpublished state run, in no-publish mode? Only if the mode is on
+/// (with its hook set), the session is a local session other than `IKC`,
+/// and the state is not one of POE's own (`_start`, ...). The hook decides.
+fn no_publish_may_run(shared: &Shared, ctx: &Ctx<'_>, session: &str, state: &str) -> bool {
+    let st = shared.borrow();
+    st.no_publish
+        && st.request_authorizer.is_some()
+        && session != IKC_ALIAS
+        && !state.starts_with('_')
+        && ctx.alias_resolve(session).is_some()
 }
 
 /// Report a failed request to local monitors (`local-<when>`) and, unless

@@ -144,6 +144,9 @@ pub(crate) fn send_msg(
     mut msg: Message,
     sender: Option<SessionId>,
 ) -> usize {
+    if msg.caller.is_some() && !shared.borrow().send_caller {
+        msg.caller = None;
+    }
     let kind = if msg.rsvp.is_some() { "call" } else { "post" };
     // A text target is parsed once and kept; a hash target (an RSVP
     // answer) needs only its kernel part.

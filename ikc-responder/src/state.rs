@@ -104,6 +104,10 @@ pub(crate) struct State {
     pub(crate) published: Published,
     /// The per-request authorization hook.
     pub(crate) request_authorizer: Option<crate::security::RequestAuthorizer>,
+    /// No-publish mode: unpublished states run if the hook agrees.
+    pub(crate) no_publish: bool,
+    /// Send `caller` details with messages (on by default).
+    pub(crate) send_caller: bool,
     /// Monitors by kernel name.
     pub(crate) monitors: Monitors<SessionId>,
     /// Subscriptions in flight.
@@ -147,6 +151,8 @@ impl State {
             links: HashMap::default(),
             published: Published::default(),
             request_authorizer: None,
+            no_publish: false,
+            send_caller: true,
             monitors: Monitors::default(),
             subscriptions: Subscriptions::default(),
             proxies: HashMap::default(),
