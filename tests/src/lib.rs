@@ -11,6 +11,7 @@
 
 pub mod driver;
 pub mod harness;
+pub mod nats;
 pub mod perl;
 pub mod process;
 pub mod raw;
