@@ -13,6 +13,7 @@
 //! destination's subject.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -141,18 +142,31 @@ impl Outbound {
     }
 }
 
-/// One remote kernel's pipe, seen from the NATS thread.
+/// One remote kernel's pipe, seen from the NATS thread. Dropping it
+/// closes the pipe: what NATS brought for the kernel is written first, then
+/// the kernel's channel session sees the end of its input (so the kernel
+/// unregisters), and whatever it had already written for the remote kernel
+/// is still published (see [`pipe`]).
 struct Pipe {
     to_kernel: mpsc::Sender<Message>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for Pipe {
-    fn drop(&mut self) {
-        // Closing our end tells the kernel's channel session the kernel is gone.
-        self.task.abort();
-    }
+/// Messages from kernels that have not announced themselves (yet): kept
+/// until they do, within bounds.
+#[derive(Debug, Default)]
+struct Pending {
+    by_sender: HashMap<String, (Instant, Vec<Message>)>,
+    last_ask: Option<Instant>,
 }
+
+/// At most this many messages wait for one unannounced kernel...
+const PENDING_PER_SENDER: usize = 4096;
+/// ...and at most this many unannounced kernels are waited for.
+const PENDING_SENDERS: usize = 64;
+/// How long a detaching kernel waits for its pipes to pass on what its
+/// kernel wrote last.
+const DETACH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Run the bridge until the kernel detaches or stops.
 pub(crate) async fn run(setup: BridgeSetup) {
@@ -187,9 +201,20 @@ pub(crate) async fn run(setup: BridgeSetup) {
         out,
         port,
         presence_inbox,
-        connected: true,
+        connected: Arc::new(AtomicBool::new(true)),
+        pending: Pending::default(),
+        heartbeat: me.heartbeat,
     };
     bridge.announce(&me, true).await;
+    // Heartbeats go out from a task of their own, so a busy bridge (a
+    // flood of messages, a slow kernel) never looks dead to the others.
+    let heartbeats = tokio::spawn(heartbeat(
+        bridge.client.clone(),
+        bridge.subjects.presence(),
+        Bytes::from(me.to_json()),
+        me.heartbeat,
+        Arc::clone(&bridge.connected),
+    ));
     let mut beat = tokio::time::interval(me.heartbeat);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -204,17 +229,25 @@ pub(crate) async fn run(setup: BridgeSetup) {
             ev = events.recv() => if let Some(ev) = ev { bridge.on_event(ev, &me).await },
             m = answers.next() => if let Some(m) = m { bridge.on_presence(m, &me).await },
             m = presence.next() => if let Some(m) = m { bridge.on_presence(m, &me).await },
+            _ = beat.tick() => bridge.on_beat(),
             m = status.next() => if let Some(m) = m { bridge.on_status(&m) },
             m = subscriptions.next() => if let Some(m) = m { bridge.on_message(m).await },
-            _ = beat.tick() => bridge.on_beat(&me).await,
         }
         if !bridge.port.is_open() {
             break;
         }
     }
+    heartbeats.abort();
+    // Let the pipes pass on what the kernel wrote last, then say goodbye.
+    let tasks: Vec<_> = bridge.pipes.drain().map(|(_, p)| p.task).collect();
+    if tokio::time::timeout(DETACH_WAIT, futures_util::future::join_all(tasks))
+        .await
+        .is_err()
+    {
+        log::warn!("NATS detach: the kernel did not close its pipes within {DETACH_WAIT:?}");
+    }
     me.up = false;
     bridge.announce(&me, false).await;
-    bridge.pipes.clear();
     if let Err(e) = bridge.client.flush().await {
         log::debug!("NATS flush at detach: {e}");
     }
@@ -230,7 +263,29 @@ struct Bridge {
     out: Arc<Outbound>,
     port: KernelPort,
     presence_inbox: String,
-    connected: bool,
+    connected: Arc<AtomicBool>,
+    pending: Pending,
+    heartbeat: std::time::Duration,
+}
+
+/// Publish our presence record every `interval` while connected.
+async fn heartbeat(
+    client: Client,
+    subject: String,
+    record: Bytes,
+    interval: std::time::Duration,
+    connected: Arc<AtomicBool>,
+) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if connected.load(Ordering::SeqCst) {
+            if let Err(e) = client.publish(subject.clone(), record.clone()).await {
+                log::warn!("cannot publish an IKC heartbeat on NATS: {e}");
+            }
+        }
+    }
 }
 
 impl Bridge {
@@ -253,7 +308,7 @@ impl Bridge {
     async fn on_event(&mut self, ev: async_nats::Event, me: &Presence) {
         match ev {
             async_nats::Event::Disconnected => {
-                self.connected = false;
+                self.connected.store(false, Ordering::SeqCst);
                 let gone = self.table.clear();
                 log::warn!(
                     "NATS connection lost: {} kernel(s) on the bus are unreachable until it is back",
@@ -262,22 +317,34 @@ impl Bridge {
                 self.pipes.clear();
             }
             async_nats::Event::Connected => {
-                if !self.connected {
+                if !self.connected.swap(true, Ordering::SeqCst) {
                     log::info!("NATS connection back: announcing this kernel again");
                 }
-                self.connected = true;
                 self.announce(me, true).await;
             }
             other => log::info!("NATS: {other}"),
         }
     }
 
-    async fn on_beat(&mut self, me: &Presence) {
-        if !self.connected {
+    /// Take the kernels that missed their heartbeats as gone, and give up
+    /// on messages from kernels that never announced themselves.
+    fn on_beat(&mut self) {
+        if !self.connected.load(Ordering::SeqCst) {
             return;
         }
-        self.announce(me, false).await;
-        for gone in self.table.expire(Instant::now()) {
+        let now = Instant::now();
+        let limit = self.heartbeat * crate::presence::MISSED_HEARTBEATS;
+        self.pending.by_sender.retain(|sender, (since, msgs)| {
+            let keep = now.saturating_duration_since(*since) < limit;
+            if !keep {
+                log::warn!(
+                    "{} IKC message(s) from kernel {sender} dropped: it never announced itself on NATS",
+                    msgs.len()
+                );
+            }
+            keep
+        });
+        for gone in self.table.expire(now) {
             log::warn!(
                 "kernel {} ({}) missed {} heartbeats on NATS: taken as gone",
                 gone.kernel,
@@ -290,7 +357,18 @@ impl Bridge {
 
     async fn on_presence(&mut self, m: async_nats::Message, me: &Presence) {
         let Some(record) = Presence::from_json(&m.payload) else {
-            log::debug!("not a presence record on {}", m.subject);
+            // An ask (`{"state":"ask"}` with a reply subject): answer it.
+            if let (Some(reply), true) = (&m.reply, Presence::is_ask(&m.payload)) {
+                if let Err(e) = self
+                    .client
+                    .publish(reply.clone(), Bytes::from(me.to_json()))
+                    .await
+                {
+                    log::warn!("cannot answer a presence request: {e}");
+                }
+            } else {
+                log::debug!("not a presence record on {}", m.subject);
+            }
             return;
         };
         if record.kernel == me.kernel {
@@ -362,7 +440,13 @@ impl Bridge {
         } else {
             p.name.clone()
         };
-        let (tx, rx) = mpsc::channel(PIPE_QUEUE);
+        let (tx, rx) = mpsc::channel(PIPE_QUEUE.max(PENDING_PER_SENDER));
+        if let Some((_, waiting)) = self.pending.by_sender.remove(&p.kernel) {
+            for msg in waiting {
+                // A fresh queue at least as long as the pending bound.
+                let _ = tx.try_send(msg);
+            }
+        }
         let task = tokio::spawn(pipe(
             stream,
             channel,
@@ -423,13 +507,6 @@ impl Bridge {
 
     /// An IKC message from another kernel: into its pipe.
     async fn on_kernel_message(&mut self, sender: &str, m: &async_nats::Message) {
-        let Some(pipe) = self.pipes.get(sender) else {
-            log::warn!(
-                "IKC message on {} from kernel {sender}, which has not announced itself on NATS: dropped",
-                m.subject
-            );
-            return;
-        };
         let freezer_name = m
             .headers
             .as_ref()
@@ -446,14 +523,69 @@ impl Bridge {
             .thaw(&m.payload)
             .map_err(|e| e.to_string())
             .and_then(|v| Message::try_from(v).map_err(|e| e.to_string()));
-        match msg {
-            Ok(msg) => {
+        let msg = match msg {
+            Ok(msg) => msg,
+            Err(e) => {
+                log::warn!(
+                    "IKC message on {} from {sender} is not a message: {e}",
+                    m.subject
+                );
+                return;
+            }
+        };
+        match self.pipes.get(sender) {
+            Some(pipe) => {
                 let _ = pipe.to_kernel.send(msg).await;
             }
-            Err(e) => log::warn!(
-                "IKC message on {} from {sender} is not a message: {e}",
-                m.subject
-            ),
+            None => self.hold(sender, msg, &m.subject).await,
+        }
+    }
+
+    /// A message from a kernel not (or no longer) announced: keep it for
+    /// when it announces itself, and ask every kernel to announce now.
+    async fn hold(&mut self, sender: &str, msg: Message, subject: &str) {
+        let senders = self.pending.by_sender.len();
+        let entry = match self.pending.by_sender.get_mut(sender) {
+            Some(entry) => entry,
+            None if senders < PENDING_SENDERS => self
+                .pending
+                .by_sender
+                .entry(sender.to_owned())
+                .or_insert_with(|| (Instant::now(), Vec::new())),
+            None => {
+                log::warn!(
+                    "IKC message on {subject} from kernel {sender}, which has not announced itself on NATS: dropped (too many unannounced kernels)"
+                );
+                return;
+            }
+        };
+        if entry.1.len() >= PENDING_PER_SENDER {
+            log::warn!(
+                "IKC message on {subject} from kernel {sender}, which has not announced itself on NATS: dropped ({PENDING_PER_SENDER} already wait)"
+            );
+            return;
+        }
+        entry.1.push(msg);
+        let now = Instant::now();
+        if self
+            .pending
+            .last_ask
+            .is_none_or(|t| now.saturating_duration_since(t) >= self.heartbeat)
+        {
+            self.pending.last_ask = Some(now);
+            self.ask_presence().await;
+        }
+    }
+
+    /// Ask every kernel to announce itself (to our presence inbox).
+    async fn ask_presence(&self) {
+        let ask = Bytes::from_static(br#"{"state":"ask"}"#);
+        if let Err(e) = self
+            .client
+            .publish_with_reply(self.subjects.presence(), self.presence_inbox.clone(), ask)
+            .await
+        {
+            log::warn!("cannot ask for IKC presence on NATS: {e}");
         }
     }
 
@@ -522,6 +654,15 @@ impl Bridge {
 /// Drive one remote kernel's pipe: bytes from the kernel's channel
 /// session become messages published on NATS; messages from NATS are
 /// written to the channel session.
+///
+/// When the bridge lets go of the pipe (the remote kernel left, or our
+/// connection to the bus is lost), what is queued for the kernel is
+/// written, our end stops writing (the channel session reads its end and
+/// the kernel unregisters the remote kernel), and the messages the kernel
+/// wrote before it noticed are still read and published: the client
+/// library holds them while it reconnects, and a destination nobody
+/// subscribes to any more comes back as "no responders", reported to the
+/// kernel. None is dropped unseen here.
 async fn pipe(
     mut stream: tokio::net::UnixStream,
     mut channel: Channel,
@@ -532,6 +673,7 @@ async fn pipe(
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut bytes = Vec::new();
+    let mut open = true;
     loop {
         if channel.poll_transmit(&mut bytes).is_some() {
             if let Err(e) = stream.write_all(&bytes).await {
@@ -539,6 +681,22 @@ async fn pipe(
                 return;
             }
             bytes.clear();
+        }
+        if !open {
+            if let Err(e) = stream.shutdown().await {
+                log::debug!("pipe of kernel {kernel}: {e}");
+            }
+            // Read what the kernel wrote until it closes its end.
+            drain(
+                &mut stream,
+                &mut channel,
+                &mut buf,
+                &out,
+                &kernel,
+                &subject_name,
+            )
+            .await;
+            return;
         }
         tokio::select! {
             read = stream.read(&mut buf) => {
@@ -550,26 +708,66 @@ async fn pipe(
                         return;
                     }
                 };
-                if let Err(e) = channel.handle_input(&buf[..n]) {
-                    log::warn!("pipe of kernel {kernel}: {e}");
+                if !pass_on(&mut channel, &buf[..n], &out, &kernel, &subject_name).await {
                     return;
-                }
-                while let Some(event) = channel.poll_event() {
-                    match event {
-                        ChannelEvent::Message(msg) => out.publish(&kernel, &subject_name, &msg).await,
-                        ChannelEvent::BadFrame(e) => log::warn!("pipe of kernel {kernel}: {e}"),
-                        _ => {}
-                    }
                 }
             }
             msg = rx.recv() => {
-                let Some(msg) = msg else { return };
-                let mut next = Some(msg);
+                let mut next = msg;
+                if next.is_none() {
+                    open = false;
+                }
                 while let Some(msg) = next {
                     if let Err(e) = channel.send(&msg) {
                         log::warn!("IKC message from kernel {kernel} cannot be passed on: {e}");
                     }
                     next = rx.try_recv().ok();
+                }
+            }
+        }
+    }
+}
+
+/// Feed bytes from the kernel into the channel and publish the messages
+/// they complete; false if the kernel broke the protocol.
+async fn pass_on(
+    channel: &mut Channel,
+    input: &[u8],
+    out: &Outbound,
+    kernel: &str,
+    subject_name: &str,
+) -> bool {
+    let result = channel.handle_input(input);
+    while let Some(event) = channel.poll_event() {
+        match event {
+            ChannelEvent::Message(msg) => out.publish(kernel, subject_name, &msg).await,
+            ChannelEvent::BadFrame(e) => log::warn!("pipe of kernel {kernel}: {e}"),
+            _ => {}
+        }
+    }
+    if let Err(e) = result {
+        log::warn!("pipe of kernel {kernel}: {e}");
+        return false;
+    }
+    true
+}
+
+/// After our end stopped writing: publish what the kernel still writes
+/// until it closes its end.
+async fn drain(
+    stream: &mut tokio::net::UnixStream,
+    channel: &mut Channel,
+    buf: &mut [u8],
+    out: &Outbound,
+    kernel: &str,
+    subject_name: &str,
+) {
+    loop {
+        match stream.read(buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                if !pass_on(channel, &buf[..n], out, kernel, subject_name).await {
+                    return;
                 }
             }
         }

@@ -16,7 +16,9 @@
 //! own record, so a newcomer learns the bus in one round trip. A kernel
 //! not heard from for [`MISSED_HEARTBEATS`] of its own intervals is taken
 //! as gone. A known kernel ID with a new incarnation is a restart: the old
-//! one is gone and the new one arrives.
+//! one is gone and the new one arrives. `{"state":"ask"}` with a reply
+//! subject asks every kernel to answer with its record, without announcing
+//! anyone.
 //!
 //! [`PeerTable`] is the bookkeeping without I/O: time is an argument.
 
@@ -106,6 +108,15 @@ impl Presence {
                 .unwrap_or(0),
         };
         (!record.kernel.is_empty() && !record.name.is_empty()).then_some(record)
+    }
+
+    /// Is this the body of an ask, `{"state":"ask"}`: every kernel that
+    /// hears it answers with its record on the reply subject (a kernel
+    /// sends one when a message arrives from a kernel it does not know).
+    pub fn is_ask(bytes: &[u8]) -> bool {
+        bytes.len() <= MAX_RECORD
+            && serde_json::from_slice::<Json>(bytes)
+                .is_ok_and(|j| j.get("state").and_then(Json::as_str) == Some("ask"))
     }
 
     /// Every name: the ID, the name, then the aliases (no repeats).
@@ -267,6 +278,8 @@ mod tests {
             assert_eq!(Presence::from_json(bad), None);
         }
         assert_eq!(Presence::from_json(&vec![b' '; MAX_RECORD + 1]), None);
+        assert!(Presence::is_ask(br#"{"state":"ask"}"#));
+        assert!(!Presence::is_ask(&r.to_json()) && !Presence::is_ask(b"ask"));
     }
 
     #[test]
