@@ -5,7 +5,9 @@ use std::str::FromStr;
 use anyhow::{Context, Result, bail};
 
 /// Every option any scenario reads.
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 14] = [
+    "nats",
+    "calls",
     "n",
     "codec",
     "batch",

@@ -19,7 +19,8 @@
 //! | `local` | events posted and dispatched inside one kernel: events per second |
 //! | `memory` | resident size of a server holding `--connections` idle connections, per connection |
 //! | `pingpong` | raw TCP round trips of 100 bytes, no IKC (`--threads N`: calls per second): the floor under `rtt` and `fanin` |
-//! | `all` | each of the above with its defaults |
+//! | `nats` | `oneway` and `rtt` between two kernels through one `nats-server` (started on a free port, or `--nats URL`), next to the same over a direct link, in one run |
+//! | `all` | each of the above with its defaults (but `nats`) |
 //!
 //! The server is this binary again, run as `ikc-bench serve --port 0`
 //! (it prints `port=N` and runs until its standard input closes or a
@@ -29,6 +30,7 @@
 mod args;
 mod local;
 mod memory;
+mod nats;
 mod oneway;
 mod pingpong;
 mod process;
@@ -56,6 +58,8 @@ const USAGE: &str =
   local     [--n 5000000]
   memory    [--connections 1000]
   pingpong  [--n 20000] [--warmup 1000] [--threads 1]   raw TCP, no IKC: the floor
+  nats      [--n 200000] [--calls 5000] [--warmup 1000] [--codec native|storable|dumper] [--nats URL]
+            oneway and rtt through one nats-server and over a direct link
   all       every scenario with its defaults (oneway and rtt for native and storable)
   serve     [--port 0]      the server process (started by the scenarios themselves)
 
@@ -88,6 +92,7 @@ fn run(scenario: &str, args: &Args) -> Result<()> {
         "fanin" => rtt::fanin(args),
         "local" => local::run(args),
         "memory" => memory::run(args),
+        "nats" => nats::run(args),
         "all" => {
             for codec in ["native", "storable"] {
                 oneway::run(&args.with("codec", codec))?;
