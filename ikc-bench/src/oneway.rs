@@ -175,17 +175,19 @@ impl Session for OneWay {
     }
 }
 
-pub(crate) fn run(args: &Args) -> Result<()> {
+/// Returns the messages per second.
+pub(crate) fn run(args: &Args) -> Result<u64> {
     measure(args, None)
 }
 
 /// The `nats` scenario's one-way figure: the server attached to the bus at
-/// `url`, the client over it (`via_nats`) or over a direct link.
-pub(crate) fn run_over(args: &Args, url: &str, via_nats: bool) -> Result<()> {
+/// `url`, the client over it (`via_nats`) or over a direct link. Returns
+/// the messages per second.
+pub(crate) fn run_over(args: &Args, url: &str, via_nats: bool) -> Result<u64> {
     measure(args, Some((url, via_nats)))
 }
 
-fn measure(args: &Args, nats: Option<(&str, bool)>) -> Result<()> {
+fn measure(args: &Args, nats: Option<(&str, bool)>) -> Result<u64> {
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
     let n: u64 = args.number("n", 2_000_000)?;
@@ -232,10 +234,10 @@ fn measure(args: &Args, nats: Option<(&str, bool)>) -> Result<()> {
         Some(_) => format!("nats-oneway link={}", link.label()),
         None => "oneway".to_owned(),
     };
+    let rate = per_sec(n, elapsed);
     println!(
-        "{scenario} codec={codec} n={n} secs={:.3} msgs_per_sec={}",
+        "{scenario} codec={codec} n={n} secs={:.3} msgs_per_sec={rate}",
         elapsed.as_secs_f64(),
-        per_sec(n, elapsed)
     );
-    Ok(())
+    Ok(rate)
 }
