@@ -17,6 +17,7 @@ use ikc_responder::{Ikc, MonitorOp, MonitorStates};
 use crate::args::Args;
 use crate::nats::Link;
 use crate::process::ServerProcess;
+use crate::security::Security;
 use crate::stats::per_sec;
 use crate::{SERVER_NAME, SESSION, codec_name, payload};
 
@@ -29,6 +30,7 @@ pub(crate) type Outcome<T> = Rc<RefCell<Option<Result<T, String>>>>;
 pub(crate) fn run_client_kernel<S: Session, T: 'static>(
     link: &Link,
     codec: &str,
+    security: &Security,
     session: impl FnOnce(Outcome<T>) -> S,
 ) -> Result<T> {
     let outcome: Outcome<T> = Rc::new(RefCell::new(None));
@@ -68,7 +70,8 @@ pub(crate) fn run_client_kernel<S: Session, T: 'static>(
         }
     };
     let failed = Rc::clone(&outcome);
-    let config = ClientConfig::tcp("127.0.0.1", port)
+    let config = security
+        .client(ClientConfig::tcp("127.0.0.1", port))
         .name("BenchClient")
         .serializers([codec])
         .on_connect(move |ctx| {
@@ -197,17 +200,18 @@ fn measure(args: &Args, nats: Option<(&str, bool)>) -> Result<u64> {
         n > 0 && batch > 0 && window > 0,
         "--n, --batch and --window must be positive"
     );
+    let (args, security) = Security::prepare(args)?;
     let server = match nats {
         Some((url, _)) => {
-            ServerProcess::start_as(args, "serve", &["--nats", url, "--codec", codec])?
+            ServerProcess::start_as(&args, "serve", &["--nats", url, "--codec", codec])?
         }
-        None => ServerProcess::start(args)?,
+        None => ServerProcess::start(&args)?,
     };
     let link = match nats {
         Some((url, true)) => Link::Nats(url.to_owned()),
         _ => Link::Direct(server.port()),
     };
-    let (elapsed, answer) = run_client_kernel(&link, name, |outcome| OneWay {
+    let (elapsed, answer) = run_client_kernel(&link, name, &security, |outcome| OneWay {
         n,
         batch,
         window,
@@ -231,12 +235,13 @@ fn measure(args: &Args, nats: Option<(&str, bool)>) -> Result<u64> {
         "the server saw {answer}: posts out of order"
     );
     let scenario = match nats {
-        Some(_) => format!("nats-oneway link={}", link.label()),
+        Some(_) => format!("nats-oneway via={}", link.label()),
         None => "oneway".to_owned(),
     };
     let rate = per_sec(n, elapsed);
     println!(
-        "{scenario} codec={codec} n={n} secs={:.3} msgs_per_sec={rate}",
+        "{scenario} codec={codec} link={} n={n} secs={:.3} msgs_per_sec={rate}",
+        security.label(),
         elapsed.as_secs_f64(),
     );
     Ok(rate)

@@ -51,10 +51,8 @@ pub(crate) fn exit_with_stdin() {
 pub(crate) fn serve(args: &Args) -> Result<()> {
     let port: u16 = args.number("port", 0)?;
     let mut kernel = Kernel::new()?;
-    let listening = Server::spawn(
-        &mut kernel,
-        ServerConfig::tcp("127.0.0.1", port).name(SERVER_NAME),
-    )?;
+    let config = ServerConfig::tcp("127.0.0.1", port).name(SERVER_NAME);
+    let listening = Server::spawn(&mut kernel, crate::security::server(args, config)?)?;
     if let Some(url) = args.get("nats") {
         let freezer = crate::codec_name(args.get_or("codec", "native"))?;
         ikc_nats::attach(
