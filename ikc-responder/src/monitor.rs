@@ -226,38 +226,29 @@ impl<S: Copy + Ord> Monitors<S> {
     /// The callbacks for `op` about a kernel known by several names: the
     /// monitors of each name, then of `*`, each session once.
     pub(crate) fn notices_once(&self, names: &[&str], op: MonitorOp) -> Vec<Notice<S>> {
-        let mut out: Vec<Notice<S>> = Vec::new();
-        for key in names.iter().copied().chain(["*"]) {
-            let Some(m) = self.by_kernel.get(key) else {
-                continue;
-            };
-            for (session, (name_given, states)) in m {
-                if out.iter().any(|n| n.session == *session) {
-                    continue;
-                }
-                if let Some(state) = states.states.get(&op) {
-                    out.push(Notice {
-                        session: *session,
-                        state: state.clone(),
-                        name_given: name_given.clone(),
-                        data: states.data.clone(),
-                    });
-                }
-            }
-        }
-        out
+        let keys: Vec<&str> = names.iter().copied().chain(["*"]).collect();
+        self.collect(&keys, op, true)
     }
 
     /// The callbacks for `op` about kernel name `name`: monitors of that
     /// name, then monitors of `*` (once, if `name` is itself `*`).
     pub(crate) fn notices(&self, name: &str, op: MonitorOp) -> Vec<Notice<S>> {
-        let mut out = Vec::new();
         let keys: &[&str] = if name == "*" { &["*"] } else { &[name, "*"] };
+        self.collect(keys, op, false)
+    }
+
+    /// The monitors of `op` under each key in turn (each session once if
+    /// `once`).
+    fn collect(&self, keys: &[&str], op: MonitorOp, once: bool) -> Vec<Notice<S>> {
+        let mut out: Vec<Notice<S>> = Vec::new();
         for key in keys {
             let Some(m) = self.by_kernel.get(*key) else {
                 continue;
             };
             for (session, (name_given, states)) in m {
+                if once && out.iter().any(|n| n.session == *session) {
+                    continue;
+                }
                 if let Some(state) = states.states.get(&op) {
                     out.push(Notice {
                         session: *session,
