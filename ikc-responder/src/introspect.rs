@@ -72,9 +72,9 @@ pub struct LinkInfo {
     pub protocol: Option<Protocol>,
     /// The freezer negotiated.
     pub freezer: Option<String>,
-    /// Whether the link is encrypted (TLS): links are plain TCP or Unix sockets for now.
+    /// Whether the link runs over TLS.
     pub tls: bool,
-    /// Whether the peer proved a shared secret: no authentication exists yet.
+    /// Whether both ends proved the cluster's shared secret.
     pub authenticated: bool,
     /// When the connection was made.
     pub connected_since: SystemTime,
@@ -253,8 +253,8 @@ pub(crate) fn links(shared: &Shared) -> Vec<LinkInfo> {
                 peer_address: s.peer_address.clone(),
                 protocol: peer.map(|p| p.protocol),
                 freezer: peer.map(|p| p.freezer.clone()),
-                tls: false,
-                authenticated: false,
+                tls: link.channel.is_tls(),
+                authenticated: peer.is_some_and(|p| p.authenticated),
                 connected_since: s.since,
                 messages_in: s.messages_in,
                 messages_out: s.messages_out,

@@ -83,6 +83,7 @@ mod published;
 mod remote;
 mod request;
 mod responder;
+mod security;
 mod send;
 mod state;
 mod subscription;
@@ -100,6 +101,10 @@ pub use crate::link::{
 };
 pub use crate::monitor::{MonitorOp, MonitorStates};
 pub use crate::responder::{IKC_ALIAS, Responder};
+pub use crate::security::{LinkSecurity, RequestAuthorizer, RequestCheck};
 pub use crate::trace::DEFAULT_TRACE_STATE;
 pub use crate::watch::DEFAULT_WATCH_STATE;
-pub use ikc_channel::{Limits, Protocol, Side};
+pub use ikc_channel::{
+    Authorizer, ChannelError, ConfigError, ConnectingPeer, Limits, Protocol, Secret, Side,
+    TlsClient, TlsConfigError, TlsServer,
+};

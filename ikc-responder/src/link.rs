@@ -22,6 +22,7 @@ use crate::introspect::LinkStats;
 use crate::monitor::MonitorOp;
 use crate::request::request;
 use crate::responder::{IKC_ALIAS, Responder};
+use crate::security::LinkSecurity;
 use crate::send::{
     ErrorSide, FLUSH_STATE, error_params, inform, report_error, report_plain, send_msg,
 };
@@ -87,6 +88,8 @@ pub struct ChannelOptions {
     /// is queued for the peer; after that it is closed anyway, so a peer
     /// that stopped reading cannot keep the kernel from exiting.
     pub close_timeout: Duration,
+    /// Shared secret, TLS and the authorization hook (none by default).
+    pub security: LinkSecurity,
 }
 
 impl fmt::Debug for ChannelOptions {
@@ -104,6 +107,7 @@ impl fmt::Debug for ChannelOptions {
             .field("on_error", &self.on_error.is_some())
             .field("high_water", &self.high_water)
             .field("close_timeout", &self.close_timeout)
+            .field("security", &self.security)
             .finish_non_exhaustive()
     }
 }
@@ -126,6 +130,7 @@ impl ChannelOptions {
             on_error: None,
             high_water: DEFAULT_HIGH_WATER,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            security: LinkSecurity::default(),
         }
     }
 }
@@ -206,6 +211,7 @@ impl<S: Stream> ChannelSession<S> {
                 config.protocol = self.options.protocol;
                 config.peer_address.clone_from(&self.options.peer_address);
                 config.limits = self.options.limits;
+                self.options.security.apply_to_client(&mut config);
                 Channel::client(config, now)
             }
             _ => {
@@ -213,6 +219,7 @@ impl<S: Stream> ChannelSession<S> {
                 config.protocol = self.options.protocol;
                 config.peer_address.clone_from(&self.options.peer_address);
                 config.limits = self.options.limits;
+                self.options.security.apply_to_server(&mut config);
                 Channel::server(config, now)
             }
         };
@@ -279,10 +286,7 @@ impl<S: Stream> ChannelSession<S> {
         };
         let result = link.borrow_mut().channel.handle_timeout(ctx.now());
         match result {
-            Err(e) => self.fail(
-                ctx,
-                ConnectionError::protocol(Operation::Negotiate, e.to_string()),
-            ),
+            Err(e) => self.fail(ctx, ConnectionError::channel(Operation::Negotiate, e)),
             Ok(()) => self.arm_timeout(ctx),
         }
     }
@@ -328,7 +332,9 @@ impl<S: Stream> ChannelSession<S> {
                 } else {
                     Operation::Negotiate
                 };
-                self.fail(ctx, ConnectionError::protocol(op, e.to_string()));
+                // A refusal line or TLS alert tells the peer why.
+                self.flush(ctx);
+                self.fail(ctx, ConnectionError::channel(op, e));
                 return;
             }
         }
