@@ -168,9 +168,9 @@ pub(crate) fn run(
                 args: args.collect(),
             };
             if json {
-                println!("{}", event.to_json());
+                println!("{}", event.to_json(usize::MAX));
             } else {
-                println!("{event}");
+                println!("{}", event.line(usize::MAX));
             }
         });
     }

@@ -148,6 +148,7 @@
 mod api;
 mod caller;
 mod error;
+mod introspect;
 mod link;
 mod local;
 mod monitor;
@@ -161,10 +162,13 @@ mod send;
 mod state;
 mod subscription;
 mod thunk;
+mod trace;
+mod traffic;
 mod watch;
 
 pub use crate::api::{Ikc, KernelInfo};
 pub use crate::error::{ConnectionError, IkcError, Operation, unix_name};
+pub use crate::introspect::{Counters, LinkInfo, RouteInfo, SessionSummary};
 pub use crate::link::{
     ChannelOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, OnConnect, OnError, Stream,
     spawn_channel,
@@ -172,6 +176,7 @@ pub use crate::link::{
 pub use crate::monitor::{MonitorOp, MonitorStates};
 pub use crate::responder::{IKC_ALIAS, Responder};
 pub use crate::security::{LinkSecurity, RequestAuthorizer, RequestCheck};
+pub use crate::trace::DEFAULT_TRACE_STATE;
 pub use crate::watch::DEFAULT_WATCH_STATE;
 pub use ikc_channel::{
     Authorizer, ChannelError, ConfigError, ConnectingPeer, Limits, Protocol, Secret, Side,

@@ -110,7 +110,13 @@ pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, erro
         }
         Some(to) => match check(shared, ctx, &mut msg, to, errors_to) {
             Ok(inv) => match invoke(shared, ctx, &mut msg, inv, errors_to) {
-                Ok(()) => return,
+                Ok(()) => {
+                    if !msg.extra.is_empty() {
+                        let to = crate::send::describe(&msg);
+                        crate::trace::hop(shared, ctx, &msg, "delivered", &[("to", &to)]);
+                    }
+                    return;
+                }
                 Err(f) => f,
             },
             Err(f) => f,
@@ -134,6 +140,7 @@ fn invoke(
     let ret = ctx
         .call_as(sender, inv.target, inv.state, inv.args)
         .map_err(|e| Failure::new(e.to_string(), "invocation"))?;
+    shared.borrow_mut().counters.delivered += 1;
     let Some(rsvp) = msg.rsvp.take() else {
         return Ok(());
     };
@@ -274,6 +281,10 @@ fn respond_with_error(
     failure: &Failure,
     errors_to: &str,
 ) {
+    crate::traffic::dropped(shared, ctx, msg, errors_to, failure.when, &failure.message);
+    if !msg.extra.is_empty() {
+        crate::trace::hop(shared, ctx, msg, "dropped", &[("reason", &failure.message)]);
+    }
     // The kernel as the requester wrote it, for the error's `kernel` field.
     let rkernel = to.map(|t| t.spec.kernel.to_ikc());
     let rkernel = rkernel.as_deref();

@@ -50,6 +50,8 @@ const RECEIPT_PREFIX: &str = "IKC:receipt ";
 /// | `default` | kernel name | the kernel used when a specifier names none |
 /// | `register_local` | `[names]` | more names for this kernel |
 /// | `ping` | | `"PONG"` |
+/// | `kernels`, `links`, `routes`, `sessions`, `counters` | | introspection: a list of hashes (one hash for `counters`); see [`Ikc::links`] and the others |
+/// | `trace` | `{to, args, state}` | post `args` to `to`, marked so that each kernel it crosses reports the hop (see [`DEFAULT_TRACE_STATE`](crate::DEFAULT_TRACE_STATE)) |
 /// | `watch` | `{kernel, ops, state}` | tell the (remote) caller what monitors see (see [`DEFAULT_WATCH_STATE`](crate::DEFAULT_WATCH_STATE)) |
 /// | `shutdown` | | close every channel and let the kernel exit |
 #[derive(Debug, Default)]
@@ -218,6 +220,14 @@ impl Responder {
             }
             "ping" => Value::from("PONG"),
             "watch" => crate::watch::watch(shared, ctx, &arg(0), sender),
+            "trace" => crate::trace::start(shared, ctx, &arg(0), sender),
+            "trace_hop" => {
+                crate::trace::hop_arrived(shared, ctx, arg(0));
+                Value::Undef
+            }
+            s @ ("kernels" | "links" | "routes" | "sessions" | "counters") => {
+                crate::introspect::answer(shared, ctx, s)
+            }
             "do_you_have" => do_you_have(shared, &arg(0)),
             "remote_error" => {
                 let (message, kernel, when) = error_parts(&arg(0));
