@@ -865,6 +865,6 @@ impl Sim {
     fn incarnation(&mut self) -> u64 {
         self.next_incarnation += 1;
         // Spread the numbers out so they look like the random ones.
-        self.next_incarnation.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        (self.next_incarnation << 20) | (self.next_incarnation.wrapping_mul(0x9E37_79B9_7F4A_7C15) & 0xF_FFFF)
     }
 }
