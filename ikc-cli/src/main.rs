@@ -136,6 +136,10 @@ enum Command {
         /// Longest wait between two dials, in seconds.
         #[arg(long, value_parser = parse_seconds, default_value = "5")]
         max_backoff: Duration,
+        /// Attach to a NATS bus (URL[,URL...] for failover): every kernel on it
+        /// is reachable, and NATS clients may call this kernel's published states.
+        #[arg(long)]
+        nats: Option<String>,
     },
 }
 
@@ -182,7 +186,8 @@ fn main() -> ExitCode {
             listen,
             connect,
             max_backoff,
-        } => node::run(common, aliases, listen, connect, max_backoff),
+            nats,
+        } => node::run(common, aliases, listen, connect, max_backoff, nats),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
