@@ -20,7 +20,8 @@
 //! | `memory` | resident size of a server holding `--connections` idle connections, per connection |
 //! | `pingpong` | raw TCP round trips of 100 bytes, no IKC (`--threads N`: calls per second): the floor under `rtt` and `fanin` |
 //! | `erlang` | the same payload between two Erlang nodes on 127.0.0.1: one-way and ping-pong (skipped, with a line saying so, without `erl`) |
-//! | `all` | each of the above with its defaults, then a `compare` line per figure: its reference from the same run and the ratio |
+//! | `nats` | `oneway` and `rtt` between two kernels through one `nats-server` (started on a free port, or `--nats URL`), next to the same over a direct link, in one run |
+//! | `all` | each of the above but `nats` with its defaults, then a `compare` line per figure: its reference from the same run and the ratio |
 //!
 //! The server is this binary again, run as `ikc-bench serve --port 0`
 //! (it prints `port=N` and runs until its standard input closes or a
@@ -33,10 +34,12 @@ mod erlang;
 mod local;
 mod memory;
 mod mesh;
+mod nats;
 mod oneway;
 mod pingpong;
 mod process;
 mod rtt;
+mod security;
 mod serve;
 mod stats;
 
@@ -56,15 +59,19 @@ pub(crate) const SERVER_NAME: &str = "Bench";
 pub(crate) const SESSION: &str = "bench";
 
 const USAGE: &str =
-    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|local|memory|pingpong|erlang|mesh-*|all|serve> [options]
+    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|handshake|security|local|memory|pingpong|erlang|nats|mesh-*|all|serve> [options]
 
-  oneway    [--n 2000000] [--codec native|storable|dumper] [--batch 1000] [--window 4]
-  rtt       [--n 20000] [--warmup 1000] [--codec native|storable|dumper]
-  lite-rtt  [--n 20000] [--warmup 1000] [--codec native|storable|dumper]
+  oneway    [--n 2000000] [--codec native|storable|dumper] [--batch 1000] [--window 4] [--tls] [--secret]
+  rtt       [--n 20000] [--warmup 1000] [--codec native|storable|dumper] [--tls] [--secret]
+  lite-rtt  [--n 20000] [--warmup 1000] [--codec native|storable|dumper] [--tls] [--secret]
   fanin     [--threads 100] [--n 200000] [--warmup 20] [--codec native|storable|dumper]
+  handshake [--n 1000] [--tls] [--secret]   connections (handshake, then close) per second
+  security  oneway, rtt and lite-rtt in clear then with --tls; handshake clear, --secret, --tls, both
   local     [--n 5000000]
   memory    [--connections 1000]
   pingpong  [--n 20000] [--warmup 1000] [--threads 1]   raw TCP, no IKC: the floor
+  nats      [--n 200000] [--calls 5000] [--warmup 1000] [--codec native|storable|dumper] [--nats URL]
+            oneway and rtt through one nats-server and over a direct link
   erlang    [--n 1000000] [--calls 20000] [--warmup 1000]   Erlang/OTP on 127.0.0.1: the reference
   all       every scenario with its defaults (oneway and rtt for native and storable),
             then each figure with its reference from the same run and the ratio
@@ -112,7 +119,10 @@ fn run(scenario: &str, args: &Args) -> Result<()> {
         "mesh-storm" => mesh::storm(args),
         "memory" => memory::run(args).map(drop),
         "erlang" => erlang::run(args).map(drop),
+        "nats" => nats::run(args),
         "all" => all::run(args),
+        "handshake" => rtt::handshake(args),
+        "security" => security_run(args),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -132,6 +142,28 @@ pub(crate) fn payload(seq: u64) -> Value {
         Value::Array(vec![Value::Int(1), Value::Int(2), Value::Int(3)]),
     );
     Value::Hash(hash)
+}
+
+/// `security`: each figure in clear and over TLS in one run, the ratio of
+/// the one-way rates, then handshakes per second clear, with the secret,
+/// over TLS, and with both.
+fn security_run(args: &Args) -> Result<()> {
+    let clear = oneway::run(&args.with("tls", "off"))?;
+    let tls = oneway::run(&args.with("tls", "on"))?;
+    println!(
+        "oneway tls_over_clear={:.2}",
+        tls as f64 / clear.max(1) as f64
+    );
+    for tls in ["off", "on"] {
+        rtt::kernel_rtt(&args.with("tls", tls))?;
+    }
+    for tls in ["off", "on"] {
+        rtt::lite_rtt(&args.with("tls", tls))?;
+    }
+    for (tls, secret) in [("off", "off"), ("off", "on"), ("on", "off"), ("on", "on")] {
+        rtt::handshake(&args.with("tls", tls).with("secret", secret))?;
+    }
+    Ok(())
 }
 
 /// The negotiated name of a codec given on the command line.

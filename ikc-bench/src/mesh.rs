@@ -26,9 +26,10 @@ use ikc_core::Kernel;
 use ikc_examples::mesh::{Events, Node};
 use ikc_server::{Server, ServerConfig};
 
-use crate::SERVER_NAME;
 use crate::args::Args;
+use crate::nats::Link;
 use crate::process::ServerProcess;
+use crate::security::Security;
 use crate::stats::{Summary, per_sec};
 
 /// The hang guard of the in-process scenarios.
@@ -66,7 +67,7 @@ fn chain(args: &Args, relays: usize) -> Result<(ServerProcess, Vec<ServerProcess
     let mut next = server.port();
     let mut chain = Vec::with_capacity(relays);
     for _ in 0..relays {
-        let relay = ServerProcess::start_with(args, "relay", &["--next", &next.to_string()])?;
+        let relay = ServerProcess::start_as(args, "relay", &["--next", &next.to_string()])?;
         next = relay.port();
         chain.push(relay);
     }
@@ -77,7 +78,8 @@ fn chain(args: &Args, relays: usize) -> Result<(ServerProcess, Vec<ServerProcess
 pub(crate) fn oneway(args: &Args) -> Result<()> {
     let hops: usize = args.number("hops", 1)?;
     let (server, relays, port) = chain(args, hops)?;
-    let (line, _) = crate::oneway::run_against(args, port, Some(SERVER_NAME))?;
+    let (args, security) = Security::prepare(args)?;
+    let (line, _) = crate::oneway::measure_over(&args, &Link::Relayed(port), &security)?;
     server.finish()?;
     drop(relays);
     println!("mesh-oneway intermediate_kernels={hops} {line}");
@@ -92,7 +94,8 @@ pub(crate) fn rtt(args: &Args) -> Result<()> {
     let warmup: u64 = args.number("warmup", 500)?;
     ensure!(n > 0, "--n must be positive");
     let (server, relays, port) = chain(args, 2)?;
-    let summary = crate::rtt::calls_against(port, name, Some(SERVER_NAME), warmup, n)?;
+    let summary =
+        crate::rtt::calls_over(&Link::Relayed(port), name, &Security::default(), warmup, n)?;
     server.finish()?;
     drop(relays);
     println!("mesh-rtt hops=3 codec={codec} n={n} {}", summary.fields());

@@ -10,68 +10,61 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail, ensure};
 use ikc_client::{Client, ClientConfig};
-use ikc_core::{Ctx, Event, Kernel, Session};
+use ikc_core::{Ctx, Event, InlineStates, Kernel, Session};
 use ikc_freezer::Value;
-use ikc_responder::Ikc;
+use ikc_responder::{Ikc, MonitorOp, MonitorStates};
 
 use crate::args::Args;
+use crate::nats::Link;
 use crate::process::ServerProcess;
+use crate::security::Security;
 use crate::stats::per_sec;
 use crate::{SERVER_NAME, SESSION, codec_name, payload};
 
 /// What a client-kernel scenario reports back to `main`.
 pub(crate) type Outcome<T> = Rc<RefCell<Option<Result<T, String>>>>;
 
-/// Run `session` in a client kernel connected to the server on `port`
-/// with `codec`; the session is posted `go` once connected (or, with
-/// `wait_for`, once the kernel of that name is reachable through the mesh)
-/// and must put its result in `outcome` and shut IKC down.
+/// Run `session` in a client kernel that reaches the server over `link`
+/// with `codec`; the session is posted `go` once the server's kernel is
+/// reachable and must put its result in `outcome` and shut IKC down.
 pub(crate) fn run_client_kernel<S: Session, T: 'static>(
-    port: u16,
+    link: &Link,
     codec: &str,
-    wait_for: Option<&str>,
+    security: &Security,
     session: impl FnOnce(Outcome<T>) -> S,
 ) -> Result<T> {
     let outcome: Outcome<T> = Rc::new(RefCell::new(None));
     let mut kernel = Kernel::new()?;
     let driver = kernel.spawn(session(Rc::clone(&outcome)));
-    if let Some(name) = wait_for {
-        // Go once the server's kernel is reachable (its records have come
-        // through the mesh), not when our own link is up.
-        let watched = name.to_owned();
-        kernel.spawn(
-            ikc_core::InlineStates::new()
-                .state("_start", move |_, ctx, _| {
-                    ctx.alias_set("waiter").expect("the alias is free");
-                    let ikc = ikc_responder::Responder::spawn(ctx);
-                    ikc.monitor(
-                        ctx,
-                        &watched,
-                        &ikc_responder::MonitorStates::new()
-                            .on(ikc_responder::MonitorOp::Register, "up")
-                            .on(ikc_responder::MonitorOp::Shutdown, "down"),
-                    );
-                })
-                .state("up", move |_, ctx, ev| {
-                    let _ = ctx.post(driver, "go", Vec::new());
-                    let watched = ev.args.first().map(Value::to_string).unwrap_or_default();
-                    if let Some(ikc) = Ikc::of(ctx) {
-                        ikc.monitor(ctx, &watched, &ikc_responder::MonitorStates::new());
-                    }
-                    let _ = ctx.alias_remove("waiter");
-                })
-                .state("down", |_, ctx, _| {
-                    let _ = ctx.alias_remove("waiter");
-                }),
-        );
-    }
+    let port = match link {
+        Link::Direct(port) => *port,
+        Link::Relayed(port) => {
+            // Go once the server's kernel is reachable (its records have
+            // come through the mesh), not when our own link is up.
+            go_when_registered(&mut kernel, driver);
+            *port
+        }
+        Link::Nats(url) => {
+            ikc_nats::attach(
+                &mut kernel,
+                ikc_nats::NatsConfig::new(url)
+                    .name("BenchClient")
+                    .freezer(codec),
+            )?;
+            // Go once the server's kernel has registered through the bus.
+            go_when_registered(&mut kernel, driver);
+            kernel.run()?;
+            return take_outcome(&outcome);
+        }
+    };
     let failed = Rc::clone(&outcome);
-    let routed = wait_for.is_some();
-    let config = ClientConfig::tcp("127.0.0.1", port)
+    let direct = matches!(link, Link::Direct(_));
+    let config = security
+        .client(ClientConfig::tcp("127.0.0.1", port))
         .name("BenchClient")
         .serializers([codec])
         .on_connect(move |ctx| {
-            if !routed {
+            if direct {
                 let _ = ctx.post(driver, "go", Vec::new());
             }
         })
@@ -83,6 +76,35 @@ pub(crate) fn run_client_kernel<S: Session, T: 'static>(
         });
     Client::spawn(&mut kernel, config)?;
     kernel.run()?;
+    take_outcome(&outcome)
+}
+
+/// Post `go` to `driver` once the server's kernel registers (through a
+/// relay or the bus).
+fn go_when_registered(kernel: &mut Kernel, driver: ikc_core::SessionId) {
+    kernel.spawn(
+        InlineStates::new()
+            .state("_start", |_, ctx, _| {
+                ctx.alias_set("bench waiter").expect("the alias is free");
+                let states = MonitorStates::new()
+                    .on(MonitorOp::Register, "up")
+                    .on(MonitorOp::Shutdown, "down");
+                ikc_responder::Responder::spawn(ctx).monitor(ctx, SERVER_NAME, &states);
+            })
+            .state("up", move |_, ctx, _| {
+                let _ = ctx.post(driver, "go", Vec::new());
+                if let Some(ikc) = Ikc::of(ctx) {
+                    ikc.monitor(ctx, SERVER_NAME, &MonitorStates::new());
+                }
+                let _ = ctx.alias_remove("bench waiter");
+            })
+            .state("down", |_, ctx, _| {
+                let _ = ctx.alias_remove("bench waiter");
+            }),
+    );
+}
+
+fn take_outcome<T>(outcome: &Outcome<T>) -> Result<T> {
     let result = outcome.borrow_mut().take();
     match result {
         Some(Ok(t)) => Ok(t),
@@ -174,17 +196,42 @@ impl Session for OneWay {
 
 /// Returns the messages per second.
 pub(crate) fn run(args: &Args) -> Result<u64> {
-    let server = ServerProcess::start(args)?;
-    let (line, rate) = run_against(args, server.port(), None)?;
+    measure(args, None)
+}
+
+/// The `nats` scenario's one-way figure: the server attached to the bus at
+/// `url`, the client over it (`via_nats`) or over a direct link. Returns
+/// the messages per second.
+pub(crate) fn run_over(args: &Args, url: &str, via_nats: bool) -> Result<u64> {
+    measure(args, Some((url, via_nats)))
+}
+
+fn measure(args: &Args, nats: Option<(&str, bool)>) -> Result<u64> {
+    let codec = args.get_or("codec", "native");
+    let (args, security) = Security::prepare(args)?;
+    let server = match nats {
+        Some((url, _)) => {
+            ServerProcess::start_as(&args, "serve", &["--nats", url, "--codec", codec])?
+        }
+        None => ServerProcess::start(&args)?,
+    };
+    let link = match nats {
+        Some((url, true)) => Link::Nats(url.to_owned()),
+        _ => Link::Direct(server.port()),
+    };
+    let (fields, rate) = measure_over(&args, &link, &security)?;
     server.finish()?;
-    println!("oneway {line}");
+    let scenario = match nats {
+        Some(_) => format!("nats-oneway via={}", link.label()),
+        None => "oneway".to_owned(),
+    };
+    println!("{scenario} {fields}");
     Ok(rate)
 }
 
-/// The one-way scenario against the server reached at `port` (through
-/// the mesh when `wait_for` names the server's kernel): its figures as
-/// `codec=... n=... secs=... msgs_per_sec=...`, and the rate.
-pub(crate) fn run_against(args: &Args, port: u16, wait_for: Option<&str>) -> Result<(String, u64)> {
+/// The one-way scenario against a server reached over `link`: its figures
+/// (`codec=... link=... n=... secs=... msgs_per_sec=...`) and the rate.
+pub(crate) fn measure_over(args: &Args, link: &Link, security: &Security) -> Result<(String, u64)> {
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
     let n: u64 = args.number("n", 2_000_000)?;
@@ -194,7 +241,7 @@ pub(crate) fn run_against(args: &Args, port: u16, wait_for: Option<&str>) -> Res
         n > 0 && batch > 0 && window > 0,
         "--n, --batch and --window must be positive"
     );
-    let (elapsed, answer) = run_client_kernel(port, name, wait_for, |outcome| OneWay {
+    let (elapsed, answer) = run_client_kernel(link, name, security, |outcome| OneWay {
         n,
         batch,
         window,
@@ -217,11 +264,10 @@ pub(crate) fn run_against(args: &Args, port: u16, wait_for: Option<&str>) -> Res
         "the server saw {answer}: posts out of order"
     );
     let rate = per_sec(n, elapsed);
-    Ok((
-        format!(
-            "codec={codec} n={n} secs={:.3} msgs_per_sec={rate}",
-            elapsed.as_secs_f64(),
-        ),
-        rate,
-    ))
+    let fields = format!(
+        "codec={codec} link={} n={n} secs={:.3} msgs_per_sec={rate}",
+        security.label(),
+        elapsed.as_secs_f64(),
+    );
+    Ok((fields, rate))
 }

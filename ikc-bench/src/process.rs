@@ -21,16 +21,12 @@ impl ServerProcess {
     /// Start `ikc-bench serve --port 0` (under `--server-wrap` if given),
     /// or use the server at `--connect PORT`.
     pub(crate) fn start(args: &Args) -> Result<Self> {
-        Self::start_as(args, "serve")
+        Self::start_as(args, "serve", &[])
     }
 
-    /// [`start`](Self::start) with another server subcommand.
-    pub(crate) fn start_as(args: &Args, subcommand: &str) -> Result<Self> {
-        Self::start_with(args, subcommand, &[])
-    }
-
-    /// [`start_as`](Self::start_as) with more arguments for the subcommand.
-    pub(crate) fn start_with(args: &Args, subcommand: &str, extra: &[&str]) -> Result<Self> {
+    /// [`start`](Self::start) with another server subcommand, and `extra`
+    /// arguments for it.
+    pub(crate) fn start_as(args: &Args, subcommand: &str, extra: &[&str]) -> Result<Self> {
         if let Some(port) = args.get("connect") {
             let port = port.parse().with_context(|| format!("--connect {port}"))?;
             return Ok(Self {
@@ -50,11 +46,13 @@ impl ServerProcess {
             }
             None => Command::new(exe),
         };
-        command
-            .args([subcommand, "--port", "0"])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped());
+        command.args([subcommand, "--port", "0"]).args(extra);
+        for key in ["tls-dir", "secret-file"] {
+            if let Some(value) = args.get(key) {
+                command.args([format!("--{key}"), value.to_owned()]);
+            }
+        }
+        command.stdin(Stdio::piped()).stdout(Stdio::piped());
         let mut child = command.spawn().context("starting the server process")?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().context("the server's stdout")?;

@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use ikc_clientlite::{Builder, ClientLite};
 use ikc_core::{Ctx, Event, Session};
-use ikc_freezer::Value;
+use ikc_freezer::{NATIVE, Value};
 use ikc_responder::Ikc;
 
 use crate::args::Args;
+use crate::nats::Link;
 use crate::oneway::{Outcome, bench_state, quit_and_shutdown, run_client_kernel};
 use crate::process::ServerProcess;
+use crate::security::Security;
 use crate::stats::{Summary, per_sec};
 use crate::{SESSION, codec_name, payload};
 
@@ -76,29 +78,56 @@ impl Session for Caller {
 
 /// `rtt`: sequential calls from a client kernel, each answer sending the next.
 pub(crate) fn kernel_rtt(args: &Args) -> Result<Summary> {
+    measure_kernel_rtt(args, None)
+}
+
+/// The `nats` scenario's round trips: the server attached to the bus at
+/// `url`, the client calling over it (`via_nats`) or over a direct link.
+pub(crate) fn kernel_rtt_over(args: &Args, url: &str, via_nats: bool) -> Result<Summary> {
+    measure_kernel_rtt(args, Some((url, via_nats)))
+}
+
+fn measure_kernel_rtt(args: &Args, nats: Option<(&str, bool)>) -> Result<Summary> {
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
     let n: u64 = args.number("n", 20_000)?;
     let warmup: u64 = args.number("warmup", 1000)?;
     ensure!(n > 0, "--n must be positive");
-    let server = ServerProcess::start(args)?;
-    let summary = calls_against(server.port(), name, None, warmup, n)?;
+    let (args, security) = Security::prepare(args)?;
+    let server = match nats {
+        Some((url, _)) => {
+            ServerProcess::start_as(&args, "serve", &["--nats", url, "--codec", codec])?
+        }
+        None => ServerProcess::start(&args)?,
+    };
+    let link = match nats {
+        Some((url, true)) => Link::Nats(url.to_owned()),
+        _ => Link::Direct(server.port()),
+    };
+    let summary = calls_over(&link, name, &security, warmup, n)?;
     server.finish()?;
-    println!("rtt codec={codec} n={n} {}", summary.fields());
+    let scenario = match nats {
+        Some(_) => format!("nats-rtt via={}", link.label()),
+        None => "rtt".to_owned(),
+    };
+    println!(
+        "{scenario} codec={codec} link={} n={n} {}",
+        security.label(),
+        summary.fields()
+    );
     Ok(summary)
 }
 
-/// `warmup + n` sequential calls to `bench/echo` from a client kernel
-/// connected at `port` (through the mesh when `wait_for` names the
-/// server's kernel); the times of the last `n`.
-pub(crate) fn calls_against(
-    port: u16,
+/// `warmup + n` sequential calls to `bench/echo` from a client kernel that
+/// reaches the server over `link`; the times of the last `n`.
+pub(crate) fn calls_over(
+    link: &Link,
     codec: &str,
-    wait_for: Option<&str>,
+    security: &Security,
     warmup: u64,
     n: u64,
 ) -> Result<Summary> {
-    let mut times = run_client_kernel(port, codec, wait_for, |outcome| Caller {
+    let mut times = run_client_kernel(link, codec, security, |outcome| Caller {
         warmup,
         n,
         echo: bench_state("echo"),
@@ -110,11 +139,11 @@ pub(crate) fn calls_against(
     Summary::of(&mut times).context("no calls timed")
 }
 
-fn lite_connect(port: u16, codec: &str) -> Result<ClientLite> {
-    Ok(Builder::tcp("127.0.0.1", port)
+fn lite_connect(port: u16, codec: &str, security: &Security) -> Result<ClientLite> {
+    let builder = Builder::tcp("127.0.0.1", port)
         .freezer(codec)
-        .timeout(Duration::from_secs(30))
-        .connect()?)
+        .timeout(Duration::from_secs(30));
+    Ok(security.lite(builder).connect()?)
 }
 
 /// `warmup` untimed calls to `bench/echo`.
@@ -149,15 +178,20 @@ pub(crate) fn lite_rtt(args: &Args) -> Result<Summary> {
     let n: u64 = args.number("n", 20_000)?;
     let warmup: u64 = args.number("warmup", 1000)?;
     ensure!(n > 0, "--n must be positive");
-    let server = ServerProcess::start(args)?;
-    let mut poe = lite_connect(server.port(), name)?;
+    let (args, security) = Security::prepare(args)?;
+    let server = ServerProcess::start(&args)?;
+    let mut poe = lite_connect(server.port(), name, &security)?;
     lite_warmup(&mut poe, warmup)?;
     let mut times = lite_calls(&mut poe, warmup, n)?;
     poe.post(bench_state("quit").as_str(), ())?;
     poe.disconnect();
     server.finish()?;
     let summary = Summary::of(&mut times).context("no calls timed")?;
-    println!("lite-rtt codec={codec} n={n} {}", summary.fields());
+    println!(
+        "lite-rtt codec={codec} link={} n={n} {}",
+        security.label(),
+        summary.fields()
+    );
     Ok(summary)
 }
 
@@ -184,7 +218,7 @@ pub(crate) fn fanin(args: &Args) -> Result<u64> {
         .map(|_| {
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || -> Result<Vec<Duration>> {
-                let ready = lite_connect(port, name).and_then(|mut poe| {
+                let ready = lite_connect(port, name, &Security::default()).and_then(|mut poe| {
                     lite_warmup(&mut poe, warmup)?;
                     Ok(poe)
                 });
@@ -205,7 +239,7 @@ pub(crate) fn fanin(args: &Args) -> Result<u64> {
         }
     }
     let elapsed = start.elapsed();
-    let mut poe = lite_connect(port, name)?;
+    let mut poe = lite_connect(port, name, &Security::default())?;
     poe.post(bench_state("quit").as_str(), ())?;
     poe.disconnect();
     server.finish()?;
@@ -221,4 +255,29 @@ pub(crate) fn fanin(args: &Args) -> Result<u64> {
         summary.p50_us, summary.p99_us
     );
     Ok(rate)
+}
+
+/// `handshake`: `--n` ClientLite connections opened (handshake done) and
+/// closed one after the other, against one server kernel (one core).
+pub(crate) fn handshake(args: &Args) -> Result<()> {
+    let n: u64 = args.number("n", 1000)?;
+    ensure!(n > 0, "--n must be positive");
+    let (args, security) = Security::prepare(args)?;
+    let server = ServerProcess::start(&args)?;
+    let start = Instant::now();
+    for _ in 0..n {
+        lite_connect(server.port(), NATIVE, &security)?.disconnect();
+    }
+    let elapsed = start.elapsed();
+    let mut poe = lite_connect(server.port(), NATIVE, &security)?;
+    poe.post(bench_state("quit").as_str(), ())?;
+    poe.disconnect();
+    server.finish()?;
+    println!(
+        "handshake link={} n={n} secs={:.3} conns_per_sec={}",
+        security.label(),
+        elapsed.as_secs_f64(),
+        per_sec(n, elapsed)
+    );
+    Ok(())
 }

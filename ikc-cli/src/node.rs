@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use ikc_cli::address::Addr;
 use ikc_cli::event::MonitorEvent;
-use ikc_client::{Client, ClientConfig, Reconnect};
+use ikc_client::{Client, ClientConfig, Reconnect, Secret, TlsClient};
 use ikc_core::{Ctx, InlineStates, Kernel, Signal};
 use ikc_freezer::{DUMPER, NATIVE, Registry, STORABLE};
+use ikc_nats::NatsConfig;
 use ikc_responder::{Ikc, MonitorOp, MonitorStates, Responder};
 use ikc_server::{Server, ServerConfig};
 use serde_json::json;
 
 use crate::Common;
 use crate::failure::{Failure, chain};
+use crate::security::Security;
 
 /// The first wait before dialling again.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -38,13 +40,14 @@ pub(crate) fn run(
     listen: Vec<Addr>,
     connect: Vec<Addr>,
     max_backoff: Duration,
+    nats: Option<String>,
 ) -> Result<(), Failure> {
     let Some(name) = common.name.clone() else {
         return Err(Failure::Usage("ikc node needs --name NAME".into()));
     };
-    if listen.is_empty() && connect.is_empty() {
+    if listen.is_empty() && connect.is_empty() && nats.is_none() {
         return Err(Failure::Usage(
-            "ikc node needs at least one --listen or --connect".into(),
+            "ikc node needs at least one --listen, --connect or --nats".into(),
         ));
     }
     let freezers = freezer_names(common)?;
@@ -57,8 +60,10 @@ pub(crate) fn run(
     let mut kernel = Kernel::new().map_err(|e| Failure::Ikc(chain(&e)))?;
     let ikc = Responder::spawn(&mut kernel);
     let json = common.json;
+    let security = Security::load(common)?;
+    let server_tls = security.server_tls()?;
     for addr in &listen {
-        let config = match addr {
+        let mut config = match addr {
             Addr::Tcp { host, port } => ServerConfig::tcp(host.as_str(), *port),
             Addr::Unix(path) => ServerConfig::unix(path),
         }
@@ -66,6 +71,12 @@ pub(crate) fn run(
         .aliases(aliases.iter().cloned())
         .protocol(common.protocol)
         .freezers(registry.clone());
+        if let Some(secret) = security.secret.clone() {
+            config = config.secret(secret);
+        }
+        if let Some(tls) = server_tls.clone() {
+            config = config.tls(tls);
+        }
         let listening = Server::spawn(&mut kernel, config)
             .map_err(|e| Failure::Connection(format!("cannot listen on {addr}: {}", chain(&e))))?;
         // TCP: the address bound (the port picked for port 0); Unix: the path.
@@ -79,8 +90,31 @@ pub(crate) fn run(
             println!("listening on {at}");
         }
     }
+    if let Some(urls) = &nats {
+        let mut config = NatsConfig::new(urls).name(name.as_str());
+        for alias in &aliases {
+            config = config.alias(alias.as_str());
+        }
+        if let Some(freezer) = &common.freezer {
+            config = config.freezer(freezer.as_str());
+        }
+        let link = ikc_nats::attach(&mut kernel, config)
+            .map_err(|e| Failure::Connection(format!("cannot attach to NATS: {}", chain(&e))))?;
+        let subject = link.subject("SESSION", "STATE");
+        if json {
+            println!("{}", json!({ "nats": urls, "subject": subject }));
+        } else {
+            println!("on NATS at {urls}: {subject}");
+        }
+    }
     let protocol = common.protocol;
     let timeout = common.timeout;
+    let mut dials = Vec::new();
+    for addr in connect {
+        let tls = security.client_tls(&addr)?;
+        dials.push((addr, tls));
+    }
+    let secret = security.secret.clone();
     let kernel_id = ikc.kernel_id();
     let mut session = InlineStates::new()
         .state("_start", move |_, ctx, _| {
@@ -95,7 +129,7 @@ pub(crate) fn run(
             if let Some(ikc) = Ikc::of(ctx) {
                 ikc.monitor(ctx, "*", &states);
             }
-            for addr in &connect {
+            for (addr, tls) in &dials {
                 dial(
                     ctx,
                     addr,
@@ -105,6 +139,7 @@ pub(crate) fn run(
                     timeout,
                     &freezers,
                     max_backoff,
+                    (secret.clone(), tls.clone()),
                 );
             }
         })
@@ -133,9 +168,9 @@ pub(crate) fn run(
                 args: args.collect(),
             };
             if json {
-                println!("{}", event.to_json());
+                println!("{}", event.to_json(usize::MAX));
             } else {
-                println!("{event}");
+                println!("{}", event.line(usize::MAX));
             }
         });
     }
@@ -157,6 +192,7 @@ fn dial(
     timeout: Duration,
     freezers: &[String],
     max_backoff: Duration,
+    (secret, tls): (Option<Secret>, Option<TlsClient>),
 ) {
     let mut reconnect = Reconnect::default();
     reconnect.initial = FIRST_BACKOFF.min(max_backoff);
@@ -172,6 +208,14 @@ fn dial(
     .connect_timeout(timeout)
     .serializers(freezers.iter().cloned())
     .reconnect(reconnect);
+    let config = match secret {
+        Some(secret) => config.secret(secret),
+        None => config,
+    };
+    let config = match tls {
+        Some(tls) => config.tls(tls),
+        None => config,
+    };
     if let Err(e) = Client::spawn(ctx, config) {
         log::error!("cannot dial {addr}: {}", chain(&e));
     }

@@ -198,6 +198,8 @@ pub use crate::client::ClientLite;
 pub use crate::error::LiteError;
 pub use crate::stream::{Address, Stream};
 
-pub use ikc_channel::{Limits, Peer, Protocol, Target};
+pub use ikc_channel::{
+    ChannelError, ConfigError, Limits, Peer, Protocol, Secret, Target, TlsClient, TlsConfigError,
+};
 pub use ikc_freezer::{Hash, Registry, Value};
 pub use ikc_specifier::HashForm;

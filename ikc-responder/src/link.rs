@@ -18,8 +18,10 @@ use ikc_freezer::{Registry, Value};
 use ikc_specifier::HashForm;
 
 use crate::error::{ConnectionError, Operation};
+use crate::introspect::LinkStats;
 use crate::monitor::MonitorOp;
 use crate::responder::{IKC_ALIAS, Responder};
+use crate::security::LinkSecurity;
 use crate::send::{
     ErrorSide, FLUSH_STATE, error_params, inform, report_error, report_plain, send_msg,
 };
@@ -85,6 +87,13 @@ pub struct ChannelOptions {
     /// is queued for the peer; after that it is closed anyway, so a peer
     /// that stopped reading cannot keep the kernel from exiting.
     pub close_timeout: Duration,
+    /// Shared secret, TLS and the authorization hook (none by default).
+    pub security: LinkSecurity,
+    /// Route over this channel when the peer can (a Rust kernel that chose
+    /// the native codec): exchange the mesh's routing records and carry
+    /// messages for other kernels. When false the peer is a leaf of this
+    /// kernel, reached directly and never a transit hop (true by default).
+    pub routing: bool,
 }
 
 impl fmt::Debug for ChannelOptions {
@@ -102,6 +111,8 @@ impl fmt::Debug for ChannelOptions {
             .field("on_error", &self.on_error.is_some())
             .field("high_water", &self.high_water)
             .field("close_timeout", &self.close_timeout)
+            .field("security", &self.security)
+            .field("routing", &self.routing)
             .finish_non_exhaustive()
     }
 }
@@ -124,6 +135,8 @@ impl ChannelOptions {
             on_error: None,
             high_water: DEFAULT_HIGH_WATER,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            security: LinkSecurity::default(),
+            routing: true,
         }
     }
 }
@@ -204,6 +217,7 @@ impl<S: Stream> ChannelSession<S> {
                 config.protocol = self.options.protocol;
                 config.peer_address.clone_from(&self.options.peer_address);
                 config.limits = self.options.limits;
+                self.options.security.apply_to_client(&mut config);
                 Channel::client(config, now)
             }
             _ => {
@@ -212,6 +226,7 @@ impl<S: Stream> ChannelSession<S> {
                 config.protocol = self.options.protocol;
                 config.peer_address.clone_from(&self.options.peer_address);
                 config.limits = self.options.limits;
+                self.options.security.apply_to_server(&mut config);
                 Channel::server(config, now)
             }
         };
@@ -251,6 +266,10 @@ impl<S: Stream> ChannelSession<S> {
             awaiting_eof: false,
             dialed: self.options.side == Side::Client,
             flush_pending: false,
+            stats: LinkStats::new(
+                &self.options.local_address,
+                self.options.peer_address.as_deref(),
+            ),
         }));
         ikc.shared().borrow_mut().links.insert(me, Rc::clone(&link));
         self.link = Some(link);
@@ -278,10 +297,7 @@ impl<S: Stream> ChannelSession<S> {
         };
         let result = link.borrow_mut().channel.handle_timeout(ctx.now());
         match result {
-            Err(e) => self.fail(
-                ctx,
-                ConnectionError::protocol(Operation::Negotiate, e.to_string()),
-            ),
+            Err(e) => self.fail(ctx, ConnectionError::channel(Operation::Negotiate, e)),
             Ok(()) => self.arm_timeout(ctx),
         }
     }
@@ -332,7 +348,11 @@ impl<S: Stream> ChannelSession<S> {
         if outcome.read > 0 {
             let input = wheel.input();
             let n = input.len();
-            let result = link.borrow_mut().channel.handle_input(input);
+            let result = {
+                let mut link = link.borrow_mut();
+                link.stats.bytes_in += n as u64;
+                link.channel.handle_input(input)
+            };
             wheel.consume(n);
             self.drain_events(ctx);
             if let Err(e) = result {
@@ -341,7 +361,9 @@ impl<S: Stream> ChannelSession<S> {
                 } else {
                     Operation::Negotiate
                 };
-                self.fail(ctx, ConnectionError::protocol(op, e.to_string()));
+                // A refusal line or TLS alert tells the peer why.
+                self.flush(ctx);
+                self.fail(ctx, ConnectionError::channel(op, e));
                 return;
             }
         }
@@ -508,6 +530,7 @@ impl<S: Stream> ChannelSession<S> {
                 &link,
                 &peer,
                 self.options.side,
+                registered && !self.options.routing,
                 registered,
             );
         }
@@ -576,6 +599,11 @@ impl<S: Stream> ChannelSession<S> {
             return;
         };
         let result = wheel.put(ctx, &self.out);
+        {
+            let mut link = link.borrow_mut();
+            link.stats.bytes_out += self.out.len() as u64;
+            link.stats.bytes_queued = wheel.queued() as u64;
+        }
         self.out.clear();
         if let Err(e) = result {
             self.fail(ctx, ConnectionError::from_io(Operation::Write, &e));

@@ -122,7 +122,8 @@ fn mesh_names(names: &[String], id: &str) -> Vec<String> {
 }
 
 /// A channel finished its handshake: tell the router, in the role the
-/// handshake shows.
+/// handshake shows (a leaf whatever it shows when `leaf_only`: the channel
+/// does not route).
 pub(crate) fn link_up(
     shared: &Shared,
     ctx: &mut Ctx<'_>,
@@ -130,10 +131,12 @@ pub(crate) fn link_up(
     link: &LinkRef,
     peer: &Peer,
     side: Side,
+    leaf_only: bool,
     registered: bool,
 ) {
     let native = peer.freezer == ikc_freezer::NATIVE;
     let role = match (native, side) {
+        _ if leaf_only => MeshRole::Leaf,
         (true, Side::Client) => MeshRole::Router,
         (true, _) => MeshRole::Pending,
         (false, _) if registered => MeshRole::Leaf,
@@ -492,6 +495,7 @@ pub(crate) fn incoming(
         drive(shared, ctx);
         return;
     }
+    crate::traffic::arriving(shared, ctx, link, &remote, &msg);
     let from_mesh = role == MeshRole::Router;
     route_incoming(shared, ctx, Some(session), from_mesh, msg, &remote);
 }

@@ -5,11 +5,13 @@
 use std::rc::Rc;
 
 use ikc_channel::{Message, Target};
-use ikc_core::{Ctx, SessionId, StateName};
+use ikc_core::{Ctx, Sender, SessionId, StateName};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, ParseError, Part, Specifier};
 
+use crate::caller;
 use crate::responder::IKC_ALIAS;
+use crate::security::RequestCheck;
 use crate::send::{ErrorSide, error_params, report_error, send_msg};
 use crate::state::Shared;
 use crate::thunk;
@@ -117,9 +119,15 @@ pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, erro
             };
             Failure::new(format!("{text} isn't a valid specifier"), "request")
         }
-        Some(to) => match check(shared, ctx, &mut msg, to) {
-            Ok(inv) => match invoke(shared, ctx, &mut msg, inv) {
-                Ok(()) => return,
+        Some(to) => match check(shared, ctx, &mut msg, to, errors_to) {
+            Ok(inv) => match invoke(shared, ctx, &mut msg, inv, errors_to) {
+                Ok(()) => {
+                    if !msg.extra.is_empty() {
+                        let to = crate::send::describe(&msg);
+                        crate::trace::hop(shared, ctx, &msg, "delivered", &[("to", &to)]);
+                    }
+                    return;
+                }
                 Err(f) => f,
             },
             Err(f) => f,
@@ -192,17 +200,22 @@ fn invoke(
     ctx: &mut Ctx<'_>,
     msg: &mut Message,
     inv: Invocation,
+    came_from: &str,
 ) -> Result<(), Failure> {
-    let thunk = thunk::thunk_for(shared, ctx, msg.from.as_ref());
+    let thunk = thunk::thunk_for(shared, ctx, caller::answer_to(msg).as_deref());
+    let sender = caller::remote_sender(msg, came_from, thunk);
+    let answered_state = inv.state.to_string();
     let ret = ctx
-        .call_as(thunk, inv.target, inv.state, inv.args)
+        .call_as(sender, inv.target, inv.state, inv.args)
         .map_err(|e| Failure::new(e.to_string(), "invocation"))?;
+    shared.borrow_mut().counters.delivered += 1;
     let Some(rsvp) = msg.rsvp.take() else {
         return Ok(());
     };
     let (answer, params) = if msg.wantarray.unwrap_or(false) {
+        // Perl calls the state in list context: undef is the list
+        // (undef), sent as [undef]; an empty list sends nothing.
         match ret {
-            Value::Undef => (false, Value::Undef),
             Value::Array(list) => (!list.is_empty(), Value::Array(list)),
             other => (true, Value::Array(vec![other])),
         }
@@ -210,7 +223,10 @@ fn invoke(
         (!ret.is_undef(), ret)
     };
     if answer {
-        send_msg(shared, ctx, Message::post(rsvp, params), Some(inv.target));
+        let mut answer = Message::post(rsvp, params);
+        let sender = Sender::Session(inv.target);
+        answer.caller = caller::caller_of(ctx, &sender, Some(&answered_state), "", 0);
+        send_msg(shared, ctx, answer, Some(inv.target));
     }
     Ok(())
 }
@@ -220,6 +236,7 @@ fn check(
     ctx: &mut Ctx<'_>,
     msg: &mut Message,
     to: &ParsedTarget,
+    remote_kernel: &str,
 ) -> Result<Invocation, Failure> {
     let params = std::mem::take(&mut msg.params);
     let (state, mut args, proxy_state) = if to.spec.state.as_deref() == Some(PROXY_STATE) {
@@ -260,8 +277,35 @@ fn check(
         .borrow_mut()
         .published
         .check(&to.session, state.as_str());
-    if let Err(refusal) = checked {
-        return Err(fail(refusal.message(), "check"));
+    // IKC's rule: only published states run. In no-publish mode an
+    // unpublished state of an aliased session may run, if the hook agrees.
+    let published = checked.is_ok();
+    let refused = match checked {
+        Err(refusal) if !no_publish_may_run(shared, ctx, &to.session, state.as_str()) => {
+            return Err(fail(refusal.message(), "check"));
+        }
+        Err(refusal) => Some(refusal),
+        Ok(()) => None,
+    };
+    let hook = shared.borrow().request_authorizer.clone();
+    if let Some(hook) = hook {
+        let request = RequestCheck {
+            remote_kernel,
+            session: &to.session,
+            state: state.as_str(),
+            published,
+        };
+        if let Err(reason) = hook.authorize(&request) {
+            log::warn!(
+                "request for {}/{} from {remote_kernel} not authorized: {reason}",
+                to.session,
+                state.as_str()
+            );
+            // An unpublished state gets IKC's own refusal.
+            let message =
+                refused.map_or_else(|| format!("Not authorized: {reason}"), |r| r.message());
+            return Err(fail(message, "check"));
+        }
     }
     if let Some(arg) = &to.spec.arg {
         args.push(Value::from(arg.as_str()));
@@ -283,6 +327,18 @@ fn check(
     })
 }
 
+/// May an unpublished state run, in no-publish mode? Only if the mode is on
+/// (with its hook set), the session is a local session other than `IKC`,
+/// and the state is not one of POE's own (`_start`, ...). The hook decides.
+fn no_publish_may_run(shared: &Shared, ctx: &Ctx<'_>, session: &str, state: &str) -> bool {
+    let st = shared.borrow();
+    st.no_publish
+        && st.request_authorizer.is_some()
+        && session != IKC_ALIAS
+        && !state.starts_with('_')
+        && ctx.alias_resolve(session).is_some()
+}
+
 /// Report a failed request to local monitors (`local-<when>`) and, unless
 /// it was itself an error message, to the requester (`remote_error`).
 fn respond_with_error(
@@ -293,6 +349,10 @@ fn respond_with_error(
     failure: &Failure,
     errors_to: &str,
 ) {
+    crate::traffic::dropped(shared, ctx, msg, errors_to, failure.when, &failure.message);
+    if !msg.extra.is_empty() {
+        crate::trace::hop(shared, ctx, msg, "dropped", &[("reason", &failure.message)]);
+    }
     // The kernel as the requester wrote it, for the error's `kernel` field.
     let rkernel = to.map(|t| t.spec.kernel.to_ikc());
     let rkernel = rkernel.as_deref();

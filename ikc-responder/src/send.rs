@@ -139,6 +139,7 @@ pub(crate) fn report_error(
         format!("{prefix}-{when}")
     };
     let kernel = kernel.filter(|k| !k.is_empty()).unwrap_or("*");
+    shared.borrow_mut().counters.count_error(&operation);
     let n = inform(
         shared,
         ctx,
@@ -154,6 +155,7 @@ pub(crate) fn report_error(
 
 /// Report an error with no `<side>-` prefix (`resolve`, `subscribe`).
 pub(crate) fn report_plain(shared: &Shared, ctx: &mut Ctx<'_>, operation: &str, message: &str) {
+    shared.borrow_mut().counters.count_error(operation);
     let n = inform(
         shared,
         ctx,
@@ -190,6 +192,9 @@ pub(crate) fn send_msg_scoped(
     sender: Option<SessionId>,
     star_includes_local: bool,
 ) -> usize {
+    if msg.caller.is_some() && !shared.borrow().send_caller {
+        msg.caller = None;
+    }
     let kind = if msg.rsvp.is_some() { "call" } else { "post" };
     // A text target is parsed once and kept; a hash target (an RSVP
     // answer) needs only its kernel part.
@@ -348,20 +353,11 @@ fn plan_copies(
         };
         if name == "*" {
             // IKC's `*`: this kernel and every kernel connected, plus
-            // every kernel of the mesh, each once.
-            for route in st.remotes.channels_of(name) {
-                if copies.get_mut(route).is_some()
-                    || (route == Route::Local && !star_includes_local)
-                {
-                    continue;
-                }
-                let copy = if routing(route) {
-                    CopyFor::Mesh(Vec::new())
-                } else {
-                    CopyFor::AsIs
-                };
-                copies.add(route, copy);
-            }
+            // every kernel of the mesh, each once. The router's plan
+            // decides the kernels of the mesh (a neighbour may be reached
+            // through another link while its own link is being set up);
+            // a routing neighbour the plan does not cover yet gets its copy
+            // on its own link.
             let plan = st.mesh.router.plan(
                 ikc_router::Targets::All {
                     include_local: false,
@@ -369,10 +365,33 @@ fn plan_copies(
                 None,
                 0,
             );
+            let mut covered: Vec<&str> = Vec::new();
             for fwd in &plan.forward {
                 let route = Route::Channel(crate::mesh::session_of(fwd.link));
                 for d in &fwd.kernels {
                     copies.add_mesh(route, &d.kernel_id);
+                    covered.push(d.kernel_id.as_str());
+                }
+            }
+            for route in st.remotes.channels_of(name) {
+                if copies.get_mut(route).is_some()
+                    || (route == Route::Local && !star_includes_local)
+                {
+                    continue;
+                }
+                if routing(route) {
+                    let Route::Channel(session) = route else {
+                        continue;
+                    };
+                    let id = st
+                        .link(session)
+                        .and_then(|l| l.borrow().remote_id.clone())
+                        .unwrap_or_default();
+                    if !id.is_empty() && !covered.contains(&id.as_str()) {
+                        copies.add_mesh(route, &id);
+                    }
+                } else {
+                    copies.add(route, CopyFor::AsIs);
                 }
             }
             continue;
@@ -565,12 +584,22 @@ pub(crate) fn deliver_to_channel(
     }
     match link.channel.send(&msg) {
         Ok(()) => {
-            if link.note_output() {
-                drop(link);
-                if ctx.post(session, FLUSH_STATE, Vec::new()).is_err() {
-                    log::warn!("channel session {session} is gone; message dropped");
-                    return Err(Box::new(msg));
-                }
+            link.stats.messages_out += 1;
+            let leaving = crate::traffic::leaving(shared, &link, &msg);
+            let traced = (!msg.extra.is_empty()).then(|| link.remote_id.clone());
+            let flush = link.note_output();
+            drop(link);
+            if let Some(next) = traced {
+                let next = next.unwrap_or_default();
+                crate::trace::hop(shared, ctx, &msg, "sent", &[("link", &next)]);
+            }
+            shared.borrow_mut().counters.sent += 1;
+            if let Some(leaving) = leaving {
+                leaving.report(shared, ctx, &msg);
+            }
+            if flush && ctx.post(session, FLUSH_STATE, Vec::new()).is_err() {
+                log::warn!("channel session {session} is gone; message dropped");
+                return Err(Box::new(msg));
             }
             Ok(())
         }

@@ -18,6 +18,7 @@ use ikc_core::SessionId;
 
 use ikc_specifier::HashForm;
 
+use crate::introspect::{Counters, LinkStats};
 use crate::mesh::{Mesh, MeshRole};
 use crate::monitor::Monitors;
 use crate::published::Published;
@@ -76,6 +77,8 @@ pub(crate) struct Link {
     pub(crate) dialed: bool,
     /// A flush event is already posted to the channel session.
     pub(crate) flush_pending: bool,
+    /// What the link has carried (introspection).
+    pub(crate) stats: LinkStats,
 }
 
 impl Link {
@@ -111,6 +114,12 @@ pub(crate) struct State {
     pub(crate) links: HashMap<SessionId, LinkRef>,
     /// Published states and RSVP permissions.
     pub(crate) published: Published,
+    /// The per-request authorization hook.
+    pub(crate) request_authorizer: Option<crate::security::RequestAuthorizer>,
+    /// No-publish mode: unpublished states run if the hook agrees.
+    pub(crate) no_publish: bool,
+    /// Send `caller` details with messages (on by default).
+    pub(crate) send_caller: bool,
     /// Monitors by kernel name.
     pub(crate) monitors: Monitors<SessionId>,
     /// Subscriptions in flight.
@@ -131,6 +140,13 @@ pub(crate) struct State {
     pub(crate) held_until_closed: bool,
     /// The router and its timer.
     pub(crate) mesh: Mesh,
+    /// Messages delivered, sent, dropped; errors (introspection).
+    pub(crate) counters: Counters,
+    /// Kernels watching through `IKC/watch` (once per watch): their own
+    /// traffic is not reported to message monitors.
+    pub(crate) watchers: Vec<String>,
+    /// Traces started here (`IKC/trace`), to relay their hops.
+    pub(crate) traces: crate::trace::Traces,
 }
 
 /// The shared state.
@@ -155,6 +171,9 @@ impl State {
             remotes,
             links: HashMap::default(),
             published: Published::default(),
+            request_authorizer: None,
+            no_publish: false,
+            send_caller: true,
             monitors: Monitors::default(),
             subscriptions: Subscriptions::default(),
             proxies: HashMap::default(),
@@ -165,6 +184,9 @@ impl State {
             targets: Vec::new(),
             held_until_closed: false,
             mesh: Mesh::new(kernel_id, now),
+            counters: Counters::default(),
+            watchers: Vec::new(),
+            traces: crate::trace::Traces::default(),
         }
     }
 

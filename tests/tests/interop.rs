@@ -441,3 +441,260 @@ fn golden_remote_error_matches_perl() {
     drop(peer);
     stop(server);
 }
+
+/// Our server with session `who` for `lite-kiface.pl`: `whoami` (published)
+/// answers what it knows of its SENDER; `hidden` is not published; `secret`
+/// is refused by the hook. No-publish mode on or off.
+fn our_who_server(notes: &Notes, no_publish: bool) -> KernelThread<Served> {
+    let n = notes.clone();
+    spawn_server(
+        "Inet",
+        &Endpoint::Tcp(0),
+        |c| c.name("Inet"),
+        move |k| {
+            k.spawn(driver(&n, "srv"));
+            k.spawn(
+                InlineStates::new()
+                    .state("_start", move |_, ctx, _| {
+                        ctx.alias_set("who").expect("alias free");
+                        let ikc = Ikc::of(ctx).expect("responder");
+                        ikc.publish("who", &["whoami"]);
+                        if no_publish {
+                            ikc.no_publish(|req| {
+                                if req.state == "secret" {
+                                    Err("secret is private".to_owned())
+                                } else {
+                                    Ok(())
+                                }
+                            });
+                        }
+                    })
+                    .state("whoami", |_, ctx, ev| {
+                        let r = ev.sender.remote().cloned().unwrap_or_default();
+                        Value::from(format!(
+                            "remote={} kernel={} session={} state={} file={} line={} id={}",
+                            ev.sender.is_remote(),
+                            r.kernel(),
+                            r.session(),
+                            r.state().unwrap_or("-"),
+                            r.file().unwrap_or("-"),
+                            r.line().map_or_else(|| "-".to_owned(), |l| l.to_string()),
+                            ctx.sender_specifier(&ev.sender).unwrap_or_default(),
+                        ))
+                    })
+                    .state("hidden", |_, _, ev| {
+                        Value::from(format!("ran with {}", ev.args[0]))
+                    })
+                    .state("secret", |_, _, _| Value::from("should not run"))
+                    .state("bye", |_, ctx, _| {
+                        let _ = ctx.alias_remove("who");
+                    }),
+            );
+            Ok(())
+        },
+    )
+}
+
+#[test]
+fn perl_lite_against_our_kernel_in_each_publish_mode() {
+    if !perl_or_skip("perl_lite_against_our_kernel_in_each_publish_mode") {
+        return;
+    }
+    let whoami = "whoami=remote=true kernel=PerlLite session=IKCLite state=- file=- line=- \
+                  id=poe://PerlLite/IKCLite";
+    for (no_publish, expected) in [
+        (
+            false,
+            [
+                whoami,
+                "hidden error: remote_error",
+                "secret error: remote_error",
+                "done",
+            ],
+        ),
+        (
+            true,
+            [
+                whoami,
+                "hidden=ran with x",
+                "secret error: remote_error",
+                "done",
+            ],
+        ),
+    ] {
+        let (n, mut inbox) = notes();
+        let server = our_who_server(&n, no_publish);
+        let port = server.value.at.port().to_string();
+        for freezer in [STORABLE, DUMPER] {
+            let out = Process::spawn(perl_command("lite-kiface.pl", &[&port, freezer], &[]))
+                .unwrap()
+                .wait()
+                .unwrap();
+            assert!(out.status.success(), "{}\n{}", out.text(), out.stderr);
+            assert_eq!(out.stdout, expected, "no_publish={no_publish} {freezer}");
+            // Our side reported the refusals with IKC's text.
+            let refused: &[&str] = if no_publish {
+                &["secret"]
+            } else {
+                &["hidden", "secret"]
+            };
+            for state in refused {
+                // ClientLite names our kernel by the ID it learnt.
+                let text = format!(
+                    "Session 'who' has not published state '{state}'.  Request \
+                     poe://{}/who/{state} sent by poe://PerlLite/IKCLite",
+                    server.kernel_id
+                );
+                inbox.wait_for(&text, |n| {
+                    n.label == "mon_error" && n.text(4) == "local-check" && n.text(5) == text
+                });
+            }
+            println!(
+                "interop: Perl lite-kiface.pl ({freezer}) -> our kernel, no_publish={no_publish}: {}",
+                out.stdout.join(" | ")
+            );
+        }
+        server.value.handle.post("who", "bye", vec![]).unwrap();
+        server.value.handle.call("srv", "shutdown", vec![]).unwrap();
+        server.join().unwrap();
+    }
+}
+
+/// Issue 14 against Perl IKC: a Rust client with a secret offers
+/// authentication in a way Perl's server reads as its usual `SETUP` (no
+/// warning, no refusal, no crash), and refuses that server because it
+/// cannot authenticate; a Rust server requiring the secret refuses Perl's
+/// ClientLite with a reason Perl prints. Perl's server serves on.
+#[test]
+fn authentication_and_perl_peers() {
+    if !perl_or_skip("authentication_and_perl_peers") {
+        return;
+    }
+    let (perl, port) = perl_server("IKC0").unwrap();
+    let secret = ikc_channel::Secret::new("cluster secret").unwrap();
+    let relay = Relay::start(port).unwrap();
+    let refused = ikc_clientlite::ClientLite::builder("127.0.0.1", relay.port)
+        .name("WithSecret")
+        .secret(secret.clone())
+        .connect()
+        .unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            ikc_clientlite::LiteError::Handshake {
+                source: ikc_channel::ChannelError::Auth(
+                    ikc_channel::AuthError::PeerDoesNotAuthenticate
+                ),
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    println!("interop: our ClientLite with a secret -> Perl server.pl: refused ({refused})");
+    check_auth_capture(&relay.transcript(0));
+    // The Perl server is unharmed: a plain client does all its steps.
+    run_client(&client_options(port, Some(STORABLE), Protocol::Ikc0)).unwrap();
+    let mut perl = perl;
+    let alive = perl.is_running();
+    let out = perl.kill().unwrap();
+    assert!(alive, "Perl's server died:\n{}", out.stderr);
+    assert!(
+        !out.stderr.contains("unknown setup") && !out.stderr.contains("AUTH"),
+        "Perl's server noticed the offer:\n{}",
+        out.stderr
+    );
+
+    // Our server requiring the secret, against Perl's ClientLite.
+    let n = notes().0;
+    let server = spawn_server(
+        "Inet",
+        &Endpoint::Tcp(0),
+        move |c| c.name("Inet").secret(secret),
+        move |k| {
+            k.spawn(driver(&n, "srv"));
+            Ok(())
+        },
+    );
+    let port = server.value.at.port().to_string();
+    for proto in ["IKC0", "IKC"] {
+        let out = Process::spawn(perl_command("lite.pl", &[&port, STORABLE, proto], &[]))
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert!(!out.status.success());
+        let said = format!("{}\n{}", out.text(), out.stderr);
+        assert!(
+            said.contains("REFUSED authentication required"),
+            "lite.pl {proto}: {said}"
+        );
+        println!(
+            "interop: Perl lite.pl ({proto}) -> our server requiring a secret: {}",
+            out.stderr.trim()
+        );
+    }
+    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
+    server.join().unwrap();
+}
+
+// ---------------------------------------------------------------------
+// The golden capture of an authentication offer: our client's SETUP with
+// its AUTH field, and Perl's server answering it with its plain SETUP.
+// Captured by `authentication_and_perl_peers` through a relay; set
+// IKC_REGENERATE_GOLDEN=1 there to write them again.
+
+fn auth_golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/perl-auth-offer")
+}
+
+fn check_auth_capture(t: &Transcript) {
+    let offer = Transcript::lines(&t.to_server).remove(0);
+    let reply = Transcript::lines(&t.to_client).remove(0);
+    assert!(offer.contains(";AUTH=hmac-sha256-v1:"), "{offer}");
+    assert!(
+        reply.starts_with("SETUP KERNEL=") && !reply.contains("AUTH"),
+        "{reply}"
+    );
+    let dir = auth_golden_dir();
+    if std::env::var_os("IKC_REGENERATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("offer.txt"), format!("{offer}\n")).unwrap();
+        std::fs::write(dir.join("reply.txt"), format!("{reply}\n")).unwrap();
+        println!("interop: golden capture written to {}", dir.display());
+    }
+    println!("interop: Perl's answer to an AUTH offer: {reply}");
+}
+
+/// Always runs: Perl's server answered our authentication offer with its
+/// plain `SETUP` (it took the offer's trailing `PID=n` for its PID field);
+/// our client with a secret refuses that answer, and our server without a
+/// secret answers the same offer as Perl did (no AUTH field).
+#[test]
+fn golden_perl_answers_an_auth_offer_with_its_plain_setup() {
+    use std::time::Instant;
+
+    use ikc_channel::{AuthError, Channel, ChannelError, ClientConfig, Identity, ServerConfig};
+
+    let dir = auth_golden_dir();
+    let reply = std::fs::read_to_string(dir.join("reply.txt")).unwrap();
+    let offer = std::fs::read_to_string(dir.join("offer.txt")).unwrap();
+    let mut config = ClientConfig::new(Identity::new("WithSecret"), Registry::standard());
+    config.secret = Some(ikc_channel::Secret::new("cluster secret").unwrap());
+    let mut client = Channel::client(config, Instant::now()).unwrap();
+    assert_eq!(
+        client.handle_input(format!("{}\r\n", reply.trim_end()).as_bytes()),
+        Err(ChannelError::Auth(AuthError::PeerDoesNotAuthenticate))
+    );
+    let config = ServerConfig::new(
+        Identity::new("Inet").with_name("Inet"),
+        Registry::standard(),
+    );
+    let mut server = Channel::server(config, Instant::now()).unwrap();
+    server
+        .handle_input(format!("{}\r\n", offer.trim_end()).as_bytes())
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = server.poll_transmit(&mut answer);
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(answer.starts_with("SETUP KERNEL=Inet,Inet;FREEZER=") && !answer.contains("AUTH"));
+    assert!(server.is_negotiated());
+}
