@@ -75,6 +75,8 @@ pub(crate) struct Link {
     pub(crate) awaiting_eof: bool,
     /// We dialed this connection (a client channel).
     pub(crate) dialed: bool,
+    /// The routing weight the configuration fixes for this link.
+    pub(crate) link_weight: Option<u32>,
     /// A flush event is already posted to the channel session.
     pub(crate) flush_pending: bool,
     /// What the link has carried (introspection).
