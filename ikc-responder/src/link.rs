@@ -274,6 +274,7 @@ impl<S: Stream> ChannelSession<S> {
             awaiting_eof: false,
             dialed: self.options.side == Side::Client,
             link_weight: self.options.link_weight,
+            routing: self.options.routing,
             flush_pending: false,
             stats: LinkStats::new(
                 &self.options.local_address,
@@ -539,7 +540,6 @@ impl<S: Stream> ChannelSession<S> {
                 &link,
                 &peer,
                 self.options.side,
-                registered && !self.options.routing,
                 registered,
             );
         }
