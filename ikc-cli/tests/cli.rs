@@ -501,6 +501,7 @@ fn watch_prints_messages_leaving_arriving_and_dropped() {
     // then the error report leaving for its sender.
     assert_eq!(seen[2]["args"], json!([1]));
     assert_eq!(seen[3]["kernel"], json!("caller2"));
+    assert_eq!(seen[3]["args"], json!([1]), "what was refused: {}", seen[3]);
     assert!(
         seen[3]["reason"]
             .as_str()
