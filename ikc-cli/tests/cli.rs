@@ -359,14 +359,21 @@ fn one_shot_commands_against_perl_ikc() {
     }
 }
 
-/// `ikc --json TOPIC ADDR`, one JSON object per line.
-fn listing(topic: &str, addr: &str) -> Vec<Json> {
-    let out = run(&["--json", topic, addr]);
+/// `ikc ARGS` that succeeds printing one JSON object per line.
+#[track_caller]
+fn json_lines(args: &[&str]) -> Vec<Json> {
+    let out = run(args);
     expect_code(&out, 0);
     out.stdout
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// `ikc --json TOPIC ADDR`, one JSON object per line.
+#[track_caller]
+fn listing(topic: &str, addr: &str) -> Vec<Json> {
+    json_lines(&["--json", topic, addr])
 }
 
 #[test]
@@ -532,13 +539,7 @@ fn trace_prints_each_hop() {
     let mut node = Process::spawn(ikc(&["node", "--name", "Far", "--connect", &port])).unwrap();
     node.wait_line(|l| l.starts_with("register ") && l.contains("(real)"))
         .unwrap();
-    let out = run(&["--json", "trace", &port, "poe://Far/IKC/ping", r#""PING""#]);
-    expect_code(&out, 0);
-    let hops: Vec<Json> = out
-        .stdout
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let hops = json_lines(&["--json", "trace", &port, "poe://Far/IKC/ping", r#""PING""#]);
     assert_eq!(hops.len(), 2, "{hops:?}");
     assert_eq!(hops[0]["action"], json!("sent"));
     assert_eq!(hops[0]["kernel"], json!(server.kernel_id));
@@ -820,13 +821,7 @@ fn a_three_kernel_mesh_introspected_watched_and_traced() {
     assert_eq!(seen[1]["to"], json!("poe://asker/IKCLite/response0"));
 
     // Each hop of a traced message: sent at A, routed at B, delivered at C.
-    let out = run(&["--json", "trace", &a_addr, "poe://C/IKC/ping", r#""PING""#]);
-    expect_code(&out, 0);
-    let hops: Vec<Json> = out
-        .stdout
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let hops = json_lines(&["--json", "trace", &a_addr, "poe://C/IKC/ping", r#""PING""#]);
     let did: Vec<(&str, &Json)> = hops
         .iter()
         .map(|h| (h["action"].as_str().unwrap(), &h["kernel"]))
