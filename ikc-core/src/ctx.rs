@@ -237,6 +237,19 @@ impl<'k> Ctx<'k> {
         KernelHandle::new(std::sync::Arc::clone(&self.core.shared))
     }
 
+    /// Report that the running handler failed (POE's `die` in a handler
+    /// that IKC catches): the `call` that ran it returns
+    /// [`CallError::Failed`] with `message` (the handler's return value is
+    /// dropped); a posted event's failure is logged with `log::warn!`. A
+    /// request from another kernel that fails is reported by the IKC
+    /// responder as any failed request is: to the local error monitors and
+    /// back to the requester as `IKC/remote_error`. The session is not
+    /// stopped. Typed states ([`InlineStates::typed_state`](crate::InlineStates::typed_state))
+    /// fail this way on a bad argument.
+    pub fn fail(&mut self, message: impl Into<String>) {
+        self.core.failure = Some((self.core.depth, message.into()));
+    }
+
     /// Make this session the forwarder: it receives, as
     /// [`FORWARD_STATE`](crate::FORWARD_STATE), every event posted to a
     /// specifier naming another kernel. The IKC responder registers itself.

@@ -135,6 +135,7 @@ mod handle;
 mod ids;
 mod kernel;
 mod session;
+mod typed;
 mod wheel;
 
 pub use crate::ctx::{Ctx, RemovedAlarm};
@@ -147,6 +148,7 @@ pub use crate::ids::{AlarmId, Sender, SessionId, Target, WatcherId};
 pub use crate::kernel::signals::Signal;
 pub use crate::kernel::{FORWARD_STATE, Kernel, SessionInfo};
 pub use crate::session::{InlineStates, Session, Spawner, StateFn};
+pub use crate::typed::ArgError;
 pub use crate::wheel::{ReadWrite, ReadyOutcome};
 /// mio's `Interest`, re-exported for [`Ctx::watch`].
 pub use mio::Interest;

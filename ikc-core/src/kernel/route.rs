@@ -288,6 +288,11 @@ impl Core {
                 state,
                 message,
             },
+            DispatchError::Failed { state, message } => CallError::Failed {
+                session,
+                state,
+                message,
+            },
         })
     }
 }

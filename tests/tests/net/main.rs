@@ -17,3 +17,4 @@ mod sender;
 mod server;
 mod shutdown;
 mod subscribe;
+mod typed;
