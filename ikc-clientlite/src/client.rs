@@ -548,9 +548,15 @@ fn resolve_kept(
 }
 
 /// The destination as sent, Perl's way: text starting with `poe:` and
-/// hash forms as they are, other text relative to the server's name; it
+/// hash forms as they are, other text relative to the server's name
+/// (`remote_name`, see [`remote_name`](crate::protocol::remote_name)); it
 /// must name a session and a state.
-fn resolve(target: &Target, remote_name: &str) -> Result<Target, LiteError> {
+///
+/// # Errors
+///
+/// [`LiteError::BadSpecifier`] when it does not parse, or names no session
+/// or no state.
+pub fn resolve(target: &Target, remote_name: &str) -> Result<Target, LiteError> {
     let (text, spec) = match target {
         Target::Hash(hash) => (hash.ikc_name(), Ok(Specifier::from_hash_form(hash))),
         Target::Text(text) if text.starts_with("poe:") => (text.clone(), Specifier::parse(text)),

@@ -426,7 +426,7 @@ pub(crate) fn target_name(message: &Message) -> String {
 /// `host:port` as the user wrote them over the old handshake. (For a Unix
 /// socket, or a `host:port` that is not a valid kernel name, such as an
 /// IPv6 address, the server's kernel ID.)
-fn remote_name(address: &Address, peer: &Peer) -> String {
+pub fn remote_name(address: &Address, peer: &Peer) -> String {
     match (peer.protocol, address) {
         (Protocol::Ikc, Address::Tcp { .. }) => {
             let name = address.kernel_name();

@@ -198,6 +198,15 @@ pub use crate::client::ClientLite;
 pub use crate::error::LiteError;
 pub use crate::stream::{Address, Stream};
 
+/// ClientLite's side of IKC, for other drivers of the same protocol (such
+/// as the tokio client in `ikc-clientlite-async`): how relative specifiers
+/// are resolved and what the client's session is called.
+pub mod protocol {
+    pub use crate::client::resolve;
+    pub use crate::connection::remote_name;
+    pub use crate::reply::{IKC_SESSION, SESSION};
+}
+
 pub use ikc_channel::{Limits, Peer, Protocol, Target};
 pub use ikc_freezer::{Hash, Registry, Value};
 pub use ikc_specifier::HashForm;

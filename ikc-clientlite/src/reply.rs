@@ -12,10 +12,10 @@ use crate::error::LiteError;
 
 /// The session ClientLite calls itself: replies and posts to "our sender"
 /// come to `poe://NAME/IKCLite/STATE`.
-pub(crate) const SESSION: &str = "IKCLite";
+pub const SESSION: &str = "IKCLite";
 
 /// The session that answers `ping` (`IKC/pong`).
-pub(crate) const IKC_SESSION: &str = "IKC";
+pub const IKC_SESSION: &str = "IKC";
 
 /// What a message means to the wait in progress.
 #[derive(Debug)]
