@@ -325,7 +325,7 @@ impl AsyncClientLite {
         let (reply, rx) = oneshot::channel();
         let command = Command::Send {
             dest: Dest::Ping,
-            message,
+            message: Box::new(message),
             wait: Some(wait),
             reply,
             connect: false,
@@ -377,7 +377,7 @@ impl AsyncClientLite {
         };
         let command = Command::Send {
             dest,
-            message,
+            message: Box::new(message),
             wait,
             reply,
             connect: true,

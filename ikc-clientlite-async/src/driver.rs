@@ -53,7 +53,7 @@ pub(crate) enum Command {
     /// otherwise `reply` gets `undef` once the message is written.
     Send {
         dest: Dest,
-        message: Message,
+        message: Box<Message>,
         wait: Option<Wait>,
         reply: Reply,
         /// Connect first if there is no connection.
@@ -242,7 +242,7 @@ impl Driver {
     async fn send(
         &mut self,
         dest: Dest,
-        mut message: Message,
+        mut message: Box<Message>,
         wait: Option<Wait>,
         reply: Reply,
         connect: bool,
