@@ -12,8 +12,8 @@ use std::time::Duration;
 use ikc_core::{AlarmId, Ctx, Event, Interest, Readiness, Session, SessionId, WatcherId};
 use ikc_freezer::{Registry, Value};
 use ikc_responder::{
-    ChannelOptions, ConnectionError, Ikc, MonitorOp, MonitorStates, Responder, Side, spawn_channel,
-    unix_name,
+    ChannelOptions, ConnectionError, Ikc, MonitorOp, MonitorStates, Operation, Responder, Side,
+    spawn_channel, unix_name,
 };
 use mio::net::{TcpStream, UnixStream};
 
@@ -24,8 +24,6 @@ const CONNECT_TIMEOUT_STATE: &str = "IKC:connect_timeout";
 const RECONNECT_STATE: &str = "IKC:reconnect";
 const UP_STATE: &str = "IKC:up";
 const SHUTDOWN_STATE: &str = "IKC:client_shutdown";
-/// ETIMEDOUT, as IKC reports a connect that took too long.
-const ETIMEDOUT: i32 = 110;
 
 enum Conn {
     Tcp(TcpStream),
@@ -144,13 +142,13 @@ impl ClientSession {
             match (self.config.host.as_str(), self.config.port).to_socket_addrs() {
                 Ok(addrs) => self.addresses.extend(addrs),
                 Err(e) => {
-                    self.failed(ctx, ConnectionError::from_io("connect", &e));
+                    self.failed(ctx, ConnectionError::from_io(Operation::Connect, &e));
                     return;
                 }
             }
             if self.addresses.is_empty() {
                 let e = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
-                self.failed(ctx, ConnectionError::from_io("connect", &e));
+                self.failed(ctx, ConnectionError::from_io(Operation::Connect, &e));
                 return;
             }
         }
@@ -171,14 +169,17 @@ impl ClientSession {
         let mut conn = match conn {
             Ok(c) => c,
             Err(e) => {
-                self.attempt_failed(ctx, ConnectionError::from_io("connect", &e));
+                self.attempt_failed(ctx, ConnectionError::from_io(Operation::Connect, &e));
                 return;
             }
         };
         match ctx.watch(conn.source(), Interest::WRITABLE, CONNECTED_STATE) {
             Ok(id) => self.pending = Some((conn, id)),
             Err(e) => {
-                self.failed(ctx, ConnectionError::new("connect", 0, e.to_string()));
+                self.failed(
+                    ctx,
+                    ConnectionError::kernel(Operation::Connect, e.to_string()),
+                );
                 return;
             }
         }
@@ -211,7 +212,7 @@ impl ClientSession {
             Ok(true) => self.connected(ctx),
             Err(e) => {
                 self.drop_pending(ctx);
-                self.attempt_failed(ctx, ConnectionError::from_io("connect", &e));
+                self.attempt_failed(ctx, ConnectionError::from_io(Operation::Connect, &e));
             }
         }
     }
@@ -347,11 +348,10 @@ impl Session for ClientSession {
                     let after = self.config.connect_timeout;
                     self.attempt_failed(
                         ctx,
-                        ConnectionError::new(
-                            "connect",
-                            ETIMEDOUT,
-                            format!("connection timed out after {after:?}"),
-                        ),
+                        ConnectionError::TimedOut {
+                            operation: Operation::Connect,
+                            message: format!("connection timed out after {after:?}"),
+                        },
                     );
                 }
             }

@@ -24,7 +24,7 @@
 //! let config = ClientConfig::unix("/nonexistent/ikc.sock")
 //!     .name("Lonely")
 //!     .on_error(|ctx, e| {
-//!         assert_eq!(e.operation, "connect");
+//!         assert_eq!(e.operation(), ikc_responder::Operation::Connect);
 //!         ikc_responder::Ikc::of(ctx).unwrap().shutdown(ctx);
 //!     });
 //! Client::spawn(&mut kernel, config)?;

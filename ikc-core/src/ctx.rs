@@ -264,6 +264,36 @@ impl<'k> Ctx<'k> {
         }
     }
 
+    /// The forwarder's side of a [`FORWARD_STATE`](crate::FORWARD_STATE)
+    /// event: the oldest event posted to another kernel that was handed to
+    /// this session as the forwarder (it may have stopped being the
+    /// forwarder since: what was handed to it is still its to send).
+    pub fn take_remote_post(&mut self) -> Option<crate::RemotePost> {
+        let me = self.me;
+        let at = self
+            .core
+            .remote_posts
+            .iter()
+            .position(|(id, _)| *id == me)?;
+        self.core.remote_posts.remove(at).map(|(_, post)| post)
+    }
+
+    /// Keep `service` for the kernel's sessions to find by its type
+    /// (see [`Kernel::set_service`](crate::Kernel::set_service)).
+    pub fn set_service<T: 'static>(&mut self, service: std::rc::Rc<T>) {
+        self.core.set_service(service);
+    }
+
+    /// The kernel's service of type `T`, if one is set.
+    pub fn service<T: 'static>(&self) -> Option<std::rc::Rc<T>> {
+        self.core.service::<T>()
+    }
+
+    /// Remove the kernel's service of type `T`, returning it.
+    pub fn remove_service<T: 'static>(&mut self) -> Option<std::rc::Rc<T>> {
+        self.core.remove_service::<T>()
+    }
+
     /// The forwarder session, if one is registered.
     pub fn forwarder(&self) -> Option<SessionId> {
         self.core.forwarder

@@ -23,7 +23,7 @@ use mio::{Events, Poll, Waker};
 
 use self::core::Core;
 use self::names::{Names, new_kernel_id};
-pub use self::route::FORWARD_STATE;
+pub use self::route::{FORWARD_STATE, RemotePost};
 use self::signals::Signal;
 use crate::error::{CallError, KernelError, PostError};
 use crate::event::{Event, StateName};
@@ -255,6 +255,19 @@ impl Kernel {
     /// posted to other kernels, as [`FORWARD_STATE`].
     pub fn set_forwarder(&mut self, session: Option<SessionId>) {
         self.core.forwarder = session;
+    }
+
+    /// Keep `service` for the kernel's sessions to find by its type
+    /// ([`Ctx::service`](crate::Ctx::service)), replacing one of the same type. A kernel-wide
+    /// component (the IKC responder) keeps its shared state here, so any
+    /// handler of this kernel reaches it without globals or thread-locals.
+    pub fn set_service<T: 'static>(&mut self, service: std::rc::Rc<T>) {
+        self.core.set_service(service);
+    }
+
+    /// The service of type `T`, if one is set.
+    pub fn service<T: 'static>(&self) -> Option<std::rc::Rc<T>> {
+        self.core.service::<T>()
     }
 
     /// The forwarder, if one is registered.

@@ -78,8 +78,9 @@
 //! kernel is not given or is one of this kernel's names
 //! ([`Kernel::add_name`]) is delivered locally. One naming another kernel
 //! (or `*`) goes to the forwarder ([`Kernel::set_forwarder`],
-//! [`Ctx::set_forwarder`]), which receives [`FORWARD_STATE`] with
-//! arguments `[specifier, state, args...]` and the original SENDER.
+//! [`Ctx::set_forwarder`]), which receives [`FORWARD_STATE`] with the
+//! original SENDER and takes the parsed destination and the event with
+//! [`Ctx::take_remote_post`] (nothing is printed back to text).
 //! `post(to, state, args)` takes a specifier naming a session
 //! (`poe://kernel/session`); [`Ctx::post_to`] takes the state from the
 //! specifier (`poe://kernel/session/state`).
@@ -146,7 +147,7 @@ pub use crate::event::{Event, Readiness, StateName};
 pub use crate::handle::KernelHandle;
 pub use crate::ids::{AlarmId, Sender, SessionId, Target, WatcherId};
 pub use crate::kernel::signals::Signal;
-pub use crate::kernel::{FORWARD_STATE, Kernel, SessionInfo};
+pub use crate::kernel::{FORWARD_STATE, Kernel, RemotePost, SessionInfo};
 pub use crate::session::{InlineStates, Session, Spawner, StateFn};
 pub use crate::typed::ArgError;
 pub use crate::wheel::{ReadWrite, ReadyOutcome};

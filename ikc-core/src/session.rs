@@ -244,6 +244,9 @@ pub trait Spawner {
 
     /// The ID of the kernel the session will run in.
     fn spawner_kernel_id(&self) -> &str;
+
+    /// That kernel's service of type `T` (see [`crate::Kernel::set_service`]).
+    fn spawner_service<T: 'static>(&self) -> Option<std::rc::Rc<T>>;
 }
 
 impl Spawner for crate::Kernel {
@@ -254,6 +257,10 @@ impl Spawner for crate::Kernel {
     fn spawner_kernel_id(&self) -> &str {
         self.id()
     }
+
+    fn spawner_service<T: 'static>(&self) -> Option<std::rc::Rc<T>> {
+        self.service::<T>()
+    }
 }
 
 impl Spawner for Ctx<'_> {
@@ -263,5 +270,9 @@ impl Spawner for Ctx<'_> {
 
     fn spawner_kernel_id(&self) -> &str {
         self.kernel_id()
+    }
+
+    fn spawner_service<T: 'static>(&self) -> Option<std::rc::Rc<T>> {
+        self.service::<T>()
     }
 }

@@ -58,7 +58,7 @@ impl Ikc {
 
     /// The responder of the kernel `ctx` runs in, if one was started.
     pub fn of(ctx: &Ctx<'_>) -> Option<Self> {
-        state::lookup(ctx.kernel_id()).map(Self::from_shared)
+        state::lookup(ctx).map(Self::from_shared)
     }
 
     /// The responder of the kernel `ctx` runs in.
@@ -264,9 +264,9 @@ impl Ikc {
             &self.shared,
             ctx,
             crate::send::ErrorSide::Channel,
-            &format!("[{}] {}", error.errnum, error.message),
+            &error.monitor_text(),
             None,
-            &error.operation,
+            error.operation().as_str(),
             true,
         ) > 0
     }

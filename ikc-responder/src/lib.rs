@@ -86,7 +86,7 @@ mod subscription;
 mod thunk;
 
 pub use crate::api::{Ikc, KernelInfo};
-pub use crate::error::{ConnectionError, IkcError, unix_name};
+pub use crate::error::{ConnectionError, IkcError, Operation, unix_name};
 pub use crate::link::{
     ChannelOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, OnConnect, OnError, Stream,
     spawn_channel,

@@ -17,14 +17,14 @@ use ikc_core::{AlarmId, Ctx, Event, ReadWrite, Readiness, Session, SessionId, Sp
 use ikc_freezer::{Registry, Value};
 use ikc_specifier::HashForm;
 
-use crate::error::ConnectionError;
+use crate::error::{ConnectionError, Operation};
 use crate::monitor::MonitorOp;
 use crate::request::request;
 use crate::responder::{IKC_ALIAS, Responder};
 use crate::send::{
     ErrorSide, FLUSH_STATE, error_params, inform, report_error, report_plain, send_msg,
 };
-use crate::state::{Link, LinkRef, Route, State};
+use crate::state::{Link, LinkPhase, LinkRef, Route, State};
 
 /// The state readiness events of the socket arrive in.
 const IO_STATE: &str = "IKC:io";
@@ -34,8 +34,6 @@ const TIMEOUT_STATE: &str = "IKC:timeout";
 const DONE_STATE: &str = "IKC:done";
 /// The state a closing channel gives up writing in.
 const CLOSE_TIMEOUT_STATE: &str = "IKC:close_timeout";
-/// ETIMEDOUT, for a close that could not write everything in time.
-const ETIMEDOUT: i32 = 110;
 /// Default bound on output queued for a peer that does not read.
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024 * 1024;
 /// Default time a closing channel may take to write what is queued.
@@ -144,27 +142,21 @@ pub fn spawn_channel<S: Stream>(
         link: None,
         shared: Weak::new(),
         options,
-        remote_id: None,
-        registered: false,
-        negotiated: false,
-        closed: false,
         out: Vec::new(),
         timeout: None,
         close_timeout: None,
     })
 }
 
+/// A channel session. The connection's state (peer, phase) lives in its
+/// [`Link`], shared with the responder; the session owns the socket.
 struct ChannelSession<S: Stream> {
     stream: Option<S>,
     wheel: Option<ReadWrite<S>>,
+    /// Set in `_start`, once the channel and socket are set up.
     link: Option<LinkRef>,
     shared: Weak<RefCell<State>>,
     options: ChannelOptions,
-    remote_id: Option<String>,
-    /// The remote kernel was registered through this channel.
-    registered: bool,
-    negotiated: bool,
-    closed: bool,
     out: Vec<u8>,
     timeout: Option<AlarmId>,
     /// Set while a closed channel still writes what was queued.
@@ -174,6 +166,25 @@ struct ChannelSession<S: Stream> {
 impl<S: Stream> ChannelSession<S> {
     fn shared(&self) -> Option<Rc<RefCell<State>>> {
         self.shared.upgrade()
+    }
+
+    /// The peer's real ID, once negotiated.
+    fn remote_id(&self) -> Option<String> {
+        self.link
+            .as_ref()
+            .and_then(|l| l.borrow().remote_id.clone())
+    }
+
+    /// Is the handshake done?
+    fn is_negotiated(&self) -> bool {
+        self.link
+            .as_ref()
+            .is_some_and(|l| l.borrow().remote_id.is_some())
+    }
+
+    /// Is the channel closing or closed?
+    fn is_closed(&self) -> bool {
+        self.link.as_ref().is_some_and(|l| l.borrow().is_closed())
     }
 
     fn start(&mut self, ctx: &mut Ctx<'_>) {
@@ -207,7 +218,10 @@ impl<S: Stream> ChannelSession<S> {
         let channel = match channel {
             Ok(c) => c,
             Err(e) => {
-                self.fail(ctx, ConnectionError::new("setup", 0, e.to_string()));
+                self.fail(
+                    ctx,
+                    ConnectionError::kernel(Operation::Setup, e.to_string()),
+                );
                 return;
             }
         };
@@ -217,7 +231,10 @@ impl<S: Stream> ChannelSession<S> {
         let mut wheel = match ReadWrite::new(ctx, stream, IO_STATE) {
             Ok(w) => w,
             Err((_, e)) => {
-                self.fail(ctx, ConnectionError::new("setup", 0, e.to_string()));
+                self.fail(
+                    ctx,
+                    ConnectionError::kernel(Operation::Setup, e.to_string()),
+                );
                 return;
             }
         };
@@ -227,8 +244,9 @@ impl<S: Stream> ChannelSession<S> {
             channel,
             kernel_name,
             remote_id: None,
+            registered: false,
+            phase: LinkPhase::Negotiating,
             flush_pending: false,
-            closing: false,
         }));
         ikc.shared().borrow_mut().links.insert(me, Rc::clone(&link));
         self.link = Some(link);
@@ -256,7 +274,10 @@ impl<S: Stream> ChannelSession<S> {
         };
         let result = link.borrow_mut().channel.handle_timeout(ctx.now());
         match result {
-            Err(e) => self.fail(ctx, ConnectionError::new("negotiate", 0, e.to_string())),
+            Err(e) => self.fail(
+                ctx,
+                ConnectionError::protocol(Operation::Negotiate, e.to_string()),
+            ),
             Ok(()) => self.arm_timeout(ctx),
         }
     }
@@ -269,7 +290,7 @@ impl<S: Stream> ChannelSession<S> {
             return;
         };
         let outcome = wheel.on_ready(ctx, &ready);
-        if self.closed {
+        if link.borrow().is_closed() {
             // Closing: only writing what was queued matters. What the peer
             // sends now is dropped unread (not decoded into events nobody
             // takes), and a failed write means the rest cannot be written.
@@ -293,26 +314,25 @@ impl<S: Stream> ChannelSession<S> {
             wheel.consume(n);
             self.drain_events(ctx);
             if let Err(e) = result {
-                let op = if self.negotiated { "read" } else { "negotiate" };
-                self.fail(ctx, ConnectionError::new(op, 0, e.to_string()));
+                let op = if self.is_negotiated() {
+                    Operation::Read
+                } else {
+                    Operation::Negotiate
+                };
+                self.fail(ctx, ConnectionError::protocol(op, e.to_string()));
                 return;
             }
         }
-        if self.closed {
+        if self.is_closed() {
             return;
         }
         if let Some(e) = outcome.error {
-            self.fail(ctx, ConnectionError::from_io("read", &e));
+            self.fail(ctx, ConnectionError::from_io(Operation::Read, &e));
             return;
         }
         if outcome.eof {
             let mid_frame = link.borrow().channel.is_mid_frame();
-            let why = if mid_frame {
-                "the peer closed the connection in the middle of a frame"
-            } else {
-                "the peer closed the connection"
-            };
-            self.fail(ctx, ConnectionError::new("read", 0, why));
+            self.fail(ctx, ConnectionError::PeerClosed { mid_frame });
             return;
         }
         self.flush(ctx);
@@ -320,7 +340,7 @@ impl<S: Stream> ChannelSession<S> {
 
     /// Act on everything the channel decoded.
     fn drain_events(&mut self, ctx: &mut Ctx<'_>) {
-        while !self.closed {
+        while !self.is_closed() {
             let event = match &self.link {
                 Some(link) => link.borrow_mut().channel.poll_event(),
                 None => return,
@@ -330,8 +350,8 @@ impl<S: Stream> ChannelSession<S> {
                 ChannelEvent::Negotiated(peer) => self.negotiated(ctx, peer),
                 ChannelEvent::Message(msg) => {
                     if let Some(shared) = self.shared() {
-                        let errors_to = self.remote_id.as_deref().unwrap_or_default();
-                        request(&shared, ctx, msg, errors_to);
+                        let errors_to = self.remote_id().unwrap_or_default();
+                        request(&shared, ctx, msg, &errors_to);
                     } else {
                         log::warn!("IKC request dropped: the responder has shut down");
                     }
@@ -346,7 +366,7 @@ impl<S: Stream> ChannelSession<S> {
                             &format!(
                                 "a message queued before the handshake could not be encoded: {error}"
                             ),
-                            self.remote_id.as_deref(),
+                            self.remote_id().as_deref(),
                             "send",
                             false,
                         );
@@ -360,7 +380,7 @@ impl<S: Stream> ChannelSession<S> {
     /// Where errors about requests from this channel go.
     fn errors_to(&self) -> HashForm {
         HashForm::new(
-            self.remote_id.clone().unwrap_or_default(),
+            self.remote_id().unwrap_or_default(),
             IKC_ALIAS,
             "remote_error",
         )
@@ -393,7 +413,7 @@ impl<S: Stream> ChannelSession<S> {
                     ctx,
                     ErrorSide::Channel,
                     &text,
-                    self.remote_id.as_deref(),
+                    self.remote_id().as_deref(),
                     "read",
                     false,
                 );
@@ -402,7 +422,6 @@ impl<S: Stream> ChannelSession<S> {
     }
 
     fn negotiated(&mut self, ctx: &mut Ctx<'_>, peer: Peer) {
-        self.negotiated = true;
         self.options.on_error = None;
         if let Some(id) = self.timeout.take() {
             ctx.alarm_remove(id);
@@ -410,16 +429,18 @@ impl<S: Stream> ChannelSession<S> {
         let Some(shared) = self.shared() else { return };
         let me = ctx.session_id();
         let rid = peer.kernel_id.clone();
-        self.registered =
+        let registered =
             shared
                 .borrow_mut()
                 .remotes
                 .register(&rid, &peer.aliases, Route::Channel(me));
         if let Some(link) = &self.link {
-            link.borrow_mut().remote_id = Some(rid.clone());
+            let mut link = link.borrow_mut();
+            link.remote_id = Some(rid.clone());
+            link.registered = registered;
+            link.phase = LinkPhase::Up;
         }
-        self.remote_id = Some(rid.clone());
-        if self.registered {
+        if registered {
             log::info!(
                 "IKC channel {me} up: kernel {rid} ({}), freezer {}",
                 peer.aliases.join(", "),
@@ -499,30 +520,24 @@ impl<S: Stream> ChannelSession<S> {
         let result = wheel.put(ctx, &self.out);
         self.out.clear();
         if let Err(e) = result {
-            self.fail(ctx, ConnectionError::from_io("write", &e));
+            self.fail(ctx, ConnectionError::from_io(Operation::Write, &e));
             return;
         }
         if wheel.over_high_water() {
             let queued = wheel.queued();
-            self.fail(
-                ctx,
-                ConnectionError::new(
-                    "write",
-                    0,
-                    format!("the peer is not reading: {queued} bytes queued for it"),
-                ),
-            );
+            self.fail(ctx, ConnectionError::NotReading { queued });
         }
     }
 
     /// Report a connection problem (to `on_error` before the handshake
     /// finishes, to error monitors after) and close at once.
     fn fail(&mut self, ctx: &mut Ctx<'_>, error: ConnectionError) {
-        if self.closed {
+        if self.is_closed() {
             return;
         }
-        let peer_closed = error.errnum == 0 && error.operation == "read";
-        match (&mut self.options.on_error, self.negotiated) {
+        let peer_closed = error.is_peer_closed();
+        let negotiated = self.is_negotiated();
+        match (&mut self.options.on_error, negotiated) {
             (Some(on_error), false) => on_error(ctx, &error),
             _ => {
                 if let Some(shared) = self.shared() {
@@ -530,9 +545,9 @@ impl<S: Stream> ChannelSession<S> {
                         &shared,
                         ctx,
                         ErrorSide::Channel,
-                        &format!("[{}] {}", error.errnum, error.message),
-                        self.remote_id.as_deref(),
-                        &error.operation,
+                        &error.monitor_text(),
+                        self.remote_id().as_deref(),
+                        error.operation().as_str(),
                         peer_closed,
                     );
                 } else if !peer_closed {
@@ -546,27 +561,31 @@ impl<S: Stream> ChannelSession<S> {
     /// Close the channel: tell monitors, unregister the remote kernel, and
     /// close the socket (after writing what is queued, unless `force`).
     fn close(&mut self, ctx: &mut Ctx<'_>, force: bool) {
-        if self.closed {
+        let Some(link) = self.link.clone() else {
+            return;
+        };
+        if link.borrow().is_closed() {
             return;
         }
         if !force {
             self.flush(ctx);
             // A flush over the high-water mark fails the channel, which
             // closes it: do not close (and tell monitors) twice.
-            if self.closed {
+            if link.borrow().is_closed() {
                 return;
             }
         }
-        self.closed = true;
+        let (remote_id, registered) = {
+            let mut link = link.borrow_mut();
+            link.phase = LinkPhase::Closed;
+            (link.remote_id.clone(), link.registered)
+        };
         let me = ctx.session_id();
         if let Some(id) = self.timeout.take() {
             ctx.alarm_remove(id);
         }
-        if let Some(link) = &self.link {
-            link.borrow_mut().closing = true;
-        }
         if let Some(shared) = self.shared() {
-            if let Some(rid) = self.remote_id.clone() {
+            if let Some(rid) = remote_id {
                 inform(
                     &shared,
                     ctx,
@@ -575,7 +594,7 @@ impl<S: Stream> ChannelSession<S> {
                     &[Value::from("close"), Value::from(me)],
                 );
                 let ours = shared.borrow().remotes.channel_list(&rid) == [Route::Channel(me)];
-                if self.registered && ours {
+                if registered && ours {
                     crate::responder::unregister_remote(&shared, ctx, &rid);
                 }
             }
@@ -604,27 +623,31 @@ impl<S: Stream> ChannelSession<S> {
         if wheel.is_closed() {
             return;
         }
-        let message = format!(
-            "[{ETIMEDOUT}] gave up writing {} bytes to a peer that did not read them within {:?} of the close",
-            wheel.queued(),
-            self.options.close_timeout
-        );
+        let error = ConnectionError::TimedOut {
+            operation: Operation::Write,
+            message: format!(
+                "gave up writing {} bytes to a peer that did not read them within {:?} of the close",
+                wheel.queued(),
+                self.options.close_timeout
+            ),
+        };
         wheel.close(ctx);
+        let remote_id = self.remote_id();
         match self.shared() {
             Some(shared) => {
                 report_error(
                     &shared,
                     ctx,
                     ErrorSide::Channel,
-                    &message,
-                    self.remote_id.as_deref(),
-                    "write",
+                    &error.monitor_text(),
+                    remote_id.as_deref(),
+                    error.operation().as_str(),
                     false,
                 );
             }
             None => log::warn!(
-                "IKC channel to {}: {message}",
-                self.remote_id.as_deref().unwrap_or("a peer")
+                "IKC channel to {}: {error}",
+                remote_id.as_deref().unwrap_or("a peer")
             ),
         }
     }

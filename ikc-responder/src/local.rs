@@ -14,7 +14,7 @@ use ikc_core::{Ctx, Event, Session, SessionId};
 use ikc_freezer::Value;
 
 use crate::request::request;
-use crate::state;
+use crate::state::{Shared, WeakShared};
 
 /// The state a local request arrives in: `[message hash]`.
 pub(crate) const LOCAL_REQUEST_STATE: &str = "IKC:local";
@@ -22,8 +22,10 @@ pub(crate) const LOCAL_REQUEST_STATE: &str = "IKC:local";
 const REF_TAG: &str = "IKC local channel";
 
 /// Start the local channel; it lives until [`release`] (IKC shutdown).
-pub(crate) fn spawn(ctx: &mut Ctx<'_>) -> SessionId {
-    let id = ctx.spawn(LocalChannel);
+pub(crate) fn spawn(ctx: &mut Ctx<'_>, shared: &Shared) -> SessionId {
+    let id = ctx.spawn(LocalChannel {
+        shared: std::rc::Rc::downgrade(shared),
+    });
     // A kernel-wide service like the responder, held by a reference.
     let _ = ctx.detach_child(id);
     if ctx.refcount_increment(id, REF_TAG).is_err() {
@@ -39,14 +41,16 @@ pub(crate) fn release(ctx: &mut Ctx<'_>, id: SessionId) {
 
 /// The local channel session.
 #[derive(Debug)]
-struct LocalChannel;
+struct LocalChannel {
+    shared: WeakShared,
+}
 
 impl Session for LocalChannel {
     fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value {
         if event.state() != LOCAL_REQUEST_STATE {
             return Value::Undef;
         }
-        let Some(shared) = state::lookup(ctx.kernel_id()) else {
+        let Some(shared) = self.shared.upgrade() else {
             log::warn!("local IKC request dropped: the responder has shut down");
             return Value::Undef;
         };

@@ -14,7 +14,7 @@ use ikc_specifier::HashForm;
 use crate::monitor::{MonitorOp, MonitorStates};
 use crate::request::PROXY_STATE;
 use crate::send::{inform, send_msg};
-use crate::state::{self, Shared};
+use crate::state::{Shared, WeakShared};
 use crate::thunk::hash_value;
 
 /// Removes a proxy's aliases (it then stops).
@@ -30,15 +30,17 @@ pub(crate) struct Proxy {
     session: String,
     rid: String,
     aliases: Vec<String>,
+    shared: WeakShared,
 }
 
 impl Proxy {
-    pub(crate) fn new(kernel: &str, session: &str, rid: &str) -> Self {
+    pub(crate) fn new(kernel: &str, session: &str, rid: &str, shared: &Shared) -> Self {
         Self {
             kernel: kernel.to_owned(),
             session: session.to_owned(),
             rid: rid.to_owned(),
             aliases: Vec::new(),
+            shared: std::rc::Rc::downgrade(shared),
         }
     }
 
@@ -81,7 +83,7 @@ impl Proxy {
     }
 
     fn stop(&mut self, ctx: &mut Ctx<'_>) {
-        let Some(shared) = state::lookup(ctx.kernel_id()) else {
+        let Some(shared) = self.shared.upgrade() else {
             return;
         };
         let me = ctx.session_id();
@@ -97,7 +99,7 @@ impl Proxy {
     }
 
     fn forward(&self, ctx: &mut Ctx<'_>, state: &str, args: Vec<Value>, sender: Option<SessionId>) {
-        let Some(shared) = state::lookup(ctx.kernel_id()) else {
+        let Some(shared) = self.shared.upgrade() else {
             log::warn!(
                 "no IKC responder: cannot forward '{state}' to {}",
                 self.session
@@ -114,7 +116,7 @@ impl Session for Proxy {
     fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value {
         match event.state() {
             "_start" => {
-                if let Some(shared) = state::lookup(ctx.kernel_id()) {
+                if let Some(shared) = self.shared.upgrade() {
                     self.start(ctx, &shared);
                 }
             }

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use ikc_channel::{Message, Target};
-use ikc_core::{Ctx, Event, FORWARD_STATE, Session, SessionId, Spawner};
+use ikc_core::{Ctx, Event, FORWARD_STATE, RemotePost, Session, SessionId, Spawner};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, Specifier};
 
@@ -18,7 +18,7 @@ use crate::monitor::{MonitorOp, MonitorStates};
 use crate::proxy::{DELETE_STATE, Proxy};
 use crate::request::PROXY_STATE;
 use crate::send::{ErrorSide, inform, report_error, report_plain, send_msg};
-use crate::state::{self, Route, Shared, State};
+use crate::state::{Route, Shared, State};
 use crate::thunk::{self, hash_form, hash_value};
 
 /// The alias of the responder session.
@@ -60,11 +60,12 @@ impl Responder {
     /// (like Perl's `POE::Component::IKC::Responder->spawn`, it is started
     /// once). Returns the object interface.
     pub fn spawn(spawner: &mut impl Spawner) -> Ikc {
-        if let Some(shared) = state::lookup(spawner.spawner_kernel_id()) {
+        if let Some(shared) = spawner.spawner_service::<RefCell<State>>() {
             return Ikc::from_shared(shared);
         }
         spawner.spawn_session(Self::default());
-        let shared = state::lookup(spawner.spawner_kernel_id())
+        let shared = spawner
+            .spawner_service::<RefCell<State>>()
             .expect("the responder registers itself in _start");
         Ikc::from_shared(shared)
     }
@@ -76,8 +77,9 @@ impl Responder {
             log::error!("cannot alias the IKC responder: {e}");
         }
         let shared = Rc::new(RefCell::new(State::new(ctx.session_id(), ctx.kernel_id())));
-        state::register(ctx.kernel_id(), &shared);
-        shared.borrow_mut().local_channel = Some(local::spawn(ctx));
+        ctx.set_service(Rc::clone(&shared));
+        let local = local::spawn(ctx, &shared);
+        shared.borrow_mut().local_channel = Some(local);
         ctx.set_forwarder();
         self.shared = Some(shared);
     }
@@ -234,7 +236,9 @@ impl Responder {
                 Value::Undef
             }
             FORWARD_STATE => {
-                forward(shared, ctx, args, sender);
+                if let Some(post) = ctx.take_remote_post() {
+                    forward(shared, ctx, post, sender);
+                }
                 Value::Undef
             }
             state if state.starts_with(RECEIPT_PREFIX) => {
@@ -259,7 +263,13 @@ impl Session for Responder {
                 return Value::Undef;
             }
             "_stop" => {
-                state::unregister(ctx.kernel_id());
+                let ours = ctx
+                    .service::<RefCell<State>>()
+                    .zip(self.shared.as_ref())
+                    .is_some_and(|(found, mine)| Rc::ptr_eq(&found, mine));
+                if ours {
+                    ctx.remove_service::<RefCell<State>>();
+                }
                 ctx.clear_forwarder();
                 self.shared = None;
                 return Value::Undef;
@@ -532,7 +542,7 @@ fn receipt(shared: &Shared, ctx: &mut Ctx<'_>, state: &str, mut args: Vec<Value>
             Some((ses, rid)) => {
                 let name = Proxy::name(&ses.kernel, &ses.session);
                 if ctx.alias_resolve(&name).is_none() {
-                    let proxy = ctx.spawn(Proxy::new(&ses.kernel, &ses.session, &rid));
+                    let proxy = ctx.spawn(Proxy::new(&ses.kernel, &ses.session, &rid, shared));
                     let _ = ctx.detach_child(proxy);
                     shared
                         .borrow_mut()
@@ -563,29 +573,29 @@ fn receipt(shared: &Shared, ctx: &mut Ctx<'_>, state: &str, mut args: Vec<Value>
 }
 
 /// A post from a session of this kernel to a state of another kernel
-/// (Lightspeed style): `[specifier, state, args...]`. One argument travels
-/// as params; several travel as `IKC:proxy` so the remote state gets each.
-fn forward(shared: &Shared, ctx: &mut Ctx<'_>, args: Vec<Value>, sender: Option<SessionId>) {
-    let mut args = args.into_iter();
-    let spec = args.next().unwrap_or_default();
-    let state = args.next().unwrap_or_default().to_string();
-    let rest: Vec<Value> = args.collect();
-    let Some(mut to) = spec.as_str().and_then(|s| Specifier::parse(s).ok()) else {
-        log::warn!("cannot forward to bad specifier {spec:?}");
-        return;
-    };
-    to.arg = None;
-    let msg = if rest.len() == 1 {
+/// (Lightspeed style), as the kernel hands it over: the parsed destination
+/// and the event. One argument travels as params; several travel as
+/// `IKC:proxy` so the remote state gets each. A `?arg` goes on the end of
+/// the arguments, where the receiving kernel would have put it (Perl's
+/// IKC pushes it after the params), so it survives either way.
+fn forward(shared: &Shared, ctx: &mut Ctx<'_>, post: RemotePost, sender: Option<SessionId>) {
+    let RemotePost { mut to, event, .. } = post;
+    let state = event.state.to_string();
+    let mut args = event.args;
+    if let Some(arg) = to.arg.take() {
+        args.push(Value::from(arg));
+    }
+    let msg = if args.len() == 1 {
         to.state = Some(state);
         Message::post(
             Target::Hash(to.to_hash_form()),
-            rest.into_iter().next().unwrap_or_default(),
+            args.pop().unwrap_or_default(),
         )
     } else {
         to.state = Some(PROXY_STATE.to_owned());
         Message::post(
             Target::Hash(to.to_hash_form()),
-            Value::Array(vec![Value::from(state), Value::Array(rest)]),
+            Value::Array(vec![Value::from(state), Value::Array(args)]),
         )
     };
     send_msg(shared, ctx, msg, sender);

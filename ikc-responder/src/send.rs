@@ -4,7 +4,7 @@
 use ikc_channel::{Message, Target};
 use ikc_core::{Ctx, SessionId};
 use ikc_freezer::Value;
-use ikc_specifier::{HashForm, Part, PartName, specifier_part};
+use ikc_specifier::{HashForm, Part, PartName, Specifier, specifier_part};
 
 use crate::local::LOCAL_REQUEST_STATE;
 use crate::monitor::MonitorOp;
@@ -211,19 +211,23 @@ pub(crate) fn send_msg(
             ));
         }
     }
+    // A list of kernels: each copy names the one kernel it is for (a Perl
+    // peer cannot parse a list). `*` goes as it is, as IKC sends it.
+    let single = |name: &String| (names.len() > 1).then(|| name.clone());
     // Nearly always one route: kept out of a vector.
-    let mut first: Option<Route> = None;
-    let mut more: Vec<Route> = Vec::new();
+    let mut first: Option<(Route, Option<String>)> = None;
+    let mut more: Vec<(Route, Option<String>)> = Vec::new();
     for name in names {
         let st = shared.borrow();
         let found = st.remotes.channels_of(name);
         let mut any = false;
         for route in found {
             any = true;
+            let seen = |r: &(Route, Option<String>)| r.0 == route;
             if first.is_none() {
-                first = Some(route);
-            } else if first != Some(route) && !more.contains(&route) {
-                more.push(route);
+                first = Some((route, single(name)));
+            } else if !first.as_ref().is_some_and(seen) && !more.iter().any(seen) {
+                more.push((route, single(name)));
             }
         }
         drop(st);
@@ -242,13 +246,45 @@ pub(crate) fn send_msg(
     };
     // In order; the last route takes the message itself, earlier ones a copy.
     let Some(last) = more.pop() else {
-        return usize::from(deliver_allowing_rsvp(shared, ctx, first, msg));
+        return usize::from(deliver_copy(shared, ctx, first, msg));
     };
     let mut count = 0;
     for route in std::iter::once(first).chain(more) {
-        count += usize::from(deliver_allowing_rsvp(shared, ctx, route, msg.clone()));
+        count += usize::from(deliver_copy(shared, ctx, route, msg.clone()));
     }
-    count + usize::from(deliver_allowing_rsvp(shared, ctx, last, msg))
+    count + usize::from(deliver_copy(shared, ctx, last, msg))
+}
+
+/// Deliver one copy of a message, first making its `event` name the one
+/// kernel `name` when it is given (a copy of a message to a list).
+fn deliver_copy(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    (route, name): (Route, Option<String>),
+    mut msg: Message,
+) -> bool {
+    if let Some(name) = name {
+        msg.event = for_one_kernel(&msg.event, &name);
+    }
+    deliver_allowing_rsvp(shared, ctx, route, msg)
+}
+
+/// `event` with its kernel part replaced by the one kernel `name`.
+pub(crate) fn for_one_kernel(event: &Target, name: &str) -> Target {
+    match event {
+        Target::Text(text) => match Specifier::parse(text) {
+            Ok(mut spec) => {
+                spec.kernel = Part::Names(vec![name.to_owned()]);
+                Target::Text(spec.to_string())
+            }
+            Err(_) => event.clone(),
+        },
+        Target::Hash(hash) => {
+            let mut hash = hash.clone();
+            hash.kernel = name.to_owned();
+            Target::Hash(hash)
+        }
+    }
 }
 
 /// Put one message on one route, letting its RSVP state (if any) be
@@ -310,7 +346,7 @@ fn deliver(
                 return Err(Box::new(msg));
             };
             let mut link = link.borrow_mut();
-            if link.closing {
+            if link.is_closed() {
                 log::warn!(
                     "not sending {} to a channel that is shutting down",
                     describe(&msg)

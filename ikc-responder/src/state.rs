@@ -2,10 +2,12 @@
 //! that work for it (channels, proxies, thunks) in the same kernel.
 //!
 //! Perl IKC keeps one responder object per process in a global (`$ikc`).
-//! Here a kernel lives on one thread and has one responder, so the state is
-//! found through a per-thread registry keyed by the kernel's ID. Only the
-//! `IKC` session holds it strongly: when that session stops, the state goes
-//! and the other sessions find no responder.
+//! Here each kernel has one responder, whose state the kernel keeps as a
+//! service ([`ikc_core::Kernel::set_service`]) while the `IKC` session
+//! runs; the sessions that work for it (channels, proxies, thunks, the
+//! local channel) are handed a weak reference when they are spawned. When
+//! the `IKC` session stops, the state goes and those sessions find no
+//! responder.
 
 use foldhash::HashMap;
 use std::cell::RefCell;
@@ -31,8 +33,20 @@ pub(crate) enum Route {
     Channel(SessionId),
 }
 
-/// A connection's protocol state, shared by its channel session (which
-/// owns the socket) and the responder (which encodes messages into it).
+/// Where a channel is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LinkPhase {
+    /// The handshake is running.
+    Negotiating,
+    /// The handshake is done: messages flow.
+    Up,
+    /// The channel is closing or closed: nothing more may be sent on it.
+    Closed,
+}
+
+/// A connection's state, in one place: shared by its channel session
+/// (which owns the socket) and the responder (which encodes messages into
+/// it).
 ///
 /// Whoever queues bytes in `channel` must make sure the channel session
 /// writes them: [`Link::note_output`] says whether a flush event must be
@@ -46,10 +60,13 @@ pub(crate) struct Link {
     pub(crate) kernel_name: String,
     /// The peer's real ID, once the handshake is done.
     pub(crate) remote_id: Option<String>,
+    /// The remote kernel was registered through this channel (not a
+    /// second channel to a kernel already connected).
+    pub(crate) registered: bool,
+    /// Where the channel is in its life.
+    pub(crate) phase: LinkPhase,
     /// A flush event is already posted to the channel session.
     pub(crate) flush_pending: bool,
-    /// The channel is closing: nothing more may be sent on it.
-    pub(crate) closing: bool,
 }
 
 impl Link {
@@ -57,6 +74,11 @@ impl Link {
     /// event to the channel session.
     pub(crate) fn note_output(&mut self) -> bool {
         !std::mem::replace(&mut self.flush_pending, true)
+    }
+
+    /// Is the channel closing or closed?
+    pub(crate) fn is_closed(&self) -> bool {
+        self.phase == LinkPhase::Closed
     }
 }
 
@@ -103,36 +125,13 @@ pub(crate) struct State {
 /// The shared state.
 pub(crate) type Shared = Rc<RefCell<State>>;
 
-thread_local! {
-    /// Each kernel's responder, by kernel ID (a kernel lives on one thread).
-    static RESPONDERS: RefCell<Vec<(String, Weak<RefCell<State>>)>> = const { RefCell::new(Vec::new()) };
-}
+/// A weak reference to the shared state, as the responder's helper
+/// sessions hold it.
+pub(crate) type WeakShared = Weak<RefCell<State>>;
 
-/// Register the responder of `kernel_id` on this thread.
-pub(crate) fn register(kernel_id: &str, state: &Shared) {
-    RESPONDERS.with(|r| {
-        let mut r = r.borrow_mut();
-        r.retain(|(id, weak)| weak.strong_count() > 0 && id != kernel_id);
-        r.push((kernel_id.to_owned(), Rc::downgrade(state)));
-    });
-}
-
-/// The responder of `kernel_id`, if it is running.
-pub(crate) fn lookup(kernel_id: &str) -> Option<Shared> {
-    RESPONDERS.with(|r| {
-        r.borrow()
-            .iter()
-            .find(|(id, _)| id == kernel_id)
-            .and_then(|(_, weak)| weak.upgrade())
-    })
-}
-
-/// Forget the responder of `kernel_id` (its session stopped).
-pub(crate) fn unregister(kernel_id: &str) {
-    RESPONDERS.with(|r| {
-        r.borrow_mut()
-            .retain(|(id, weak)| weak.strong_count() > 0 && id != kernel_id);
-    });
+/// The responder of the kernel `ctx` runs in, if it is running.
+pub(crate) fn lookup(ctx: &ikc_core::Ctx<'_>) -> Option<Shared> {
+    ctx.service::<RefCell<State>>()
 }
 
 impl State {

@@ -14,7 +14,7 @@ use ikc_freezer::{Hash, Value};
 use ikc_specifier::HashForm;
 
 use crate::send::send_msg;
-use crate::state::{self, Shared, ThunkKey};
+use crate::state::{Shared, ThunkKey, WeakShared};
 
 /// The reference tag the responder holds a thunk by.
 const REF_TAG: &str = "IKC thunk";
@@ -64,6 +64,7 @@ pub(crate) fn thunk_for(shared: &Shared, ctx: &mut Ctx<'_>, from: Option<&HashFo
     let key: ThunkKey = from.cloned().unwrap_or_default();
     let id = ctx.spawn(Thunk {
         from: from.cloned(),
+        shared: std::rc::Rc::downgrade(shared),
     });
     // Thunks live on their own, not as children of a channel.
     let _ = ctx.detach_child(id);
@@ -122,6 +123,7 @@ pub(crate) fn release_all(shared: &Shared, ctx: &mut Ctx<'_>) {
 #[derive(Debug)]
 struct Thunk {
     from: Option<HashForm>,
+    shared: WeakShared,
 }
 
 impl Thunk {
@@ -130,7 +132,7 @@ impl Thunk {
             log::warn!("attempt to respond to an anonymous foreign post with '{state}'");
             return;
         };
-        let Some(shared) = state::lookup(ctx.kernel_id()) else {
+        let Some(shared) = self.shared.upgrade() else {
             log::warn!(
                 "no IKC responder: cannot send '{state}' back to {}",
                 from.ikc_name()

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use ikc_core::{Ctx, Event, Interest, Readiness, Session, SessionId, WatcherId};
 use ikc_freezer::Value;
 use ikc_responder::{
-    ChannelOptions, ConnectionError, Ikc, MonitorOp, MonitorStates, OnError, Responder, Side,
-    spawn_channel, unix_name,
+    ChannelOptions, ConnectionError, Ikc, MonitorOp, MonitorStates, OnError, Operation, Responder,
+    Side, spawn_channel, unix_name,
 };
 use mio::net::{TcpListener, UnixListener};
 
@@ -86,7 +86,10 @@ impl ListenerSession {
         match ctx.watch(listener.source(), Interest::READABLE, ACCEPT_STATE) {
             Ok(id) => self.watcher = Some(id),
             Err(e) => {
-                self.report(ctx, ConnectionError::new("listen", 0, e.to_string()));
+                self.report(
+                    ctx,
+                    ConnectionError::kernel(Operation::Listen, e.to_string()),
+                );
                 self.listener = None;
             }
         }
@@ -152,7 +155,7 @@ impl ListenerSession {
                 Err(e) => {
                     // Out of descriptors and the like: report, and retry on
                     // the next readiness rather than spin.
-                    self.report(ctx, ConnectionError::from_io("accept", &e));
+                    self.report(ctx, ConnectionError::from_io(Operation::Accept, &e));
                     return;
                 }
             }

@@ -47,6 +47,12 @@ pub(crate) struct Core {
     /// The time of the current turn (what `delay` counts from).
     pub(crate) now: Instant,
     pub(crate) forwarder: Option<SessionId>,
+    /// Events for other kernels waiting for the forwarder they were handed
+    /// to, oldest first.
+    pub(crate) remote_posts:
+        std::collections::VecDeque<(SessionId, crate::kernel::route::RemotePost)>,
+    /// Kernel-wide services by type (see `Kernel::set_service`).
+    pub(crate) services: foldhash::HashMap<std::any::TypeId, std::rc::Rc<dyn Any>>,
     pub(crate) panic_notify: Vec<(SessionId, StateName)>,
     pub(crate) signals: SignalWatch,
     pub(crate) sig_handled: bool,
@@ -66,6 +72,21 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    pub(crate) fn set_service<T: 'static>(&mut self, service: std::rc::Rc<T>) {
+        self.services
+            .insert(std::any::TypeId::of::<T>(), service as std::rc::Rc<dyn Any>);
+    }
+
+    pub(crate) fn service<T: 'static>(&self) -> Option<std::rc::Rc<T>> {
+        let found = self.services.get(&std::any::TypeId::of::<T>())?;
+        std::rc::Rc::clone(found).downcast::<T>().ok()
+    }
+
+    pub(crate) fn remove_service<T: 'static>(&mut self) -> Option<std::rc::Rc<T>> {
+        let found = self.services.remove(&std::any::TypeId::of::<T>())?;
+        found.downcast::<T>().ok()
+    }
+
     pub(crate) fn new(registry: Registry, names: Names, shared: Arc<Shared>, now: Instant) -> Self {
         Self {
             sessions: Sessions::default(),
@@ -77,6 +98,8 @@ impl Core {
             registry,
             now,
             forwarder: None,
+            remote_posts: std::collections::VecDeque::new(),
+            services: foldhash::HashMap::default(),
             panic_notify: Vec::new(),
             signals: SignalWatch::default(),
             sig_handled: false,

@@ -83,6 +83,7 @@ impl Core {
         if self.forwarder == Some(session) {
             self.forwarder = None;
         }
+        self.remote_posts.retain(|(id, _)| *id != session);
         self.state_changes.retain(|(id, _)| *id != session);
 
         // POE's order: hand each child over (`_child gain` to the new

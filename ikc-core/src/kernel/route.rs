@@ -16,11 +16,25 @@ use crate::kernel::core::{Core, DispatchError};
 
 /// The state the forwarder receives for an event bound to another kernel.
 ///
-/// Its arguments are `[specifier, state, arg0, arg1, ...]`: ARG0 the full
-/// destination as a string (`poe://kernel/session/state`, printed with the
-/// specifier's `Display`, including any `?arg`), ARG1 the state, then the
-/// event's own arguments. The event's SENDER is the original sender.
+/// The event carries no arguments: it says that one [`RemotePost`] waits,
+/// and the forwarder takes it with
+/// [`Ctx::take_remote_post`](crate::Ctx::take_remote_post) (one per
+/// `FORWARD_STATE` event, in the order they were posted). The event's
+/// SENDER is the original sender.
 pub const FORWARD_STATE: &str = "IKC:forward";
+
+/// An event posted to a session of another kernel, as the forwarder gets
+/// it: the parsed destination (its kernel part names another kernel, a
+/// list or `*`; its state is the event's state; a `?arg` is kept) and the
+/// event itself (state, arguments, sender, caller).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RemotePost {
+    /// Where it goes: `poe://kernel/session/state[?arg]`, parsed.
+    pub to: Specifier,
+    /// The event as posted (its `state` is the destination's state).
+    pub event: Event,
+}
 
 /// Where a target resolved to.
 #[derive(Debug)]
@@ -202,16 +216,16 @@ impl Core {
             let kernel = spec.kernel.to_string();
             return Err(PostError::new(event, DeliveryError::UnknownKernel(kernel)));
         };
-        let mut args = Vec::with_capacity(event.args.len() + 2);
-        args.push(Value::from(spec.to_string()));
-        args.push(Value::from(event.state.as_str()));
-        args.extend(event.args);
-        let event = Event {
+        let notice = Event {
             state: StateName::from_static(FORWARD_STATE),
-            args,
-            ..event
+            args: Vec::new(),
+            sender: event.sender,
+            caller_file: event.caller_file,
+            caller_line: event.caller_line,
         };
-        self.enqueue(slot, forwarder, event);
+        self.remote_posts
+            .push_back((forwarder, RemotePost { to: spec, event }));
+        self.enqueue(slot, forwarder, notice);
         Ok(())
     }
 

@@ -117,9 +117,9 @@ fn lone_client(at: &Endpoint, n: &Notes, timeout: Duration) {
                 n.send(
                     "on_error",
                     vec![
-                        s(&e.operation),
-                        Value::from(i64::from(e.errnum)),
-                        s(&e.message),
+                        s(e.operation().as_str()),
+                        Value::from(i64::from(e.errnum())),
+                        s(&e.message()),
                     ],
                 );
             });

@@ -310,9 +310,9 @@ fn server_on_error(transport: Transport) {
                     n1.send(
                         "on_error",
                         vec![
-                            s(&e.operation),
-                            Value::from(i64::from(e.errnum)),
-                            s(&e.message),
+                            s(e.operation().as_str()),
+                            Value::from(i64::from(e.errnum())),
+                            s(&e.message()),
                         ],
                     );
                 })

@@ -134,8 +134,20 @@ fn the_forwarder_gets_remote_events_with_the_original_sender() {
                 ctx.alias_set("IKC").unwrap();
                 ctx.set_forwarder();
             })
-            .state(FORWARD_STATE, move |_, _, ev| {
-                push(&l, format!("{}|{:?}", show_args(&ev.args), ev.sender));
+            .state(FORWARD_STATE, move |_, ctx, ev| {
+                assert!(ev.args.is_empty());
+                let post = ctx.take_remote_post().expect("one remote post per notice");
+                assert_eq!(post.event.sender, ev.sender);
+                push(
+                    &l,
+                    format!(
+                        "{},{},{}|{:?}",
+                        post.to,
+                        post.event.state,
+                        show_args(&post.event.args),
+                        ev.sender
+                    ),
+                );
             }),
     );
     assert_eq!(k.forwarder(), Some(forwarder));
@@ -157,8 +169,8 @@ fn the_forwarder_gets_remote_events_with_the_original_sender() {
         lines(&log),
         [
             format!("poe://There/sess/st,st,1,2|Session({poster:?})"),
-            format!("poe://*/sess/everyone,everyone|Session({poster:?})"),
-            format!("poe://Here,There/sess/mixed?7,mixed|Session({poster:?})"),
+            format!("poe://*/sess/everyone,everyone,|Session({poster:?})"),
+            format!("poe://Here,There/sess/mixed?7,mixed,|Session({poster:?})"),
         ]
     );
     // Once the forwarder is gone, remote posts fail again.
