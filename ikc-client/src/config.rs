@@ -21,7 +21,9 @@ pub type OnError = Box<dyn FnMut(&mut Ctx<'_>, &ConnectionError)>;
 pub struct Reconnect {
     /// The first wait.
     pub initial: Duration,
-    /// The longest wait (the wait doubles up to this).
+    /// The longest wait (the wait doubles up to this). Each wait is drawn
+    /// at random between half of the current one and all of it (jitter),
+    /// so that clients of a restarted server do not all come back at once.
     pub max: Duration,
     /// Give up after this many attempts in a row (`None`: never).
     pub attempts: Option<u32>,
