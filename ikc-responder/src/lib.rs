@@ -17,7 +17,9 @@
 //!   you post to like any other ([`Ikc::subscribe`]);
 //! - **monitor** remote kernels coming and going, channels, subscriptions
 //!   and errors ([`Ikc::monitor`], [`MonitorStates`]);
-//! - **shutdown** ([`Ikc::shutdown`]).
+//! - **shutdown** ([`Ikc::shutdown`]);
+//! - let another kernel **watch** what this kernel's monitors see, by
+//!   calling `IKC/watch` (what `ikc watch` does).
 //!
 //! A state invoked from another kernel sees a thunk session as its
 //! `SENDER`: posting to it sends back to the remote session (IKC's proxy
@@ -84,6 +86,7 @@ mod send;
 mod state;
 mod subscription;
 mod thunk;
+mod watch;
 
 pub use crate::api::{Ikc, KernelInfo};
 pub use crate::error::{ConnectionError, IkcError, Operation, unix_name};
@@ -93,4 +96,5 @@ pub use crate::link::{
 };
 pub use crate::monitor::{MonitorOp, MonitorStates};
 pub use crate::responder::{IKC_ALIAS, Responder};
+pub use crate::watch::DEFAULT_WATCH_STATE;
 pub use ikc_channel::{Limits, Protocol, Side};

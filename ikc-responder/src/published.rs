@@ -43,7 +43,11 @@ impl Default for Published {
         let mut local = HashMap::default();
         local.insert(
             "IKC".to_owned(),
-            AUTO_PUBLISHED.iter().map(|s| (*s).to_owned()).collect(),
+            AUTO_PUBLISHED
+                .iter()
+                .chain(&crate::watch::REMOTE_STATES)
+                .map(|s| (*s).to_owned())
+                .collect(),
         );
         Self {
             local,

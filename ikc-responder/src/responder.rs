@@ -49,6 +49,7 @@ const RECEIPT_PREFIX: &str = "IKC:receipt ";
 /// | `default` | kernel name | the kernel used when a specifier names none |
 /// | `register_local` | `[names]` | more names for this kernel |
 /// | `ping` | | `"PONG"` |
+/// | `watch` | `{kernel, ops, state}` | tell the (remote) caller what monitors see (see [`DEFAULT_WATCH_STATE`](crate::DEFAULT_WATCH_STATE)) |
 /// | `shutdown` | | close every channel and let the kernel exit |
 #[derive(Debug, Default)]
 pub struct Responder {
@@ -204,6 +205,7 @@ impl Responder {
                 Value::from(true)
             }
             "ping" => Value::from("PONG"),
+            "watch" => crate::watch::watch(shared, ctx, &arg(0), sender),
             "do_you_have" => do_you_have(shared, &arg(0)),
             "remote_error" => {
                 let (message, kernel, when) = error_parts(&arg(0));

@@ -48,7 +48,7 @@ fn publish_retract_published(transport: Transport) {
     let all = all.as_hash().expect("a hash of published states");
     assert_eq!(
         all.get("IKC"),
-        Some(&list(&["do_you_have", "ping", "remote_error"]))
+        Some(&list(&["do_you_have", "ping", "remote_error", "watch"]))
     );
     assert_eq!(all.get("svc"), Some(&list(&["a", "b", "c"])));
     assert_eq!(all.get("srv"), Some(&list(&["z"])));

@@ -1,0 +1,172 @@
+//! `ikc`: call, post, ping and watch IKC kernels from a shell, and run a
+//! standalone IKC node. See the crate docs (`ikc_cli`) and `ikc --help`.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use ikc_cli::address::Addr;
+use ikc_responder::Protocol;
+
+mod failure;
+mod lite;
+mod node;
+
+/// Talk to IKC kernels (POE::Component::IKC and ikc-rs) from a shell.
+///
+/// Addresses are HOST:PORT, a bare PORT (127.0.0.1) or unix:PATH.
+/// JSON arguments and replies map to Perl data as documented in
+/// ikc-cli's `json` module: byte strings are {"$bytes": BASE64}, scalar
+/// references {"$ref": X}, blessed ones {"$blessed": CLASS, "$value": X},
+/// undef is null.
+///
+/// Exit codes: 0 success, 1 an IKC error (remote error report, bad
+/// specifier), 2 usage, 3 connection failure or timeout.
+#[derive(Debug, Parser)]
+#[command(name = "ikc", version)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+struct Common {
+    /// Our kernel name (default: ikc-PID; `node` requires one).
+    #[arg(long, global = true)]
+    name: Option<String>,
+    /// The freezer to offer (IKC::Native, Storable,
+    /// POE::Component::IKC::Freezer); default: native, then Storable.
+    #[arg(long, global = true)]
+    freezer: Option<String>,
+    /// The handshake to start with: IKC0 (falls back to IKC) or IKC.
+    #[arg(long, global = true, value_parser = parse_protocol, default_value = "IKC0")]
+    protocol: Protocol,
+    /// Seconds to wait for a connection or a reply.
+    #[arg(long, global = true, value_parser = parse_seconds, default_value = "10")]
+    timeout: Duration,
+    /// Print one JSON object per line.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Call a published state and print its reply as JSON.
+    Call {
+        /// The kernel to connect to.
+        addr: Addr,
+        /// The state: session/state (on the kernel at ADDR) or poe://KERNEL/session/state.
+        spec: String,
+        /// The argument, as JSON (default: null).
+        #[arg(value_name = "JSON")]
+        arg: Option<String>,
+        /// Ask for a list (Perl's wantarray); the reply prints as an array.
+        #[arg(long)]
+        list: bool,
+    },
+    /// Post to a published state (then ping, so an error report is seen).
+    Post {
+        /// The kernel to connect to.
+        addr: Addr,
+        /// The state: session/state or poe://KERNEL/session/state.
+        spec: String,
+        /// The argument, as JSON (default: null).
+        #[arg(value_name = "JSON")]
+        arg: Option<String>,
+    },
+    /// Ping the kernel at ADDR, or KERNEL through it: "PONG from K in N us".
+    Ping {
+        /// The kernel to connect to.
+        addr: Addr,
+        /// Another kernel to ping through the one at ADDR.
+        kernel: Option<String>,
+    },
+    /// Print what the kernel at ADDR sees: kernels registering and
+    /// unregistering, channels, subscriptions, errors (an ikc-rs kernel).
+    Watch {
+        /// The kernel to watch.
+        addr: Addr,
+        /// Only events about this kernel (default: all, `*`).
+        #[arg(long)]
+        kernel: Option<String>,
+        /// The operations to watch, comma-separated (default: all of
+        /// register, unregister, subscribe, unsubscribe, shutdown, channel, error).
+        #[arg(long, value_delimiter = ',')]
+        ops: Vec<String>,
+        /// Exit after this many events.
+        #[arg(long)]
+        count: Option<usize>,
+    },
+    /// Run a standalone kernel that listens, dials and prints monitor events.
+    Node {
+        /// More names for this kernel.
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
+        /// Listen here (HOST:PORT, PORT or unix:PATH; port 0 picks one).
+        #[arg(long = "listen")]
+        listen: Vec<Addr>,
+        /// Dial this kernel, redialling with backoff until it is up and whenever the link drops.
+        #[arg(long = "connect")]
+        connect: Vec<Addr>,
+        /// Longest wait between two dials, in seconds.
+        #[arg(long, value_parser = parse_seconds, default_value = "5")]
+        max_backoff: Duration,
+    },
+}
+
+fn parse_protocol(text: &str) -> Result<Protocol, String> {
+    match text.to_ascii_uppercase().as_str() {
+        "IKC0" => Ok(Protocol::Ikc0),
+        "IKC" => Ok(Protocol::Ikc),
+        _ => Err(format!("{text:?} is not IKC0 or IKC")),
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(secs.is_finite() && secs > 0.0 && secs < 1e9) {
+        return Err(format!("{text:?}: seconds must be above 0"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn main() -> ExitCode {
+    let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .try_init();
+    let cli = Cli::parse();
+    let common = &cli.common;
+    let result = match cli.command {
+        Command::Call {
+            addr,
+            spec,
+            arg,
+            list,
+        } => lite::call(common, &addr, &spec, arg.as_deref(), list),
+        Command::Post { addr, spec, arg } => lite::post(common, &addr, &spec, arg.as_deref()),
+        Command::Ping { addr, kernel } => lite::ping(common, &addr, kernel.as_deref()),
+        Command::Watch {
+            addr,
+            kernel,
+            ops,
+            count,
+        } => lite::watch(common, &addr, kernel.as_deref(), &ops, count),
+        Command::Node {
+            aliases,
+            listen,
+            connect,
+            max_backoff,
+        } => node::run(common, aliases, listen, connect, max_backoff),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("ikc: {failure}");
+            ExitCode::from(failure.code())
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! `ikc node`: a standalone kernel that listens, dials its links (again
+//! and again, with backoff, until the peer is up and whenever a link
+//! drops), prints one line per monitor event, and exits on SIGINT or
+//! SIGTERM.
+
+use std::time::Duration;
+
+use ikc_cli::address::Addr;
+use ikc_cli::event::MonitorEvent;
+use ikc_client::{Client, ClientConfig, Reconnect};
+use ikc_core::{Ctx, InlineStates, Kernel, Signal};
+use ikc_freezer::{DUMPER, NATIVE, Registry, STORABLE};
+use ikc_responder::{Ikc, MonitorOp, MonitorStates, Responder};
+use ikc_server::{Server, ServerConfig};
+use serde_json::json;
+
+use crate::Common;
+use crate::failure::{Failure, chain};
+
+/// The first wait before dialling again.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The freezers to offer or accept: `--freezer`, or all of ours.
+fn freezer_names(common: &Common) -> Result<Vec<String>, Failure> {
+    match &common.freezer {
+        None => Ok(vec![NATIVE.into(), STORABLE.into(), DUMPER.into()]),
+        Some(name) if Registry::standard().get(name).is_some() => Ok(vec![name.clone()]),
+        Some(name) => Err(Failure::Usage(format!(
+            "--freezer {name:?}: known freezers are {NATIVE}, {STORABLE}, {DUMPER}"
+        ))),
+    }
+}
+
+/// Run the node until SIGINT or SIGTERM.
+pub(crate) fn run(
+    common: &Common,
+    aliases: Vec<String>,
+    listen: Vec<Addr>,
+    connect: Vec<Addr>,
+    max_backoff: Duration,
+) -> Result<(), Failure> {
+    let Some(name) = common.name.clone() else {
+        return Err(Failure::Usage("ikc node needs --name NAME".into()));
+    };
+    if listen.is_empty() && connect.is_empty() {
+        return Err(Failure::Usage(
+            "ikc node needs at least one --listen or --connect".into(),
+        ));
+    }
+    let freezers = freezer_names(common)?;
+    let mut registry = Registry::empty();
+    for f in &freezers {
+        if let Some(freezer) = Registry::standard().get(f) {
+            registry.register(freezer);
+        }
+    }
+    let mut kernel = Kernel::new().map_err(|e| Failure::Ikc(chain(&e)))?;
+    let ikc = Responder::spawn(&mut kernel);
+    let json = common.json;
+    for addr in &listen {
+        let config = match addr {
+            Addr::Tcp { host, port } => ServerConfig::tcp(host.as_str(), *port),
+            Addr::Unix(path) => ServerConfig::unix(path),
+        }
+        .name(name.as_str())
+        .aliases(aliases.iter().cloned())
+        .protocol(common.protocol)
+        .freezers(registry.clone());
+        let listening = Server::spawn(&mut kernel, config)
+            .map_err(|e| Failure::Connection(format!("cannot listen on {addr}: {}", chain(&e))))?;
+        // TCP: the address bound (the port picked for port 0); Unix: the path.
+        let at = match addr {
+            Addr::Tcp { .. } => listening.address,
+            Addr::Unix(_) => addr.to_string(),
+        };
+        if json {
+            println!("{}", json!({ "listening": at }));
+        } else {
+            println!("listening on {at}");
+        }
+    }
+    let protocol = common.protocol;
+    let timeout = common.timeout;
+    let kernel_id = ikc.kernel_id();
+    let mut session = InlineStates::new()
+        .state("_start", move |_, ctx, _| {
+            ctx.alias_set("ikc-node")
+                .expect("a fresh kernel has no aliases");
+            let _ = ctx.sig(Signal::Int, "signal");
+            let _ = ctx.sig(Signal::Term, "signal");
+            let mut states = MonitorStates::new();
+            for op in MonitorOp::ALL {
+                states = states.on(op, format!("monitor:{op}"));
+            }
+            if let Some(ikc) = Ikc::of(ctx) {
+                ikc.monitor(ctx, "*", &states);
+            }
+            for addr in &connect {
+                dial(
+                    ctx,
+                    addr,
+                    &name,
+                    &aliases,
+                    protocol,
+                    timeout,
+                    &freezers,
+                    max_backoff,
+                );
+            }
+        })
+        .state("signal", |_, ctx, _| {
+            eprintln!("ikc node: signal received, shutting down");
+            ctx.sig_handled();
+            let _ = ctx.sig_remove(Signal::Int);
+            let _ = ctx.sig_remove(Signal::Term);
+            let _ = ctx.alias_remove("ikc-node");
+            if let Some(ikc) = Ikc::of(ctx) {
+                ikc.shutdown(ctx);
+            }
+        });
+    for op in MonitorOp::ALL {
+        session = session.state(format!("monitor:{op}"), move |_, _, ev| {
+            // ARG0 name given, ARG1 kernel, ARG2 real, ARG3 data, then extras.
+            let mut args = ev.args.clone().into_iter();
+            let _name_given = args.next();
+            let kernel = args.next().map(|k| k.to_string()).unwrap_or_default();
+            let real = args.next().is_some_and(|r| r.as_bool());
+            let _data = args.next();
+            let event = MonitorEvent {
+                op: op.key().to_owned(),
+                kernel,
+                real,
+                args: args.collect(),
+            };
+            if json {
+                println!("{}", event.to_json());
+            } else {
+                println!("{event}");
+            }
+        });
+    }
+    kernel.spawn(session);
+    log::info!("ikc node {kernel_id} running");
+    kernel.run().map_err(|e| Failure::Ikc(chain(&e)))?;
+    Ok(())
+}
+
+/// Start a client that dials `addr` until it connects, and again each
+/// time the link drops.
+#[allow(clippy::too_many_arguments)]
+fn dial(
+    ctx: &mut Ctx<'_>,
+    addr: &Addr,
+    name: &str,
+    aliases: &[String],
+    protocol: ikc_responder::Protocol,
+    timeout: Duration,
+    freezers: &[String],
+    max_backoff: Duration,
+) {
+    let mut reconnect = Reconnect::default();
+    reconnect.initial = FIRST_BACKOFF.min(max_backoff);
+    reconnect.max = max_backoff;
+    reconnect.attempts = None;
+    let config = match addr {
+        Addr::Tcp { host, port } => ClientConfig::tcp(host.as_str(), *port),
+        Addr::Unix(path) => ClientConfig::unix(path),
+    }
+    .name(name)
+    .aliases(aliases.iter().cloned())
+    .protocol(protocol)
+    .connect_timeout(timeout)
+    .serializers(freezers.iter().cloned())
+    .reconnect(reconnect);
+    if let Err(e) = Client::spawn(ctx, config) {
+        log::error!("cannot dial {addr}: {}", chain(&e));
+    }
+}

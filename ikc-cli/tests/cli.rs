@@ -1,0 +1,361 @@
+//! The `ikc` binary as a user runs it: against our server (a kernel
+//! publishing the `test` session, in a thread), against `ikc node`
+//! processes, and against Perl's IKC server when it is installed. Exit
+//! codes, `--json` output (parsed), and the messages of bad addresses, bad
+//! JSON, unknown states and timeouts.
+
+use std::process::Command;
+
+use ikc_examples::test_session::spawn_test_session;
+use ikc_tests::perl::{free_port, perl_command, wait_listening};
+use ikc_tests::{
+    Endpoint, Finished, KernelThread, Process, Served, TempDir, perl_ikc_available, spawn_server,
+};
+use serde_json::{Value as Json, json};
+
+fn ikc(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ikc"));
+    cmd.args(args).env("RUST_LOG", "error");
+    cmd
+}
+
+/// Run `ikc ARGS` to the end.
+fn run(args: &[&str]) -> Finished {
+    Process::spawn(ikc(args)).unwrap().wait().unwrap()
+}
+
+#[track_caller]
+fn expect_code(out: &Finished, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        out.text(),
+        out.stderr
+    );
+}
+
+#[track_caller]
+fn json_line(out: &Finished) -> Json {
+    expect_code(out, 0);
+    assert_eq!(out.stdout.len(), 1, "one JSON line: {:?}", out.stdout);
+    serde_json::from_str(&out.stdout[0]).unwrap()
+}
+
+/// Our server: kernel `Server`, `test` published (fetchQ, add_1, here, echo).
+fn our_server(at: Endpoint) -> KernelThread<Served> {
+    spawn_server(
+        "Server",
+        &at,
+        |c| c.name("Server"),
+        |k| {
+            spawn_test_session(k, true);
+            Ok(())
+        },
+    )
+}
+
+fn stop(server: KernelThread<Served>) {
+    server.value.handle.post("IKC", "shutdown", vec![]).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn call_post_ping_against_our_server() {
+    let server = our_server(Endpoint::Tcp(0));
+    let port = server.value.at.port().to_string();
+    let addr = format!("127.0.0.1:{port}");
+
+    // A reply with everything JSON lacks comes back as the same JSON.
+    let arg = r#"{"a":[1,2.5,null,true],"b":{"$bytes":"/wA="},"c":{"$ref":"x"},"d":{"$blessed":"My::Class","$value":{"k":[]}},"e":{"$hash":[["$x",1]]}}"#;
+    let reply = json_line(&run(&["--json", "call", &port, "test/echo", arg]));
+    assert_eq!(reply, serde_json::from_str::<Json>(arg).unwrap());
+    // Each freezer, both handshakes, HOST:PORT or PORT.
+    for extra in [
+        &["--freezer", "Storable"][..],
+        &[
+            "--freezer",
+            "POE::Component::IKC::Freezer",
+            "--protocol",
+            "IKC",
+        ],
+        &["--protocol", "ikc"],
+    ] {
+        let mut args = vec!["--json", "call", &addr, "test/fetchQ"];
+        args.extend_from_slice(extra);
+        assert_eq!(json_line(&run(&args)), json!(42), "{extra:?}");
+    }
+    assert_eq!(
+        json_line(&run(&["--json", "call", "--list", &port, "test/fetchQ"])),
+        json!([42])
+    );
+    // Without --json the reply is pretty-printed JSON.
+    let out = run(&["call", &port, "test/echo", r#"{"k":[1]}"#]);
+    expect_code(&out, 0);
+    assert_eq!(
+        serde_json::from_str::<Json>(&out.text()).unwrap(),
+        json!({"k": [1]})
+    );
+
+    let out = run(&["--json", "post", &port, "test/here", r#""hello""#]);
+    assert_eq!(json_line(&out), json!({"posted": "test/here"}));
+
+    let out = run(&["ping", &port]);
+    expect_code(&out, 0);
+    let line = out.text();
+    assert!(
+        line.starts_with(&format!("PONG from {} in ", server.kernel_id)) && line.ends_with(" us"),
+        "{line}"
+    );
+    let pong = json_line(&run(&["--json", "ping", &addr]));
+    assert_eq!(pong["pong"], json!(server.kernel_id));
+    assert!(pong["us"].is_u64(), "{pong}");
+
+    // IKC errors: exit 1, the server's message on stderr.
+    for cmd in ["call", "post"] {
+        let out = run(&[cmd, &port, "test/nope", "1"]);
+        expect_code(&out, 1);
+        assert!(
+            out.stderr
+                .contains("Session 'test' has not published state 'nope'"),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = run(&["call", &port, "nosuch/state"]);
+    expect_code(&out, 1);
+    assert!(out.stderr.contains("nosuch"), "{}", out.stderr);
+    let out = run(&["call", &port, "poe://"]);
+    expect_code(&out, 1);
+    assert!(out.stderr.contains("bad specifier"), "{}", out.stderr);
+
+    // A state that returns undef sends no reply: the call times out (3).
+    let out = run(&["call", "--timeout", "0.2", &port, "test/here", "1"]);
+    expect_code(&out, 3);
+    assert!(out.stderr.contains("timed out"), "{}", out.stderr);
+
+    // Usage: exit 2 with what is wrong.
+    for (args, says) in [
+        (vec!["call", &port, "test/echo", "{bad"], "not JSON"),
+        (
+            vec!["call", &port, "test/echo", r#"{"$what":1}"#],
+            "unknown form \"$what\"",
+        ),
+        (
+            vec!["call", "nohost", "test/echo"],
+            "bad address \"nohost\": no port",
+        ),
+        (
+            vec!["call", "host:99999", "test/echo"],
+            "the port is not a number",
+        ),
+        (vec!["ping", "unix:"], "the socket path is empty"),
+        (
+            vec!["call", &port, "test/echo", "--freezer", "YAML"],
+            "no freezer named \"YAML\"",
+        ),
+        (
+            vec!["call", &port, "test/echo", "--protocol", "IKC2"],
+            "is not IKC0 or IKC",
+        ),
+        (vec!["call", &port], "SPEC"),
+        (vec!["frobnicate"], "frobnicate"),
+        (vec!["node", "--listen", "0"], "ikc node needs --name NAME"),
+    ] {
+        let out = run(&args);
+        expect_code(&out, 2);
+        assert!(out.stderr.contains(says), "{args:?}: {}", out.stderr);
+    }
+    stop(server);
+
+    // Nothing listens any more: a connection failure (3).
+    let out = run(&["ping", &port]);
+    expect_code(&out, 3);
+    assert!(out.stderr.contains("cannot connect to"), "{}", out.stderr);
+}
+
+#[test]
+fn commands_over_a_unix_socket() {
+    let dir = TempDir::new();
+    let path = dir.path().join("server.sock");
+    let server = our_server(Endpoint::Unix(path.clone()));
+    let addr = format!("unix:{}", path.display());
+    assert_eq!(
+        json_line(&run(&[
+            "--json",
+            "call",
+            &addr,
+            "test/echo",
+            r#"[1,"two"]"#
+        ])),
+        json!([1, "two"])
+    );
+    assert!(run(&["ping", &addr]).text().starts_with("PONG from "));
+    stop(server);
+}
+
+/// The events an `ikc node --json` or `ikc watch --json` printed, about
+/// real kernel IDs.
+fn events(lines: &[String]) -> Vec<Json> {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Json>(l).ok())
+        .filter(|e| e.get("event").is_some())
+        .collect()
+}
+
+#[test]
+fn a_mesh_of_nodes_started_in_any_order_and_watched() {
+    let dir = TempDir::new();
+    let a_sock = dir.path().join("a.sock");
+    let a_addr = format!("unix:{}", a_sock.display());
+
+    // B dials A before A is up: it keeps trying.
+    let mut b = Process::spawn(ikc(&[
+        "--json",
+        "node",
+        "--name",
+        "B",
+        "--listen",
+        "127.0.0.1:0",
+        "--connect",
+        &a_addr,
+    ]))
+    .unwrap();
+    let b_listen = b.wait_line(|l| l.contains("listening")).unwrap();
+    let b_addr = serde_json::from_str::<Json>(&b_listen).unwrap()["listening"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        b_addr.starts_with("127.0.0.1:") && !b_addr.ends_with(":0"),
+        "{b_addr}"
+    );
+
+    // A comes up, also dialling B: two links, each side registers the other.
+    let mut a = Process::spawn(ikc(&[
+        "node",
+        "--name",
+        "A",
+        "--alias",
+        "Alpha",
+        "--listen",
+        &a_addr,
+        "--connect",
+        &b_addr,
+    ]))
+    .unwrap();
+    assert_eq!(
+        a.wait_line(|l| l.starts_with("listening on")).unwrap(),
+        format!("listening on {a_addr}")
+    );
+    let registered = b
+        .wait_line(|l| l.contains(r#""event":"register""#) && l.contains(r#""kernel":"A""#))
+        .unwrap();
+    let registered: Json = serde_json::from_str(&registered).unwrap();
+    assert_eq!(registered["real"], json!(false));
+    a.wait_line(|l| l.starts_with("register B")).unwrap();
+
+    // A watcher of A sees B's unregistering when B stops.
+    let mut watch = Process::spawn(ikc(&[
+        "--json",
+        "watch",
+        &a_addr,
+        "--ops",
+        "unregister",
+        "--count",
+        "1",
+    ]))
+    .unwrap();
+    let watching = watch.wait_line(|l| l.contains("watching")).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Json>(&watching).unwrap(),
+        json!({"watching": {"kernel": "*", "at": a_addr, "ops": ["unregister"]}})
+    );
+    b.interrupt().unwrap();
+    let b = b.wait().unwrap();
+    expect_code(&b, 0);
+    assert!(
+        events(&b.stdout).iter().any(|e| e["event"] == "shutdown"),
+        "{:?}",
+        b.stdout
+    );
+    let seen = watch.wait_line(|l| l.contains("unregister")).unwrap();
+    let seen: Json = serde_json::from_str(&seen).unwrap();
+    assert_eq!(seen["event"], json!("unregister"));
+    let watch = watch.wait().unwrap();
+    expect_code(&watch, 0);
+
+    // A keeps redialling B; it stops cleanly on SIGTERM-like SIGINT.
+    a.interrupt().unwrap();
+    let a = a.wait().unwrap();
+    expect_code(&a, 0);
+    assert!(a.text().contains("unregister B"), "{}", a.text());
+    assert_eq!(a.stdout.last().map(String::as_str), Some("shutdown *"));
+}
+
+#[test]
+fn watch_names_a_kernel_that_cannot_be_watched() {
+    let server = our_server(Endpoint::Tcp(0));
+    let port = server.value.at.port().to_string();
+    let out = run(&["watch", &port, "--ops", "register,sideways"]);
+    expect_code(&out, 1);
+    assert!(
+        out.stderr.contains("unknown operation \"sideways\""),
+        "{}",
+        out.stderr
+    );
+    stop(server);
+}
+
+#[test]
+fn one_shot_commands_against_perl_ikc() {
+    if !perl_ikc_available() {
+        println!(
+            "SKIP one_shot_commands_against_perl_ikc: Perl's POE::Component::IKC is not \
+             installed (`perl -MPOE::Component::IKC::ClientLite -e1` fails; set PERL5LIB to its lib)"
+        );
+        return;
+    }
+    for proto in ["IKC0", "IKC"] {
+        let port = free_port();
+        let perl = Process::spawn(perl_command(
+            "server.pl",
+            &[&port.to_string()],
+            &[("PROTO", proto)],
+        ))
+        .unwrap();
+        wait_listening(port).unwrap();
+        let port = port.to_string();
+        assert_eq!(
+            json_line(&run(&["--json", "call", &port, "test/fetchQ"])),
+            json!(42)
+        );
+        let arg = r#"{"a":[1,"two",null],"b":{"$ref":"s"},"c":-7,"d":{"e":[]}}"#;
+        assert_eq!(
+            json_line(&run(&["--json", "call", &port, "test/echo", arg])),
+            serde_json::from_str::<Json>(arg).unwrap()
+        );
+        let out = run(&[
+            "--json",
+            "--freezer",
+            "POE::Component::IKC::Freezer",
+            "post",
+            &port,
+            "test/here",
+            r#""hi""#,
+        ]);
+        assert_eq!(json_line(&out), json!({"posted": "test/here"}));
+        let out = run(&["ping", &port]);
+        expect_code(&out, 0);
+        assert!(out.text().starts_with("PONG from "), "{}", out.text());
+        let out = run(&["call", &port, "test/nope"]);
+        expect_code(&out, 1);
+        assert!(out.stderr.contains("nope"), "{}", out.stderr);
+        // Perl has no IKC/watch: a clear IKC error.
+        let out = run(&["watch", &port]);
+        expect_code(&out, 1);
+        assert!(out.stderr.contains("watch"), "{}", out.stderr);
+        let _ = perl.kill();
+    }
+}
