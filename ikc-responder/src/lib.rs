@@ -80,6 +80,7 @@ mod monitor;
 mod proxy;
 mod published;
 mod remote;
+mod remote_call;
 mod request;
 mod responder;
 mod send;
@@ -95,6 +96,7 @@ pub use crate::link::{
     spawn_channel,
 };
 pub use crate::monitor::{MonitorOp, MonitorStates};
+pub use crate::remote_call::{CALLS_ALIAS, RemoteCallError, RemoteCalls, RemoteReply};
 pub use crate::responder::{IKC_ALIAS, Responder};
 pub use crate::watch::DEFAULT_WATCH_STATE;
 pub use ikc_channel::{Limits, Protocol, Side};

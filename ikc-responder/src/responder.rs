@@ -80,6 +80,7 @@ impl Responder {
         let shared = Rc::new(RefCell::new(State::new(ctx.session_id(), ctx.kernel_id())));
         ctx.set_service(Rc::clone(&shared));
         let local = local::spawn(ctx, &shared);
+        crate::remote_call::spawn(ctx);
         shared.borrow_mut().local_channel = Some(local);
         ctx.set_forwarder();
         self.shared = Some(shared);

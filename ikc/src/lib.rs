@@ -18,6 +18,7 @@
 //! | `async` | | `lite_async::AsyncClientLite`: ClientLite for tokio | `ikc-clientlite-async` |
 //! | `kernel` | with `server`/`client` | [`Kernel`](kernel::Kernel), sessions, and the [`Ikc`](responder::Ikc) responder | `ikc-core`, `ikc-responder` |
 //! | `channel` | | `channel`: the sans-IO wire protocol | `ikc-channel` |
+//! | `router` | | `router`: Lightspeed's mesh routing, without I/O | `ikc-router` |
 //!
 //! Values ([`freezer`]) and specifiers ([`specifier`]) are always there.
 //! The Storable and Data::Dumper freezers Perl peers use are always built
@@ -89,6 +90,10 @@ pub use ikc_freezer as freezer;
 #[cfg(feature = "channel")]
 pub use ikc_channel as channel;
 
+/// Lightspeed's mesh routing without I/O (the `ikc-router` crate).
+#[cfg(feature = "router")]
+pub use ikc_router as router;
+
 /// The kernel: sessions, events, timers, I/O, handles (the `ikc-core`
 /// crate; POE::Kernel and POE::Session).
 #[cfg(feature = "kernel")]
@@ -126,7 +131,9 @@ pub mod prelude {
         ArgError, CallError, Ctx, Event, InlineStates, Kernel, KernelHandle, Session, SessionId,
     };
     #[cfg(feature = "kernel")]
-    pub use ikc_responder::{Ikc, MonitorOp, MonitorStates, Responder};
+    pub use ikc_responder::{
+        Ikc, MonitorOp, MonitorStates, RemoteCallError, RemoteCalls, Responder,
+    };
 
     #[cfg(feature = "server")]
     pub use ikc_server::{Server, ServerConfig};
