@@ -5,7 +5,8 @@ use std::str::FromStr;
 use anyhow::{Context, Result, bail};
 
 /// Every option any scenario reads.
-const KNOWN: [&str; 12] = [
+const KNOWN: [&str; 13] = [
+    "calls",
     "n",
     "codec",
     "batch",

@@ -19,14 +19,17 @@
 //! | `local` | events posted and dispatched inside one kernel: events per second |
 //! | `memory` | resident size of a server holding `--connections` idle connections, per connection |
 //! | `pingpong` | raw TCP round trips of 100 bytes, no IKC (`--threads N`: calls per second): the floor under `rtt` and `fanin` |
-//! | `all` | each of the above with its defaults |
+//! | `erlang` | the same payload between two Erlang nodes on 127.0.0.1: one-way and ping-pong (skipped, with a line saying so, without `erl`) |
+//! | `all` | each of the above with its defaults, then a `compare` line per figure: its reference from the same run and the ratio |
 //!
 //! The server is this binary again, run as `ikc-bench serve --port 0`
 //! (it prints `port=N` and runs until its standard input closes or a
 //! client posts `bench/quit`). `--connect PORT` uses a server started by
 //! hand instead, for example under `perf stat` or `valgrind`.
 
+mod all;
 mod args;
+mod erlang;
 mod local;
 mod memory;
 mod oneway;
@@ -37,6 +40,11 @@ mod serve;
 mod stats;
 
 use anyhow::{Result, bail};
+
+/// With `--features mimalloc`: mimalloc as the global allocator.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use ikc_freezer::{Hash, Value};
 
 use crate::args::Args;
@@ -47,7 +55,7 @@ pub(crate) const SERVER_NAME: &str = "Bench";
 pub(crate) const SESSION: &str = "bench";
 
 const USAGE: &str =
-    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|local|memory|pingpong|all|serve> [options]
+    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|local|memory|pingpong|erlang|all|serve> [options]
 
   oneway    [--n 2000000] [--codec native|storable|dumper] [--batch 1000] [--window 4]
   rtt       [--n 20000] [--warmup 1000] [--codec native|storable|dumper]
@@ -56,7 +64,9 @@ const USAGE: &str =
   local     [--n 5000000]
   memory    [--connections 1000]
   pingpong  [--n 20000] [--warmup 1000] [--threads 1]   raw TCP, no IKC: the floor
-  all       every scenario with its defaults (oneway and rtt for native and storable)
+  erlang    [--n 1000000] [--calls 20000] [--warmup 1000]   Erlang/OTP on 127.0.0.1: the reference
+  all       every scenario with its defaults (oneway and rtt for native and storable),
+            then each figure with its reference from the same run and the ratio
   serve     [--port 0]      the server process (started by the scenarios themselves)
 
   Scenarios that talk to a server take --connect PORT (a server started by
@@ -81,27 +91,15 @@ fn run(scenario: &str, args: &Args) -> Result<()> {
     match scenario {
         "serve" => serve::serve(args),
         "pingpong-serve" => pingpong::serve(args),
-        "pingpong" => pingpong::run(args),
-        "oneway" => oneway::run(args),
-        "rtt" => rtt::kernel_rtt(args),
-        "lite-rtt" => rtt::lite_rtt(args),
-        "fanin" => rtt::fanin(args),
+        "pingpong" => pingpong::run(args).map(drop),
+        "oneway" => oneway::run(args).map(drop),
+        "rtt" => rtt::kernel_rtt(args).map(drop),
+        "lite-rtt" => rtt::lite_rtt(args).map(drop),
+        "fanin" => rtt::fanin(args).map(drop),
         "local" => local::run(args),
-        "memory" => memory::run(args),
-        "all" => {
-            for codec in ["native", "storable"] {
-                oneway::run(&args.with("codec", codec))?;
-            }
-            for codec in ["native", "storable"] {
-                rtt::kernel_rtt(&args.with("codec", codec))?;
-            }
-            rtt::lite_rtt(args)?;
-            pingpong::run(args)?;
-            rtt::fanin(args)?;
-            pingpong::run(&args.with("threads", "100"))?;
-            local::run(args)?;
-            memory::run(args)
-        }
+        "memory" => memory::run(args).map(drop),
+        "erlang" => erlang::run(args).map(drop),
+        "all" => all::run(args),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())

@@ -12,7 +12,8 @@ use crate::process::{ServerProcess, rss_kib};
 /// File descriptors this process needs besides the connections.
 const SPARE_FDS: u64 = 64;
 
-pub(crate) fn run(args: &Args) -> Result<()> {
+/// Returns the bytes per connection.
+pub(crate) fn run(args: &Args) -> Result<u64> {
     let connections: u64 = args.number("connections", 1000)?;
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
@@ -48,7 +49,7 @@ pub(crate) fn run(args: &Args) -> Result<()> {
     println!(
         "memory codec={codec} connections={connections} rss_before_kib={before} rss_after_kib={after} per_connection_bytes={per_connection}"
     );
-    Ok(())
+    Ok(per_connection)
 }
 
 /// Make sure `needed` file descriptors can be open, raising the soft limit

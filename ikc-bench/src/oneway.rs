@@ -137,7 +137,8 @@ impl Session for OneWay {
     }
 }
 
-pub(crate) fn run(args: &Args) -> Result<()> {
+/// Returns the messages per second.
+pub(crate) fn run(args: &Args) -> Result<u64> {
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
     let n: u64 = args.number("n", 2_000_000)?;
@@ -171,10 +172,10 @@ pub(crate) fn run(args: &Args) -> Result<()> {
         misordered == Some(0),
         "the server saw {answer}: posts out of order"
     );
+    let rate = per_sec(n, elapsed);
     println!(
-        "oneway codec={codec} n={n} secs={:.3} msgs_per_sec={}",
+        "oneway codec={codec} n={n} secs={:.3} msgs_per_sec={rate}",
         elapsed.as_secs_f64(),
-        per_sec(n, elapsed)
     );
-    Ok(())
+    Ok(rate)
 }

@@ -123,7 +123,8 @@ fn round_trips(stream: &mut TcpStream, warmup: u64, n: u64) -> Result<Vec<Durati
     Ok(times)
 }
 
-pub(crate) fn run(args: &Args) -> Result<()> {
+/// Returns the round trips and the calls per second.
+pub(crate) fn run(args: &Args) -> Result<(Summary, u64)> {
     let threads: u64 = args.number("threads", 1)?;
     let n: u64 = args.number("n", 20_000)?;
     let warmup: u64 = args.number("warmup", 1000)?;
@@ -178,5 +179,5 @@ pub(crate) fn run(args: &Args) -> Result<()> {
             summary.p99_us
         );
     }
-    Ok(())
+    Ok((summary, per_sec(n, elapsed)))
 }

@@ -75,7 +75,7 @@ impl Session for Caller {
 }
 
 /// `rtt`: sequential calls from a client kernel, each answer sending the next.
-pub(crate) fn kernel_rtt(args: &Args) -> Result<()> {
+pub(crate) fn kernel_rtt(args: &Args) -> Result<Summary> {
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
     let n: u64 = args.number("n", 20_000)?;
@@ -94,7 +94,7 @@ pub(crate) fn kernel_rtt(args: &Args) -> Result<()> {
     server.finish()?;
     let summary = Summary::of(&mut times).context("no calls timed")?;
     println!("rtt codec={codec} n={n} {}", summary.fields());
-    Ok(())
+    Ok(summary)
 }
 
 fn lite_connect(port: u16, codec: &str) -> Result<ClientLite> {
@@ -130,7 +130,7 @@ fn lite_calls(poe: &mut ClientLite, first: u64, n: u64) -> Result<Vec<Duration>>
 }
 
 /// `lite-rtt`: sequential ClientLite calls.
-pub(crate) fn lite_rtt(args: &Args) -> Result<()> {
+pub(crate) fn lite_rtt(args: &Args) -> Result<Summary> {
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
     let n: u64 = args.number("n", 20_000)?;
@@ -145,12 +145,13 @@ pub(crate) fn lite_rtt(args: &Args) -> Result<()> {
     server.finish()?;
     let summary = Summary::of(&mut times).context("no calls timed")?;
     println!("lite-rtt codec={codec} n={n} {}", summary.fields());
-    Ok(())
+    Ok(summary)
 }
 
 /// `fanin`: `--threads` ClientLite connections calling at once, `--n`
 /// calls in all.
-pub(crate) fn fanin(args: &Args) -> Result<()> {
+/// Returns the calls per second.
+pub(crate) fn fanin(args: &Args) -> Result<u64> {
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
     let threads: u64 = args.number("threads", 100)?;
@@ -201,11 +202,10 @@ pub(crate) fn fanin(args: &Args) -> Result<()> {
         failures.join("; ")
     );
     let summary = Summary::of(&mut times).context("no calls timed")?;
+    let rate = per_sec(n, elapsed);
     println!(
-        "fanin codec={codec} threads={threads} n={n} calls_per_sec={} p50_us={:.1} p99_us={:.1}",
-        per_sec(n, elapsed),
-        summary.p50_us,
-        summary.p99_us
+        "fanin codec={codec} threads={threads} n={n} calls_per_sec={rate} p50_us={:.1} p99_us={:.1}",
+        summary.p50_us, summary.p99_us
     );
-    Ok(())
+    Ok(rate)
 }

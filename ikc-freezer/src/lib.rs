@@ -88,3 +88,10 @@ pub use crate::codec::{
 pub use crate::error::{FreezeError, ThawError, ValueError};
 pub use crate::limits::Limits;
 pub use crate::value::{Blessed, Hash, Key, Value};
+
+/// The iterators and entries of a [`struct@Hash`].
+pub mod hash {
+    pub use crate::value::hash::{
+        Entry, IntoIter, Iter, IterMut, Keys, OccupiedEntry, VacantEntry, Values,
+    };
+}

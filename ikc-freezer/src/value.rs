@@ -3,7 +3,7 @@
 mod access;
 mod convert;
 mod display;
-mod hash;
+pub(crate) mod hash;
 pub(crate) mod number;
 
 pub use self::hash::{Hash, Key};

@@ -4,10 +4,15 @@ use std::fmt;
 
 use foldhash::SharedSeed;
 use foldhash::fast::FoldHasher;
-use indexmap::IndexMap;
-use indexmap::map::Entry;
+use hashbrown::HashTable;
 
 use crate::value::Value;
+
+mod entry;
+mod iter;
+
+pub use self::entry::{Entry, OccupiedEntry, VacantEntry};
+pub use self::iter::{IntoIter, Iter, IterMut, Keys, Values};
 
 /// A Perl hash key: a character string, or a byte string that is not ASCII.
 ///
@@ -153,23 +158,6 @@ impl Ord for Key {
     }
 }
 
-/// A text key to look up without building a [`Key`]: it hashes and
-/// compares as the [`Key`] of the same text does.
-struct TextProbe<'a>(&'a str);
-
-impl std::hash::Hash for TextProbe<'_> {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.as_bytes().hash(state);
-        true.hash(state);
-    }
-}
-
-impl indexmap::Equivalent<Key> for TextProbe<'_> {
-    fn equivalent(&self, key: &Key) -> bool {
-        key.is_text() && key.as_bytes() == self.0.as_bytes()
-    }
-}
-
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.as_str() {
@@ -209,24 +197,33 @@ impl From<&String> for Key {
 /// A Perl hash: keys to values, iterated in insertion order, compared
 /// without regard to order (as Perl hashes are unordered).
 ///
-/// Keys are hashed with foldhash, seeded at random per process: fast on
-/// short keys, and not predictable by a peer that would flood one bucket.
-/// The table lives behind one pointer, so a [`Value`] stays small.
+/// The entries are a vector of pairs in insertion order. A hash of up to
+/// eight entries, which is nearly every hash IKC carries, is searched in
+/// order, without hashing and with one allocation; a larger one also
+/// keeps an index of its keys, hashed with foldhash seeded at random per
+/// process (fast on short keys, and not predictable by a peer that would
+/// flood one bucket), so lookups stay constant-time however large a
+/// peer's hash is.
 #[derive(Clone, Default)]
 pub struct Hash {
-    map: IndexMap<Key, Value, KeyHasher>,
+    entries: Vec<(Key, Value)>,
+    index: Option<Box<HashTable<usize>>>,
 }
 
-/// foldhash with the process's random seed; a zero-sized `BuildHasher`.
-#[derive(Debug, Clone, Copy, Default)]
-struct KeyHasher;
+/// The most entries a hash keeps without an index.
+const UNINDEXED: usize = 8;
 
-impl std::hash::BuildHasher for KeyHasher {
-    type Hasher = FoldHasher<'static>;
+/// foldhash with the process's random seed.
+fn hasher() -> FoldHasher<'static> {
+    FoldHasher::with_seed(0x243f_6a88_85a3_08d3, SharedSeed::global_random())
+}
 
-    fn build_hasher(&self) -> FoldHasher<'static> {
-        FoldHasher::with_seed(0x243f_6a88_85a3_08d3, SharedSeed::global_random())
-    }
+/// The index hash of a key given as its bytes and whether it is text.
+fn hash_of(bytes: &[u8], text: bool) -> u64 {
+    let mut state = hasher();
+    std::hash::Hasher::write(&mut state, bytes);
+    std::hash::Hasher::write_u8(&mut state, u8::from(text));
+    std::hash::Hasher::finish(&state)
 }
 
 impl Hash {
@@ -238,125 +235,309 @@ impl Hash {
     /// An empty hash with room for `n` entries.
     pub fn with_capacity(n: usize) -> Self {
         Self {
-            map: IndexMap::with_capacity_and_hasher(n, KeyHasher),
+            entries: Vec::with_capacity(n),
+            index: None,
         }
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.entries.len()
     }
 
     /// Is the hash empty?
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.entries.is_empty()
+    }
+
+    /// The position of the key with these bytes and kind.
+    fn position(&self, bytes: &[u8], text: bool) -> Option<usize> {
+        let matches = |key: &Key| key.as_bytes() == bytes && key.is_text() == text;
+        match &self.index {
+            None => self.entries.iter().position(|(key, _)| matches(key)),
+            Some(index) => index
+                .find(hash_of(bytes, text), |&i| matches(&self.entries[i].0))
+                .copied(),
+        }
+    }
+
+    fn position_of(&self, key: &Key) -> Option<usize> {
+        self.position(key.as_bytes(), key.is_text())
+    }
+
+    /// Index the entry just pushed, building the index once the hash
+    /// outgrows [`UNINDEXED`].
+    fn index_last(&mut self) {
+        let entries = &self.entries;
+        let hash_at = |&i: &usize| {
+            let key: &Key = &entries[i].0;
+            hash_of(key.as_bytes(), key.is_text())
+        };
+        match &mut self.index {
+            Some(index) => {
+                let i = entries.len() - 1;
+                index.insert_unique(hash_at(&i), i, hash_at);
+            }
+            None if entries.len() > UNINDEXED => self.reindex(),
+            None => {}
+        }
+    }
+
+    /// Rebuild the index from the entries (none for a small hash).
+    fn reindex(&mut self) {
+        if self.entries.len() <= UNINDEXED {
+            self.index = None;
+            return;
+        }
+        let entries = &self.entries;
+        let hash_at = |&i: &usize| {
+            let key: &Key = &entries[i].0;
+            hash_of(key.as_bytes(), key.is_text())
+        };
+        let mut index = HashTable::with_capacity(entries.len());
+        for i in 0..entries.len() {
+            index.insert_unique(hash_at(&i), i, hash_at);
+        }
+        self.index = Some(Box::new(index));
     }
 
     /// Set `key` to `value`, returning the old value. A new key goes last.
     pub fn insert(&mut self, key: impl Into<Key>, value: impl Into<Value>) -> Option<Value> {
-        self.map.insert(key.into(), value.into())
+        let key = key.into();
+        let value = value.into();
+        if let Some(i) = self.position_of(&key) {
+            return Some(std::mem::replace(&mut self.entries[i].1, value));
+        }
+        self.entries.push((key, value));
+        self.index_last();
+        None
     }
 
     /// The value for a text key.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.map.get(&TextProbe(key))
+        let i = self.position(key.as_bytes(), true)?;
+        Some(&self.entries[i].1)
     }
 
     /// The value for any key.
     pub fn get_key(&self, key: &Key) -> Option<&Value> {
-        self.map.get(key)
+        let i = self.position_of(key)?;
+        Some(&self.entries[i].1)
     }
 
     /// A mutable reference to the value for any key.
     pub fn get_key_mut(&mut self, key: &Key) -> Option<&mut Value> {
-        self.map.get_mut(key)
+        let i = self.position_of(key)?;
+        Some(&mut self.entries[i].1)
     }
 
     /// A mutable reference to the value for a text key.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
-        self.map.get_mut(&TextProbe(key))
+        let i = self.position(key.as_bytes(), true)?;
+        Some(&mut self.entries[i].1)
     }
 
     /// Does the hash have this text key?
     pub fn contains_key(&self, key: &str) -> bool {
-        self.map.contains_key(&TextProbe(key))
+        self.position(key.as_bytes(), true).is_some()
     }
 
     /// Remove a text key, keeping the order of the others.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
-        self.map.shift_remove(&TextProbe(key))
+        let i = self.position(key.as_bytes(), true)?;
+        let (_, value) = self.entries.remove(i);
+        if self.index.is_some() {
+            self.reindex();
+        }
+        Some(value)
     }
 
     /// The entry for `key`, to insert or update in place.
-    pub fn entry(&mut self, key: impl Into<Key>) -> Entry<'_, Key, Value> {
-        self.map.entry(key.into())
+    pub fn entry(&mut self, key: impl Into<Key>) -> Entry<'_> {
+        let key = key.into();
+        match self.position_of(&key) {
+            Some(index) => Entry::Occupied(OccupiedEntry { hash: self, index }),
+            None => Entry::Vacant(VacantEntry { hash: self, key }),
+        }
     }
 
     /// Iterate over the entries in insertion order.
-    pub fn iter(&self) -> indexmap::map::Iter<'_, Key, Value> {
-        self.map.iter()
+    pub fn iter(&self) -> Iter<'_> {
+        Iter(self.entries.iter())
     }
 
     /// Iterate mutably over the entries in insertion order.
-    pub fn iter_mut(&mut self) -> indexmap::map::IterMut<'_, Key, Value> {
-        self.map.iter_mut()
+    pub fn iter_mut(&mut self) -> IterMut<'_> {
+        IterMut(self.entries.iter_mut())
     }
 
     /// The keys in insertion order.
-    pub fn keys(&self) -> indexmap::map::Keys<'_, Key, Value> {
-        self.map.keys()
+    pub fn keys(&self) -> Keys<'_> {
+        Keys(self.entries.iter())
     }
 
     /// The values in insertion order.
-    pub fn values(&self) -> indexmap::map::Values<'_, Key, Value> {
-        self.map.values()
+    pub fn values(&self) -> Values<'_> {
+        Values(self.entries.iter())
     }
 }
 
 impl PartialEq for Hash {
     fn eq(&self, other: &Self) -> bool {
-        self.map == other.map
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(key, value)| other.get_key(key) == Some(value))
     }
 }
 
 impl fmt::Debug for Hash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.map.iter()).finish()
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
 impl<K: Into<Key>, V: Into<Value>> FromIterator<(K, V)> for Hash {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Self {
-            map: iter
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        }
+        let mut hash = Self::new();
+        hash.extend(iter);
+        hash
     }
 }
 
 impl<K: Into<Key>, V: Into<Value>> Extend<(K, V)> for Hash {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
-        self.map
-            .extend(iter.into_iter().map(|(k, v)| (k.into(), v.into())));
+        for (key, value) in iter {
+            self.insert(key, value);
+        }
     }
 }
 
 impl IntoIterator for Hash {
     type Item = (Key, Value);
-    type IntoIter = indexmap::map::IntoIter<Key, Value>;
+    type IntoIter = IntoIter;
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.map.into_iter()
+    fn into_iter(self) -> IntoIter {
+        IntoIter(self.entries.into_iter())
     }
 }
 
 impl<'a> IntoIterator for &'a Hash {
     type Item = (&'a Key, &'a Value);
-    type IntoIter = indexmap::map::Iter<'a, Key, Value>;
+    type IntoIter = Iter<'a>;
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.map.iter()
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Hash {
+    type Item = (&'a Key, &'a mut Value);
+    type IntoIter = IterMut<'a>;
+
+    fn into_iter(self) -> IterMut<'a> {
+        self.iter_mut()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One change to a hash.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8, i64),
+        Remove(u8),
+        Entry(u8, i64),
+    }
+
+    fn key(k: u8) -> String {
+        // Short keys stay inline; every eighth one is long (boxed).
+        if k % 8 == 0 {
+            format!("a-long-key-that-is-not-kept-inline-{k}")
+        } else {
+            format!("k{k}")
+        }
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0..40u8, any::<i64>()).prop_map(|(k, v)| Op::Insert(k, v)),
+            1 => (0..40u8).prop_map(Op::Remove),
+            1 => (0..40u8, any::<i64>()).prop_map(|(k, v)| Op::Entry(k, v)),
+        ]
+    }
+
+    proptest! {
+        /// Small (unindexed) and large (indexed) hashes behave as a list
+        /// of pairs in insertion order, through growth and removals.
+        #[test]
+        fn behaves_as_an_ordered_list_of_pairs(ops in proptest::collection::vec(op(), 0..120)) {
+            let mut hash = Hash::new();
+            let mut model: Vec<(String, i64)> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Insert(k, v) => {
+                        let old = model.iter_mut().find(|(mk, _)| *mk == key(k)).map(|e| std::mem::replace(&mut e.1, v));
+                        if old.is_none() {
+                            model.push((key(k), v));
+                        }
+                        prop_assert_eq!(hash.insert(key(k), v), old.map(Value::Int));
+                    }
+                    Op::Remove(k) => {
+                        let at = model.iter().position(|(mk, _)| *mk == key(k));
+                        let old = at.map(|i| model.remove(i).1);
+                        prop_assert_eq!(hash.remove(&key(k)), old.map(Value::Int));
+                    }
+                    Op::Entry(k, v) => {
+                        let slot = hash.entry(key(k)).or_insert(v);
+                        if !model.iter().any(|(mk, _)| *mk == key(k)) {
+                            model.push((key(k), v));
+                        }
+                        let expected = model.iter().find(|(mk, _)| *mk == key(k)).map(|e| e.1);
+                        prop_assert_eq!(slot.as_i64(), expected);
+                    }
+                }
+                prop_assert_eq!(hash.len(), model.len());
+                for k in 0..40 {
+                    let expected = model.iter().find(|(mk, _)| *mk == key(k)).map(|e| Value::Int(e.1));
+                    prop_assert_eq!(hash.get(&key(k)).cloned(), expected.clone());
+                    prop_assert_eq!(hash.get_key(&Key::from(key(k))).cloned(), expected);
+                }
+            }
+            let order: Vec<String> = hash.keys().map(|k| k.to_string()).collect();
+            let expected: Vec<String> = model.iter().map(|(k, _)| k.clone()).collect();
+            prop_assert_eq!(order, expected);
+        }
+    }
+
+    #[test]
+    fn equality_ignores_order_in_small_and_large_hashes() {
+        for n in [3, 30] {
+            let forward: Hash = (0..n).map(|i| (format!("k{i}"), i)).collect();
+            let backward: Hash = (0..n).rev().map(|i| (format!("k{i}"), i)).collect();
+            assert_eq!(forward, backward);
+            let mut changed = backward.clone();
+            changed.insert("k1", 99);
+            assert_ne!(forward, changed);
+        }
+    }
+
+    #[test]
+    fn text_and_byte_keys_stay_apart() {
+        let mut hash = Hash::new();
+        for i in 0..20u8 {
+            hash.insert(Key::from_bytes(vec![0xe9, i]), i64::from(i));
+            hash.insert(format!("\u{e9}{i}"), -i64::from(i));
+        }
+        assert_eq!(hash.len(), 40);
+        assert_eq!(
+            hash.get_key(&Key::from_bytes(vec![0xe9, 3])),
+            Some(&Value::Int(3))
+        );
+        assert_eq!(hash.get("\u{e9}3"), Some(&Value::Int(-3)));
     }
 }
