@@ -525,6 +525,7 @@ fn handle_call(ctx: &mut Ctx<'_>, args: Vec<Value>) {
 /// let six: i64 = futures_lite_block_on(handle.remote_call_async(&spec, &3, Duration::from_secs(5)))?;
 /// assert_eq!(six, 6);
 /// handle.call("IKC", "shutdown", vec![])?;
+/// drop(handle); // a live handle could still post: the kernel would wait for it
 /// kernel_thread.join().unwrap();
 /// # fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
 /// #     // A minimal executor for the example: poll until ready.
