@@ -4,8 +4,10 @@ pub(crate) mod dumper;
 pub(crate) mod native;
 pub(crate) mod storable;
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
+use std::thread::LocalKey;
 
 use crate::error::{FreezeError, ThawError};
 use crate::value::Value;
@@ -94,6 +96,25 @@ impl Registry {
     pub fn choose<S: AsRef<str>>(&self, offered: &[S]) -> Option<Arc<dyn Freezer>> {
         offered.iter().find_map(|name| self.get(name.as_ref()))
     }
+}
+
+/// The most entries of a decoder's stack kept for the next value.
+const KEPT_STACK: usize = 64;
+
+/// Run `read` with a stack kept per thread in `kept` between values, so
+/// that decoding a message does not allocate its stack anew (a stack that
+/// grew past [`KEPT_STACK`] entries is let go).
+pub(crate) fn with_kept_stack<F, R>(
+    kept: &'static LocalKey<Cell<Vec<F>>>,
+    read: impl FnOnce(&mut Vec<F>) -> R,
+) -> R {
+    let mut stack = kept.take();
+    let result = read(&mut stack);
+    if stack.capacity() <= KEPT_STACK {
+        stack.clear();
+        kept.set(stack);
+    }
+    result
 }
 
 #[cfg(test)]

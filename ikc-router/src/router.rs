@@ -3,7 +3,9 @@
 mod link;
 mod paths;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::time::Instant;
 
 use ikc_freezer::Value;
@@ -52,8 +54,9 @@ const RETIRED_PER_KERNEL: usize = 4;
 ///    close, tell monitors about kernels that came and went.
 /// 5. **Messages.** For each message to send or forward, ask
 ///    [`plan`](Self::plan) (several targets or `*`) or
-///    [`route`](Self::route) (one target) where it goes; routes are
-///    current after every call that takes `&mut self`.
+///    [`route`](Self::route) (one target) where it goes. Paths are
+///    recomputed once per batch of inputs, when `poll_output` is called:
+///    routes and introspection reflect the inputs once it has been drained.
 ///
 /// # Routing
 ///
@@ -104,6 +107,8 @@ pub struct Router {
     reported_clashes: HashMap<String, Vec<KernelId>>,
     incarnation_clashes: HashSet<KernelId>,
     nonce: u64,
+    /// Links ever opened (orders links for the duplicate rule).
+    links_opened: u64,
     stats: RouterStats,
 }
 
@@ -146,6 +151,7 @@ impl Router {
             reported_clashes: HashMap::new(),
             incarnation_clashes: HashSet::new(),
             nonce: 0,
+            links_opened: 0,
             stats: RouterStats::default(),
         };
         router.recompute();
@@ -176,8 +182,10 @@ impl Router {
     ///
     /// A routing peer is sent a hello at once, and becomes usable when its
     /// own hello arrives; any other peer is usable at once. If another link
-    /// joins the same two kernels, the duplicate rule picks one and the
-    /// other gets a [`RouterOutput::CloseLink`]. A peer claiming a name
+    /// joins the same two kernels (checked at the hello for a routing
+    /// peer, whose incarnation tells a restart from a second link), the
+    /// duplicate rule picks one and the other gets a
+    /// [`RouterOutput::CloseLink`]. A peer claiming a name
     /// another live kernel has (or this kernel's ID) is refused the same way
     /// with a [`RouterOutput::NameClash`].
     ///
@@ -221,15 +229,20 @@ impl Router {
             peer.direction
         );
         let role = peer.role;
-        let state = LinkState::new(peer, &self.config.weights, &self.config.flood_limit, now);
+        let mut state = LinkState::new(peer, &self.config.weights, &self.config.flood_limit, now);
+        self.links_opened += 1;
+        state.opened = self.links_opened;
         let names: Vec<String> = state.peer.names.clone();
         let kernel_id = state.peer.kernel_id.clone();
         self.links.insert(link, state);
 
-        if let Some(closed) = self.resolve_duplicate(link, &kernel_id) {
-            if closed == link {
-                self.finish(now);
-                return Ok(());
+        // Duplicates among routers wait for the hello, which tells a
+        // restart (another incarnation) from a second link.
+        if role != PeerRole::Router {
+            if let Some(closed) = self.resolve_duplicate(link, &kernel_id) {
+                if closed == link {
+                    return Ok(());
+                }
             }
         }
         if kernel_id == self.config.kernel_id {
@@ -240,7 +253,6 @@ impl Router {
             self.own_dirty |= role == PeerRole::Leaf;
             self.graph_dirty = true;
         }
-        self.finish(now);
         Ok(())
     }
 
@@ -251,12 +263,15 @@ impl Router {
             log::debug!("{link} down, but it was not up");
             return;
         };
-        log::debug!("{link} down ({})", state.peer.kernel_id);
+        log::debug!(
+            "{link} down ({}, up for {:?})",
+            state.peer.kernel_id,
+            now.saturating_duration_since(state.since)
+        );
         if state.usable {
             self.own_dirty |= state.peer.role != PeerRole::Hidden;
             self.graph_dirty = true;
         }
-        self.finish(now);
     }
 
     /// A control message from the peer of `link`.
@@ -277,7 +292,6 @@ impl Router {
         if result.is_err() {
             self.stats.records_refused += 1;
         }
-        self.finish(now);
         result
     }
 
@@ -347,7 +361,6 @@ impl Router {
             }
             self.update_aging();
         }
-        self.finish(now);
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next.
@@ -372,6 +385,7 @@ impl Router {
     /// The next thing to do or report; `None` when there is nothing more.
     #[must_use]
     pub fn poll_output(&mut self) -> Option<RouterOutput> {
+        self.settle();
         if self.own_dirty {
             self.originate();
         }
@@ -395,7 +409,8 @@ impl Router {
     }
 
     /// Set or clear a fixed weight for `link` (a weight change that may
-    /// move routes).
+    /// move routes). Clearing it goes back to the measured weight, and
+    /// probes the link at `now`.
     ///
     /// # Errors
     ///
@@ -410,11 +425,14 @@ impl Router {
             .links
             .get_mut(&link)
             .ok_or(RouterError::UnknownLink(link))?;
+        if weight.is_none() && state.usable && state.is_router() {
+            // Back to measuring: probe at once rather than at the next turn.
+            state.next_probe = Some(now);
+        }
         if state.set_fixed_weight(weight, &self.config.weights) {
             self.own_dirty = true;
             self.graph_dirty = true;
         }
-        self.finish(now);
         Ok(())
     }
 
@@ -725,24 +743,51 @@ impl Router {
         }
         state.peer.names = hello.names.clone();
         let kernel_id = hello.kernel_id.clone();
+        // A kernel never goes back to an incarnation it left: one that was
+        // replaced and says hello again is a second live kernel with this ID.
+        let came_back = self
+            .retired
+            .get(&kernel_id)
+            .is_some_and(|r| r.iter().any(|(i, _)| *i == hello.incarnation));
+        if came_back {
+            self.refuse(link, kernel_id.to_string(), vec![kernel_id.clone()]);
+            return Ok(());
+        }
         // A restart: the same kernel on another link with another incarnation.
-        let replaced: Vec<LinkId> = self
+        let replaced: Vec<(LinkId, u64)> = self
             .links
             .iter()
-            .filter(|&(&other, s)| {
-                other != link
-                    && !s.closing
-                    && s.peer.kernel_id == kernel_id
-                    && s.incarnation.is_some_and(|i| i != hello.incarnation)
-            })
-            .map(|(&other, _)| other)
+            .filter(|&(&other, s)| other != link && !s.closing && s.peer.kernel_id == kernel_id)
+            .filter_map(|(&other, s)| Some((other, s.incarnation?)))
+            .filter(|&(_, incarnation)| incarnation != hello.incarnation)
             .collect();
-        for old in replaced {
+        for (old, incarnation) in replaced {
             log::info!("{kernel_id} restarted: {link} replaces {old}");
             self.close(old, CloseReason::Replaced { new_link: link });
+            let seq = self
+                .records
+                .get(&kernel_id)
+                .map_or(0, |held| held.record.seq);
+            self.retire(kernel_id.clone(), incarnation, seq);
+        }
+        if let Some(closed) = self.resolve_duplicate(link, &kernel_id) {
+            if closed == link {
+                return Ok(());
+            }
         }
         if self.check_names(link, &kernel_id, &hello.names) {
             return Ok(());
+        }
+        // The record held of its former incarnation is over.
+        let former = self
+            .records
+            .get(&kernel_id)
+            .filter(|held| held.record.incarnation != hello.incarnation)
+            .map(|held| (held.record.incarnation, held.record.seq));
+        if let Some((incarnation, seq)) = former {
+            self.records.remove(&kernel_id);
+            self.retire(kernel_id.clone(), incarnation, seq);
+            self.update_aging();
         }
         let state = self
             .links
@@ -822,14 +867,11 @@ impl Router {
             Verdict::Newer => {}
             Verdict::Restart => {
                 if let Some(old) = self.records.remove(&record.origin) {
-                    let retired = self.retired.entry(record.origin.clone()).or_default();
-                    retired.push((old.record.incarnation, old.record.seq));
-                    if retired.len() > RETIRED_PER_KERNEL {
-                        retired.remove(0);
-                    }
-                    if self.retired.len() > self.config.max_kernels {
-                        self.retired.clear();
-                    }
+                    self.retire(
+                        record.origin.clone(),
+                        old.record.incarnation,
+                        old.record.seq,
+                    );
                 }
             }
         }
@@ -864,41 +906,56 @@ impl Router {
             }
             return Ok(());
         }
-        // Another incarnation of this kernel's ID: our former self, unless
-        // it keeps changing.
-        if matches!(self.other_incarnation(&record), Verdict::Restart) {
-            let retired = self.retired.entry(record.origin.clone()).or_default();
-            retired.push((record.incarnation, record.seq));
-            if retired.len() > RETIRED_PER_KERNEL {
-                retired.remove(0);
+        // Another incarnation of this kernel's ID: our former self, whose
+        // records fade, unless it keeps changing (another live kernel with
+        // our ID).
+        let retired = self.retired.entry(record.origin.clone()).or_default();
+        match retired.iter_mut().find(|(i, _)| *i == record.incarnation) {
+            Some(entry) if record.seq > entry.1 => {
+                entry.1 = record.seq;
+                if self.incarnation_clashes.insert(record.origin.clone()) {
+                    log::warn!("another live kernel has this kernel's ID {}", record.origin);
+                    self.outputs.push_back(RouterOutput::NameClash(NameClash {
+                        name: record.origin.to_string(),
+                        kernels: vec![record.origin.clone()],
+                        refused_link: None,
+                        involves_us: true,
+                    }));
+                }
             }
+            Some(_) => {}
+            None => self.retire(record.origin.clone(), record.incarnation, record.seq),
         }
         Ok(())
     }
 
-    /// A record of another incarnation than the one held: a restart, a late
-    /// copy of a replaced one, or (if a replaced one still moves) a second
-    /// live kernel with the same ID.
-    fn other_incarnation(&mut self, record: &LinkStateRecord) -> Verdict {
-        let Some(retired) = self.retired.get_mut(&record.origin) else {
-            return Verdict::Restart;
-        };
-        let Some(entry) = retired.iter_mut().find(|(i, _)| *i == record.incarnation) else {
-            return Verdict::Restart;
-        };
-        if record.seq > entry.1 {
-            entry.1 = record.seq;
-            if self.incarnation_clashes.insert(record.origin.clone()) {
-                log::warn!("two live incarnations of kernel {}", record.origin);
-                self.outputs.push_back(RouterOutput::NameClash(NameClash {
-                    name: record.origin.to_string(),
-                    kernels: vec![record.origin.clone()],
-                    refused_link: None,
-                    involves_us: record.origin == self.config.kernel_id,
-                }));
+    /// A record of another incarnation than the one held: a restart, or a
+    /// late copy of a replaced one.
+    fn other_incarnation(&self, record: &LinkStateRecord) -> Verdict {
+        let retired = self
+            .retired
+            .get(&record.origin)
+            .is_some_and(|r| r.iter().any(|(i, _)| *i == record.incarnation));
+        if retired {
+            // A late copy of a replaced incarnation's record.
+            Verdict::Stale
+        } else {
+            Verdict::Restart
+        }
+    }
+
+    /// Remember an incarnation of `origin` as replaced.
+    fn retire(&mut self, origin: KernelId, incarnation: u64, seq: u64) {
+        if self.retired.len() >= self.config.max_kernels && !self.retired.contains_key(&origin) {
+            self.retired.clear();
+        }
+        let retired = self.retired.entry(origin).or_default();
+        if retired.iter().all(|(i, _)| *i != incarnation) {
+            retired.push((incarnation, seq));
+            if retired.len() > RETIRED_PER_KERNEL {
+                retired.remove(0);
             }
         }
-        Verdict::Stale
     }
 
     /// Make room for a record of a new kernel, evicting the oldest
@@ -908,6 +965,7 @@ impl Router {
         if self.records.len() + 1 < max {
             return Ok(());
         }
+        self.settle();
         let victim = self
             .records
             .iter()
@@ -926,8 +984,10 @@ impl Router {
 
     // ---- outputs ----
 
-    /// After every input: recompute the paths if needed and report changes.
-    fn finish(&mut self, _now: Instant) {
+    /// Recompute the paths if an input changed the graph, and queue the
+    /// changes for monitors. Done lazily, so a batch of inputs costs one
+    /// computation.
+    fn settle(&mut self) {
         if self.graph_dirty {
             self.recompute();
         }
@@ -939,11 +999,26 @@ impl Router {
         let paths = paths::compute(
             &self.config.kernel_id,
             self.config.incarnation,
-            &self.config.names,
             self.links.iter().map(|(&l, s)| (l, s)),
             self.records.values().map(|s| &s.record),
         );
-        let old = std::mem::replace(&mut self.paths, paths);
+        let mut old = std::mem::replace(&mut self.paths, paths);
+        // The same kernels with the same names: the name index stands.
+        let same_names = old.reach.len() == self.paths.reach.len()
+            && self
+                .paths
+                .reach
+                .iter()
+                .all(|(id, now)| old.reach.get(id).is_some_and(|was| was.names == now.names));
+        self.paths.names = if same_names && !old.names.is_empty() {
+            std::mem::take(&mut old.names)
+        } else {
+            paths::index_names(
+                &self.config.kernel_id,
+                &self.config.names,
+                &self.paths.reach,
+            )
+        };
         let mut changes: Vec<(&KernelId, RouterOutput)> = Vec::new();
         for (kernel_id, before) in &old.reach {
             match self.paths.reach.get(kernel_id) {
@@ -1120,13 +1195,18 @@ impl Router {
         let old = self
             .links
             .iter()
-            .find(|&(&l, s)| l != new && !s.closing && s.peer.kernel_id == *kernel_id)
-            .map(|(&l, s)| (l, s.peer.direction))?;
+            .find(|&(&l, s)| {
+                l != new
+                    && !s.closing
+                    && s.peer.kernel_id == *kernel_id
+                    && (s.usable || !s.is_router())
+            })
+            .map(|(&l, s)| (l, s.peer.direction, s.opened))?;
         let new_direction = self.links[&new].peer.direction;
         let keep_new = if old.1 == new_direction {
-            // Two links dialed by the same side: the old one is half-open
-            // or about to go; keep the newer.
-            true
+            // Two links dialed by the same side: the older one is half-open
+            // or about to go; keep the one that came up last.
+            self.links[&new].opened > old.2
         } else {
             // Dialed by each side at once: keep the one the smaller ID dialed.
             let we_are_smaller = self.config.kernel_id < *kernel_id;
@@ -1141,6 +1221,7 @@ impl Router {
     /// Refuse a link whose peer claims a name another live kernel has;
     /// returns whether it was refused.
     fn check_names(&mut self, link: LinkId, kernel_id: &KernelId, names: &[String]) -> bool {
+        self.settle();
         for name in std::iter::once(kernel_id.as_str()).chain(names.iter().map(String::as_str)) {
             let others: Vec<KernelId> = match self.paths.names.get(name) {
                 Some(Owner::One(owner)) => vec![owner.clone()],
@@ -1251,3 +1332,6 @@ impl Reached {
         matches!(self.reach, crate::output::Reach::Direct { .. })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -170,6 +170,7 @@ pub struct Sim {
     next_incarnation: u64,
     delivered: BTreeMap<MessageId, Vec<NodeId>>,
     undeliverable: Vec<Undeliverable>,
+    lost: BTreeMap<MessageId, Vec<String>>,
     stats: SimStats,
     tweak: Option<fn(&mut RouterConfig)>,
 }
@@ -196,6 +197,7 @@ impl Sim {
             next_message: 1,
             next_incarnation: 1,
             delivered: BTreeMap::new(),
+            lost: BTreeMap::new(),
             undeliverable: Vec::new(),
             stats: SimStats::default(),
             tweak: None,
@@ -475,6 +477,13 @@ impl Sim {
         self.delivered.get(&message).map_or(&[], Vec::as_slice)
     }
 
+    /// The target kernels of `message` whose copy was on a wire that went
+    /// down under it (what TCP loses with a connection; IKC cannot report
+    /// it either).
+    pub fn lost(&self, message: MessageId) -> &[String] {
+        self.lost.get(&message).map_or(&[], Vec::as_slice)
+    }
+
     /// Targets reported unreachable, for every message.
     pub fn undeliverable(&self) -> &[Undeliverable] {
         &self.undeliverable
@@ -691,7 +700,10 @@ impl Sim {
                 }
                 let now = self.now;
                 let router = self.nodes[node.0].router.as_mut()?;
-                if let Err(error) = router.handle_control_value(link, &value, now) {
+                // Owned, as a driver has the params of the message it read.
+                let result = ControlMessage::try_from(value)
+                    .and_then(|message| router.handle_control(link, message, now));
+                if let Err(error) = result {
                     log::debug!(
                         "{} refused a control message: {error}",
                         self.nodes[node.0].config.kernel_id
@@ -711,6 +723,7 @@ impl Sim {
                 let (node, link) = self.wires[wire.0].ends[to];
                 if !self.wires[wire.0].open[to] || !self.is_running(node) {
                     self.stats.app_lost += 1;
+                    self.lost.entry(message).or_default().extend(kernels);
                     return None;
                 }
                 if self.nodes[node.0].leaf {
@@ -764,7 +777,8 @@ impl Sim {
         hops: u32,
     ) {
         if self.nodes[node.0].leaf {
-            // A leaf sends only to its neighbour: it hands the message over.
+            // A leaf sends only to its neighbour, by name (a Perl kernel
+            // cannot expand `*` to the mesh): it hands the message over.
             let names: Vec<String> = match targets {
                 Targets::Names(names) => names.to_vec(),
                 Targets::All { .. } => Vec::new(),
@@ -787,6 +801,16 @@ impl Sim {
                         hops: hops + 1,
                     },
                 );
+            } else {
+                // Alone, it knows no kernel: IKC reports each as unknown.
+                for name in names {
+                    self.undeliverable.push(Undeliverable {
+                        message,
+                        at: node,
+                        name,
+                        reason: UnreachableReason::Unknown,
+                    });
+                }
             }
             return;
         }

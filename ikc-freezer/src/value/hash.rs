@@ -89,6 +89,26 @@ impl Key {
         std::str::from_utf8(bytes).ok().map(Self::from)
     }
 
+    /// Is this the key with these bytes and kind? Short keys are compared
+    /// byte by byte in place: cheaper than a call to `memcmp` for the few
+    /// bytes of a typical key.
+    #[inline]
+    fn is(&self, bytes: &[u8], text: bool) -> bool {
+        match &self.0 {
+            KeyRepr::Inline {
+                len,
+                text: is_text,
+                buf,
+            } => {
+                usize::from(*len) == bytes.len()
+                    && *is_text == text
+                    && buf.iter().zip(bytes).all(|(a, b)| a == b)
+            }
+            KeyRepr::Text(s) => text && s.as_bytes() == bytes,
+            KeyRepr::Bytes(b) => !text && **b == *bytes,
+        }
+    }
+
     fn is_text(&self) -> bool {
         match &self.0 {
             KeyRepr::Inline { text, .. } => *text,
@@ -252,7 +272,7 @@ impl Hash {
 
     /// The position of the key with these bytes and kind.
     fn position(&self, bytes: &[u8], text: bool) -> Option<usize> {
-        let matches = |key: &Key| key.as_bytes() == bytes && key.is_text() == text;
+        let matches = |key: &Key| key.is(bytes, text);
         match &self.index {
             None => self.entries.iter().position(|(key, _)| matches(key)),
             Some(index) => index

@@ -13,6 +13,8 @@ use crate::info::LinkEntry;
 #[derive(Debug)]
 pub(super) struct LinkState {
     pub(super) peer: Peer,
+    /// When it came up among this router's links (1, 2, ...).
+    pub(super) opened: u64,
     pub(super) since: Instant,
     /// Hello received (routers) or up (others), and not closing.
     pub(super) usable: bool,
@@ -50,6 +52,7 @@ impl LinkState {
         let weight = peer.fixed_weight.unwrap_or(weights.base).max(1);
         Self {
             peer,
+            opened: 0,
             since: now,
             usable,
             closing: false,

@@ -2,7 +2,9 @@
 //! names of the kernels reached.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap};
+
+use foldhash::{HashMap, HashMapExt};
 
 use crate::config::PeerRole;
 use crate::control::LinkStateRecord;
@@ -59,11 +61,11 @@ struct Label {
     link: LinkId,
 }
 
-/// Compute the paths from `me` over the usable own links and the records.
+/// Compute the paths from `me` over the usable own links and the records
+/// (the names are indexed by [`index_names`]).
 pub(super) fn compute<'a>(
     me: &KernelId,
     my_incarnation: u64,
-    my_names: &[String],
     links: impl Iterator<Item = (LinkId, &'a LinkState)>,
     records: impl Iterator<Item = &'a LinkStateRecord>,
 ) -> Paths {
@@ -180,13 +182,9 @@ pub(super) fn compute<'a>(
     }
 
     let mut paths = Paths::default();
-    let mut names: BTreeMap<&str, Vec<&KernelId>> = BTreeMap::new();
-    for name in std::iter::once(me.as_str()).chain(my_names.iter().map(String::as_str)) {
-        names.entry(name).or_default().push(me);
-    }
     for (v, label) in best.iter().enumerate() {
         let Some(label) = label else { continue };
-        let id = &graph.ids[v];
+        let id = graph.ids[v];
         let node = &graph.nodes[v];
         let (node_names, incarnation, role) = match node.record.filter(|r| node.current(r)) {
             Some(record) => (
@@ -212,23 +210,39 @@ pub(super) fn compute<'a>(
                 cost: label.cost,
             }
         };
-        for name in std::iter::once(id.as_str()).chain(node_names.iter().map(String::as_str)) {
-            let owners = names.entry(name).or_default();
-            if !owners.contains(&id) {
-                owners.push(id);
-            }
-        }
         paths.reach.insert(
             id.clone(),
             Reached {
                 reach,
-                via: graph.ids[label.first].clone(),
+                via: (*graph.ids[label.first]).clone(),
                 names: node_names.to_vec(),
                 incarnation,
                 role,
             },
         );
     }
+    paths
+}
+
+/// Who has each name: this kernel and the reachable ones.
+pub(super) fn index_names(
+    me: &KernelId,
+    my_names: &[String],
+    reach: &HashMap<KernelId, Reached>,
+) -> HashMap<String, Owner> {
+    let mut names: BTreeMap<&str, Vec<&KernelId>> = BTreeMap::new();
+    for name in std::iter::once(me.as_str()).chain(my_names.iter().map(String::as_str)) {
+        names.entry(name).or_default().push(me);
+    }
+    for (id, reached) in reach {
+        for name in std::iter::once(id.as_str()).chain(reached.names.iter().map(String::as_str)) {
+            let owners = names.entry(name).or_default();
+            if !owners.contains(&id) {
+                owners.push(id);
+            }
+        }
+    }
+    let mut index = HashMap::with_capacity(names.len());
     for (name, mut owners) in names {
         let owner = if owners.len() == 1 {
             Owner::One(owners[0].clone())
@@ -236,9 +250,9 @@ pub(super) fn compute<'a>(
             owners.sort();
             Owner::Many(owners.into_iter().cloned().collect())
         };
-        paths.names.insert(name.to_owned(), owner);
+        index.insert(name.to_owned(), owner);
     }
-    paths
+    index
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -261,7 +275,7 @@ impl Node<'_> {
 
 #[derive(Debug, Default)]
 struct Graph<'a> {
-    ids: Vec<KernelId>,
+    ids: Vec<&'a KernelId>,
     index: HashMap<&'a str, usize>,
     nodes: Vec<Node<'a>>,
 }
@@ -272,7 +286,7 @@ impl<'a> Graph<'a> {
             return i;
         }
         let i = self.ids.len();
-        self.ids.push(id.clone());
+        self.ids.push(id);
         self.index.insert(id.as_str(), i);
         self.nodes.push(Node {
             record: None,
@@ -289,7 +303,7 @@ impl<'a> Graph<'a> {
         let Some(old) = old else { return true };
         let order = (new.cost, new.hops)
             .cmp(&(old.cost, old.hops))
-            .then_with(|| self.ids[new.first].cmp(&self.ids[old.first]))
+            .then_with(|| self.ids[new.first].cmp(self.ids[old.first]))
             .then_with(|| new.link.cmp(&old.link));
         order == Ordering::Less
     }

@@ -1,7 +1,9 @@
 //! Reading the native encoding, with an explicit stack (no recursion).
 
+use std::cell::Cell;
 use std::fmt;
 
+use crate::codec::with_kept_stack;
 use crate::error::ThawError;
 use crate::limits::{Budget, Limits};
 use crate::value::{Hash, Key, Value};
@@ -11,6 +13,11 @@ use super::{NativeString, tag};
 /// Room reserved up front for an array or hash: larger ones grow as their
 /// elements actually arrive.
 const MAX_PREALLOCATE: usize = 1024;
+
+thread_local! {
+    /// The stack [`Reader::run`] reuses.
+    static STACK: Cell<Vec<Frame>> = const { Cell::new(Vec::new()) };
+}
 
 enum Frame {
     Array {
@@ -208,15 +215,20 @@ impl Reader<'_> {
     }
 
     /// Read one value at nesting level `base` (0: the top).
+    ///
+    /// The stack of open aggregates is kept per thread between values.
     pub(super) fn run(&mut self, base: usize) -> Result<Value, ThawError> {
-        let mut stack: Vec<Frame> = Vec::new();
+        with_kept_stack(&STACK, |stack| self.run_with(base, stack))
+    }
+
+    fn run_with(&mut self, base: usize, stack: &mut Vec<Frame>) -> Result<Value, ThawError> {
         loop {
             if let Some(Frame::Hash { key, .. }) = stack.last_mut()
                 && key.is_none()
             {
                 *key = Some(self.key()?);
             }
-            let Some(mut value) = self.begin(&mut stack, base)? else {
+            let Some(mut value) = self.begin(stack, base)? else {
                 continue;
             };
             loop {

@@ -14,6 +14,9 @@
 //! [`Limits::max_elements`], which bounds the "billion laughs" image whose
 //! back-references double at every level.
 
+use std::cell::Cell;
+
+use crate::codec::with_kept_stack;
 use crate::error::ThawError;
 use crate::limits::{Budget, Limits};
 use crate::value::{Hash, Value};
@@ -52,6 +55,11 @@ impl Node {
             None => reference,
         }
     }
+}
+
+thread_local! {
+    /// The stack [`Reader::run`] reuses.
+    static STACK: Cell<Vec<Frame>> = const { Cell::new(Vec::new()) };
 }
 
 /// Something the reader is inside of.
@@ -119,13 +127,17 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// Read the root object.
+    /// Read the root object. The stack of open aggregates is kept per
+    /// thread between values.
     fn run(&mut self) -> Result<Node, ThawError> {
-        let mut stack: Vec<Frame> = Vec::with_capacity(8);
+        with_kept_stack(&STACK, |stack| self.run_with(stack))
+    }
+
+    fn run_with(&mut self, stack: &mut Vec<Frame>) -> Result<Node, ThawError> {
         // References on the stack: the nesting depth.
         let mut refs = 0;
         loop {
-            let Some(mut node) = self.begin(&mut stack, &mut refs)? else {
+            let Some(mut node) = self.begin(stack, &mut refs)? else {
                 continue;
             };
             // Hand the finished node to what it belongs to, finishing that
