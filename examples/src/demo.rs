@@ -161,7 +161,7 @@ pub fn run_client(options: &ClientOptions) -> anyhow::Result<()> {
                 .name(opts.name.as_str())
                 .protocol(opts.protocol);
                 if let Some(s) = &opts.serializers {
-                    config = config.serializers(s.iter().cloned());
+                    config = config.freezers(s.iter().cloned());
                 }
                 let me = ctx.session_id();
                 config = config

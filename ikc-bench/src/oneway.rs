@@ -36,7 +36,7 @@ pub(crate) fn run_client_kernel<S: Session, T: 'static>(
     let failed = Rc::clone(&outcome);
     let config = ClientConfig::tcp("127.0.0.1", port)
         .name("BenchClient")
-        .serializers([codec])
+        .freezers([codec])
         .on_connect(move |ctx| {
             let _ = ctx.post(driver, "go", Vec::new());
         })

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use ikc_freezer::{Freezer, Value};
 
-use crate::config::{ClientConfig, Limits, ServerConfig, Side, validate_freezers};
+use crate::config::{ClientChannelConfig, Limits, ServerChannelConfig, Side, validate_freezers};
 use crate::error::{ChannelError, FrameError, ProtocolViolation};
 use crate::event::{ChannelEvent, Peer};
 use crate::framing::{FrameDecoder, encode_frame_header, encode_line};
@@ -72,7 +72,7 @@ impl Channel {
     ///
     /// [`ChannelError::Config`] when a name cannot be announced or no
     /// freezer is configured.
-    pub fn client(config: ClientConfig, now: Instant) -> Result<Self, ChannelError> {
+    pub fn client(config: ClientChannelConfig, now: Instant) -> Result<Self, ChannelError> {
         config.identity.validate()?;
         validate_freezers(&config.freezers)?;
         let (phase, first_line) = ClientPhase::start(&config);
@@ -89,7 +89,7 @@ impl Channel {
     ///
     /// [`ChannelError::Config`] when a name cannot be announced or no
     /// freezer is configured.
-    pub fn server(config: ServerConfig, now: Instant) -> Result<Self, ChannelError> {
+    pub fn server(config: ServerChannelConfig, now: Instant) -> Result<Self, ChannelError> {
         config.identity.validate()?;
         validate_freezers(&config.freezers)?;
         let phase = ServerPhase::start(&config);

@@ -120,7 +120,7 @@ impl Identity {
 /// How the connecting side of a [`Channel`](crate::Channel) negotiates.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct ClientConfig {
+pub struct ClientChannelConfig {
     /// What we announce.
     pub identity: Identity,
     /// The freezers we offer, in order of preference (the registry's order).
@@ -134,7 +134,7 @@ pub struct ClientConfig {
     pub limits: Limits,
 }
 
-impl ClientConfig {
+impl ClientChannelConfig {
     /// A client configuration with the default protocol (IKC0) and limits.
     pub fn new(identity: Identity, freezers: Registry) -> Self {
         Self {
@@ -150,7 +150,7 @@ impl ClientConfig {
 /// How the accepting side of a [`Channel`](crate::Channel) negotiates.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct ServerConfig {
+pub struct ServerChannelConfig {
     /// What we announce.
     pub identity: Identity,
     /// The freezers we accept; the client's first offer found here wins.
@@ -168,7 +168,7 @@ pub struct ServerConfig {
     pub limits: Limits,
 }
 
-impl ServerConfig {
+impl ServerChannelConfig {
     /// A server configuration accepting both protocols, with default limits.
     pub fn new(identity: Identity, freezers: Registry) -> Self {
         Self {

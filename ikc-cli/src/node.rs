@@ -170,7 +170,7 @@ fn dial(
     .aliases(aliases.iter().cloned())
     .protocol(protocol)
     .connect_timeout(timeout)
-    .serializers(freezers.iter().cloned())
+    .freezers(freezers.iter().cloned())
     .reconnect(reconnect);
     if let Err(e) = Client::spawn(ctx, config) {
         log::error!("cannot dial {addr}: {}", chain(&e));

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use ikc_channel::{Message, Peer, Target};
+use ikc_channel::{Message, MessageTarget, Peer};
 use ikc_clientlite::LiteError;
 use ikc_clientlite::protocol::{IKC_SESSION, SESSION};
 use ikc_freezer::{Hash, Value, from_value};
@@ -184,11 +184,11 @@ impl AsyncClientLite {
     /// As [`ikc_clientlite::ClientLite::post`].
     pub async fn post(
         &self,
-        spec: impl Into<Target>,
+        spec: impl Into<MessageTarget>,
         params: impl Into<Value>,
     ) -> Result<(), LiteError> {
-        let message =
-            Message::post(Target::Text(String::new()), params).with_from(driver::from(self.name()));
+        let message = Message::post(MessageTarget::Text(String::new()), params)
+            .with_from(driver::from(self.name()));
         let result = self.send(Dest::Spec(spec.into()), message, None).await;
         self.record(result.map(drop))
     }
@@ -201,7 +201,7 @@ impl AsyncClientLite {
     /// As [`ikc_clientlite::ClientLite::call`].
     pub async fn call(
         &self,
-        spec: impl Into<Target>,
+        spec: impl Into<MessageTarget>,
         params: impl Into<Value>,
     ) -> Result<Value, LiteError> {
         let result = self.call_inner(spec.into(), params.into(), false).await;
@@ -215,7 +215,7 @@ impl AsyncClientLite {
     /// As [`call`](Self::call).
     pub async fn call_list(
         &self,
-        spec: impl Into<Target>,
+        spec: impl Into<MessageTarget>,
         params: impl Into<Value>,
     ) -> Result<Vec<Value>, LiteError> {
         let result =
@@ -236,7 +236,7 @@ impl AsyncClientLite {
     /// As [`call`](Self::call), and [`LiteError::Convert`].
     pub async fn call_as<T: DeserializeOwned>(
         &self,
-        spec: impl Into<Target>,
+        spec: impl Into<MessageTarget>,
         params: impl Into<Value>,
     ) -> Result<T, LiteError> {
         let result = self
@@ -255,7 +255,7 @@ impl AsyncClientLite {
     /// As [`call`](Self::call).
     pub async fn post_respond(
         &self,
-        spec: impl Into<Target>,
+        spec: impl Into<MessageTarget>,
         params: impl Into<Value>,
     ) -> Result<Value, LiteError> {
         let (seq, state) = self.next_state();
@@ -264,8 +264,8 @@ impl AsyncClientLite {
         hash.insert("session", Value::bytes(SESSION));
         hash.insert("state", Value::bytes(state.as_str()));
         let params = Value::Array(vec![params.into(), Value::Hash(hash)]);
-        let message =
-            Message::post(Target::Text(String::new()), params).with_from(driver::from(self.name()));
+        let message = Message::post(MessageTarget::Text(String::new()), params)
+            .with_from(driver::from(self.name()));
         let wait = Wait {
             session: SESSION,
             state,
@@ -314,7 +314,7 @@ impl AsyncClientLite {
     /// [`LiteError::NotConnected`], [`LiteError::PingFailed`], and the
     /// errors of a write and of a wait.
     pub async fn ping(&self) -> Result<(), LiteError> {
-        let mut message = Message::post(Target::Text(String::new()), Value::bytes("PING"));
+        let mut message = Message::post(MessageTarget::Text(String::new()), Value::bytes("PING"));
         message.rsvp = Some(HashForm::new(self.name(), IKC_SESSION, "pong"));
         let seq = self.inner.next_request.fetch_add(1, Ordering::Relaxed);
         let wait = Wait {
@@ -346,13 +346,13 @@ impl AsyncClientLite {
 
     async fn call_inner(
         &self,
-        target: Target,
+        target: MessageTarget,
         params: Value,
         list: bool,
     ) -> Result<Value, LiteError> {
         let (seq, state) = self.next_state();
         let rsvp = HashForm::new(self.name(), SESSION, state.as_str());
-        let mut message = Message::call(Target::Text(String::new()), params, rsvp)
+        let mut message = Message::call(MessageTarget::Text(String::new()), params, rsvp)
             .with_from(driver::from(self.name()));
         message.wantarray = Some(list);
         let wait = Wait {

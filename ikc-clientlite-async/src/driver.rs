@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use ikc_channel::{
-    Channel, ChannelError, ChannelEvent, ClientConfig, Identity, Message, Peer, Target,
+    Channel, ChannelError, ChannelEvent, ClientChannelConfig, Identity, Message, MessageTarget,
+    Peer,
 };
 use ikc_clientlite::LiteError;
 use ikc_clientlite::protocol::{IKC_SESSION, SESSION, remote_name, resolve};
@@ -41,7 +42,7 @@ pub(crate) struct Wait {
 #[derive(Debug)]
 pub(crate) enum Dest {
     /// A specifier, resolved against the server's name.
-    Spec(Target),
+    Spec(MessageTarget),
     /// The server's `IKC/ping`, by its kernel ID.
     Ping,
 }
@@ -275,7 +276,9 @@ impl Driver {
                         return;
                     }
                 },
-                Dest::Ping => Target::from(format!("poe://{}/IKC/ping", conn.peer.kernel_id)),
+                Dest::Ping => {
+                    MessageTarget::from(format!("poe://{}/IKC/ping", conn.peer.kernel_id))
+                }
             };
             let failure = match conn.wire.channel.send(&message) {
                 Err(ChannelError::Freeze(e)) => {
@@ -395,8 +398,8 @@ impl Driver {
             return;
         }
         let parts = match &message.event {
-            Target::Hash(hash) => Some((hash.session.to_string(), hash.state.to_string())),
-            Target::Text(text) => Specifier::parse(text).ok().map(|spec| {
+            MessageTarget::Hash(hash) => Some((hash.session.to_string(), hash.state.to_string())),
+            MessageTarget::Text(text) => Specifier::parse(text).ok().map(|spec| {
                 (
                     spec.part(PartName::Session).to_string(),
                     spec.part(PartName::State).to_string(),
@@ -505,7 +508,7 @@ async fn negotiate(settings: &Settings) -> Result<(Conn, Vec<ChannelEvent>), Lit
     };
     let per_phase = settings.connect_timeout;
     let identity = Identity::new(&settings.name).with_pid(settings.pid);
-    let mut config = ClientConfig::new(identity, settings.freezers.clone());
+    let mut config = ClientChannelConfig::new(identity, settings.freezers.clone());
     config.protocol = settings.protocol;
     config.peer_address = Some(settings.address.kernel_name());
     config.limits = settings.limits;

@@ -84,6 +84,6 @@ mod driver;
 
 pub use crate::builder::Builder;
 pub use crate::client::AsyncClientLite;
-pub use ikc_channel::{Peer, Protocol, Target};
+pub use ikc_channel::{MessageTarget, Peer, Protocol};
 pub use ikc_clientlite::{Address, LiteError};
 pub use ikc_freezer::Value;

@@ -12,7 +12,7 @@ use ikc_freezer::{Native, Registry, Storable};
 use crate::client::{ClientLite, Connector};
 use crate::connection::Settings;
 use crate::error::LiteError;
-use crate::stream::{self, Address, BoxedStream, Stream};
+use crate::stream::{self, Address, BlockingStream, BoxedStream};
 
 /// Perl's default for both timeouts.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -198,7 +198,7 @@ impl Builder {
     /// [`io::ErrorKind::TimedOut`]).
     pub fn connect_with<S, F>(self, mut connector: F) -> Result<ClientLite, LiteError>
     where
-        S: Stream + Send + 'static,
+        S: BlockingStream + Send + 'static,
         F: FnMut(&Address, Duration) -> io::Result<S> + Send + 'static,
     {
         let connector: Connector = Box::new(move |address, timeout| {

@@ -1,4 +1,4 @@
-//! The blocking driver: one [`Channel`] (client side) over one [`Stream`],
+//! The blocking driver: one [`Channel`] (client side) over one [`BlockingStream`],
 //! moved along the way rustls' `complete_io` moves a TLS connection: write
 //! everything the channel has to send, then read once, feed what was read
 //! in, and look at the events.
@@ -9,13 +9,13 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use ikc_channel::{
-    Channel, ChannelError, ChannelEvent, ClientConfig, FrameError, Identity, Limits, Message, Peer,
-    Protocol,
+    Channel, ChannelError, ChannelEvent, ClientChannelConfig, FrameError, Identity, Limits,
+    Message, Peer, Protocol,
 };
 use ikc_freezer::{FreezeError, Registry};
 
 use crate::error::LiteError;
-use crate::stream::{Address, Stream};
+use crate::stream::{Address, BlockingStream};
 
 /// How much one read takes in (Perl's ClientLite reads 65535 bytes).
 const READ_SIZE: usize = 64 * 1024;
@@ -99,7 +99,7 @@ struct Wire<S> {
     read_timeout: Option<Duration>,
 }
 
-impl<S: Stream> Wire<S> {
+impl<S: BlockingStream> Wire<S> {
     fn new(stream: S, channel: Channel) -> Self {
         Self {
             stream,
@@ -222,7 +222,7 @@ impl<S> fmt::Debug for Connection<S> {
     }
 }
 
-impl<S: Stream> Connection<S> {
+impl<S: BlockingStream> Connection<S> {
     /// Run IKC's negotiation over `stream`, each phase within
     /// `settings.connect_timeout`.
     pub(crate) fn negotiate(stream: S, settings: &Settings) -> Result<Self, LiteError> {
@@ -233,7 +233,7 @@ impl<S: Stream> Connection<S> {
         };
         let per_phase = settings.connect_timeout;
         let identity = Identity::new(&settings.name).with_pid(settings.pid);
-        let mut config = ClientConfig::new(identity, settings.freezers.clone());
+        let mut config = ClientChannelConfig::new(identity, settings.freezers.clone());
         config.protocol = settings.protocol;
         config.peer_address = Some(settings.address.kernel_name());
         config.limits = settings.limits;
@@ -416,8 +416,8 @@ fn keep(unread: &mut VecDeque<Incoming>, event: ChannelEvent, cap: Option<usize>
 /// How a message's destination is written in logs.
 pub(crate) fn target_name(message: &Message) -> String {
     match &message.event {
-        ikc_channel::Target::Text(text) => text.clone(),
-        ikc_channel::Target::Hash(hash) => hash.ikc_name(),
+        ikc_channel::MessageTarget::Text(text) => text.clone(),
+        ikc_channel::MessageTarget::Hash(hash) => hash.ikc_name(),
     }
 }
 

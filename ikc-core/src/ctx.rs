@@ -168,7 +168,7 @@ impl<'k> Ctx<'k> {
     ///
     /// As [`call`](Self::call).
     #[track_caller]
-    pub fn call_as<'t>(
+    pub(crate) fn call_as<'t>(
         &mut self,
         sender: SessionId,
         to: impl Into<Target<'t>>,
@@ -253,12 +253,12 @@ impl<'k> Ctx<'k> {
     /// Make this session the forwarder: it receives, as
     /// [`FORWARD_STATE`](crate::FORWARD_STATE), every event posted to a
     /// specifier naming another kernel. The IKC responder registers itself.
-    pub fn set_forwarder(&mut self) {
+    pub(crate) fn set_forwarder(&mut self) {
         self.core.forwarder = Some(self.me);
     }
 
     /// Stop being the forwarder (if this session is it).
-    pub fn clear_forwarder(&mut self) {
+    pub(crate) fn clear_forwarder(&mut self) {
         if self.core.forwarder == Some(self.me) {
             self.core.forwarder = None;
         }

@@ -77,8 +77,8 @@
 //! an alias, a session id in digits, or an IKC specifier. A specifier whose
 //! kernel is not given or is one of this kernel's names
 //! ([`Kernel::add_name`]) is delivered locally. One naming another kernel
-//! (or `*`) goes to the forwarder ([`Kernel::set_forwarder`],
-//! [`Ctx::set_forwarder`]), which receives [`FORWARD_STATE`] with the
+//! (or `*`) goes to the forwarder ([`Kernel::set_forwarder`]; the IKC
+//! responder registers itself), which receives [`FORWARD_STATE`] with the
 //! original SENDER and takes the parsed destination and the event with
 //! [`Ctx::take_remote_post`] (nothing is printed back to text).
 //! `post(to, state, args)` takes a specifier naming a session
@@ -134,6 +134,8 @@ mod error;
 mod event;
 mod handle;
 mod ids;
+#[doc(hidden)]
+pub mod internal;
 mod kernel;
 mod session;
 mod typed;

@@ -92,7 +92,7 @@ mod watch;
 pub use crate::api::{Ikc, KernelInfo};
 pub use crate::error::{ConnectionError, IkcError, Operation, unix_name};
 pub use crate::link::{
-    ChannelOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, OnConnect, OnError, Stream,
+    ChannelOptions, ChannelStream, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, OnConnect, OnError,
     spawn_channel,
 };
 pub use crate::monitor::{MonitorOp, MonitorStates};

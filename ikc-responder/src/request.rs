@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use ikc_channel::{Message, Target};
+use ikc_channel::{Message, MessageTarget};
 use ikc_core::{Ctx, SessionId, StateName};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, ParseError, Specifier};
@@ -43,11 +43,11 @@ impl ParsedTarget {
 /// (a few dozen, most recent last): requests mostly go to a few targets.
 pub(crate) fn parsed_target(
     shared: &Shared,
-    event: &Target,
+    event: &MessageTarget,
 ) -> Result<Rc<ParsedTarget>, ParseError> {
     let text = match event {
-        Target::Text(text) => text,
-        Target::Hash(hash) => {
+        MessageTarget::Text(text) => text,
+        MessageTarget::Hash(hash) => {
             return Ok(Rc::new(ParsedTarget::new(Specifier::from_hash_form(hash))));
         }
     };
@@ -101,8 +101,8 @@ pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, erro
     let failure = match &to {
         None => {
             let text = match &msg.event {
-                Target::Text(t) => t.clone(),
-                Target::Hash(h) => h.ikc_name(),
+                MessageTarget::Text(t) => t.clone(),
+                MessageTarget::Hash(h) => h.ikc_name(),
             };
             Failure::new(format!("{text} isn't a valid specifier"), "request")
         }
@@ -126,8 +126,7 @@ fn invoke(
     inv: Invocation,
 ) -> Result<(), Failure> {
     let thunk = thunk::thunk_for(shared, ctx, msg.from.as_ref());
-    let ret = ctx
-        .call_as(thunk, inv.target, inv.state, inv.args)
+    let ret = ikc_core::internal::call_as(ctx, thunk, inv.target, inv.state, inv.args)
         .map_err(|e| Failure::new(e.to_string(), "invocation"))?;
     let Some(rsvp) = msg.rsvp.take() else {
         return Ok(());

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use ikc_channel::{Message, Target};
+use ikc_channel::{Message, MessageTarget};
 use ikc_core::{Ctx, Event, FORWARD_STATE, RemotePost, Session, SessionId, Spawner};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, Specifier};
@@ -82,7 +82,7 @@ impl Responder {
         let local = local::spawn(ctx, &shared);
         crate::remote_call::spawn(ctx);
         shared.borrow_mut().local_channel = Some(local);
-        ctx.set_forwarder();
+        ikc_core::internal::set_forwarder(ctx);
         self.shared = Some(shared);
     }
 
@@ -273,7 +273,7 @@ impl Session for Responder {
                 if ours {
                     ctx.remove_service::<RefCell<State>>();
                 }
-                ctx.clear_forwarder();
+                ikc_core::internal::clear_forwarder(ctx);
                 self.shared = None;
                 return Value::Undef;
             }
@@ -286,13 +286,13 @@ impl Session for Responder {
     }
 }
 
-fn target_of(to: &Value) -> Option<Target> {
+fn target_of(to: &Value) -> Option<MessageTarget> {
     match to {
-        Value::Hash(_) => hash_form(to).map(Target::Hash),
+        Value::Hash(_) => hash_form(to).map(MessageTarget::Hash),
         other => {
             let text = other.as_str()?;
             // IKC reads a bare "kernel/session/state" as poe://kernel/session/state.
-            Some(Target::Text(if text.starts_with("poe:") {
+            Some(MessageTarget::Text(if text.starts_with("poe:") {
                 text.to_owned()
             } else {
                 format!("poe://{text}")
@@ -591,13 +591,13 @@ fn forward(shared: &Shared, ctx: &mut Ctx<'_>, post: RemotePost, sender: Option<
     let msg = if args.len() == 1 {
         to.state = Some(state);
         Message::post(
-            Target::Hash(to.to_hash_form()),
+            MessageTarget::Hash(to.to_hash_form()),
             args.pop().unwrap_or_default(),
         )
     } else {
         to.state = Some(PROXY_STATE.to_owned());
         Message::post(
-            Target::Hash(to.to_hash_form()),
+            MessageTarget::Hash(to.to_hash_form()),
             Value::Array(vec![Value::from(state), Value::Array(args)]),
         )
     };
@@ -650,7 +650,7 @@ pub(crate) fn shutdown(shared: &Shared, ctx: &mut Ctx<'_>) {
         return;
     }
     let _ = ctx.alias_remove(IKC_ALIAS);
-    ctx.clear_forwarder();
+    ikc_core::internal::clear_forwarder(ctx);
     let channels: Vec<SessionId> = shared.borrow().links.keys().copied().collect();
     // Stay (and keep the responder's state) until every channel has
     // closed: events queued before the shutdown (posts to proxies, say)

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use ikc_freezer::Value;
 
-use crate::config::{ClientConfig, Limits, ServerConfig};
+use crate::config::{ClientChannelConfig, Limits, ServerChannelConfig};
 use crate::error::{ChannelError, ProtocolViolation};
 use crate::framing::{LineDecoder, encode_line};
 use crate::handshake::{Agreement, ClientPhase, Line, Next, ServerPhase, Step};
@@ -21,8 +21,8 @@ pub(super) struct Negotiation {
 
 /// Which end, in which phase, with what configuration.
 pub(super) enum Role {
-    Client(ClientPhase, ClientConfig),
-    Server(ServerPhase, ServerConfig),
+    Client(ClientPhase, ClientChannelConfig),
+    Server(ServerPhase, ServerChannelConfig),
 }
 
 /// What a line did to the negotiation.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ikc_freezer::Freezer;
 
 use super::{Agreement, Line, Setup, Step};
-use crate::config::{ClientConfig, Protocol};
+use crate::config::{ClientChannelConfig, Protocol};
 use crate::error::{ChannelError, ProtocolViolation};
 
 /// Where the client is in the negotiation.
@@ -38,7 +38,7 @@ pub(crate) enum ClientPhase {
 
 impl ClientPhase {
     /// The first phase and the line that opens the negotiation.
-    pub(crate) fn start(config: &ClientConfig) -> (Self, String) {
+    pub(crate) fn start(config: &ClientChannelConfig) -> (Self, String) {
         match config.protocol {
             Protocol::Ikc0 => (
                 Self::Client010,
@@ -60,7 +60,7 @@ impl ClientPhase {
     }
 
     /// The transition on one line from the server.
-    pub(crate) fn on_line(self, line: Line<'_>, config: &ClientConfig) -> Step<Self> {
+    pub(crate) fn on_line(self, line: Line<'_>, config: &ClientChannelConfig) -> Step<Self> {
         match (self, line) {
             (Self::Client010, Line::Not) => Step::to(Self::hello_sent()).send("HELLO"),
             (Self::Client010, Line::Setup(text)) => {
@@ -156,7 +156,7 @@ impl ClientPhase {
     }
 
     /// Offer the freezer at `index` of our list, or fail when none is left.
-    fn offer(peer_names: Vec<String>, index: usize, config: &ClientConfig) -> Step<Self> {
+    fn offer(peer_names: Vec<String>, index: usize, config: &ClientChannelConfig) -> Step<Self> {
         let names = config.freezers.names();
         let offer = names
             .get(index)

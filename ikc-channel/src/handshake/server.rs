@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ikc_freezer::{Freezer, STORABLE};
 
 use super::{Agreement, Line, Setup, Step};
-use crate::config::{Protocol, ServerConfig, is_freezer_name};
+use crate::config::{Protocol, ServerChannelConfig, is_freezer_name};
 use crate::error::ChannelError;
 
 /// Where the server is in the negotiation.
@@ -31,7 +31,7 @@ pub(crate) enum ServerPhase {
 
 impl ServerPhase {
     /// The first phase: the server waits for the client to speak.
-    pub(crate) fn start(config: &ServerConfig) -> Self {
+    pub(crate) fn start(config: &ServerChannelConfig) -> Self {
         match config.protocol {
             Protocol::Ikc0 => Self::Server010,
             Protocol::Ikc => Self::Server000,
@@ -50,7 +50,7 @@ impl ServerPhase {
     }
 
     /// The transition on one line from the client.
-    pub(crate) fn on_line(self, line: Line<'_>, config: &ServerConfig) -> Step<Self> {
+    pub(crate) fn on_line(self, line: Line<'_>, config: &ServerChannelConfig) -> Step<Self> {
         match (self, line) {
             (Self::Server010 | Self::Server000, Line::Hello) => {
                 let identity = &config.identity;

@@ -267,7 +267,7 @@ fn freezers_offered_and_chosen(serializers: Option<&'static [&'static str]>) -> 
                 .name("Client")
                 .on_connect(move |_| n2.send("connected", Vec::new()));
             match serializers {
-                Some(list) => c.serializers(list.iter().copied()),
+                Some(list) => c.freezers(list.iter().copied()),
                 None => c,
             }
         },
@@ -324,11 +324,8 @@ fn serializers_preference() {
     assert_eq!(chosen, DUMPER);
     // Nothing known: the client does not start.
     let err = spawn_kernel("Client", |kernel| {
-        let err = Client::spawn(
-            kernel,
-            ClientConfig::tcp("127.0.0.1", 1).serializers(["YAML"]),
-        )
-        .unwrap_err();
+        let err = Client::spawn(kernel, ClientConfig::tcp("127.0.0.1", 1).freezers(["YAML"]))
+            .unwrap_err();
         Ok(err)
     });
     let (err, k) = err.split();
