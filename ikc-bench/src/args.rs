@@ -5,7 +5,11 @@ use std::str::FromStr;
 use anyhow::{Context, Result, bail};
 
 /// Every option any scenario reads.
-const KNOWN: [&str; 13] = [
+const KNOWN: [&str; 17] = [
+    "tls",
+    "secret",
+    "tls-dir",
+    "secret-file",
     "calls",
     "n",
     "codec",
@@ -20,6 +24,9 @@ const KNOWN: [&str; 13] = [
     "host",
     "timeout",
 ];
+
+/// Options that take no value.
+const FLAGS: [&str; 2] = ["tls", "secret"];
 
 /// The options given after the scenario name.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +45,7 @@ impl Args {
             };
             let (key, value) = match key.split_once('=') {
                 Some((k, v)) => (k.to_owned(), v.to_owned()),
+                None if FLAGS.contains(&key) => (key.to_owned(), "on".to_owned()),
                 None => {
                     let value = argv
                         .next()
@@ -51,6 +59,11 @@ impl Args {
             pairs.push((key, value));
         }
         Ok(Self { pairs })
+    }
+
+    /// Was the flag `key` given?
+    pub(crate) fn flag(&self, key: &str) -> bool {
+        self.get(key).is_some_and(|v| v != "off")
     }
 
     /// The last value given for `key`.

@@ -36,6 +36,7 @@ mod oneway;
 mod pingpong;
 mod process;
 mod rtt;
+mod security;
 mod serve;
 mod stats;
 
@@ -55,12 +56,14 @@ pub(crate) const SERVER_NAME: &str = "Bench";
 pub(crate) const SESSION: &str = "bench";
 
 const USAGE: &str =
-    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|local|memory|pingpong|erlang|all|serve> [options]
+    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|handshake|security|local|memory|pingpong|erlang|all|serve> [options]
 
-  oneway    [--n 2000000] [--codec native|storable|dumper] [--batch 1000] [--window 4]
-  rtt       [--n 20000] [--warmup 1000] [--codec native|storable|dumper]
-  lite-rtt  [--n 20000] [--warmup 1000] [--codec native|storable|dumper]
+  oneway    [--n 2000000] [--codec native|storable|dumper] [--batch 1000] [--window 4] [--tls] [--secret]
+  rtt       [--n 20000] [--warmup 1000] [--codec native|storable|dumper] [--tls] [--secret]
+  lite-rtt  [--n 20000] [--warmup 1000] [--codec native|storable|dumper] [--tls] [--secret]
   fanin     [--threads 100] [--n 200000] [--warmup 20] [--codec native|storable|dumper]
+  handshake [--n 1000] [--tls] [--secret]   connections (handshake, then close) per second
+  security  oneway, rtt and lite-rtt in clear then with --tls; handshake clear, --secret, --tls, both
   local     [--n 5000000]
   memory    [--connections 1000]
   pingpong  [--n 20000] [--warmup 1000] [--threads 1]   raw TCP, no IKC: the floor
@@ -100,6 +103,8 @@ fn run(scenario: &str, args: &Args) -> Result<()> {
         "memory" => memory::run(args).map(drop),
         "erlang" => erlang::run(args).map(drop),
         "all" => all::run(args),
+        "handshake" => rtt::handshake(args),
+        "security" => security_run(args),
         "help" | "--help" | "-h" => {
             println!("{USAGE}");
             Ok(())
@@ -119,6 +124,28 @@ pub(crate) fn payload(seq: u64) -> Value {
         Value::Array(vec![Value::Int(1), Value::Int(2), Value::Int(3)]),
     );
     Value::Hash(hash)
+}
+
+/// `security`: each figure in clear and over TLS in one run, the ratio of
+/// the one-way rates, then handshakes per second clear, with the secret,
+/// over TLS, and with both.
+fn security_run(args: &Args) -> Result<()> {
+    let clear = oneway::run(&args.with("tls", "off"))?;
+    let tls = oneway::run(&args.with("tls", "on"))?;
+    println!(
+        "oneway tls_over_clear={:.2}",
+        tls as f64 / clear.max(1) as f64
+    );
+    for tls in ["off", "on"] {
+        rtt::kernel_rtt(&args.with("tls", tls))?;
+    }
+    for tls in ["off", "on"] {
+        rtt::lite_rtt(&args.with("tls", tls))?;
+    }
+    for (tls, secret) in [("off", "off"), ("off", "on"), ("on", "off"), ("on", "on")] {
+        rtt::handshake(&args.with("tls", tls).with("secret", secret))?;
+    }
+    Ok(())
 }
 
 /// The negotiated name of a codec given on the command line.

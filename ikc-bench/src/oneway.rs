@@ -16,6 +16,7 @@ use ikc_responder::Ikc;
 
 use crate::args::Args;
 use crate::process::ServerProcess;
+use crate::security::Security;
 use crate::stats::per_sec;
 use crate::{SERVER_NAME, SESSION, codec_name, payload};
 
@@ -28,13 +29,15 @@ pub(crate) type Outcome<T> = Rc<RefCell<Option<Result<T, String>>>>;
 pub(crate) fn run_client_kernel<S: Session, T: 'static>(
     port: u16,
     codec: &str,
+    security: &Security,
     session: impl FnOnce(Outcome<T>) -> S,
 ) -> Result<T> {
     let outcome: Outcome<T> = Rc::new(RefCell::new(None));
     let mut kernel = Kernel::new()?;
     let driver = kernel.spawn(session(Rc::clone(&outcome)));
     let failed = Rc::clone(&outcome);
-    let config = ClientConfig::tcp("127.0.0.1", port)
+    let config = security
+        .client(ClientConfig::tcp("127.0.0.1", port))
         .name("BenchClient")
         .freezers([codec])
         .on_connect(move |ctx| {
@@ -148,8 +151,9 @@ pub(crate) fn run(args: &Args) -> Result<u64> {
         n > 0 && batch > 0 && window > 0,
         "--n, --batch and --window must be positive"
     );
-    let server = ServerProcess::start(args)?;
-    let (elapsed, answer) = run_client_kernel(server.port(), name, |outcome| OneWay {
+    let (args, security) = Security::prepare(args)?;
+    let server = ServerProcess::start(&args)?;
+    let (elapsed, answer) = run_client_kernel(server.port(), name, &security, |outcome| OneWay {
         n,
         batch,
         window,
@@ -174,7 +178,8 @@ pub(crate) fn run(args: &Args) -> Result<u64> {
     );
     let rate = per_sec(n, elapsed);
     println!(
-        "oneway codec={codec} n={n} secs={:.3} msgs_per_sec={rate}",
+        "oneway codec={codec} link={} n={n} secs={:.3} msgs_per_sec={rate}",
+        security.label(),
         elapsed.as_secs_f64(),
     );
     Ok(rate)

@@ -45,10 +45,13 @@ impl ServerProcess {
             }
             None => Command::new(exe),
         };
-        command
-            .args([subcommand, "--port", "0"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped());
+        command.args([subcommand, "--port", "0"]);
+        for key in ["tls-dir", "secret-file"] {
+            if let Some(value) = args.get(key) {
+                command.args([format!("--{key}"), value.to_owned()]);
+            }
+        }
+        command.stdin(Stdio::piped()).stdout(Stdio::piped());
         let mut child = command.spawn().context("starting the server process")?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().context("the server's stdout")?;

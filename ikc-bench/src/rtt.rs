@@ -9,12 +9,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use ikc_clientlite::{Builder, ClientLite};
 use ikc_core::{Ctx, Event, Session};
-use ikc_freezer::Value;
+use ikc_freezer::{NATIVE, Value};
 use ikc_responder::Ikc;
 
 use crate::args::Args;
 use crate::oneway::{Outcome, bench_state, quit_and_shutdown, run_client_kernel};
 use crate::process::ServerProcess;
+use crate::security::Security;
 use crate::stats::{Summary, per_sec};
 use crate::{SESSION, codec_name, payload};
 
@@ -81,8 +82,9 @@ pub(crate) fn kernel_rtt(args: &Args) -> Result<Summary> {
     let n: u64 = args.number("n", 20_000)?;
     let warmup: u64 = args.number("warmup", 1000)?;
     ensure!(n > 0, "--n must be positive");
-    let server = ServerProcess::start(args)?;
-    let mut times = run_client_kernel(server.port(), name, |outcome| Caller {
+    let (args, security) = Security::prepare(args)?;
+    let server = ServerProcess::start(&args)?;
+    let mut times = run_client_kernel(server.port(), name, &security, |outcome| Caller {
         warmup,
         n,
         echo: bench_state("echo"),
@@ -93,15 +95,19 @@ pub(crate) fn kernel_rtt(args: &Args) -> Result<Summary> {
     })?;
     server.finish()?;
     let summary = Summary::of(&mut times).context("no calls timed")?;
-    println!("rtt codec={codec} n={n} {}", summary.fields());
+    println!(
+        "rtt codec={codec} link={} n={n} {}",
+        security.label(),
+        summary.fields()
+    );
     Ok(summary)
 }
 
-fn lite_connect(port: u16, codec: &str) -> Result<ClientLite> {
-    Ok(Builder::tcp("127.0.0.1", port)
+fn lite_connect(port: u16, codec: &str, security: &Security) -> Result<ClientLite> {
+    let builder = Builder::tcp("127.0.0.1", port)
         .freezer(codec)
-        .timeout(Duration::from_secs(30))
-        .connect()?)
+        .timeout(Duration::from_secs(30));
+    Ok(security.lite(builder).connect()?)
 }
 
 /// `warmup` untimed calls to `bench/echo`.
@@ -136,15 +142,20 @@ pub(crate) fn lite_rtt(args: &Args) -> Result<Summary> {
     let n: u64 = args.number("n", 20_000)?;
     let warmup: u64 = args.number("warmup", 1000)?;
     ensure!(n > 0, "--n must be positive");
-    let server = ServerProcess::start(args)?;
-    let mut poe = lite_connect(server.port(), name)?;
+    let (args, security) = Security::prepare(args)?;
+    let server = ServerProcess::start(&args)?;
+    let mut poe = lite_connect(server.port(), name, &security)?;
     lite_warmup(&mut poe, warmup)?;
     let mut times = lite_calls(&mut poe, warmup, n)?;
     poe.post(bench_state("quit").as_str(), ())?;
     poe.disconnect();
     server.finish()?;
     let summary = Summary::of(&mut times).context("no calls timed")?;
-    println!("lite-rtt codec={codec} n={n} {}", summary.fields());
+    println!(
+        "lite-rtt codec={codec} link={} n={n} {}",
+        security.label(),
+        summary.fields()
+    );
     Ok(summary)
 }
 
@@ -171,7 +182,7 @@ pub(crate) fn fanin(args: &Args) -> Result<u64> {
         .map(|_| {
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || -> Result<Vec<Duration>> {
-                let ready = lite_connect(port, name).and_then(|mut poe| {
+                let ready = lite_connect(port, name, &Security::default()).and_then(|mut poe| {
                     lite_warmup(&mut poe, warmup)?;
                     Ok(poe)
                 });
@@ -192,7 +203,7 @@ pub(crate) fn fanin(args: &Args) -> Result<u64> {
         }
     }
     let elapsed = start.elapsed();
-    let mut poe = lite_connect(port, name)?;
+    let mut poe = lite_connect(port, name, &Security::default())?;
     poe.post(bench_state("quit").as_str(), ())?;
     poe.disconnect();
     server.finish()?;
@@ -208,4 +219,29 @@ pub(crate) fn fanin(args: &Args) -> Result<u64> {
         summary.p50_us, summary.p99_us
     );
     Ok(rate)
+}
+
+/// `handshake`: `--n` ClientLite connections opened (handshake done) and
+/// closed one after the other, against one server kernel (one core).
+pub(crate) fn handshake(args: &Args) -> Result<()> {
+    let n: u64 = args.number("n", 1000)?;
+    ensure!(n > 0, "--n must be positive");
+    let (args, security) = Security::prepare(args)?;
+    let server = ServerProcess::start(&args)?;
+    let start = Instant::now();
+    for _ in 0..n {
+        lite_connect(server.port(), NATIVE, &security)?.disconnect();
+    }
+    let elapsed = start.elapsed();
+    let mut poe = lite_connect(server.port(), NATIVE, &security)?;
+    poe.post(bench_state("quit").as_str(), ())?;
+    poe.disconnect();
+    server.finish()?;
+    println!(
+        "handshake link={} n={n} secs={:.3} conns_per_sec={}",
+        security.label(),
+        elapsed.as_secs_f64(),
+        per_sec(n, elapsed)
+    );
+    Ok(())
 }

@@ -48,10 +48,8 @@ pub(crate) fn exit_with_stdin() {
 pub(crate) fn serve(args: &Args) -> Result<()> {
     let port: u16 = args.number("port", 0)?;
     let mut kernel = Kernel::new()?;
-    let listening = Server::spawn(
-        &mut kernel,
-        ServerConfig::tcp("127.0.0.1", port).name(SERVER_NAME),
-    )?;
+    let config = ServerConfig::tcp("127.0.0.1", port).name(SERVER_NAME);
+    let listening = Server::spawn(&mut kernel, crate::security::server(args, config)?)?;
     kernel.spawn(
         InlineStates::with_heap(Sink::default())
             .state("_start", |_, ctx, _| {

@@ -7,16 +7,18 @@ use std::time::Instant;
 
 use ikc_freezer::{Freezer, Value};
 
-use crate::config::{ClientChannelConfig, Limits, ServerChannelConfig, Side, validate_freezers};
+use crate::config::{ClientChannelConfig, Limits, ServerChannelConfig, Side};
 use crate::error::{ChannelError, FrameError, ProtocolViolation};
 use crate::event::{ChannelEvent, Peer};
 use crate::framing::{FrameDecoder, encode_frame_header, encode_line};
+use crate::handshake::refused_line;
 use crate::handshake::{Agreement, ClientPhase, ServerPhase};
 use crate::message::Message;
+use crate::tls::TlsLayer;
 
 mod negotiation;
 
-use self::negotiation::{Negotiation, Outcome, Role, peer_from};
+use self::negotiation::{Negotiation, Outcome, Role, TlsFacts, peer_from};
 
 /// One end of an IKC connection: negotiation, then framed messages, with
 /// no I/O of its own (the quinn-proto and rustls pattern). The event-loop
@@ -53,6 +55,10 @@ pub struct Channel {
     events: VecDeque<ChannelEvent>,
     scratch: Vec<u8>,
     peer: Option<Peer>,
+    /// TLS, when configured: what goes in and out passes through it.
+    tls: Option<TlsLayer>,
+    /// Decrypted input (TLS only), kept to reuse its allocation.
+    plain: Vec<u8>,
 }
 
 enum State {
@@ -73,12 +79,21 @@ impl Channel {
     /// [`ChannelError::Config`] when a name cannot be announced or no
     /// freezer is configured.
     pub fn client(config: ClientChannelConfig, now: Instant) -> Result<Self, ChannelError> {
-        config.identity.validate()?;
-        validate_freezers(&config.freezers)?;
-        let (phase, first_line) = ClientPhase::start(&config);
+        config.validate()?;
+        let tls = config.tls.as_ref().map(TlsLayer::client).transpose()?;
         let limits = config.limits;
-        let mut channel = Self::new(Side::Client, Role::Client(phase, config), limits, now);
-        log::debug!("client sends {first_line:?}");
+        let mut negotiation =
+            Negotiation::new(Role::Client(ClientPhase::Client010, config), &limits, now);
+        let Role::Client(phase, config) = &mut negotiation.role else {
+            unreachable!("made as a client just above")
+        };
+        let (first, first_line) = ClientPhase::start(config, &negotiation.nonce);
+        *phase = first;
+        let mut channel = Self::new(Side::Client, negotiation, limits, tls);
+        log::debug!(
+            "client sends {:?}",
+            first_line.split(";AUTH=").next().unwrap_or_default()
+        );
         encode_line(&first_line, &mut channel.transmit);
         Ok(channel)
     }
@@ -90,28 +105,31 @@ impl Channel {
     /// [`ChannelError::Config`] when a name cannot be announced or no
     /// freezer is configured.
     pub fn server(config: ServerChannelConfig, now: Instant) -> Result<Self, ChannelError> {
-        config.identity.validate()?;
-        validate_freezers(&config.freezers)?;
+        config.validate()?;
+        let tls = config.tls.as_ref().map(TlsLayer::server).transpose()?;
         let phase = ServerPhase::start(&config);
         let limits = config.limits;
-        Ok(Self::new(
-            Side::Server,
-            Role::Server(phase, config),
-            limits,
-            now,
-        ))
+        let negotiation = Negotiation::new(Role::Server(phase, config), &limits, now);
+        Ok(Self::new(Side::Server, negotiation, limits, tls))
     }
 
-    fn new(side: Side, role: Role, limits: Limits, now: Instant) -> Self {
+    fn new(side: Side, negotiation: Negotiation, limits: Limits, tls: Option<TlsLayer>) -> Self {
         Self {
             side,
             limits,
-            state: State::Negotiating(Box::new(Negotiation::new(role, &limits, now))),
+            state: State::Negotiating(Box::new(negotiation)),
             transmit: Vec::new(),
             events: VecDeque::new(),
             scratch: Vec::new(),
             peer: None,
+            tls,
+            plain: Vec::new(),
         }
+    }
+
+    /// Does this channel run over TLS?
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// Which end this is.
@@ -172,17 +190,59 @@ impl Channel {
     /// A fatal [`ChannelError`]: a negotiation line or frame over its limit,
     /// a malformed frame header, too many rejected negotiation lines, or no
     /// freezer in common. The channel is dead afterwards.
-    pub fn handle_input(&mut self, mut input: &[u8]) -> Result<(), ChannelError> {
+    pub fn handle_input(&mut self, input: &[u8]) -> Result<(), ChannelError> {
+        let Some(tls) = self.tls.as_mut() else {
+            return self.handle_plain(input);
+        };
+        if let State::Failed(error) = &self.state {
+            return Err(error.clone());
+        }
+        let mut plain = std::mem::take(&mut self.plain);
+        plain.clear();
+        let result = match tls.read(input, &mut plain) {
+            Ok(()) => self.handle_plain(&plain),
+            Err(error) => {
+                // What was decrypted before the bad record still counts.
+                let _ = self.handle_plain(&plain);
+                Err(self.fail(error.into()))
+            }
+        };
+        self.plain = plain;
+        result
+    }
+
+    fn handle_plain(&mut self, mut input: &[u8]) -> Result<(), ChannelError> {
         loop {
             match &mut self.state {
                 State::Failed(error) => return Err(error.clone()),
                 State::Negotiating(negotiation) => {
+                    if !negotiation.heard && !input.is_empty() {
+                        negotiation.heard = true;
+                        // A TLS record (handshake 0x16 or alert 0x15) on a
+                        // channel in clear: say so to a TLS peer in a way
+                        // its TLS layer reports as "not TLS".
+                        if self.tls.is_none() && matches!(input[0], 0x15 | 0x16) {
+                            if self.side == Side::Server {
+                                let line = refused_line("this port does not speak TLS");
+                                encode_line(&line, &mut self.transmit);
+                            }
+                            return Err(self.fail(ChannelError::UnexpectedTls));
+                        }
+                    }
                     let line = match negotiation.lines.decode(&mut input) {
                         None => return Ok(()),
                         Some(Ok(line)) => line,
                         Some(Err(error)) => return Err(self.fail(error)),
                     };
-                    match negotiation.on_line(&line, &self.limits, &mut self.transmit) {
+                    let tls = match &self.tls {
+                        Some(tls) => TlsFacts {
+                            on: true,
+                            binding: tls.binding().unwrap_or_default(),
+                            subject: tls.peer_subject(),
+                        },
+                        None => TlsFacts::default(),
+                    };
+                    match negotiation.on_line(&line, &self.limits, &mut self.transmit, &tls) {
                         Outcome::Continue => {}
                         Outcome::Fail(error) => return Err(self.fail(error)),
                         Outcome::Done(agreement, peer_address) => {
@@ -274,6 +334,14 @@ impl Channel {
     /// Returns how many bytes were appended.
     #[must_use]
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> Option<usize> {
+        if let Some(tls) = self.tls.as_mut() {
+            if self.transmit.is_empty() && !tls.wants_write() {
+                return None;
+            }
+            let before = out.len();
+            tls.write(&mut self.transmit, out);
+            return (out.len() > before).then(|| out.len() - before);
+        }
         let len = self.transmit.len();
         if len == 0 {
             return None;
@@ -327,15 +395,24 @@ impl Channel {
                 pid: agreement.pid,
                 freezer: agreement.freezer.name().to_owned(),
                 protocol: agreement.protocol,
+                authenticated: agreement.authenticated,
+                tls: self.tls.is_some(),
+                certificate_subject: self.tls.as_ref().and_then(TlsLayer::peer_subject),
             },
             None => return Err(self.fail(ProtocolViolation::NoKernelName.into())),
         };
         log::debug!(
-            "{:?} negotiated {} with {} using {}",
+            "{:?} negotiated {} with {} using {}{}{}",
             self.side,
             peer.protocol.as_str(),
             peer.kernel_id,
-            peer.freezer
+            peer.freezer,
+            if peer.authenticated {
+                ", authenticated"
+            } else {
+                ""
+            },
+            if peer.tls { ", over TLS" } else { "" },
         );
         let freezer = agreement.freezer;
         for value in queued {

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use ikc_freezer::Registry;
 
+use crate::auth::{Authorizer, Secret};
 use crate::error::ConfigError;
+use crate::tls::{TlsClient, TlsServer};
 
 /// Which end of the connection a [`Channel`](crate::Channel) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -132,10 +134,17 @@ pub struct ClientChannelConfig {
     pub peer_address: Option<String>,
     /// Limits on what the server may make us do.
     pub limits: Limits,
+    /// The cluster's shared secret. With one, the client offers
+    /// authentication in its `SETUP` and accepts only a server that proves
+    /// the same secret (needs [`Protocol::Ikc0`]).
+    pub secret: Option<Secret>,
+    /// Run the channel over TLS, verifying the server with this.
+    pub tls: Option<TlsClient>,
 }
 
 impl ClientChannelConfig {
-    /// A client configuration with the default protocol (IKC0) and limits.
+    /// A client configuration with the default protocol (IKC0) and limits,
+    /// no secret and no TLS.
     pub fn new(identity: Identity, freezers: Registry) -> Self {
         Self {
             identity,
@@ -143,7 +152,18 @@ impl ClientChannelConfig {
             protocol: Protocol::default(),
             peer_address: None,
             limits: Limits::default(),
+            secret: None,
+            tls: None,
         }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        self.identity.validate()?;
+        validate_freezers(&self.freezers)?;
+        if self.secret.is_some() && self.protocol != Protocol::Ikc0 {
+            return Err(ConfigError::AuthNeedsIkc0);
+        }
+        Ok(())
     }
 }
 
@@ -166,10 +186,25 @@ pub struct ServerChannelConfig {
     pub peer_address: Option<String>,
     /// Limits on what the client may make us do.
     pub limits: Limits,
+    /// The cluster's shared secret: a client that offers authentication
+    /// must prove it, and we prove it back.
+    pub secret: Option<Secret>,
+    /// Refuse clients that do not offer authentication (Perl IKC kernels,
+    /// kernels without the secret), with a `REFUSED` line saying why. When
+    /// false, such clients are admitted unauthenticated (the authorization
+    /// hook sees `authenticated: false`) and the server answers them byte
+    /// for byte as a server without a secret does.
+    pub require_auth: bool,
+    /// Run the channel over TLS with this certificate (and client
+    /// certificate policy).
+    pub tls: Option<TlsServer>,
+    /// Decide, per connecting kernel, whether to admit it.
+    pub authorizer: Option<Authorizer>,
 }
 
 impl ServerChannelConfig {
-    /// A server configuration accepting both protocols, with default limits.
+    /// A server configuration accepting both protocols, with default
+    /// limits, no secret, no TLS and no authorization hook.
     pub fn new(identity: Identity, freezers: Registry) -> Self {
         Self {
             identity,
@@ -177,7 +212,27 @@ impl ServerChannelConfig {
             protocol: Protocol::default(),
             peer_address: None,
             limits: Limits::default(),
+            secret: None,
+            require_auth: false,
+            tls: None,
+            authorizer: None,
         }
+    }
+
+    /// Require every client to prove `secret` (builder style).
+    pub fn with_secret(mut self, secret: Secret) -> Self {
+        self.secret = Some(secret);
+        self.require_auth = true;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        self.identity.validate()?;
+        validate_freezers(&self.freezers)?;
+        if self.require_auth && self.secret.is_none() {
+            return Err(ConfigError::RequiredWithoutSecret);
+        }
+        Ok(())
     }
 }
 

@@ -62,6 +62,102 @@ pub enum ChannelError {
     /// [`Channel::send`](crate::Channel::send); the channel stays usable).
     #[error("cannot freeze the message: {0}")]
     Freeze(#[from] FreezeError),
+    /// Shared-secret authentication failed (see [`AuthError`]).
+    #[error("authentication failed: {0}")]
+    Auth(#[from] AuthError),
+    /// The peer refused us and said why (a `REFUSED <reason>` line).
+    #[error("the peer refused the connection: {reason}")]
+    Refused {
+        /// The peer's reason, as it sent it (at most 200 characters).
+        reason: String,
+    },
+    /// The server's authorization hook refused the peer
+    /// ([`Authorizer`](crate::Authorizer)).
+    #[error("not authorized: {reason}")]
+    Unauthorized {
+        /// The hook's reason.
+        reason: String,
+    },
+    /// TLS failed: handshake, certificate, or a broken record.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    /// A channel in clear received a TLS record: the peer speaks TLS and we
+    /// do not (a TLS client on a clear port, or a clear client of a TLS server
+    /// that answered with an alert).
+    #[error("the peer speaks TLS on a connection configured in clear")]
+    UnexpectedTls,
+}
+
+/// Why shared-secret authentication failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// We require authentication and the client did not offer it (a Perl
+    /// IKC kernel, an older kernel, or one configured without the secret).
+    #[error(
+        "the peer did not offer shared-secret authentication, which this server requires (a Perl IKC or unconfigured kernel?)"
+    )]
+    NotOffered,
+    /// We have a secret and the server did not prove it knows one (a Perl
+    /// IKC kernel, or a server configured without the secret).
+    #[error("the server does not authenticate (a Perl IKC kernel, or one without the secret?)")]
+    PeerDoesNotAuthenticate,
+    /// The peer's proof does not match: it has a different secret, or
+    /// replayed, reflected or altered a handshake.
+    #[error(
+        "the {peer}'s proof does not match (a different secret, or a replayed, reflected or altered handshake)"
+    )]
+    BadProof {
+        /// `client` or `server`.
+        peer: &'static str,
+    },
+    /// The peer's `AUTH` data is not well formed.
+    #[error("malformed authentication data from the peer")]
+    Malformed,
+}
+
+/// A TLS failure on a channel.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// rustls refused the peer: an untrusted, expired or wrong-name
+    /// certificate, a missing client certificate, a bad record, an alert...
+    #[error("{0}")]
+    Rustls(rustls::Error),
+    /// The first byte from the peer cannot start a TLS record: it does not
+    /// speak TLS (a clear peer on a TLS connection).
+    #[error("the peer does not speak TLS (its first byte is {first:#04x}): is its end in clear?")]
+    NotTls {
+        /// The byte received.
+        first: u8,
+    },
+    /// rustls could not take or give bytes.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Why a TLS configuration could not be built from its files.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsConfigError {
+    /// A PEM file could not be read or holds nothing usable.
+    #[error("{path}: {reason}")]
+    Pem {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// rustls refused the configuration (a key that does not suit its
+    /// certificate, ...).
+    #[error("{0}")]
+    Rustls(rustls::Error),
+    /// The client-certificate verifier could not be built.
+    #[error("client certificate verifier: {0}")]
+    Verifier(String),
+    /// The server name to verify is neither a DNS name nor an IP address.
+    #[error("{0:?} is not a DNS name or IP address to verify the server against")]
+    ServerName(String),
 }
 
 /// What was wrong with a frame header (`<decimal length>\0`).
@@ -127,6 +223,24 @@ pub enum ConfigError {
     /// The freezer registry is empty.
     #[error("no freezer configured")]
     NoFreezer,
+    /// A shared secret with no bytes.
+    #[error("the shared secret is empty")]
+    EmptySecret,
+    /// The secret file could not be read.
+    #[error("cannot read the secret file {path}: {reason}")]
+    SecretFile {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// Authentication rides on IKC0's `SETUP`: a client with a secret
+    /// cannot start with IKC's old dialogue.
+    #[error("shared-secret authentication needs the IKC0 protocol")]
+    AuthNeedsIkc0,
+    /// A server requires authentication but has no secret.
+    #[error("authentication is required but no secret is configured")]
+    RequiredWithoutSecret,
 }
 
 /// A complete frame that did not yield a [`Message`](crate::Message). The

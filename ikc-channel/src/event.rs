@@ -62,6 +62,14 @@ pub struct Peer {
     /// The protocol the negotiation ended in (an IKC0 client that fell back
     /// ends in [`Protocol::Ikc`]).
     pub protocol: Protocol,
+    /// Did the peer prove the shared secret (mutual authentication)?
+    pub authenticated: bool,
+    /// Does the channel run over TLS?
+    pub tls: bool,
+    /// The subject of the certificate the peer presented and that was
+    /// verified: the server's for a client, the client's (mutual TLS) for a
+    /// server.
+    pub certificate_subject: Option<String>,
 }
 
 impl Peer {

@@ -62,6 +62,12 @@ pub(crate) enum Line<'a> {
     World,
     /// `UP`
     Up,
+    /// `AUTH <proof>` (ours: the client's authentication proof)
+    Auth(&'a str),
+    /// `AUTH OK` (ours: the server accepted the client's proof)
+    AuthOk,
+    /// `REFUSED <reason>` (ours: the peer refuses us and says why)
+    Refused(&'a str),
     /// Anything else
     Other,
 }
@@ -78,6 +84,7 @@ impl<'a> Line<'a> {
             "DONE" => return Self::Done,
             "WORLD" => return Self::World,
             "UP" => return Self::Up,
+            "AUTH OK" => return Self::AuthOk,
             _ => {}
         }
         if let Some(version) = text.strip_prefix("HELLO IKC") {
@@ -92,6 +99,12 @@ impl<'a> Line<'a> {
             if is_announceable_name(name) {
                 return Self::Iam(name);
             }
+        }
+        if let Some(reason) = after_word(text, "REFUSED") {
+            return Self::Refused(reason);
+        }
+        if let Some(proof) = after_word(text, "AUTH") {
+            return Self::Auth(proof);
         }
         if let Some(name) = after_word(text, "FREEZER") {
             if !name.is_empty() {
@@ -121,6 +134,35 @@ pub(crate) struct Agreement {
     pub(crate) freezer: Arc<dyn Freezer>,
     /// The protocol the negotiation ended in.
     pub(crate) protocol: Protocol,
+    /// Did the peer prove the shared secret?
+    pub(crate) authenticated: bool,
+}
+
+/// What a phase needs besides the line and the configuration to take part
+/// in shared-secret authentication: our nonce for this connection and the
+/// TLS session's exporter value (empty in clear).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AuthInput<'a> {
+    pub(crate) nonce: &'a str,
+    pub(crate) binding: &'a [u8],
+}
+
+/// Every name a side announces, its kernel ID first (what a `SETUP` carries).
+pub(crate) fn announced(identity: &Identity) -> Vec<String> {
+    std::iter::once(&identity.kernel_id)
+        .chain(&identity.names)
+        .cloned()
+        .collect()
+}
+
+/// The `REFUSED` line for `reason`, on one line and not too long.
+pub(crate) fn refused_line(reason: &str) -> String {
+    let clean: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    format!("REFUSED {clean}")
 }
 
 /// Where a phase goes after a line.
@@ -205,6 +247,8 @@ pub(crate) struct Setup {
     pub(crate) kernels: Vec<String>,
     pub(crate) freezers: Vec<String>,
     pub(crate) pid: Option<u32>,
+    /// The `AUTH=` field's value, if there was one.
+    pub(crate) auth: Option<String>,
 }
 
 impl Setup {
@@ -220,6 +264,8 @@ impl Setup {
                 setup.kernels.extend(non_empty(kernels.split(',')));
             } else if let Some(freezers) = field.strip_prefix("FREEZER=") {
                 setup.freezers.extend(non_empty(freezers.split(',')));
+            } else if let Some(auth) = field.strip_prefix("AUTH=") {
+                setup.auth = Some(auth.to_owned());
             } else if let Some(pid) = field.strip_prefix("PID=") {
                 setup.pid = Some(pid.parse().ok().filter(|_| is_digits(pid))?);
             } else if !field.is_empty() {
@@ -230,8 +276,12 @@ impl Setup {
     }
 
     /// The `SETUP` line a side with `identity` sends, offering or naming
-    /// `freezers`.
-    pub(crate) fn line<S: AsRef<str>>(identity: &Identity, freezers: &[S]) -> String {
+    /// `freezers`, with an `AUTH=` field holding `auth` if given.
+    pub(crate) fn line<S: AsRef<str>>(
+        identity: &Identity,
+        freezers: &[S],
+        auth: Option<&str>,
+    ) -> String {
         let mut line = format!("SETUP KERNEL={}", identity.kernel_id);
         for name in &identity.names {
             line.push(',');
@@ -243,6 +293,10 @@ impl Setup {
                 line.push(',');
             }
             line.push_str(name.as_ref());
+        }
+        if let Some(auth) = auth {
+            line.push_str(";AUTH=");
+            line.push_str(auth);
         }
         line.push_str(&format!(";PID={}", identity.pid));
         line

@@ -105,6 +105,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+mod auth;
 mod channel;
 mod config;
 mod error;
@@ -112,16 +113,23 @@ mod event;
 mod framing;
 mod handshake;
 mod message;
+mod tls;
 
+pub use crate::auth::{Authorizer, ConnectingPeer, Secret};
 pub use crate::channel::Channel;
 pub use crate::config::{
     ClientChannelConfig, Identity, Limits, Protocol, ServerChannelConfig, Side,
 };
 pub use crate::error::{
-    ChannelError, ConfigError, FrameError, FrameHeaderError, MessageError, ProtocolViolation,
+    AuthError, ChannelError, ConfigError, FrameError, FrameHeaderError, MessageError,
+    ProtocolViolation, TlsConfigError, TlsError,
 };
 pub use crate::event::{ChannelEvent, Peer};
 pub use crate::message::{Message, MessageTarget};
+pub use crate::tls::{TlsClient, TlsServer};
+/// The rustls crate this one uses, for building [`TlsServer`] and
+/// [`TlsClient`] from configurations of your own.
+pub use rustls;
 
 /// Entry points for fuzzers and tests. Not part of the stable API.
 #[doc(hidden)]

@@ -8,6 +8,9 @@
 //! ikc ping ADDR [KERNEL]             # "PONG from K in N us"
 //! ikc watch ADDR [--kernel K] [--ops register,unregister,error,...]
 //! ikc node --name NAME [--alias A]... [--listen ADDR]... [--connect ADDR]...
+//!
+//! # every command: --secret-file FILE, --tls-ca FILE [--tls-name NAME],
+//! # --tls-cert FILE --tls-key FILE (a node's listeners; a client certificate)
 //! ```
 //!
 //! Addresses are `HOST:PORT`, a bare `PORT` (on 127.0.0.1) or

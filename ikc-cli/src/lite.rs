@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::Common;
 use crate::failure::Failure;
+use crate::security::Security;
 
 /// How long `watch` waits for the next event: as good as forever.
 const WATCH_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
@@ -32,6 +33,13 @@ fn connect(common: &Common, addr: &Addr) -> Result<ClientLite, Failure> {
         .connect_timeout(common.timeout);
     if let Some(freezer) = &common.freezer {
         builder = builder.freezer(freezer.as_str());
+    }
+    let security = Security::load(common)?;
+    if let Some(secret) = security.secret.clone() {
+        builder = builder.secret(secret);
+    }
+    if let Some(tls) = security.client_tls(addr)? {
+        builder = builder.tls(tls);
     }
     Ok(builder.connect()?)
 }

@@ -1,6 +1,7 @@
 //! `ikc`: call, post, ping and watch IKC kernels from a shell, and run a
 //! standalone IKC node. See the crate docs (`ikc_cli`) and `ikc --help`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use ikc_responder::Protocol;
 mod failure;
 mod lite;
 mod node;
+mod security;
 
 /// Talk to IKC kernels (POE::Component::IKC and ikc-rs) from a shell.
 ///
@@ -50,6 +52,26 @@ struct Common {
     /// Print one JSON object per line.
     #[arg(long, global = true)]
     json: bool,
+    /// The cluster's shared secret, read from this file (one trailing
+    /// newline ignored): prove it to every peer and require it from them.
+    #[arg(long, global = true, value_name = "FILE")]
+    secret_file: Option<PathBuf>,
+    /// Connect with TLS, verifying the server against the CA certificates
+    /// in this PEM file (`node`: with --tls-cert, listeners also require
+    /// client certificates from this CA).
+    #[arg(long, global = true, value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
+    /// The name the server's certificate must carry (default: the host
+    /// of the address).
+    #[arg(long, global = true, value_name = "NAME")]
+    tls_name: Option<String>,
+    /// A certificate chain (PEM): `node` listens with TLS using it; with
+    /// --tls-ca, connections present it as a client certificate.
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

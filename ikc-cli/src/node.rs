@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ikc_cli::address::Addr;
 use ikc_cli::event::MonitorEvent;
-use ikc_client::{Client, ClientConfig, Reconnect};
+use ikc_client::{Client, ClientConfig, Reconnect, Secret, TlsClient};
 use ikc_core::{Ctx, InlineStates, Kernel, Signal};
 use ikc_freezer::{DUMPER, NATIVE, Registry, STORABLE};
 use ikc_responder::{Ikc, MonitorOp, MonitorStates, Responder};
@@ -16,6 +16,7 @@ use serde_json::json;
 
 use crate::Common;
 use crate::failure::{Failure, chain};
+use crate::security::Security;
 
 /// The first wait before dialling again.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -57,8 +58,10 @@ pub(crate) fn run(
     let mut kernel = Kernel::new().map_err(|e| Failure::Ikc(chain(&e)))?;
     let ikc = Responder::spawn(&mut kernel);
     let json = common.json;
+    let security = Security::load(common)?;
+    let server_tls = security.server_tls()?;
     for addr in &listen {
-        let config = match addr {
+        let mut config = match addr {
             Addr::Tcp { host, port } => ServerConfig::tcp(host.as_str(), *port),
             Addr::Unix(path) => ServerConfig::unix(path),
         }
@@ -66,6 +69,12 @@ pub(crate) fn run(
         .aliases(aliases.iter().cloned())
         .protocol(common.protocol)
         .freezers(registry.clone());
+        if let Some(secret) = security.secret.clone() {
+            config = config.secret(secret);
+        }
+        if let Some(tls) = server_tls.clone() {
+            config = config.tls(tls);
+        }
         let listening = Server::spawn(&mut kernel, config)
             .map_err(|e| Failure::Connection(format!("cannot listen on {addr}: {}", chain(&e))))?;
         // TCP: the address bound (the port picked for port 0); Unix: the path.
@@ -81,6 +90,12 @@ pub(crate) fn run(
     }
     let protocol = common.protocol;
     let timeout = common.timeout;
+    let mut dials = Vec::new();
+    for addr in connect {
+        let tls = security.client_tls(&addr)?;
+        dials.push((addr, tls));
+    }
+    let secret = security.secret.clone();
     let kernel_id = ikc.kernel_id();
     let mut session = InlineStates::new()
         .state("_start", move |_, ctx, _| {
@@ -95,7 +110,7 @@ pub(crate) fn run(
             if let Some(ikc) = Ikc::of(ctx) {
                 ikc.monitor(ctx, "*", &states);
             }
-            for addr in &connect {
+            for (addr, tls) in &dials {
                 dial(
                     ctx,
                     addr,
@@ -105,6 +120,7 @@ pub(crate) fn run(
                     timeout,
                     &freezers,
                     max_backoff,
+                    (secret.clone(), tls.clone()),
                 );
             }
         })
@@ -157,6 +173,7 @@ fn dial(
     timeout: Duration,
     freezers: &[String],
     max_backoff: Duration,
+    (secret, tls): (Option<Secret>, Option<TlsClient>),
 ) {
     let mut reconnect = Reconnect::default();
     reconnect.initial = FIRST_BACKOFF.min(max_backoff);
@@ -172,6 +189,14 @@ fn dial(
     .connect_timeout(timeout)
     .freezers(freezers.iter().cloned())
     .reconnect(reconnect);
+    let config = match secret {
+        Some(secret) => config.secret(secret),
+        None => config,
+    };
+    let config = match tls {
+        Some(tls) => config.tls(tls),
+        None => config,
+    };
     if let Err(e) = Client::spawn(ctx, config) {
         log::error!("cannot dial {addr}: {}", chain(&e));
     }

@@ -359,3 +359,96 @@ fn one_shot_commands_against_perl_ikc() {
         let _ = perl.kill();
     }
 }
+
+/// `--secret-file`, `--tls-ca`, `--tls-cert`, `--tls-key`: `ikc call`
+/// against a server requiring both, with and without them; and an `ikc
+/// node` listening with TLS and the secret, called by `ikc`.
+#[test]
+fn secret_and_tls_options() {
+    let pki = ikc_tests::TestPki::new();
+    let dir = TempDir::new();
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, "cli secret\n").unwrap();
+    let secret = ikc_clientlite::Secret::from_file(&secret_file).unwrap();
+    let tls = pki.server("server", false);
+    let server = spawn_server(
+        "Server",
+        &Endpoint::Tcp(0),
+        move |c| c.name("Server").secret(secret).tls(tls),
+        |k| {
+            spawn_test_session(k, true);
+            Ok(())
+        },
+    );
+    let addr = format!("127.0.0.1:{}", server.value.at.port());
+    let (secret_file, ca) = (
+        secret_file.to_str().unwrap().to_owned(),
+        pki.path("ca.pem").to_str().unwrap().to_owned(),
+    );
+    let secure = [
+        "--secret-file",
+        &secret_file,
+        "--tls-ca",
+        &ca,
+        "--tls-name",
+        "localhost",
+    ];
+    let mut args = secure.to_vec();
+    args.extend(["--json", "call", &addr, "test/fetchQ"]);
+    assert_eq!(json_line(&run(&args)), json!(42));
+    // Without the secret, or without TLS: refused, exit code 3, and why.
+    let out = run(&[
+        "--tls-ca",
+        &ca,
+        "--tls-name",
+        "localhost",
+        "call",
+        &addr,
+        "test/fetchQ",
+    ]);
+    expect_code(&out, 3);
+    assert!(
+        out.stderr.contains("authentication required"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&["--secret-file", &secret_file, "call", &addr, "test/fetchQ"]);
+    expect_code(&out, 3);
+    stop(server);
+
+    // A node listening with TLS (--tls-cert/--tls-key) and the secret.
+    let (cert, key) = (
+        pki.path("server.pem").to_str().unwrap().to_owned(),
+        pki.path("server.key").to_str().unwrap().to_owned(),
+    );
+    let mut node = Process::spawn(ikc(&[
+        "--json",
+        "--name",
+        "Secure",
+        "--secret-file",
+        &secret_file,
+        "--tls-cert",
+        &cert,
+        "--tls-key",
+        &key,
+        "node",
+        "--listen",
+        "127.0.0.1:0",
+    ]))
+    .unwrap();
+    let line = node.wait_line(|l| l.contains("listening")).unwrap();
+    let at: Json = serde_json::from_str(&line).unwrap();
+    let at = at["listening"].as_str().unwrap().to_owned();
+    let mut args = vec![
+        "--secret-file",
+        secret_file.as_str(),
+        "--tls-ca",
+        ca.as_str(),
+        "--tls-name",
+        "localhost",
+    ];
+    args.extend(["--json", "ping", at.as_str()]);
+    let out = run(&args);
+    expect_code(&out, 0);
+    let _ = node.kill();
+}

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use ikc_core::Ctx;
 use ikc_freezer::{DUMPER, NATIVE, STORABLE};
-use ikc_responder::{ConnectionError, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, Limits, Protocol};
+use ikc_responder::{
+    ConnectionError, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, Limits, LinkSecurity, Protocol,
+    Secret, TlsClient,
+};
 
 /// Called each time the client is connected and subscribed (IKC's `on_connect`).
 pub type OnConnect = Box<dyn FnMut(&mut Ctx<'_>)>;
@@ -90,6 +93,9 @@ pub struct ClientConfig {
     pub close_timeout: Duration,
     /// Reconnect when the connection fails or is lost (off by default, as in IKC).
     pub reconnect: Option<Reconnect>,
+    /// Shared secret and TLS: set them with [`secret`](Self::secret) and
+    /// [`tls`](Self::tls). None by default (IKC as Perl speaks it).
+    pub security: LinkSecurity,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -111,6 +117,7 @@ impl fmt::Debug for ClientConfig {
             .field("reconnect", &self.reconnect)
             .field("on_connect", &self.on_connect.is_some())
             .field("on_error", &self.on_error.is_some())
+            .field("security", &self.security)
             .finish_non_exhaustive()
     }
 }
@@ -135,7 +142,35 @@ impl ClientConfig {
             high_water: DEFAULT_HIGH_WATER,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             reconnect: None,
+            security: LinkSecurity::default(),
         }
+    }
+
+    /// Authenticate with the cluster's shared `secret` (read one with
+    /// [`Secret::from_file`] for a `--secret-file`): the client offers
+    /// authentication, proves the secret, and accepts only a server that
+    /// proves it too. A Perl IKC server cannot, so the client refuses it
+    /// (after the Perl server's handshake is over, which Perl handles as an
+    /// ordinary disconnect). Needs [`Protocol::Ikc0`], the default.
+    ///
+    /// ```
+    /// use ikc_client::{ClientConfig, Secret};
+    ///
+    /// let config = ClientConfig::tcp("127.0.0.1", 603).secret(Secret::new("cluster secret")?);
+    /// # let _ = config;
+    /// # Ok::<(), ikc_client::ConfigError>(())
+    /// ```
+    pub fn secret(mut self, secret: Secret) -> Self {
+        self.security.secret = Some(secret);
+        self
+    }
+
+    /// Speak TLS, verifying the server with `tls` (made with
+    /// [`TlsClient::from_pem_files`] from `--tls-ca`, the name to verify,
+    /// and optionally a client certificate).
+    pub fn tls(mut self, tls: TlsClient) -> Self {
+        self.security.tls_client = Some(tls);
+        self
     }
 
     /// Connect to the Unix socket at `path`.

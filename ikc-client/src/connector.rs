@@ -333,6 +333,7 @@ impl ClientSession {
         options.limits = self.config.limits;
         options.high_water = self.config.high_water;
         options.close_timeout = self.config.close_timeout;
+        options.security = self.config.security.clone();
         options.subscribe.clone_from(&self.config.subscribe);
         let me = ctx.session_id();
         let on_connect = Rc::clone(&self.on_connect);

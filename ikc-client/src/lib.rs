@@ -46,6 +46,7 @@ use ikc_freezer::Registry;
 pub use crate::config::{ClientConfig, OnConnect, OnError, Reconnect};
 use crate::connector::ClientSession;
 pub use crate::error::ClientError;
+pub use ikc_responder::{ConfigError, Secret, TlsClient, TlsConfigError};
 
 /// Starts IKC clients.
 #[derive(Debug)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use ikc_channel::{Limits, Protocol};
+use ikc_channel::{Limits, Protocol, Secret, TlsClient};
 use ikc_freezer::{Native, Registry, Storable};
 
 use crate::client::{ClientLite, Connector};
@@ -69,6 +69,8 @@ pub struct Builder {
     connect_timeout: Option<Duration>,
     pid: Option<u32>,
     limits: Limits,
+    secret: Option<Secret>,
+    tls: Option<TlsClient>,
 }
 
 impl Builder {
@@ -97,6 +99,8 @@ impl Builder {
             connect_timeout: None,
             pid: None,
             limits: Limits::default(),
+            secret: None,
+            tls: None,
         }
     }
 
@@ -169,6 +173,44 @@ impl Builder {
         self
     }
 
+    /// Authenticate with the cluster's shared `secret` (see
+    /// [`Secret::from_file`] for a `--secret-file`): ClientLite proves it
+    /// and accepts only a server that proves it back. Needs
+    /// [`Protocol::Ikc0`], the default.
+    ///
+    /// ```no_run
+    /// use ikc_clientlite::{Builder, Secret};
+    ///
+    /// let mut poe = Builder::tcp("localhost", 31337)
+    ///     .secret(Secret::from_file("/etc/ikc/secret")?)
+    ///     .connect()?;
+    /// # let _ = poe.ping();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn secret(mut self, secret: Secret) -> Self {
+        self.secret = Some(secret);
+        self
+    }
+
+    /// Speak TLS, verifying the server with `tls` (from
+    /// [`TlsClient::from_pem_files`]: the CA file, the server name to
+    /// verify, and optionally a client certificate). TLS runs inside the
+    /// channel, over whatever stream [`connect`](Self::connect) or
+    /// [`connect_with`](Self::connect_with) opens.
+    ///
+    /// ```no_run
+    /// use ikc_clientlite::{Builder, TlsClient};
+    ///
+    /// let tls = TlsClient::from_pem_files("ca.pem", "ikc.example.net", None)?;
+    /// let mut poe = Builder::tcp("ikc.example.net", 31337).tls(tls).connect()?;
+    /// # let _ = poe.ping();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tls(mut self, tls: TlsClient) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Connect and negotiate (Perl's `spawn`).
     ///
     /// # Errors
@@ -234,6 +276,8 @@ impl Builder {
             connect_timeout: self.connect_timeout.unwrap_or(self.timeout),
             pid: self.pid.unwrap_or_else(std::process::id),
             limits: self.limits,
+            secret: self.secret,
+            tls: self.tls,
         })
     }
 }

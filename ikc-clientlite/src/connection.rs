@@ -41,6 +41,8 @@ pub(crate) struct Settings {
     pub(crate) connect_timeout: Duration,
     pub(crate) pid: u32,
     pub(crate) limits: Limits,
+    pub(crate) secret: Option<ikc_channel::Secret>,
+    pub(crate) tls: Option<ikc_channel::TlsClient>,
 }
 
 /// Something the server sent, in the order it came.
@@ -237,6 +239,8 @@ impl<S: BlockingStream> Connection<S> {
         config.protocol = settings.protocol;
         config.peer_address = Some(settings.address.kernel_name());
         config.limits = settings.limits;
+        config.secret.clone_from(&settings.secret);
+        config.tls.clone_from(&settings.tls);
         // IKC's worst case, each phase taking all its time: SETUP, then the
         // old handshake's IAM, DONE, WORLD and one FREEZER per offer.
         let phases = 4 + u32::try_from(settings.freezers.names().len()).unwrap_or(u32::MAX);
@@ -301,7 +305,11 @@ impl<S: BlockingStream> Connection<S> {
                     });
                 }
                 Err(PumpError::Io(e)) => return Err(LiteError::io(&address, e)),
-                Err(PumpError::Channel(e)) => return Err(handshake_error(e)),
+                Err(PumpError::Channel(e)) => {
+                    // A refusal line or TLS alert tells the server why.
+                    let _ = wire.flush();
+                    return Err(handshake_error(e));
+                }
             }
         }
     }

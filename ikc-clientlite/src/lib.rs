@@ -196,7 +196,6 @@ mod stream;
 pub use crate::builder::Builder;
 pub use crate::client::ClientLite;
 pub use crate::error::LiteError;
-pub use crate::stream::{Address, BlockingStream};
 
 /// ClientLite's side of IKC, for other drivers of the same protocol (such
 /// as the tokio client in `ikc-clientlite-async`): how relative specifiers
@@ -206,7 +205,11 @@ pub mod protocol {
     pub use crate::connection::remote_name;
     pub use crate::reply::{IKC_SESSION, SESSION};
 }
+pub use crate::stream::{Address, BlockingStream};
 
-pub use ikc_channel::{Limits, MessageTarget, Peer, Protocol};
+pub use ikc_channel::{
+    ChannelError, ConfigError, Limits, MessageTarget, Peer, Protocol, Secret, TlsClient,
+    TlsConfigError,
+};
 pub use ikc_freezer::{Hash, Registry, Value};
 pub use ikc_specifier::HashForm;

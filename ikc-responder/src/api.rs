@@ -123,6 +123,39 @@ impl Ikc {
             .publish(&[session.to_owned()], &states);
     }
 
+    /// Set the per-request authorization hook (see
+    /// [`RequestAuthorizer`](crate::RequestAuthorizer)), replacing any
+    /// earlier one; every request from another kernel is checked with it
+    /// before its state runs.
+    ///
+    /// ```
+    /// # use ikc_core::Kernel;
+    /// # use ikc_responder::Responder;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut kernel = Kernel::new()?;
+    /// let ikc = Responder::spawn(&mut kernel);
+    /// // Kernels whose ID starts with "worker" may only call `jobs/status`.
+    /// ikc.authorize_requests(|req| {
+    ///     if req.remote_kernel.starts_with("worker") && (req.session, req.state) != ("jobs", "status") {
+    ///         return Err(format!("{} may only call jobs/status", req.remote_kernel));
+    ///     }
+    ///     Ok(())
+    /// });
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn authorize_requests(
+        &self,
+        hook: impl Fn(&crate::RequestCheck<'_>) -> Result<(), String> + 'static,
+    ) {
+        self.shared.borrow_mut().request_authorizer = Some(crate::RequestAuthorizer::new(hook));
+    }
+
+    /// Remove the per-request authorization hook.
+    pub fn clear_request_authorizer(&self) {
+        self.shared.borrow_mut().request_authorizer = None;
+    }
+
     /// Publish `states` of the calling session, under each of its aliases.
     ///
     /// # Errors

@@ -1,5 +1,6 @@
 //! Errors of the responder's object interface and of channels.
 
+use ikc_channel::ChannelError;
 use ikc_core::SessionId;
 
 /// Why an IKC operation could not be done.
@@ -71,9 +72,19 @@ const ETIMEDOUT: i32 = 110;
 /// [`errnum`](Self::errnum), [`message`](Self::message)) or, once a
 /// channel is up, to `error` monitors as `channel-<operation>` with
 /// `"[errnum] message"`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConnectionError {
+    /// The channel failed: the peer broke the handshake or a frame's
+    /// rules, authentication or TLS failed, the authorization hook or the
+    /// peer refused, or the handshake timed out. The typed error says which.
+    #[error("{operation} error [0]: {error}")]
+    Channel {
+        /// What was being done (`negotiate` or `read`).
+        operation: Operation,
+        /// The channel's error.
+        error: ChannelError,
+    },
     /// The operating system refused an operation.
     #[error("{operation} error [{errnum}]: {message}")]
     Io {
@@ -155,6 +166,19 @@ impl ConnectionError {
         }
     }
 
+    /// The channel's own error during `operation`.
+    pub fn channel(operation: Operation, error: ChannelError) -> Self {
+        Self::Channel { operation, error }
+    }
+
+    /// The channel's typed error, when the channel found the problem.
+    pub fn channel_error(&self) -> Option<&ChannelError> {
+        match self {
+            Self::Channel { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
     /// The kernel refused something during `operation`.
     pub fn kernel(operation: Operation, message: impl Into<String>) -> Self {
         Self::Kernel {
@@ -167,6 +191,7 @@ impl ConnectionError {
     pub fn operation(&self) -> Operation {
         match self {
             Self::Io { operation, .. }
+            | Self::Channel { operation, .. }
             | Self::Protocol { operation, .. }
             | Self::Kernel { operation, .. }
             | Self::TimedOut { operation, .. } => *operation,
@@ -196,6 +221,7 @@ impl ConnectionError {
             Self::NotReading { queued } => {
                 format!("the peer is not reading: {queued} bytes queued for it")
             }
+            Self::Channel { error, .. } => error.to_string(),
         }
     }
 

@@ -83,6 +83,7 @@ mod remote;
 mod remote_call;
 mod request;
 mod responder;
+mod security;
 mod send;
 mod state;
 mod subscription;
@@ -98,5 +99,9 @@ pub use crate::link::{
 pub use crate::monitor::{MonitorOp, MonitorStates};
 pub use crate::remote_call::{CALLS_ALIAS, RemoteCallError, RemoteCalls, RemoteReply};
 pub use crate::responder::{IKC_ALIAS, Responder};
+pub use crate::security::{LinkSecurity, RequestAuthorizer, RequestCheck};
 pub use crate::watch::DEFAULT_WATCH_STATE;
-pub use ikc_channel::{Limits, Protocol, Side};
+pub use ikc_channel::{
+    Authorizer, ChannelError, ConfigError, ConnectingPeer, Limits, Protocol, Secret, Side,
+    TlsClient, TlsConfigError, TlsServer,
+};

@@ -21,6 +21,7 @@ use crate::error::{ConnectionError, Operation};
 use crate::monitor::MonitorOp;
 use crate::request::request;
 use crate::responder::{IKC_ALIAS, Responder};
+use crate::security::LinkSecurity;
 use crate::send::{
     ErrorSide, FLUSH_STATE, error_params, inform, report_error, report_plain, send_msg,
 };
@@ -86,6 +87,8 @@ pub struct ChannelOptions {
     /// is queued for the peer; after that it is closed anyway, so a peer
     /// that stopped reading cannot keep the kernel from exiting.
     pub close_timeout: Duration,
+    /// Shared secret, TLS and the authorization hook (none by default).
+    pub security: LinkSecurity,
 }
 
 impl fmt::Debug for ChannelOptions {
@@ -103,6 +106,7 @@ impl fmt::Debug for ChannelOptions {
             .field("on_error", &self.on_error.is_some())
             .field("high_water", &self.high_water)
             .field("close_timeout", &self.close_timeout)
+            .field("security", &self.security)
             .finish_non_exhaustive()
     }
 }
@@ -125,6 +129,7 @@ impl ChannelOptions {
             on_error: None,
             high_water: DEFAULT_HIGH_WATER,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            security: LinkSecurity::default(),
         }
     }
 }
@@ -205,6 +210,7 @@ impl<S: ChannelStream> ChannelSession<S> {
                 config.protocol = self.options.protocol;
                 config.peer_address.clone_from(&self.options.peer_address);
                 config.limits = self.options.limits;
+                self.options.security.apply_to_client(&mut config);
                 Channel::client(config, now)
             }
             _ => {
@@ -212,6 +218,7 @@ impl<S: ChannelStream> ChannelSession<S> {
                 config.protocol = self.options.protocol;
                 config.peer_address.clone_from(&self.options.peer_address);
                 config.limits = self.options.limits;
+                self.options.security.apply_to_server(&mut config);
                 Channel::server(config, now)
             }
         };
@@ -274,10 +281,7 @@ impl<S: ChannelStream> ChannelSession<S> {
         };
         let result = link.borrow_mut().channel.handle_timeout(ctx.now());
         match result {
-            Err(e) => self.fail(
-                ctx,
-                ConnectionError::protocol(Operation::Negotiate, e.to_string()),
-            ),
+            Err(e) => self.fail(ctx, ConnectionError::channel(Operation::Negotiate, e)),
             Ok(()) => self.arm_timeout(ctx),
         }
     }
@@ -319,7 +323,9 @@ impl<S: ChannelStream> ChannelSession<S> {
                 } else {
                     Operation::Negotiate
                 };
-                self.fail(ctx, ConnectionError::protocol(op, e.to_string()));
+                // A refusal line or TLS alert tells the peer why.
+                self.flush(ctx);
+                self.fail(ctx, ConnectionError::channel(op, e));
                 return;
             }
         }

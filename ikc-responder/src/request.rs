@@ -10,6 +10,7 @@ use ikc_freezer::Value;
 use ikc_specifier::{HashForm, ParseError, Specifier};
 
 use crate::responder::IKC_ALIAS;
+use crate::security::RequestCheck;
 use crate::send::{ErrorSide, error_params, report_error, send_msg};
 use crate::state::Shared;
 use crate::thunk;
@@ -106,7 +107,7 @@ pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, erro
             };
             Failure::new(format!("{text} isn't a valid specifier"), "request")
         }
-        Some(to) => match check(shared, ctx, &mut msg, to) {
+        Some(to) => match check(shared, ctx, &mut msg, to, errors_to) {
             Ok(inv) => match invoke(shared, ctx, &mut msg, inv) {
                 Ok(()) => return,
                 Err(f) => f,
@@ -151,6 +152,7 @@ fn check(
     ctx: &mut Ctx<'_>,
     msg: &mut Message,
     to: &ParsedTarget,
+    remote_kernel: &str,
 ) -> Result<Invocation, Failure> {
     let params = std::mem::take(&mut msg.params);
     let (state, mut args, proxy_state) = if to.spec.state.as_deref() == Some(PROXY_STATE) {
@@ -193,6 +195,23 @@ fn check(
         .check(&to.session, state.as_str());
     if let Err(refusal) = checked {
         return Err(fail(refusal.message(), "check"));
+    }
+    let hook = shared.borrow().request_authorizer.clone();
+    if let Some(hook) = hook {
+        let request = RequestCheck {
+            remote_kernel,
+            session: &to.session,
+            state: state.as_str(),
+            published: true,
+        };
+        if let Err(reason) = hook.authorize(&request) {
+            log::warn!(
+                "request for {}/{} from {remote_kernel} not authorized: {reason}",
+                to.session,
+                state.as_str()
+            );
+            return Err(fail(format!("Not authorized: {reason}"), "check"));
+        }
     }
     if let Some(arg) = &to.spec.arg {
         args.push(Value::from(arg.as_str()));

@@ -102,6 +102,8 @@ pub(crate) struct State {
     pub(crate) links: HashMap<SessionId, LinkRef>,
     /// Published states and RSVP permissions.
     pub(crate) published: Published,
+    /// The per-request authorization hook.
+    pub(crate) request_authorizer: Option<crate::security::RequestAuthorizer>,
     /// Monitors by kernel name.
     pub(crate) monitors: Monitors<SessionId>,
     /// Subscriptions in flight.
@@ -144,6 +146,7 @@ impl State {
             remotes,
             links: HashMap::default(),
             published: Published::default(),
+            request_authorizer: None,
             monitors: Monitors::default(),
             subscriptions: Subscriptions::default(),
             proxies: HashMap::default(),

@@ -5,7 +5,9 @@
 //!   until every table is right again, and the CPU time the routers spent
 //!   (recomputing paths included);
 //! - the control messages a join storm costs: n clients joining one
-//!   server at the same moment, for n = 10, 25, 50, 100.
+//!   server at the same moment, for n = 10, 25, 50, 100; and the same
+//!   clients joining one after the other (each join settled before the
+//!   next), where nothing can be batched.
 //!
 //! Virtual time is what the protocol costs (1 ms per wire here), CPU time
 //! (this thread's, from `/proc/thread-self/schedstat`, so a loaded machine
@@ -55,6 +57,9 @@ fn main() {
     convergence(50);
     for n in [10, 25, 50, 100] {
         join_storm(n);
+    }
+    for n in [10, 25, 50, 100] {
+        join_one_by_one(n);
     }
 }
 
@@ -168,6 +173,32 @@ fn join_storm(n: usize) {
         stats.records,
         stats.records as f64 / (n1 * n1),
         virtual_time.as_secs_f64() * 1e3,
+        cpu.as_secs_f64() * 1e3,
+    );
+}
+
+fn join_one_by_one(n: usize) {
+    let mut sim = Sim::new();
+    let server = sim.add_kernel("server");
+    let clients: Vec<NodeId> = (0..n)
+        .map(|i| sim.add_kernel(&format!("client-{i:03}")))
+        .collect();
+    sim.reset_stats();
+    let cpu = CpuClock::start();
+    for &client in &clients {
+        sim.connect(client, server, Duration::from_millis(1));
+        sim.run_until_quiet();
+    }
+    let cpu = cpu.elapsed();
+    sim.check_converged().expect("the joins converge");
+    let stats = sim.stats();
+    let n1 = n as f64;
+    println!(
+        "one by one, {n:>3} clients: {:>5} control messages ({:.2} x n^2), {:>6} records ({:.2} x n^2), {:.2} ms CPU",
+        stats.control_messages,
+        stats.control_messages as f64 / (n1 * n1),
+        stats.records,
+        stats.records as f64 / (n1 * n1),
         cpu.as_secs_f64() * 1e3,
     );
 }

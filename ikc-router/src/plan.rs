@@ -10,8 +10,10 @@ pub enum Targets<'a> {
     /// of `poe://a,b/...`, split at the commas). A kernel named twice gets
     /// one copy.
     Names(&'a [String]),
-    /// Every kernel this one reaches (`poe://*/...`), and this kernel too
-    /// if `include_local` (IKC's `*` includes it; Lightspeed's kernel
+    /// Every kernel this one reaches now (`poe://*/...`): the mesh's
+    /// routers and leaves, and this kernel's own hidden peers (another
+    /// kernel's hidden peers are not known here); and this kernel too if
+    /// `include_local` (IKC's `*` includes it; Lightspeed's kernel
     /// interface excludes it).
     All {
         /// Whether this kernel is one of the targets.

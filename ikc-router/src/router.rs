@@ -109,6 +109,8 @@ pub struct Router {
     nonce: u64,
     /// Links ever opened (orders links for the duplicate rule).
     links_opened: u64,
+    /// This kernel's names changed since the name index was built.
+    own_names_changed: bool,
     stats: RouterStats,
 }
 
@@ -152,6 +154,7 @@ impl Router {
             incarnation_clashes: HashSet::new(),
             nonce: 0,
             links_opened: 0,
+            own_names_changed: false,
             stats: RouterStats::default(),
         };
         router.recompute();
@@ -408,6 +411,33 @@ impl Router {
         }))
     }
 
+    /// Add names this kernel answers to (a server's or client's `name` and
+    /// `aliases`, given after the router started); they are advertised to
+    /// the mesh with the next record. Empty names, names already held and
+    /// names beyond the limits are skipped.
+    pub fn add_names<S: AsRef<str>>(&mut self, names: &[S], _now: Instant) {
+        let mut added = false;
+        for name in names {
+            let name = name.as_ref();
+            if name.is_empty()
+                || name == self.config.kernel_id.as_str()
+                || name.len() > self.config.max_name_len
+                || self.config.names.len() >= self.config.max_names_per_kernel
+                || self.config.names.iter().any(|n| n == name)
+            {
+                continue;
+            }
+            self.config.names.push(name.to_owned());
+            added = true;
+        }
+        if added {
+            log::debug!("names now {:?}", self.config.names);
+            self.own_dirty = true;
+            self.graph_dirty = true;
+            self.own_names_changed = true;
+        }
+    }
+
     /// Set or clear a fixed weight for `link` (a weight change that may
     /// move routes). Clearing it goes back to the measured weight, and
     /// probes the link at `now`.
@@ -445,17 +475,16 @@ impl Router {
     pub fn route(&self, name: &str) -> Result<Route<'_>, Unreachable> {
         match self.paths.names.get(name) {
             Some(Owner::One(kernel_id)) if *kernel_id == self.config.kernel_id => Ok(Route::Local),
-            Some(Owner::One(kernel_id)) => {
-                let (kernel_id, reached) = self
-                    .paths
-                    .reach
-                    .get_key_value(kernel_id.as_str())
-                    .expect("every owner of a name is reached");
-                Ok(Route::Link {
+            // The name index is built from the reachable kernels, so the
+            // lookup finds it; were it ever missing, the name is unreachable.
+            Some(Owner::One(kernel_id)) => match self.paths.reach.get_key_value(kernel_id.as_str())
+            {
+                Some((kernel_id, reached)) => Ok(Route::Link {
                     link: reached.reach.next_hop(),
                     kernel_id,
-                })
-            }
+                }),
+                None => Err(self.unreachable(name, None)),
+            },
             other => Err(self.unreachable(name, other)),
         }
     }
@@ -506,7 +535,11 @@ impl Router {
                                 });
                                 continue;
                             }
-                            let link = self.paths.reach[kernel_id].reach.next_hop();
+                            let Some(reached) = self.paths.reach.get(kernel_id) else {
+                                plan.unreachable.push(self.unreachable(name, None));
+                                continue;
+                            };
+                            let link = reached.reach.next_hop();
                             groups.entry(link).or_default().push(Destination {
                                 kernel_id: kernel_id.clone(),
                                 requested: name.clone(),
@@ -1010,6 +1043,7 @@ impl Router {
                 .reach
                 .iter()
                 .all(|(id, now)| old.reach.get(id).is_some_and(|was| was.names == now.names));
+        let same_names = same_names && !std::mem::take(&mut self.own_names_changed);
         self.paths.names = if same_names && !old.names.is_empty() {
             std::mem::take(&mut old.names)
         } else {

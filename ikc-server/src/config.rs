@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use ikc_freezer::Registry;
 use ikc_responder::{
-    ConnectionError, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, Limits, OnError, Protocol,
+    Authorizer, ConnectingPeer, ConnectionError, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, Limits,
+    LinkSecurity, OnError, Protocol, Secret, TlsServer,
 };
 
 /// Where and how a server listens (IKC::Server's parameters).
@@ -54,6 +55,11 @@ pub struct ServerConfig {
     /// Called with accept errors and with errors of connections that fail
     /// before their handshake ends (IKC's `on_error`).
     pub on_error: Option<OnError>,
+    /// Shared secret, TLS and the authorization hook: set them with
+    /// [`secret`](Self::secret), [`tls`](Self::tls) and
+    /// [`authorize`](Self::authorize). None by default, and then the
+    /// server speaks byte for byte as Perl IKC does.
+    pub security: LinkSecurity,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -71,6 +77,7 @@ impl fmt::Debug for ServerConfig {
             .field("high_water", &self.high_water)
             .field("close_timeout", &self.close_timeout)
             .field("on_error", &self.on_error.is_some())
+            .field("security", &self.security)
             .finish_non_exhaustive()
     }
 }
@@ -91,6 +98,7 @@ impl ServerConfig {
             high_water: DEFAULT_HIGH_WATER,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             on_error: None,
+            security: LinkSecurity::default(),
         }
     }
 
@@ -148,6 +156,65 @@ impl ServerConfig {
     /// Give a closing connection at most `timeout` to write what is queued.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// Require every client to prove the shared `secret` (and prove it back):
+    /// clients that do not offer it, such as Perl IKC kernels, are refused
+    /// with a `REFUSED authentication required` line and a logged reason.
+    /// Read the secret with [`Secret::from_file`] for a `--secret-file`.
+    ///
+    /// ```
+    /// use ikc_server::{Secret, ServerConfig};
+    ///
+    /// let config = ServerConfig::tcp("127.0.0.1", 0).secret(Secret::new("cluster secret")?);
+    /// # let _ = config;
+    /// # Ok::<(), ikc_server::ConfigError>(())
+    /// ```
+    pub fn secret(mut self, secret: Secret) -> Self {
+        self.security.secret = Some(secret);
+        self.security.require_auth = true;
+        self
+    }
+
+    /// With a [`secret`](Self::secret), still admit clients that do not
+    /// offer authentication (Perl IKC kernels), unauthenticated: the
+    /// [`authorize`](Self::authorize) hook sees `authenticated: false`
+    /// and may refuse them by name or address.
+    pub fn allow_unauthenticated(mut self) -> Self {
+        self.security.require_auth = false;
+        self
+    }
+
+    /// Speak TLS on this listener (made with [`TlsServer::from_pem_files`]
+    /// from `--tls-cert` and `--tls-key`, optionally requiring client
+    /// certificates). A kernel may run one server with TLS and another in
+    /// clear, on two ports.
+    pub fn tls(mut self, tls: TlsServer) -> Self {
+        self.security.tls_server = Some(tls);
+        self
+    }
+
+    /// Decide per connecting kernel (Lightspeed's `AUTHCLIENT`): `hook`
+    /// sees its names, address, whether it authenticated and its TLS
+    /// client certificate's subject, after the handshake checked them and
+    /// before the kernel is registered; `Err(reason)` refuses it.
+    ///
+    /// ```
+    /// use ikc_server::ServerConfig;
+    ///
+    /// let config = ServerConfig::tcp("127.0.0.1", 0)
+    ///     .authorize(|peer| match peer.address {
+    ///         Some(a) if a.starts_with("127.0.0.1:") => Ok(()),
+    ///         _ => Err("only local kernels".to_owned()),
+    ///     });
+    /// # let _ = config;
+    /// ```
+    pub fn authorize(
+        mut self,
+        hook: impl Fn(&ConnectingPeer<'_>) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Self {
+        self.security.authorizer = Some(Authorizer::new(hook));
         self
     }
 

@@ -125,6 +125,9 @@ pub use crate::error::ServerError;
 use crate::listener::{Listener, ListenerSession, SocketFile};
 pub use crate::pool::ServerPool;
 use ikc_responder::unix_name;
+pub use ikc_responder::{
+    Authorizer, ConfigError, ConnectingPeer, Secret, TlsConfigError, TlsServer,
+};
 
 /// Starts IKC servers.
 #[derive(Debug)]

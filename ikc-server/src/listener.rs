@@ -178,6 +178,7 @@ impl ListenerSession {
         options.limits = self.config.limits;
         options.high_water = self.config.high_water;
         options.close_timeout = self.config.close_timeout;
+        options.security = self.config.security.clone();
         if let Some(f) = &self.on_error {
             let f = Rc::clone(f);
             options.on_error = Some(Box::new(move |ctx, e| (f.borrow_mut())(ctx, e)));

@@ -3,12 +3,13 @@
 //! the test steers to use IKC ([`mod@driver`]), a blocking
 //! IKC peer the test drives itself ([`raw`]), a recording TCP relay
 //! ([`relay`]), programs run as processes ([`process`]), Perl IKC
-//! peers ([`perl`]), and the robustness tests' recorders and misbehaving
-//! peers ([`robust`]).
+//! peers ([`perl`]), the robustness tests' recorders and misbehaving
+//! peers ([`robust`]), and certificates made at test time ([`certs`]).
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod certs;
 pub mod driver;
 pub mod harness;
 pub mod perl;
@@ -17,6 +18,7 @@ pub mod raw;
 pub mod relay;
 pub mod robust;
 
+pub use crate::certs::TestPki;
 pub use crate::driver::{all_monitors, driver, monitor_state};
 pub use crate::harness::{
     Endpoint, Inbox, KernelThread, Net, Note, Notes, Served, TempDir, Transport, WAIT, notes,

@@ -441,3 +441,77 @@ fn golden_remote_error_matches_perl() {
     drop(peer);
     stop(server);
 }
+
+/// Issue 14 against Perl IKC: a Rust client with a secret offers
+/// authentication in a way Perl's server reads as its usual `SETUP` (no
+/// warning, no refusal, no crash), and refuses that server because it
+/// cannot authenticate; a Rust server requiring the secret refuses Perl's
+/// ClientLite with a reason Perl prints. Perl's server serves on.
+#[test]
+fn authentication_and_perl_peers() {
+    if !perl_or_skip("authentication_and_perl_peers") {
+        return;
+    }
+    let (perl, port) = perl_server("IKC0").unwrap();
+    let secret = ikc_channel::Secret::new("cluster secret").unwrap();
+    let refused = ikc_clientlite::ClientLite::builder("127.0.0.1", port)
+        .name("WithSecret")
+        .secret(secret.clone())
+        .connect()
+        .unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            ikc_clientlite::LiteError::Handshake {
+                source: ikc_channel::ChannelError::Auth(
+                    ikc_channel::AuthError::PeerDoesNotAuthenticate
+                ),
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    println!("interop: our ClientLite with a secret -> Perl server.pl: refused ({refused})");
+    // The Perl server is unharmed: a plain client does all its steps.
+    run_client(&client_options(port, Some(STORABLE), Protocol::Ikc0)).unwrap();
+    let mut perl = perl;
+    let alive = perl.is_running();
+    let out = perl.kill().unwrap();
+    assert!(alive, "Perl's server died:\n{}", out.stderr);
+    assert!(
+        !out.stderr.contains("unknown setup") && !out.stderr.contains("AUTH"),
+        "Perl's server noticed the offer:\n{}",
+        out.stderr
+    );
+
+    // Our server requiring the secret, against Perl's ClientLite.
+    let n = notes().0;
+    let server = spawn_server(
+        "Inet",
+        &Endpoint::Tcp(0),
+        move |c| c.name("Inet").secret(secret),
+        move |k| {
+            k.spawn(driver(&n, "srv"));
+            Ok(())
+        },
+    );
+    let port = server.value.at.port().to_string();
+    for proto in ["IKC0", "IKC"] {
+        let out = Process::spawn(perl_command("lite.pl", &[&port, STORABLE, proto], &[]))
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert!(!out.status.success());
+        let said = format!("{}\n{}", out.text(), out.stderr);
+        assert!(
+            said.contains("REFUSED authentication required"),
+            "lite.pl {proto}: {said}"
+        );
+        println!(
+            "interop: Perl lite.pl ({proto}) -> our server requiring a secret: {}",
+            out.stderr.trim()
+        );
+    }
+    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
+    server.join().unwrap();
+}

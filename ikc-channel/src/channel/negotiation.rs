@@ -5,10 +5,13 @@ use std::time::Instant;
 
 use ikc_freezer::Value;
 
+use crate::auth::ConnectingPeer;
 use crate::config::{ClientChannelConfig, Limits, ServerChannelConfig};
 use crate::error::{ChannelError, ProtocolViolation};
 use crate::framing::{LineDecoder, encode_line};
-use crate::handshake::{Agreement, ClientPhase, Line, Next, ServerPhase, Step};
+use crate::handshake::{
+    Agreement, AuthInput, ClientPhase, Line, Next, ServerPhase, Step, refused_line,
+};
 
 /// A channel's state while negotiating.
 pub(super) struct Negotiation {
@@ -17,6 +20,21 @@ pub(super) struct Negotiation {
     pub(super) deadline: Instant,
     pub(super) rejected: usize,
     pub(super) queued: Vec<Value>,
+    /// Our nonce for shared-secret authentication on this connection.
+    pub(super) nonce: String,
+    /// Has the peer sent anything yet?
+    pub(super) heard: bool,
+}
+
+/// What the TLS layer tells the negotiation.
+#[derive(Debug, Default)]
+pub(super) struct TlsFacts {
+    /// Does the channel run over TLS?
+    pub(super) on: bool,
+    /// The exporter value binding proofs to the session (empty in clear).
+    pub(super) binding: Vec<u8>,
+    /// The verified subject of the peer's certificate.
+    pub(super) subject: Option<String>,
 }
 
 /// Which end, in which phase, with what configuration.
@@ -40,6 +58,8 @@ impl Negotiation {
             deadline: now + limits.handshake_timeout,
             rejected: 0,
             queued: Vec::new(),
+            nonce: crate::auth::nonce(),
+            heard: false,
         }
     }
 
@@ -57,20 +77,40 @@ impl Negotiation {
         line: &[u8],
         limits: &Limits,
         transmit: &mut Vec<u8>,
+        tls: &TlsFacts,
     ) -> Outcome {
         let parsed = Line::parse(line);
+        if let Line::Refused(reason) = parsed {
+            let reason: String = reason.chars().take(200).collect();
+            log::warn!("the peer refused us during {}: {reason}", self.phase());
+            return Outcome::Fail(ChannelError::Refused { reason });
+        }
+        let auth = AuthInput {
+            nonce: &self.nonce,
+            binding: &tls.binding,
+        };
         let (phase_name, address, step) = match &mut self.role {
             Role::Client(phase, config) => (
                 phase.name(),
                 &config.peer_address,
-                advance(phase, ClientPhase::Client010, |p| p.on_line(parsed, config)),
+                advance(phase, ClientPhase::Client010, |p| {
+                    p.on_line(parsed, config, auth)
+                }),
             ),
-            Role::Server(phase, config) => (
-                phase.name(),
-                &config.peer_address,
-                advance(phase, ServerPhase::Server000, |p| p.on_line(parsed, config)),
-            ),
+            Role::Server(phase, config) => {
+                let name = phase.name();
+                let mut step = advance(phase, ServerPhase::Server000, |p| {
+                    p.on_line(parsed, config, auth)
+                });
+                authorize(config, tls, &mut step);
+                (name, &config.peer_address, step)
+            }
         };
+        if let Next::Fail(error) = &step.next {
+            if !matches!(error, ChannelError::Protocol(_)) {
+                log::warn!("negotiation failed during {phase_name}: {error}");
+            }
+        }
         if step.rejected {
             self.rejected += 1;
             let shown = shorten(line);
@@ -95,6 +135,30 @@ impl Negotiation {
             Next::Done(agreement) => Outcome::Done(agreement, address.clone()),
             Next::Fail(error) => Outcome::Fail(error),
         }
+    }
+}
+
+/// A server's negotiation is about to succeed: ask the authorization hook,
+/// and turn the success into a refusal if it says no.
+fn authorize(config: &ServerChannelConfig, tls: &TlsFacts, step: &mut Step<()>) {
+    let (Some(hook), Next::Done(agreement)) = (&config.authorizer, &step.next) else {
+        return;
+    };
+    let peer = ConnectingPeer {
+        names: &agreement.names,
+        address: config.peer_address.as_deref(),
+        authenticated: agreement.authenticated,
+        tls: tls.on,
+        certificate_subject: tls.subject.as_deref(),
+    };
+    if let Err(reason) = hook.authorize(&peer) {
+        log::warn!(
+            "kernel {} ({}) not authorized: {reason}",
+            agreement.names.first().map_or("?", String::as_str),
+            config.peer_address.as_deref().unwrap_or("unknown address")
+        );
+        step.send = vec![refused_line(&format!("not authorized: {reason}"))];
+        step.next = Next::Fail(ChannelError::Unauthorized { reason });
     }
 }
 

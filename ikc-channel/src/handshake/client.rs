@@ -4,9 +4,10 @@ use std::sync::Arc;
 
 use ikc_freezer::Freezer;
 
-use super::{Agreement, Line, Setup, Step};
+use super::{Agreement, AuthInput, Line, Setup, Step, announced, refused_line};
+use crate::auth::{Prover, SCHEME, Transcript, is_nonce};
 use crate::config::{ClientChannelConfig, Protocol};
-use crate::error::{ChannelError, ProtocolViolation};
+use crate::error::{AuthError, ChannelError, ProtocolViolation};
 
 /// Where the client is in the negotiation.
 #[derive(Debug)]
@@ -34,15 +35,25 @@ pub(crate) enum ClientPhase {
         peer_names: Vec<String>,
         freezer: Arc<dyn Freezer>,
     },
+    /// `client_auth` (ours): the server's proof checked out and ours is
+    /// sent; waiting for `AUTH OK`.
+    ClientAuth { agreement: Agreement },
 }
 
 impl ClientPhase {
     /// The first phase and the line that opens the negotiation.
-    pub(crate) fn start(config: &ClientChannelConfig) -> (Self, String) {
+    /// With a secret, the `SETUP` offers authentication with our `nonce`;
+    /// the field ends in `PID=n` so that Perl IKC, which matches
+    /// `PID=(\d+)` anywhere in a field, takes it for the PID it already has.
+    pub(crate) fn start(config: &ClientChannelConfig, nonce: &str) -> (Self, String) {
+        let offer = config
+            .secret
+            .as_ref()
+            .map(|_| format!("{SCHEME}:{nonce}:PID={}", config.identity.pid));
         match config.protocol {
             Protocol::Ikc0 => (
                 Self::Client010,
-                Setup::line(&config.identity, &config.freezers.names()),
+                Setup::line(&config.identity, &config.freezers.names(), offer.as_deref()),
             ),
             Protocol::Ikc => (Self::hello_sent(), "HELLO".to_owned()),
         }
@@ -56,12 +67,21 @@ impl ClientPhase {
             Self::Client001 { .. } => "client_001",
             Self::Client002 { .. } => "client_002",
             Self::Client003 { .. } => "client_003",
+            Self::ClientAuth { .. } => "client_auth",
         }
     }
 
     /// The transition on one line from the server.
-    pub(crate) fn on_line(self, line: Line<'_>, config: &ClientChannelConfig) -> Step<Self> {
+    pub(crate) fn on_line(
+        self,
+        line: Line<'_>,
+        config: &ClientChannelConfig,
+        auth: AuthInput<'_>,
+    ) -> Step<Self> {
         match (self, line) {
+            (Self::Client010, Line::Not) if config.secret.is_some() => {
+                Step::fail(AuthError::PeerDoesNotAuthenticate)
+            }
             (Self::Client010, Line::Not) => Step::to(Self::hello_sent()).send("HELLO"),
             (Self::Client010, Line::Setup(text)) => {
                 let setup = match Setup::parse(text) {
@@ -72,12 +92,39 @@ impl ClientPhase {
                 let Some(freezer) = config.freezers.get(name) else {
                     return Step::fail(ProtocolViolation::UnknownFreezer { name: name.clone() });
                 };
-                Step::done(Agreement {
+                let agreement = Agreement {
                     names: setup.kernels,
                     pid: setup.pid,
                     freezer,
                     protocol: Protocol::Ikc0,
-                })
+                    authenticated: false,
+                };
+                let Some(secret) = &config.secret else {
+                    return Step::done(agreement);
+                };
+                let Some(offer) = setup.auth else {
+                    return Step::fail(AuthError::PeerDoesNotAuthenticate);
+                };
+                let Some((server_nonce, server_proof)) = server_offer(&offer) else {
+                    return Step::fail(AuthError::Malformed)
+                        .send(refused_line("malformed AUTH field in SETUP"));
+                };
+                let client_names = announced(&config.identity);
+                let transcript = Transcript {
+                    client_nonce: auth.nonce,
+                    server_nonce,
+                    client_names: &client_names,
+                    server_names: &agreement.names,
+                    freezer: agreement.freezer.name(),
+                    binding: auth.binding,
+                };
+                if !transcript.verify(secret, Prover::Server, server_proof) {
+                    return Step::fail(AuthError::BadProof { peer: "server" }).send(refused_line(
+                        "authentication failed: the server's proof does not match",
+                    ));
+                }
+                let proof = transcript.prove(secret, Prover::Client);
+                Step::to(Self::ClientAuth { agreement }).send(format!("AUTH {proof}"))
             }
             (phase @ Self::Client010, line) => Step::refuse(phase, line),
 
@@ -144,8 +191,15 @@ impl ClientPhase {
                 pid: None,
                 freezer,
                 protocol: Protocol::Ikc,
+                authenticated: false,
             }),
             (phase @ Self::Client003 { .. }, line) => Step::refuse(phase, line),
+
+            (Self::ClientAuth { mut agreement }, Line::AuthOk) => {
+                agreement.authenticated = true;
+                Step::done(agreement)
+            }
+            (Self::ClientAuth { .. }, _) => Step::fail(AuthError::Malformed),
         }
     }
 
@@ -184,4 +238,15 @@ impl<P> Step<P> {
         self.send.insert(0, line.to_owned());
         self
     }
+}
+
+/// The server's nonce and proof from its `AUTH=` field (`scheme:nonce:proof`).
+fn server_offer(offer: &str) -> Option<(&str, &str)> {
+    let mut parts = offer.split(':');
+    if parts.next()? != SCHEME {
+        return None;
+    }
+    let nonce = parts.next()?;
+    let proof = parts.next()?;
+    (is_nonce(nonce) && parts.next().is_none()).then_some((nonce, proof))
 }

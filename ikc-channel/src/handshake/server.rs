@@ -4,9 +4,13 @@ use std::sync::Arc;
 
 use ikc_freezer::{Freezer, STORABLE};
 
-use super::{Agreement, Line, Setup, Step};
+use super::{Agreement, AuthInput, Line, Setup, Step, announced, refused_line};
+use crate::auth::{Prover, SCHEME, Transcript, is_nonce};
 use crate::config::{Protocol, ServerChannelConfig, is_freezer_name};
-use crate::error::ChannelError;
+use crate::error::{AuthError, ChannelError};
+
+/// What a server requiring authentication tells a client that does not offer it.
+const AUTH_REQUIRED: &str = "authentication required: this kernel admits only peers that prove the shared secret (ikc-rs hmac-sha256-v1)";
 
 /// Where the server is in the negotiation.
 #[derive(Debug)]
@@ -27,6 +31,12 @@ pub(crate) enum ServerPhase {
         offered: Vec<String>,
         freezer: Option<Arc<dyn Freezer>>,
     },
+    /// `server_auth` (ours): our `SETUP` with our proof is sent; waiting
+    /// for the client's `AUTH <proof>`.
+    ServerAuth {
+        agreement: Agreement,
+        client_nonce: String,
+    },
 }
 
 impl ServerPhase {
@@ -46,12 +56,21 @@ impl ServerPhase {
             Self::Server001 { .. } => "server_001",
             Self::Server002 { .. } => "server_002",
             Self::Server003 { .. } => "server_003",
+            Self::ServerAuth { .. } => "server_auth",
         }
     }
 
     /// The transition on one line from the client.
-    pub(crate) fn on_line(self, line: Line<'_>, config: &ServerChannelConfig) -> Step<Self> {
+    pub(crate) fn on_line(
+        self,
+        line: Line<'_>,
+        config: &ServerChannelConfig,
+        auth: AuthInput<'_>,
+    ) -> Step<Self> {
         match (self, line) {
+            (Self::Server010 | Self::Server000, Line::Hello) if config.require_auth => {
+                Step::fail(AuthError::NotOffered).send(refused_line(AUTH_REQUIRED))
+            }
             (Self::Server010 | Self::Server000, Line::Hello) => {
                 let identity = &config.identity;
                 Step::to(Self::Server001 {
@@ -77,14 +96,43 @@ impl ServerPhase {
                     );
                     return Step::refuse(Self::Server010, line);
                 };
-                let reply = Setup::line(&config.identity, &[freezer.name()]);
-                Step::done(Agreement {
+                let agreement = Agreement {
                     names: setup.kernels,
                     pid: setup.pid,
                     freezer,
                     protocol: Protocol::Ikc0,
-                })
-                .send(reply)
+                    authenticated: false,
+                };
+                match (&config.secret, setup.auth) {
+                    (Some(secret), Some(offer)) => {
+                        let Some(client_nonce) = client_nonce(&offer) else {
+                            return Step::fail(AuthError::Malformed)
+                                .send(refused_line("malformed AUTH field in SETUP"));
+                        };
+                        let server_names = announced(&config.identity);
+                        let proof = transcript(&agreement, &client_nonce, &server_names, auth)
+                            .prove(secret, Prover::Server);
+                        let field = format!("{SCHEME}:{}:{proof}", auth.nonce);
+                        let reply = Setup::line(
+                            &config.identity,
+                            &[agreement.freezer.name()],
+                            Some(&field),
+                        );
+                        Step::to(Self::ServerAuth {
+                            agreement,
+                            client_nonce,
+                        })
+                        .send(reply)
+                    }
+                    (_, None) if config.require_auth => {
+                        Step::fail(AuthError::NotOffered).send(refused_line(AUTH_REQUIRED))
+                    }
+                    _ => {
+                        let reply =
+                            Setup::line(&config.identity, &[agreement.freezer.name()], None);
+                        Step::done(agreement).send(reply)
+                    }
+                }
             }
             (Self::Server000, Line::Setup(_)) => Step::refuse(Self::Server000, line),
             (phase @ (Self::Server010 | Self::Server000), _) => Step::ignore(phase),
@@ -158,10 +206,61 @@ impl ServerPhase {
                     pid: None,
                     freezer,
                     protocol: Protocol::Ikc,
+                    authenticated: false,
                 })
                 .send("UP")
             }
             (phase @ Self::Server003 { .. }, line) => Step::refuse(phase, line),
+
+            (
+                Self::ServerAuth {
+                    mut agreement,
+                    client_nonce,
+                },
+                Line::Auth(proof),
+            ) => {
+                let Some(secret) = &config.secret else {
+                    return Step::fail(AuthError::Malformed);
+                };
+                let server_names = announced(&config.identity);
+                let transcript = transcript(&agreement, &client_nonce, &server_names, auth);
+                if !transcript.verify(secret, Prover::Client, proof) {
+                    return Step::fail(AuthError::BadProof { peer: "client" }).send(refused_line(
+                        "authentication failed: the client's proof does not match",
+                    ));
+                }
+                agreement.authenticated = true;
+                Step::done(agreement).send("AUTH OK")
+            }
+            (Self::ServerAuth { .. }, _) => Step::fail(AuthError::Malformed)
+                .send(refused_line("expected the client's AUTH proof")),
         }
+    }
+}
+
+/// The client's nonce from its `AUTH=` field (`scheme:nonce:PID=n`).
+fn client_nonce(offer: &str) -> Option<String> {
+    let mut parts = offer.split(':');
+    if parts.next()? != SCHEME {
+        return None;
+    }
+    let nonce = parts.next()?;
+    is_nonce(nonce).then(|| nonce.to_owned())
+}
+
+/// What the proofs of this handshake cover, as the server sees it.
+fn transcript<'a>(
+    agreement: &'a Agreement,
+    client_nonce: &'a str,
+    server_names: &'a [String],
+    auth: AuthInput<'a>,
+) -> Transcript<'a> {
+    Transcript {
+        client_nonce,
+        server_nonce: auth.nonce,
+        client_names: &agreement.names,
+        server_names,
+        freezer: agreement.freezer.name(),
+        binding: auth.binding,
     }
 }

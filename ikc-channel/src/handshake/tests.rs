@@ -3,6 +3,11 @@ use crate::config::{ClientChannelConfig, ServerChannelConfig};
 use crate::error::ProtocolViolation;
 use crate::tests::util::registry;
 
+const NO_AUTH: AuthInput<'static> = AuthInput {
+    nonce: "",
+    binding: b"",
+};
+
 #[test]
 fn lines_are_classified_as_ikc_matches_them() {
     for (text, line) in [
@@ -53,6 +58,7 @@ fn setup_lines_parse_as_ikc_reads_them() {
             ],
             freezers: vec!["Storable".into()],
             pid: Some(5576),
+            auth: None,
         }
     );
     let setup = Setup::parse(" KERNEL=a;KERNEL=b,,c;FREEZER=x,y").unwrap();
@@ -82,11 +88,15 @@ fn setup_lines_are_written_as_ikc_writes_them() {
         .with_name("Ikc")
         .with_pid(42);
     assert_eq!(
-        Setup::line(&me, &["Storable", "POE::Component::IKC::Freezer"]),
+        Setup::line(&me, &["Storable", "POE::Component::IKC::Freezer"], None),
         "SETUP KERNEL=vm-1,Inet,Ikc;FREEZER=Storable,POE::Component::IKC::Freezer;PID=42"
     );
     assert_eq!(
-        Setup::line(&Identity::new("LiteClient").with_pid(7), &["Storable"]),
+        Setup::line(
+            &Identity::new("LiteClient").with_pid(7),
+            &["Storable"],
+            None
+        ),
         "SETUP KERNEL=LiteClient;FREEZER=Storable;PID=7"
     );
 }
@@ -103,12 +113,12 @@ fn client_config(protocol: Protocol) -> ClientChannelConfig {
 /// Run `lines` through the client phases from the start, returning what it
 /// sent and where it ended.
 fn run_client(config: &ClientChannelConfig, lines: &[&str]) -> (Vec<String>, Next<ClientPhase>) {
-    let (phase, first) = ClientPhase::start(config);
+    let (phase, first) = ClientPhase::start(config, "");
     let mut sent = vec![first];
     let mut next = Next::Phase(phase);
     for line in lines {
         let Next::Phase(phase) = next else { break };
-        let step = phase.on_line(Line::parse(line.as_bytes()), config);
+        let step = phase.on_line(Line::parse(line.as_bytes()), config, NO_AUTH);
         sent.extend(step.send);
         next = step.next;
     }
@@ -205,7 +215,7 @@ fn run_server(config: &ServerChannelConfig, lines: &[&str]) -> (Vec<String>, Nex
     let mut next = Next::Phase(ServerPhase::start(config));
     for line in lines {
         let Next::Phase(phase) = next else { break };
-        let step = phase.on_line(Line::parse(line.as_bytes()), config);
+        let step = phase.on_line(Line::parse(line.as_bytes()), config, NO_AUTH);
         sent.extend(step.send);
         next = step.next;
     }
@@ -303,9 +313,9 @@ fn server_in_ikc_mode_refuses_setup_and_the_last_freezer_answer_counts() {
 #[test]
 fn the_servers_first_phase_ignores_what_it_does_not_know() {
     let config = server_config(Protocol::Ikc0);
-    let step = ServerPhase::start(&config).on_line(Line::parse(b"BOGUS"), &config);
+    let step = ServerPhase::start(&config).on_line(Line::parse(b"BOGUS"), &config, NO_AUTH);
     assert!(step.rejected && step.send.is_empty());
-    let step = ServerPhase::start(&config).on_line(Line::parse(b"HELLO IKC2"), &config);
+    let step = ServerPhase::start(&config).on_line(Line::parse(b"HELLO IKC2"), &config, NO_AUTH);
     assert!(step.rejected);
     assert_eq!(step.send, ["NOT"]);
 }

@@ -118,6 +118,9 @@ fn peer(id: &str, aliases: &[&str], pid: Option<u32>, freezer: &str, protocol: P
         pid,
         freezer: freezer.to_owned(),
         protocol,
+        authenticated: false,
+        tls: false,
+        certificate_subject: None,
     }
 }
 

@@ -369,3 +369,29 @@ fn own_names_and_id_cannot_be_taken_by_a_neighbour() {
     assert_eq!(router.route("Server"), Ok(Route::Local));
     assert_eq!(router.resolve("Server"), Some(&KernelId::from("me")));
 }
+
+#[test]
+fn names_added_later_are_advertised_and_checked() {
+    let (mut router, now) = linked(|_| {});
+    far_kernel(&mut router, now, "far");
+    router.add_names(&["Server", "", "me", "name-of-far"], now);
+    let outputs = drain(&mut router);
+    let advertised = outputs.iter().find_map(|o| match o {
+        RouterOutput::Transmit {
+            message: ControlMessage::Records(records),
+            ..
+        } => records.iter().find(|r| r.origin == "me"),
+        _ => None,
+    });
+    assert_eq!(
+        advertised.map(|r| r.names.clone()),
+        Some(vec!["Server".to_owned(), "name-of-far".to_owned()])
+    );
+    assert_eq!(router.route("Server"), Ok(Route::Local));
+    // "far" had that name first: a clash, reported, and the name is nobody's.
+    assert!(outputs.iter().any(|o| matches!(
+        o,
+        RouterOutput::NameClash(clash) if clash.name == "name-of-far" && clash.involves_us
+    )));
+    assert!(router.route("name-of-far").is_err());
+}
