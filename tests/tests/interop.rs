@@ -454,7 +454,8 @@ fn authentication_and_perl_peers() {
     }
     let (perl, port) = perl_server("IKC0").unwrap();
     let secret = ikc_channel::Secret::new("cluster secret").unwrap();
-    let refused = ikc_clientlite::ClientLite::builder("127.0.0.1", port)
+    let relay = Relay::start(port).unwrap();
+    let refused = ikc_clientlite::ClientLite::builder("127.0.0.1", relay.port)
         .name("WithSecret")
         .secret(secret.clone())
         .connect()
@@ -472,6 +473,7 @@ fn authentication_and_perl_peers() {
         "{refused:?}"
     );
     println!("interop: our ClientLite with a secret -> Perl server.pl: refused ({refused})");
+    check_auth_capture(&relay.transcript(0));
     // The Perl server is unharmed: a plain client does all its steps.
     run_client(&client_options(port, Some(STORABLE), Protocol::Ikc0)).unwrap();
     let mut perl = perl;
@@ -514,4 +516,67 @@ fn authentication_and_perl_peers() {
     }
     server.value.handle.call("srv", "shutdown", vec![]).unwrap();
     server.join().unwrap();
+}
+
+// ---------------------------------------------------------------------
+// The golden capture of an authentication offer: our client's SETUP with
+// its AUTH field, and Perl's server answering it with its plain SETUP.
+// Captured by `authentication_and_perl_peers` through a relay; set
+// IKC_REGENERATE_GOLDEN=1 there to write them again.
+
+fn auth_golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/perl-auth-offer")
+}
+
+fn check_auth_capture(t: &Transcript) {
+    let offer = Transcript::lines(&t.to_server).remove(0);
+    let reply = Transcript::lines(&t.to_client).remove(0);
+    assert!(offer.contains(";AUTH=hmac-sha256-v1:"), "{offer}");
+    assert!(
+        reply.starts_with("SETUP KERNEL=") && !reply.contains("AUTH"),
+        "{reply}"
+    );
+    let dir = auth_golden_dir();
+    if std::env::var_os("IKC_REGENERATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("offer.txt"), format!("{offer}\n")).unwrap();
+        std::fs::write(dir.join("reply.txt"), format!("{reply}\n")).unwrap();
+        println!("interop: golden capture written to {}", dir.display());
+    }
+    println!("interop: Perl's answer to an AUTH offer: {reply}");
+}
+
+/// Always runs: Perl's server answered our authentication offer with its
+/// plain `SETUP` (it took the offer's trailing `PID=n` for its PID field);
+/// our client with a secret refuses that answer, and our server without a
+/// secret answers the same offer as Perl did (no AUTH field).
+#[test]
+fn golden_perl_answers_an_auth_offer_with_its_plain_setup() {
+    use std::time::Instant;
+
+    use ikc_channel::{AuthError, Channel, ChannelError, ClientConfig, Identity, ServerConfig};
+
+    let dir = auth_golden_dir();
+    let reply = std::fs::read_to_string(dir.join("reply.txt")).unwrap();
+    let offer = std::fs::read_to_string(dir.join("offer.txt")).unwrap();
+    let mut config = ClientConfig::new(Identity::new("WithSecret"), Registry::standard());
+    config.secret = Some(ikc_channel::Secret::new("cluster secret").unwrap());
+    let mut client = Channel::client(config, Instant::now()).unwrap();
+    assert_eq!(
+        client.handle_input(format!("{}\r\n", reply.trim_end()).as_bytes()),
+        Err(ChannelError::Auth(AuthError::PeerDoesNotAuthenticate))
+    );
+    let config = ServerConfig::new(
+        Identity::new("Inet").with_name("Inet"),
+        Registry::standard(),
+    );
+    let mut server = Channel::server(config, Instant::now()).unwrap();
+    server
+        .handle_input(format!("{}\r\n", offer.trim_end()).as_bytes())
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = server.poll_transmit(&mut answer);
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(answer.starts_with("SETUP KERNEL=Inet,Inet;FREEZER=") && !answer.contains("AUTH"));
+    assert!(server.is_negotiated());
 }
