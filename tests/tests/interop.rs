@@ -554,19 +554,21 @@ fn check_auth_capture(t: &Transcript) {
 fn golden_perl_answers_an_auth_offer_with_its_plain_setup() {
     use std::time::Instant;
 
-    use ikc_channel::{AuthError, Channel, ChannelError, ClientConfig, Identity, ServerConfig};
+    use ikc_channel::{
+        AuthError, Channel, ChannelError, ClientChannelConfig, Identity, ServerChannelConfig,
+    };
 
     let dir = auth_golden_dir();
     let reply = std::fs::read_to_string(dir.join("reply.txt")).unwrap();
     let offer = std::fs::read_to_string(dir.join("offer.txt")).unwrap();
-    let mut config = ClientConfig::new(Identity::new("WithSecret"), Registry::standard());
+    let mut config = ClientChannelConfig::new(Identity::new("WithSecret"), Registry::standard());
     config.secret = Some(ikc_channel::Secret::new("cluster secret").unwrap());
     let mut client = Channel::client(config, Instant::now()).unwrap();
     assert_eq!(
         client.handle_input(format!("{}\r\n", reply.trim_end()).as_bytes()),
         Err(ChannelError::Auth(AuthError::PeerDoesNotAuthenticate))
     );
-    let config = ServerConfig::new(
+    let config = ServerChannelConfig::new(
         Identity::new("Inet").with_name("Inet"),
         Registry::standard(),
     );
