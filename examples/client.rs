@@ -59,7 +59,7 @@ fn main() {
         unix: args.unix.map(Into::into),
         name: args.name,
         server: args.server,
-        serializers: args.freezer,
+        freezers: args.freezer,
         protocol: args.protocol,
         timeout: Duration::from_secs(args.timeout),
     };

@@ -48,7 +48,7 @@ fn main() -> anyhow::Result<()> {
         unix: None,
         name: "Client".into(),
         server: "Server".into(),
-        serializers: None,
+        freezers: None,
         protocol: Protocol::Ikc0,
         timeout: Duration::from_secs(10),
     });

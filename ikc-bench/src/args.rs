@@ -5,7 +5,8 @@ use std::str::FromStr;
 use anyhow::{Context, Result, bail};
 
 /// Every option any scenario reads.
-const KNOWN: [&str; 17] = [
+const KNOWN: [&str; 18] = [
+    "nats",
     "tls",
     "secret",
     "tls-dir",

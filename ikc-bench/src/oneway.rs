@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail, ensure};
 use ikc_client::{Client, ClientConfig};
-use ikc_core::{Ctx, Event, Kernel, Session};
+use ikc_core::{Ctx, Event, InlineStates, Kernel, Session};
 use ikc_freezer::Value;
-use ikc_responder::Ikc;
+use ikc_responder::{Ikc, MonitorOp, MonitorStates};
 
 use crate::args::Args;
+use crate::nats::Link;
 use crate::process::ServerProcess;
 use crate::security::Security;
 use crate::stats::per_sec;
@@ -23,11 +24,11 @@ use crate::{SERVER_NAME, SESSION, codec_name, payload};
 /// What a client-kernel scenario reports back to `main`.
 pub(crate) type Outcome<T> = Rc<RefCell<Option<Result<T, String>>>>;
 
-/// Run `session` in a client kernel connected to the server on `port`
-/// with `codec`; the session is posted `go` once connected and must put
-/// its result in `outcome` and shut IKC down.
+/// Run `session` in a client kernel that reaches the server over `link`
+/// with `codec`; the session is posted `go` once the server's kernel is
+/// reachable and must put its result in `outcome` and shut IKC down.
 pub(crate) fn run_client_kernel<S: Session, T: 'static>(
-    port: u16,
+    link: &Link,
     codec: &str,
     security: &Security,
     session: impl FnOnce(Outcome<T>) -> S,
@@ -35,6 +36,39 @@ pub(crate) fn run_client_kernel<S: Session, T: 'static>(
     let outcome: Outcome<T> = Rc::new(RefCell::new(None));
     let mut kernel = Kernel::new()?;
     let driver = kernel.spawn(session(Rc::clone(&outcome)));
+    let port = match link {
+        Link::Direct(port) => *port,
+        Link::Nats(url) => {
+            ikc_nats::attach(
+                &mut kernel,
+                ikc_nats::NatsConfig::new(url)
+                    .name("BenchClient")
+                    .freezer(codec),
+            )?;
+            // Go once the server's kernel has registered through the bus.
+            kernel.spawn(
+                InlineStates::new()
+                    .state("_start", |_, ctx, _| {
+                        ctx.alias_set("bench waiter").expect("the alias is free");
+                        let states = MonitorStates::new()
+                            .on(MonitorOp::Register, "up")
+                            .on(MonitorOp::Shutdown, "down");
+                        Ikc::require(ctx)
+                            .expect("attach started the responder")
+                            .monitor(ctx, SERVER_NAME, &states);
+                    })
+                    .state("up", move |_, ctx, _| {
+                        let _ = ctx.post(driver, "go", Vec::new());
+                        let _ = ctx.alias_remove("bench waiter");
+                    })
+                    .state("down", |_, ctx, _| {
+                        let _ = ctx.alias_remove("bench waiter");
+                    }),
+            );
+            kernel.run()?;
+            return take_outcome(&outcome);
+        }
+    };
     let failed = Rc::clone(&outcome);
     let config = security
         .client(ClientConfig::tcp("127.0.0.1", port))
@@ -51,6 +85,10 @@ pub(crate) fn run_client_kernel<S: Session, T: 'static>(
         });
     Client::spawn(&mut kernel, config)?;
     kernel.run()?;
+    take_outcome(&outcome)
+}
+
+fn take_outcome<T>(outcome: &Outcome<T>) -> Result<T> {
     let result = outcome.borrow_mut().take();
     match result {
         Some(Ok(t)) => Ok(t),
@@ -142,6 +180,17 @@ impl Session for OneWay {
 
 /// Returns the messages per second.
 pub(crate) fn run(args: &Args) -> Result<u64> {
+    measure(args, None)
+}
+
+/// The `nats` scenario's one-way figure: the server attached to the bus at
+/// `url`, the client over it (`via_nats`) or over a direct link. Returns
+/// the messages per second.
+pub(crate) fn run_over(args: &Args, url: &str, via_nats: bool) -> Result<u64> {
+    measure(args, Some((url, via_nats)))
+}
+
+fn measure(args: &Args, nats: Option<(&str, bool)>) -> Result<u64> {
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
     let n: u64 = args.number("n", 2_000_000)?;
@@ -152,8 +201,17 @@ pub(crate) fn run(args: &Args) -> Result<u64> {
         "--n, --batch and --window must be positive"
     );
     let (args, security) = Security::prepare(args)?;
-    let server = ServerProcess::start(&args)?;
-    let (elapsed, answer) = run_client_kernel(server.port(), name, &security, |outcome| OneWay {
+    let server = match nats {
+        Some((url, _)) => {
+            ServerProcess::start_as(&args, "serve", &["--nats", url, "--codec", codec])?
+        }
+        None => ServerProcess::start(&args)?,
+    };
+    let link = match nats {
+        Some((url, true)) => Link::Nats(url.to_owned()),
+        _ => Link::Direct(server.port()),
+    };
+    let (elapsed, answer) = run_client_kernel(&link, name, &security, |outcome| OneWay {
         n,
         batch,
         window,
@@ -176,9 +234,13 @@ pub(crate) fn run(args: &Args) -> Result<u64> {
         misordered == Some(0),
         "the server saw {answer}: posts out of order"
     );
+    let scenario = match nats {
+        Some(_) => format!("nats-oneway via={}", link.label()),
+        None => "oneway".to_owned(),
+    };
     let rate = per_sec(n, elapsed);
     println!(
-        "oneway codec={codec} link={} n={n} secs={:.3} msgs_per_sec={rate}",
+        "{scenario} codec={codec} link={} n={n} secs={:.3} msgs_per_sec={rate}",
         security.label(),
         elapsed.as_secs_f64(),
     );

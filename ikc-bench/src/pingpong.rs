@@ -134,7 +134,7 @@ pub(crate) fn run(args: &Args) -> Result<(Summary, u64)> {
     );
     let per_thread = n / threads;
     let n = per_thread * threads;
-    let server = ServerProcess::start_as(args, "pingpong-serve")?;
+    let server = ServerProcess::start_as(args, "pingpong-serve", &[])?;
     let port = server.port();
     let barrier = Arc::new(Barrier::new(threads as usize + 1));
     let workers: Vec<_> = (0..threads)

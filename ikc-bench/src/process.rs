@@ -21,11 +21,12 @@ impl ServerProcess {
     /// Start `ikc-bench serve --port 0` (under `--server-wrap` if given),
     /// or use the server at `--connect PORT`.
     pub(crate) fn start(args: &Args) -> Result<Self> {
-        Self::start_as(args, "serve")
+        Self::start_as(args, "serve", &[])
     }
 
-    /// [`start`](Self::start) with another server subcommand.
-    pub(crate) fn start_as(args: &Args, subcommand: &str) -> Result<Self> {
+    /// [`start`](Self::start) with another server subcommand, and `extra`
+    /// arguments for it.
+    pub(crate) fn start_as(args: &Args, subcommand: &str, extra: &[&str]) -> Result<Self> {
         if let Some(port) = args.get("connect") {
             let port = port.parse().with_context(|| format!("--connect {port}"))?;
             return Ok(Self {
@@ -45,7 +46,7 @@ impl ServerProcess {
             }
             None => Command::new(exe),
         };
-        command.args([subcommand, "--port", "0"]);
+        command.args([subcommand, "--port", "0"]).args(extra);
         for key in ["tls-dir", "secret-file"] {
             if let Some(value) = args.get(key) {
                 command.args([format!("--{key}"), value.to_owned()]);

@@ -13,6 +13,7 @@ use ikc_freezer::{NATIVE, Value};
 use ikc_responder::Ikc;
 
 use crate::args::Args;
+use crate::nats::Link;
 use crate::oneway::{Outcome, bench_state, quit_and_shutdown, run_client_kernel};
 use crate::process::ServerProcess;
 use crate::security::Security;
@@ -77,14 +78,33 @@ impl Session for Caller {
 
 /// `rtt`: sequential calls from a client kernel, each answer sending the next.
 pub(crate) fn kernel_rtt(args: &Args) -> Result<Summary> {
+    measure_kernel_rtt(args, None)
+}
+
+/// The `nats` scenario's round trips: the server attached to the bus at
+/// `url`, the client calling over it (`via_nats`) or over a direct link.
+pub(crate) fn kernel_rtt_over(args: &Args, url: &str, via_nats: bool) -> Result<Summary> {
+    measure_kernel_rtt(args, Some((url, via_nats)))
+}
+
+fn measure_kernel_rtt(args: &Args, nats: Option<(&str, bool)>) -> Result<Summary> {
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
     let n: u64 = args.number("n", 20_000)?;
     let warmup: u64 = args.number("warmup", 1000)?;
     ensure!(n > 0, "--n must be positive");
     let (args, security) = Security::prepare(args)?;
-    let server = ServerProcess::start(&args)?;
-    let mut times = run_client_kernel(server.port(), name, &security, |outcome| Caller {
+    let server = match nats {
+        Some((url, _)) => {
+            ServerProcess::start_as(&args, "serve", &["--nats", url, "--codec", codec])?
+        }
+        None => ServerProcess::start(&args)?,
+    };
+    let link = match nats {
+        Some((url, true)) => Link::Nats(url.to_owned()),
+        _ => Link::Direct(server.port()),
+    };
+    let mut times = run_client_kernel(&link, name, &security, |outcome| Caller {
         warmup,
         n,
         echo: bench_state("echo"),
@@ -95,8 +115,12 @@ pub(crate) fn kernel_rtt(args: &Args) -> Result<Summary> {
     })?;
     server.finish()?;
     let summary = Summary::of(&mut times).context("no calls timed")?;
+    let scenario = match nats {
+        Some(_) => format!("nats-rtt via={}", link.label()),
+        None => "rtt".to_owned(),
+    };
     println!(
-        "rtt codec={codec} link={} n={n} {}",
+        "{scenario} codec={codec} link={} n={n} {}",
         security.label(),
         summary.fields()
     );

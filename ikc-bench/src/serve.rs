@@ -8,6 +8,9 @@
 //! - `echo`: returns its argument;
 //! - `quit`: stops the server.
 //!
+//! With `--nats URL` the kernel is also attached to that NATS bus as
+//! `Bench` (in the `--codec` freezer), for the `nats` scenario.
+//!
 //! It prints `port=N` once listening, and exits when a client posts
 //! `quit` or when its standard input closes (the benchmark that started it
 //! is gone).
@@ -50,6 +53,15 @@ pub(crate) fn serve(args: &Args) -> Result<()> {
     let mut kernel = Kernel::new()?;
     let config = ServerConfig::tcp("127.0.0.1", port).name(SERVER_NAME);
     let listening = Server::spawn(&mut kernel, crate::security::server(args, config)?)?;
+    if let Some(url) = args.get("nats") {
+        let freezer = crate::codec_name(args.get_or("codec", "native"))?;
+        ikc_nats::attach(
+            &mut kernel,
+            ikc_nats::NatsConfig::new(url)
+                .name(SERVER_NAME)
+                .freezer(freezer),
+        )?;
+    }
     kernel.spawn(
         InlineStates::with_heap(Sink::default())
             .state("_start", |_, ctx, _| {

@@ -125,7 +125,7 @@ pub use crate::error::{
     ProtocolViolation, TlsConfigError, TlsError,
 };
 pub use crate::event::{ChannelEvent, Peer};
-pub use crate::message::{Message, MessageTarget};
+pub use crate::message::{CallerInfo, Message, MessageTarget};
 pub use crate::tls::{TlsClient, TlsServer};
 /// The rustls crate this one uses, for building [`TlsServer`] and
 /// [`TlsClient`] from configurations of your own.

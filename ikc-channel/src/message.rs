@@ -5,6 +5,11 @@ use ikc_specifier::{HashForm, ParseError, Specifier};
 
 use crate::error::MessageError;
 
+mod caller;
+
+use self::caller::CALLER_KEY;
+pub use self::caller::CallerInfo;
+
 /// Where a message goes: IKC's `event` key, a specifier string or a
 /// `{kernel, session, state}` hash, kept as the sender wrote it.
 ///
@@ -75,6 +80,7 @@ impl From<&Specifier> for MessageTarget {
 /// | `rsvp` | [`rsvp`](Self::rsvp) | `{kernel, session, state}` for a call's answer |
 /// | `wantarray` | [`wantarray`](Self::wantarray) | `''` or `1` on calls, absent on posts |
 /// | `is_error` | [`is_error`](Self::is_error) | `1` on `IKC/remote_error` messages |
+/// | `caller` | [`caller`](Self::caller) | nothing (ours: [`CallerInfo`], which Perl ignores) |
 ///
 /// Other keys are kept, in order, in [`extra`](Self::extra), so that a value
 /// converts to a message and back without loss (IKC ignores keys it does
@@ -102,6 +108,9 @@ pub struct Message {
     /// Is this an error report (`IKC/remote_error`)? Never answer one with an
     /// error.
     pub is_error: bool,
+    /// Who sent it and from where (not an IKC key: Perl IKC ignores it and
+    /// sends none).
+    pub caller: Option<CallerInfo>,
     /// Keys IKC does not define, in their order.
     pub extra: Hash,
 }
@@ -116,6 +125,7 @@ impl Message {
             rsvp: None,
             wantarray: None,
             is_error: false,
+            caller: None,
             extra: Hash::new(),
         }
     }
@@ -136,6 +146,12 @@ impl Message {
         self
     }
 
+    /// Set the caller details (builder style).
+    pub fn with_caller(mut self, caller: CallerInfo) -> Self {
+        self.caller = Some(caller);
+        self
+    }
+
     /// The message as the hash IKC sends.
     pub fn to_value(&self) -> Value {
         let mut hash = Hash::with_capacity(4 + self.extra.len());
@@ -152,6 +168,9 @@ impl Message {
         }
         if self.is_error {
             hash.insert("is_error", 1);
+        }
+        if let Some(caller) = &self.caller {
+            hash.insert(CALLER_KEY, caller.to_value());
         }
         for (key, value) in &self.extra {
             hash.insert(key.clone(), value.clone());
@@ -225,6 +244,12 @@ impl Message {
                 b"rsvp" => message.rsvp = take_optional_spec(value),
                 b"wantarray" => message.wantarray = Some(is_true(&value)),
                 b"is_error" => message.is_error = is_true(&value),
+                b"caller" => match CallerInfo::from_value(&value) {
+                    Some(caller) => message.caller = Some(caller),
+                    None => {
+                        message.extra.insert(key, value);
+                    }
+                },
                 _ => {
                     message.extra.insert(key, value);
                 }
@@ -287,7 +312,8 @@ impl Message {
             + usize::from(self.from.is_some())
             + usize::from(self.rsvp.is_some())
             + usize::from(self.wantarray.is_some())
-            + usize::from(self.is_error);
+            + usize::from(self.is_error)
+            + usize::from(self.caller.is_some());
         enc.hash(len, 0)?;
         enc.key("event");
         match &self.event {
@@ -316,6 +342,10 @@ impl Message {
         if self.is_error {
             enc.key("is_error");
             enc.int(1);
+        }
+        if let Some(caller) = &self.caller {
+            enc.key(CALLER_KEY);
+            caller.freeze_native(enc)?;
         }
         Ok(())
     }
@@ -346,6 +376,7 @@ impl Message {
                 }
                 b"from" => message.from = native_optional_spec(&mut dec)?,
                 b"rsvp" => message.rsvp = native_optional_spec(&mut dec)?,
+                b"caller" => message.caller = Some(CallerInfo::thaw_native(&mut dec)?),
                 _ => {
                     let value = dec.value(1).ok()?;
                     match key.as_bytes() {
@@ -386,7 +417,7 @@ fn spec_native(
 
 /// A string value as [`text`] reads it, straight from native bytes;
 /// `Some(None)` when the next value is not a string (nothing is read).
-fn native_text(dec: &mut NativeDecoder<'_>) -> Option<Option<String>> {
+pub(crate) fn native_text(dec: &mut NativeDecoder<'_>) -> Option<Option<String>> {
     Some(dec.string().ok()?.map(|string| match string {
         NativeString::Str(s) => s.to_owned(),
         NativeString::Bytes(bytes) => match std::str::from_utf8(bytes) {
@@ -436,7 +467,7 @@ fn native_optional_spec(dec: &mut NativeDecoder<'_>) -> Option<Option<HashForm>>
 
 /// A scalar as the text Perl would see, as [`text`] reads it, taking the
 /// string instead of copying it; `None` for what `text` refuses.
-fn into_text(value: Value) -> Option<String> {
+pub(crate) fn into_text(value: Value) -> Option<String> {
     match value {
         Value::Str(s) => Some(s),
         Value::Bytes(b) => Some(match String::from_utf8(b) {
@@ -459,6 +490,7 @@ struct Head {
     rsvp: Option<HashForm>,
     wantarray: Option<bool>,
     is_error: bool,
+    caller: Option<CallerInfo>,
 }
 
 impl Head {
@@ -477,6 +509,7 @@ impl Head {
             rsvp: optional_spec(hash.get("rsvp"), "rsvp", RSVP_PARTS)?,
             wantarray: hash.get("wantarray").map(is_true),
             is_error: hash.get("is_error").is_some_and(is_true),
+            caller: hash.get(CALLER_KEY).and_then(CallerInfo::from_value),
         })
     }
 
@@ -500,6 +533,9 @@ impl Head {
         for key in ["event", "from", "rsvp", "wantarray", "is_error"] {
             hash.remove(key);
         }
+        if self.caller.is_some() {
+            hash.remove(CALLER_KEY);
+        }
         Message {
             event: self.event,
             params: hash.remove("params").unwrap_or_default(),
@@ -507,6 +543,7 @@ impl Head {
             rsvp: self.rsvp,
             wantarray: self.wantarray,
             is_error: self.is_error,
+            caller: self.caller,
             extra: std::mem::take(hash),
         }
     }

@@ -7,7 +7,7 @@ use ikc_cli::address::Addr;
 use ikc_cli::event::MonitorEvent;
 use ikc_cli::json::{from_json_text, to_json};
 use ikc_clientlite::{Builder, ClientLite, Hash, Value};
-use ikc_responder::DEFAULT_WATCH_STATE;
+use ikc_responder::{DEFAULT_TRACE_STATE, DEFAULT_WATCH_STATE};
 use serde_json::json;
 
 use crate::Common;
@@ -25,7 +25,7 @@ pub(crate) fn our_name(common: &Common) -> String {
         .unwrap_or_else(|| format!("ikc-{}", std::process::id()))
 }
 
-fn connect(common: &Common, addr: &Addr) -> Result<ClientLite, Failure> {
+pub(crate) fn connect(common: &Common, addr: &Addr) -> Result<ClientLite, Failure> {
     let mut builder = Builder::new(addr.into())
         .name(our_name(common))
         .protocol(common.protocol)
@@ -145,6 +145,7 @@ pub(crate) fn watch(
     kernel: Option<&str>,
     ops: &[String],
     count: Option<usize>,
+    max_len: usize,
 ) -> Result<(), Failure> {
     let mut poe = connect(common, addr)?;
     let mut request = Hash::new();
@@ -187,11 +188,84 @@ pub(crate) fn watch(
             continue;
         };
         if common.json {
-            println!("{}", event.to_json());
+            println!("{}", event.to_json(max_len));
         } else {
-            println!("{event}");
+            println!("{}", event.line(max_len));
         }
         seen += 1;
+    }
+    poe.disconnect();
+    Ok(())
+}
+
+/// `ikc trace`: have the kernel at ADDR post a traced message, and print
+/// each hop reported, until one delivers or drops it.
+pub(crate) fn trace(
+    common: &Common,
+    addr: &Addr,
+    spec: &str,
+    json: Option<&str>,
+) -> Result<(), Failure> {
+    let arg = argument(json)?;
+    let mut poe = connect(common, addr)?;
+    // A relative specifier names a state of the kernel at ADDR.
+    let to = if spec.starts_with("poe:") {
+        spec.to_owned()
+    } else {
+        let server = poe.remote_name().unwrap_or_default().to_owned();
+        format!("poe://{server}/{spec}")
+    };
+    let mut request = Hash::new();
+    request.insert("to", to.as_str());
+    request.insert("args", arg);
+    request.insert("state", DEFAULT_TRACE_STATE);
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let id = poe.call("IKC/trace", Value::Hash(request))?;
+    if id.as_i64().is_none() {
+        return Err(Failure::Ikc(id.to_string()));
+    }
+    let mut n = 0;
+    loop {
+        let posted = poe.responded(DEFAULT_TRACE_STATE)?;
+        let hop = match posted {
+            Value::Array(mut items) if !items.is_empty() => items.swap_remove(0),
+            other => other,
+        };
+        if hop.get("id") != Some(&id) {
+            continue;
+        }
+        n += 1;
+        let text = |k: &str| hop.get(k).map(Value::to_string).unwrap_or_default();
+        let action = text("action");
+        if common.json {
+            println!("{}", to_json(&hop));
+        } else {
+            let at = hop.get("time").and_then(Value::as_f64).unwrap_or(start);
+            let detail = match action.as_str() {
+                "sent" => format!("-> {}", text("link")),
+                "delivered" => format!("to {}", text("to")),
+                "dropped" => format!("because {}", text("reason")),
+                _ => String::new(),
+            };
+            println!(
+                "hop {n} +{:.3}ms {} {action} {detail}",
+                (at - start) * 1000.0,
+                text("kernel")
+            );
+        }
+        if action == "delivered" {
+            break;
+        }
+        if action == "dropped" {
+            poe.disconnect();
+            return Err(Failure::Ikc(format!(
+                "the message was dropped at {}: {}",
+                text("kernel"),
+                text("reason")
+            )));
+        }
     }
     poe.disconnect();
     Ok(())

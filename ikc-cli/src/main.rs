@@ -10,6 +10,7 @@ use ikc_cli::address::Addr;
 use ikc_responder::Protocol;
 
 mod failure;
+mod inspect;
 mod lite;
 mod node;
 mod security;
@@ -114,13 +115,56 @@ enum Command {
         /// Only events about this kernel (default: all, `*`).
         #[arg(long)]
         kernel: Option<String>,
-        /// The operations to watch, comma-separated (default: all of
-        /// register, unregister, subscribe, unsubscribe, shutdown, channel, error).
+        /// The operations to watch, comma-separated: register, unregister,
+        /// subscribe, unsubscribe, shutdown, channel, error (the default:
+        /// all of these), and the messages leaving, arriving, routed, dropped.
         #[arg(long, value_delimiter = ',')]
         ops: Vec<String>,
         /// Exit after this many events.
         #[arg(long)]
         count: Option<usize>,
+        /// Shorten a message's arguments, as JSON, past this many characters.
+        #[arg(long, default_value_t = 200)]
+        max_len: usize,
+    },
+    /// Post a message marked for tracing through the kernel at ADDR, and
+    /// print each hop it makes (an ikc-rs kernel): sent, delivered, dropped
+    /// (exit 1).
+    Trace {
+        /// The kernel the message enters at.
+        addr: Addr,
+        /// The state: session/state (on the kernel at ADDR) or poe://KERNEL/session/state.
+        spec: String,
+        /// The argument, as JSON (default: null).
+        #[arg(value_name = "JSON")]
+        arg: Option<String>,
+    },
+    /// List every kernel the kernel at ADDR knows, with its names and how it is reached.
+    Kernels {
+        /// The kernel to ask.
+        addr: Addr,
+    },
+    /// List the connections of the kernel at ADDR: peer, addresses,
+    /// protocol, freezer, messages and bytes in and out, bytes queued.
+    Links {
+        /// The kernel to ask.
+        addr: Addr,
+    },
+    /// List the routes of the kernel at ADDR: destination, next hop, cost.
+    Routes {
+        /// The kernel to ask.
+        addr: Addr,
+    },
+    /// List the sessions of the kernel at ADDR: IDs, aliases, published states.
+    Sessions {
+        /// The kernel to ask.
+        addr: Addr,
+    },
+    /// Show the counters of the kernel at ADDR: messages delivered, routed,
+    /// sent, dropped by cause; errors by kind.
+    Counters {
+        /// The kernel to ask.
+        addr: Addr,
     },
     /// Run a standalone kernel that listens, dials and prints monitor events.
     Node {
@@ -136,6 +180,10 @@ enum Command {
         /// Longest wait between two dials, in seconds.
         #[arg(long, value_parser = parse_seconds, default_value = "5")]
         max_backoff: Duration,
+        /// Attach to a NATS bus (URL[,URL...] for failover): every kernel on it
+        /// is reachable, and NATS clients may call this kernel's published states.
+        #[arg(long)]
+        nats: Option<String>,
     },
 }
 
@@ -176,13 +224,21 @@ fn main() -> ExitCode {
             kernel,
             ops,
             count,
-        } => lite::watch(common, &addr, kernel.as_deref(), &ops, count),
+            max_len,
+        } => lite::watch(common, &addr, kernel.as_deref(), &ops, count, max_len),
+        Command::Trace { addr, spec, arg } => lite::trace(common, &addr, &spec, arg.as_deref()),
+        Command::Kernels { addr } => inspect::run(common, &addr, inspect::Topic::Kernels),
+        Command::Links { addr } => inspect::run(common, &addr, inspect::Topic::Links),
+        Command::Routes { addr } => inspect::run(common, &addr, inspect::Topic::Routes),
+        Command::Sessions { addr } => inspect::run(common, &addr, inspect::Topic::Sessions),
+        Command::Counters { addr } => inspect::run(common, &addr, inspect::Topic::Counters),
         Command::Node {
             aliases,
             listen,
             connect,
             max_backoff,
-        } => node::run(common, aliases, listen, connect, max_backoff),
+            nats,
+        } => node::run(common, aliases, listen, connect, max_backoff, nats),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

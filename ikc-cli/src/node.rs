@@ -10,6 +10,7 @@ use ikc_cli::event::MonitorEvent;
 use ikc_client::{Client, ClientConfig, Reconnect, Secret, TlsClient};
 use ikc_core::{Ctx, InlineStates, Kernel, Signal};
 use ikc_freezer::{DUMPER, NATIVE, Registry, STORABLE};
+use ikc_nats::NatsConfig;
 use ikc_responder::{Ikc, MonitorOp, MonitorStates, Responder};
 use ikc_server::{Server, ServerConfig};
 use serde_json::json;
@@ -39,13 +40,14 @@ pub(crate) fn run(
     listen: Vec<Addr>,
     connect: Vec<Addr>,
     max_backoff: Duration,
+    nats: Option<String>,
 ) -> Result<(), Failure> {
     let Some(name) = common.name.clone() else {
         return Err(Failure::Usage("ikc node needs --name NAME".into()));
     };
-    if listen.is_empty() && connect.is_empty() {
+    if listen.is_empty() && connect.is_empty() && nats.is_none() {
         return Err(Failure::Usage(
-            "ikc node needs at least one --listen or --connect".into(),
+            "ikc node needs at least one --listen, --connect or --nats".into(),
         ));
     }
     let freezers = freezer_names(common)?;
@@ -86,6 +88,23 @@ pub(crate) fn run(
             println!("{}", json!({ "listening": at }));
         } else {
             println!("listening on {at}");
+        }
+    }
+    if let Some(urls) = &nats {
+        let mut config = NatsConfig::new(urls).name(name.as_str());
+        for alias in &aliases {
+            config = config.alias(alias.as_str());
+        }
+        if let Some(freezer) = &common.freezer {
+            config = config.freezer(freezer.as_str());
+        }
+        let link = ikc_nats::attach(&mut kernel, config)
+            .map_err(|e| Failure::Connection(format!("cannot attach to NATS: {}", chain(&e))))?;
+        let subject = link.subject("SESSION", "STATE");
+        if json {
+            println!("{}", json!({ "nats": urls, "subject": subject }));
+        } else {
+            println!("on NATS at {urls}: {subject}");
         }
     }
     let protocol = common.protocol;
@@ -149,9 +168,9 @@ pub(crate) fn run(
                 args: args.collect(),
             };
             if json {
-                println!("{}", event.to_json());
+                println!("{}", event.to_json(usize::MAX));
             } else {
-                println!("{event}");
+                println!("{}", event.line(usize::MAX));
             }
         });
     }

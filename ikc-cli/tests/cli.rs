@@ -194,8 +194,7 @@ fn commands_over_a_unix_socket() {
     stop(server);
 }
 
-/// The events an `ikc node --json` or `ikc watch --json` printed, about
-/// real kernel IDs.
+/// The events an `ikc node --json` or `ikc watch --json` printed.
 fn events(lines: &[String]) -> Vec<Json> {
     lines
         .iter()
@@ -360,6 +359,214 @@ fn one_shot_commands_against_perl_ikc() {
     }
 }
 
+/// `ikc --json TOPIC ADDR`, one JSON object per line.
+fn listing(topic: &str, addr: &str) -> Vec<Json> {
+    let out = run(&["--json", topic, addr]);
+    expect_code(&out, 0);
+    out.stdout
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn introspection_of_our_server() {
+    let server = our_server(Endpoint::Tcp(0));
+    let port = server.value.at.port().to_string();
+    assert_eq!(
+        json_line(&run(&["--json", "call", &port, "test/fetchQ"])),
+        json!(42)
+    );
+    expect_code(&run(&["call", &port, "test/nope"]), 1);
+
+    let kernels = listing("kernels", &port);
+    let me = kernels
+        .iter()
+        .find(|k| k["id"] == json!(server.kernel_id))
+        .expect("the server itself");
+    assert_eq!(me["reached"], json!("local"));
+    assert!(me["aliases"].as_array().unwrap().contains(&json!("Server")));
+    // The asking client is one of the kernels, reached through its link.
+    let direct: Vec<&Json> = kernels
+        .iter()
+        .filter(|k| k["reached"] == "direct")
+        .collect();
+    assert_eq!(direct.len(), 1, "{kernels:?}");
+
+    let links = listing("links", &port);
+    assert_eq!(links.len(), 1, "only the asking connection: {links:?}");
+    let link = &links[0];
+    assert_eq!(link["side"], json!("server"));
+    assert_eq!(link["protocol"], json!("IKC0"));
+    assert_eq!(link["freezer"], json!("IKC::Native"));
+    assert_eq!(link["messages_in"], json!(1), "the request itself");
+    assert!(link["bytes_in"].as_u64().unwrap() > 0);
+    assert_eq!(link["tls"], json!(false));
+    // Each `ikc` run is a kernel of its own: `ikc-PID`.
+    assert!(link["peer"].as_str().unwrap().starts_with("ikc-"), "{link}");
+    assert!(
+        direct[0]["id"].as_str().unwrap().starts_with("ikc-"),
+        "{direct:?}"
+    );
+
+    let routes = listing("routes", &port);
+    assert_eq!(routes.len(), 1, "{routes:?}");
+    assert_eq!(routes[0]["cost"], json!(1));
+    assert_eq!(routes[0]["destination"], routes[0]["next_hop"]);
+
+    let sessions = listing("sessions", &port);
+    let test = sessions
+        .iter()
+        .find(|s| s["aliases"] == json!(["test"]))
+        .expect("the test session");
+    assert_eq!(
+        test["published"],
+        json!(["add_1", "echo", "fetchQ", "here"])
+    );
+
+    let counters = json_line(&run(&["--json", "counters", &port]));
+    // fetchQ, nope's check failing, and the introspection calls before this one.
+    assert!(counters["delivered"].as_u64().unwrap() >= 5, "{counters}");
+    assert_eq!(counters["dropped"]["check"], json!(1), "{counters}");
+    assert_eq!(counters["errors"]["local-check"], json!(1), "{counters}");
+    assert_eq!(counters["routed"], json!(0));
+
+    // The tables a person reads.
+    let out = run(&["links", &port]);
+    expect_code(&out, 0);
+    assert!(out.stdout[0].starts_with("CHANNEL  SIDE"), "{}", out.text());
+    let out = run(&["counters", &port]);
+    expect_code(&out, 0);
+    assert!(out.text().contains("dropped    1 check"), "{}", out.text());
+    stop(server);
+}
+
+#[test]
+fn watch_prints_messages_leaving_arriving_and_dropped() {
+    let server = our_server(Endpoint::Tcp(0));
+    let port = server.value.at.port().to_string();
+    let mut watch = Process::spawn(ikc(&[
+        "--json",
+        "watch",
+        &port,
+        "--ops",
+        "leaving,arriving,dropped",
+        "--count",
+        "5",
+        "--max-len",
+        "20",
+    ]))
+    .unwrap();
+    watch.wait_line(|l| l.contains("watching")).unwrap();
+    let long = format!("\"{}\"", "x".repeat(30));
+    assert_eq!(
+        json_line(&run(&[
+            "--json",
+            "--name",
+            "caller",
+            "call",
+            &port,
+            "test/echo",
+            &long
+        ])),
+        json!("x".repeat(30))
+    );
+    expect_code(
+        &run(&["--name", "caller2", "post", &port, "test/nope", "[1]"]),
+        1,
+    );
+    let watch = watch.wait().unwrap();
+    expect_code(&watch, 0);
+    let seen = events(&watch.stdout);
+    let ops: Vec<&str> = seen.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(
+        ops,
+        ["arriving", "leaving", "arriving", "dropped", "leaving"],
+        "{seen:?}"
+    );
+    // The call arriving: from the caller, to test/echo, its argument cut at 20.
+    assert_eq!(seen[0]["kernel"], json!("caller"));
+    assert_eq!(seen[0]["from"], json!("poe://caller/IKCLite"));
+    assert_eq!(seen[0]["state"], json!("echo"));
+    assert!(seen[0]["size"].as_u64().unwrap() > 30);
+    assert_eq!(seen[0]["args"], json!(format!("\"{}...", "x".repeat(16))));
+    // Its answer leaving for the caller's RSVP.
+    assert_eq!(seen[1]["to"], json!("poe://caller/IKCLite/response0"));
+    // The post to a session that is not there: dropped, with the reason,
+    // then the error report leaving for its sender.
+    assert_eq!(seen[2]["args"], json!([1]));
+    assert_eq!(seen[3]["kernel"], json!("caller2"));
+    assert!(
+        seen[3]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Session 'test' has not published state 'nope'"),
+        "{}",
+        seen[3]
+    );
+    assert_eq!(seen[4]["to"], json!("poe://caller2/IKC/remote_error"));
+    stop(server);
+}
+
+#[test]
+fn trace_prints_each_hop() {
+    let server = our_server(Endpoint::Tcp(0));
+    let port = server.value.at.port().to_string();
+    // Delivered on the kernel at ADDR itself: one hop.
+    let out = run(&["--json", "trace", &port, "test/echo", "[1]"]);
+    let hop = json_line(&out);
+    assert_eq!(hop["action"], json!("delivered"));
+    assert_eq!(hop["kernel"], json!(server.kernel_id));
+    assert_eq!(
+        hop["to"],
+        json!(format!("poe://{}/test/echo", server.kernel_id))
+    );
+
+    // Through the server to a node linked to it: sent, then delivered there.
+    let mut node = Process::spawn(ikc(&["node", "--name", "Far", "--connect", &port])).unwrap();
+    node.wait_line(|l| l.starts_with("register ") && l.contains("(real)"))
+        .unwrap();
+    let out = run(&["--json", "trace", &port, "poe://Far/IKC/ping", r#""PING""#]);
+    expect_code(&out, 0);
+    let hops: Vec<Json> = out
+        .stdout
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hops.len(), 2, "{hops:?}");
+    assert_eq!(hops[0]["action"], json!("sent"));
+    assert_eq!(hops[0]["kernel"], json!(server.kernel_id));
+    assert_eq!(hops[1]["action"], json!("delivered"));
+    assert_eq!(hops[1]["kernel"], hops[0]["link"]);
+    assert_ne!(hops[1]["kernel"], json!(server.kernel_id));
+
+    // Not delivered: the hop says why, and the exit code is 1.
+    let out = run(&["trace", &port, "poe://Far/nope/x"]);
+    expect_code(&out, 1);
+    assert!(out.stdout[0].contains(" sent -> "), "{}", out.text());
+    assert!(
+        out.stdout[1].contains(" dropped because Session 'nope' is not available"),
+        "{}",
+        out.text()
+    );
+    assert!(
+        out.stderr.contains("the message was dropped at"),
+        "{}",
+        out.stderr
+    );
+    let out = run(&["trace", &port, "poe://Nowhere/x/y"]);
+    expect_code(&out, 1);
+    assert!(
+        out.text().contains("cannot send to poe://Nowhere/x/y"),
+        "{}",
+        out.text()
+    );
+
+    node.interrupt().unwrap();
+    expect_code(&node.wait().unwrap(), 0);
+    stop(server);
+}
+
 /// `--secret-file`, `--tls-ca`, `--tls-cert`, `--tls-key`: `ikc call`
 /// against a server requiring both, with and without them; and an `ikc
 /// node` listening with TLS and the secret, called by `ikc`.
@@ -396,6 +603,12 @@ fn secret_and_tls_options() {
     let mut args = secure.to_vec();
     args.extend(["--json", "call", &addr, "test/fetchQ"]);
     assert_eq!(json_line(&run(&args)), json!(42));
+    // `ikc links` shows the link it asks over: TLS, both ends authenticated.
+    let mut args = secure.to_vec();
+    args.extend(["--json", "links", &addr]);
+    let link = json_line(&run(&args));
+    assert_eq!(link["tls"], json!(true), "{link}");
+    assert_eq!(link["authenticated"], json!(true), "{link}");
     // Without the secret, or without TLS: refused, exit code 3, and why.
     let out = run(&[
         "--tls-ca",

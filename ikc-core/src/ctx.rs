@@ -10,11 +10,12 @@ use std::time::Instant;
 use ikc_freezer::Value;
 
 pub use self::timers::RemovedAlarm;
-use crate::error::{CallError, PostError};
+use crate::error::{CallError, DeliveryError, PostError};
 use crate::event::{Event, StateName};
 use crate::handle::KernelHandle;
-use crate::ids::{Sender, SessionId, Target};
+use crate::ids::{SessionId, Target};
 use crate::kernel::core::Core;
+use crate::sender::Sender;
 use crate::session::{Session, StateChange, boxed};
 
 /// The kernel as seen from inside a handler, for the session running it.
@@ -40,6 +41,8 @@ pub struct Ctx<'k> {
     pub(crate) core: &'k mut Core,
     pub(crate) slot: u32,
     pub(crate) me: SessionId,
+    /// The state being handled (the `CALLER_STATE` of events made here).
+    pub(crate) state: StateName,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -52,8 +55,32 @@ impl std::fmt::Debug for Ctx<'_> {
 }
 
 impl<'k> Ctx<'k> {
-    pub(crate) fn new(core: &'k mut Core, slot: u32, me: SessionId) -> Self {
-        Self { core, slot, me }
+    pub(crate) fn new(core: &'k mut Core, slot: u32, me: SessionId, state: StateName) -> Self {
+        Self {
+            core,
+            slot,
+            me,
+            state,
+        }
+    }
+
+    /// An event sent by this session from `at`, while handling the current
+    /// state.
+    pub(crate) fn event(
+        &self,
+        state: StateName,
+        args: Vec<Value>,
+        at: &'static Location<'static>,
+    ) -> Event {
+        Event {
+            caller_state: Some(self.state.clone()),
+            ..Event::located(state, args, Sender::Session(self.me), at)
+        }
+    }
+
+    /// The state this handler is handling (POE's `$_[STATE]`).
+    pub fn current_state(&self) -> &str {
+        self.state.as_str()
     }
 
     /// The running session (POE's `$_[SESSION]->ID`).
@@ -106,12 +133,7 @@ impl<'k> Ctx<'k> {
         state: impl Into<StateName>,
         args: Vec<Value>,
     ) -> Result<(), PostError> {
-        let event = Event::located(
-            state.into(),
-            args,
-            Sender::Session(self.me),
-            Location::caller(),
-        );
+        let event = self.event(state.into(), args, Location::caller());
         self.core.post(Some(self.me), &to.into(), event)
     }
 
@@ -125,12 +147,7 @@ impl<'k> Ctx<'k> {
     /// session, or another kernel while no forwarder is registered.
     #[track_caller]
     pub fn post_to(&mut self, spec: &str, args: Vec<Value>) -> Result<(), PostError> {
-        let event = Event::located(
-            StateName::new(spec),
-            args,
-            Sender::Session(self.me),
-            Location::caller(),
-        );
+        let event = self.event(StateName::new(spec), args, Location::caller());
         self.core.post_to(Some(self.me), spec, event)
     }
 
@@ -148,21 +165,18 @@ impl<'k> Ctx<'k> {
         state: impl Into<StateName>,
         args: Vec<Value>,
     ) -> Result<Value, CallError> {
-        let event = Event::located(
-            state.into(),
-            args,
-            Sender::Session(self.me),
-            Location::caller(),
-        );
+        let event = self.event(state.into(), args, Location::caller());
         self.core.call(Some(self.me), &to.into(), event)
     }
 
-    /// [`call`](Self::call) on behalf of another session of this kernel:
-    /// the handler sees `sender` as its SENDER. The IKC responder calls a
-    /// request's state this way, with SENDER the thunk session standing for
-    /// the remote sender (so that posting to SENDER answers the remote
-    /// session), without a hop through the thunk. `sender` is not checked:
-    /// posts to a SENDER that does not exist fail as usual.
+    /// [`call`](Self::call) on behalf of another sender: the handler sees
+    /// `sender` as its SENDER. The IKC responder calls a request's state
+    /// this way, with SENDER the remote session (a [`Sender::Remote`]
+    /// answered by the thunk session that stands for it, so that posting to
+    /// SENDER answers the remote session), without a hop through the
+    /// thunk. For a remote sender the event's caller state, file and line
+    /// are the remote ones. `sender` is not checked: posts to a SENDER that
+    /// does not exist fail as usual.
     ///
     /// # Errors
     ///
@@ -170,18 +184,81 @@ impl<'k> Ctx<'k> {
     #[track_caller]
     pub(crate) fn call_as<'t>(
         &mut self,
-        sender: SessionId,
+        sender: impl Into<Sender>,
         to: impl Into<Target<'t>>,
         state: impl Into<StateName>,
         args: Vec<Value>,
     ) -> Result<Value, CallError> {
-        let event = Event::located(
-            state.into(),
-            args,
-            Sender::Session(sender),
-            Location::caller(),
-        );
+        let event = self.event_as(sender.into(), state.into(), args, Location::caller());
         self.core.call(Some(self.me), &to.into(), event)
+    }
+
+    /// [`post`](Self::post) on behalf of another sender, as
+    /// [`call_as`](Self::call_as) calls.
+    ///
+    /// # Errors
+    ///
+    /// As [`post`](Self::post).
+    #[track_caller]
+    pub(crate) fn post_as<'t>(
+        &mut self,
+        sender: impl Into<Sender>,
+        to: impl Into<Target<'t>>,
+        state: impl Into<StateName>,
+        args: Vec<Value>,
+    ) -> Result<(), PostError> {
+        let event = self.event_as(sender.into(), state.into(), args, Location::caller());
+        self.core.post(Some(self.me), &to.into(), event)
+    }
+
+    fn event_as(
+        &self,
+        sender: Sender,
+        state: StateName,
+        args: Vec<Value>,
+        at: &'static Location<'static>,
+    ) -> Event {
+        match sender {
+            Sender::Remote(remote) => Event::from_remote(state, args, remote),
+            Sender::Session(id) if id == self.me => self.event(state, args, at),
+            other => Event::located(state, args, other, at),
+        }
+    }
+
+    /// Lightspeed's `call`, which reaches other kernels: run the state `to`
+    /// names and have its return value posted to the state `rsvp` names.
+    /// Each is a specifier string, an array `[kernel, session, state]` or
+    /// a hash `{KERNEL, SESSION, STATE}` (or lower-case keys; see
+    /// [`destination`](crate::destination)). An RSVP without a session
+    /// means this session; without a kernel, this kernel.
+    ///
+    /// A state of this kernel runs now, and its value (unless undefined) is
+    /// posted to the RSVP. A state of another kernel is sent there through
+    /// IKC, which posts its value back to the RSVP; the RSVP state needs no
+    /// publishing (the answer is allowed once).
+    ///
+    /// # Errors
+    ///
+    /// A destination that is not one, an RSVP without a state, an unknown
+    /// session, or, for a local state, what [`call`](Self::call) returns.
+    #[track_caller]
+    pub fn call_rsvp(
+        &mut self,
+        to: impl Into<Value>,
+        rsvp: impl Into<Value>,
+        args: Vec<Value>,
+    ) -> Result<(), CallError> {
+        let event = self.event(StateName::from_static(""), args, Location::caller());
+        let to = crate::destination(&to.into())?;
+        let mut rsvp = crate::destination(&rsvp.into())?;
+        if rsvp.state.is_none() {
+            return Err(DeliveryError::MissingState(rsvp.to_string()).into());
+        }
+        if !rsvp.session.is_specified() {
+            let me = self.aliases(self.me).first().cloned();
+            rsvp.session = ikc_specifier::Part::name(me.unwrap_or_else(|| self.me.to_string()));
+        }
+        self.core.call_rsvp(Some(self.me), to, rsvp, event)
     }
 
     /// [`call`](Self::call) the state a specifier names.
@@ -192,24 +269,14 @@ impl<'k> Ctx<'k> {
     /// specifier.
     #[track_caller]
     pub fn call_to(&mut self, spec: &str, args: Vec<Value>) -> Result<Value, CallError> {
-        let event = Event::located(
-            StateName::new(spec),
-            args,
-            Sender::Session(self.me),
-            Location::caller(),
-        );
+        let event = self.event(StateName::new(spec), args, Location::caller());
         self.core.call_to(Some(self.me), spec, event)
     }
 
     /// Queue an event for this session (POE's `yield`).
     #[track_caller]
     pub fn yield_(&mut self, state: impl Into<StateName>, args: Vec<Value>) {
-        let event = Event::located(
-            state.into(),
-            args,
-            Sender::Session(self.me),
-            Location::caller(),
-        );
+        let event = self.event(state.into(), args, Location::caller());
         self.core.enqueue(self.slot, self.me, event);
     }
 

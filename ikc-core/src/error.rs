@@ -40,6 +40,10 @@ pub enum DeliveryError {
     /// events from other threads.
     #[error("the kernel is not running")]
     KernelStopped,
+    /// A destination given as a value is none of a specifier string, an
+    /// array `[kernel, session, state]` or a hash `{KERNEL, SESSION, STATE}`.
+    #[error("a destination is a specifier string, an array or a hash, not {0}")]
+    NotADestination(&'static str),
 }
 
 /// A `post` that failed, with the event given back (calloop's
@@ -83,8 +87,11 @@ pub enum CallError {
         state: StateName,
     },
     /// The specifier names another kernel: a call cannot wait for another
-    /// kernel. Post it, with an RSVP state for the answer.
-    #[error("call cannot reach another kernel ({0})")]
+    /// kernel: call it with an RSVP state for the answer
+    /// (`Ctx::call_rsvp`), or post it.
+    #[error(
+        "a call to another kernel ({0}) cannot wait for its answer: give it an RSVP (call_rsvp)"
+    )]
     Remote(String),
     /// The handler panicked; the session has been stopped.
     #[error("session {session} panicked in {state:?}: {message}")]

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use ikc_freezer::Value;
 
-use crate::ids::{Sender, WatcherId};
+use crate::ids::WatcherId;
+use crate::sender::{RemoteSender, Sender};
 
 /// The name of a state (POE's event name), cheap to clone.
 ///
@@ -163,7 +164,13 @@ impl From<StateName> for Value {
 }
 
 /// One event, as a handler receives it: POE's `STATE`, `ARG0..`, `SENDER`,
-/// `CALLER_FILE` and `CALLER_LINE`.
+/// `CALLER_STATE`, `CALLER_FILE` and `CALLER_LINE`.
+///
+/// The caller fields say where the event was posted (or called, or its
+/// timer set) from. For an event from another kernel they are what that
+/// kernel sent along (see [`RemoteSender`]), so a handler reads them the
+/// same way wherever its caller lives; a kernel that sends none (Perl IKC)
+/// leaves them empty: no state, file `""`, line 0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     /// The state (event name) being invoked.
@@ -172,9 +179,14 @@ pub struct Event {
     pub args: Vec<Value>,
     /// Who posted or called it.
     pub sender: Sender,
-    /// The source file of the `post`/`call`/`yield_`/timer call that made it.
-    pub caller_file: &'static str,
-    /// The line of that call.
+    /// The state the sender was running when it made the event (POE's
+    /// `CALLER_STATE`); `None` when the kernel made it from outside any
+    /// handler, or the remote sender did not say.
+    pub caller_state: Option<StateName>,
+    /// The source file of the `post`/`call`/`yield_`/timer call that made
+    /// it; `""` when a remote sender did not say.
+    pub caller_file: Cow<'static, str>,
+    /// The line of that call; 0 when a remote sender did not say.
     pub caller_line: u32,
 }
 
@@ -183,6 +195,23 @@ impl Event {
     #[track_caller]
     pub fn new(state: impl Into<StateName>, args: Vec<Value>) -> Self {
         Self::located(state.into(), args, Sender::Kernel, Location::caller())
+    }
+
+    /// An event sent by a session of another kernel: the caller fields
+    /// are the remote sender's state, file and line.
+    pub fn from_remote(
+        state: impl Into<StateName>,
+        args: Vec<Value>,
+        sender: Arc<RemoteSender>,
+    ) -> Self {
+        Self {
+            state: state.into(),
+            args,
+            caller_state: sender.state().map(StateName::new),
+            caller_file: Cow::Owned(sender.file().unwrap_or_default().to_owned()),
+            caller_line: sender.line().unwrap_or(0),
+            sender: Sender::Remote(sender),
+        }
     }
 
     pub(crate) fn located(
@@ -195,7 +224,8 @@ impl Event {
             state,
             args,
             sender,
-            caller_file: at.file(),
+            caller_state: None,
+            caller_file: Cow::Borrowed(at.file()),
             caller_line: at.line(),
         }
     }
@@ -208,6 +238,12 @@ impl Event {
     /// Argument `n` (`ARGn`), if there is one.
     pub fn arg(&self, n: usize) -> Option<&Value> {
         self.args.get(n)
+    }
+
+    /// The state the sender was running, as a string (POE's
+    /// `CALLER_STATE`); `None` if not known.
+    pub fn caller_state(&self) -> Option<&str> {
+        self.caller_state.as_deref()
     }
 }
 
@@ -308,10 +344,28 @@ mod tests {
     fn events_record_the_caller() {
         let line = line!() + 1;
         let ev = Event::new("go", vec![Value::from(1)]);
-        assert_eq!((ev.caller_file, ev.caller_line), (file!(), line));
+        assert_eq!((ev.caller_file.as_ref(), ev.caller_line), (file!(), line));
+        assert_eq!(ev.caller_state(), None);
         assert_eq!(ev.arg(0), Some(&Value::Int(1)));
         assert_eq!(ev.arg(1), None);
         assert_eq!(ev.sender, Sender::Kernel);
+    }
+
+    #[test]
+    fn remote_events_carry_the_remote_callers_location() {
+        let from = RemoteSender::new("Client", "pinger")
+            .with_state("do_stuff")
+            .with_location("client.rs", 42);
+        let ev = Event::from_remote("ping", vec![], Arc::new(from));
+        assert_eq!(ev.caller_state(), Some("do_stuff"));
+        assert_eq!((ev.caller_file.as_ref(), ev.caller_line), ("client.rs", 42));
+        assert!(ev.sender.is_remote());
+        // A Perl sender says nothing.
+        let ev = Event::from_remote("ping", vec![], Arc::new(RemoteSender::new("Perl", "s")));
+        assert_eq!(
+            (ev.caller_state(), ev.caller_file.as_ref(), ev.caller_line),
+            (None, "", 0)
+        );
     }
 
     #[test]

@@ -12,7 +12,8 @@ use ikc_freezer::Value;
 
 use crate::error::{CallError, DeliveryError, PostError};
 use crate::event::{Event, StateName};
-use crate::ids::{Sender, Target};
+use crate::ids::{SessionId, Target};
+use crate::sender::Sender;
 
 /// How a message from another thread is addressed.
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub(crate) enum Address {
 pub(crate) enum Remote {
     Post(Address, Event),
     Call(Address, Event, ChannelSender<Result<Value, CallError>>),
+    /// Drop a reference a postback or callback held (`refcount_decrement`).
+    Release(SessionId, &'static str),
     Stop,
 }
 
@@ -204,7 +207,7 @@ impl KernelHandle {
             Err(Remote::Post(_, event) | Remote::Call(_, event, _)) => {
                 Err(PostError::new(event, DeliveryError::KernelStopped))
             }
-            Err(Remote::Stop) => Ok(()),
+            Err(Remote::Stop | Remote::Release(..)) => Ok(()),
         }
     }
 
@@ -290,6 +293,36 @@ impl KernelHandle {
             // The kernel dropped the call unanswered: it stopped.
             Err(RecvTimeoutError::Disconnected) => Err(DeliveryError::KernelStopped.into()),
         }
+    }
+
+    /// [`post`](Self::post) located at `at` (postbacks).
+    pub(crate) fn post_at(
+        &self,
+        to: &Target<'static>,
+        state: &StateName,
+        args: Vec<Value>,
+        at: &'static Location<'static>,
+    ) -> Result<(), PostError> {
+        let event = Event::located(state.clone(), args, Sender::Kernel, at);
+        self.send_post(Address::Target(to.clone()), event)
+    }
+
+    /// [`call`](Self::call) located at `at` (callbacks).
+    pub(crate) fn call_at(
+        &self,
+        to: &Target<'static>,
+        state: &StateName,
+        args: Vec<Value>,
+        at: &'static Location<'static>,
+    ) -> Result<Value, CallError> {
+        let event = Event::located(state.clone(), args, Sender::Kernel, at);
+        self.send_call(Address::Target(to.clone()), event, None)
+    }
+
+    /// Drop a reference to a session (a postback or callback went away);
+    /// nothing happens if the kernel is not running any more.
+    pub(crate) fn release(&self, session: SessionId, tag: &'static str) {
+        let _ = self.shared.send(Remote::Release(session, tag));
     }
 
     /// Ask the kernel to stop (as `Ctx::stop`). Does nothing if it is not

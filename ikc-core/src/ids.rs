@@ -117,33 +117,6 @@ impl From<WatcherId> for Value {
     }
 }
 
-/// Who sent an event: POE's `SENDER`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Sender {
-    /// The kernel itself: lifecycle notices, timers, I/O, signals, and
-    /// everything posted from outside any handler (from `Kernel` methods or
-    /// from another thread through a `KernelHandle`).
-    Kernel,
-    /// A session of this kernel.
-    Session(SessionId),
-}
-
-impl Sender {
-    /// The sending session, if a session sent the event.
-    pub const fn session(self) -> Option<SessionId> {
-        match self {
-            Self::Kernel => None,
-            Self::Session(id) => Some(id),
-        }
-    }
-}
-
-impl From<SessionId> for Sender {
-    fn from(id: SessionId) -> Self {
-        Self::Session(id)
-    }
-}
-
 /// Where an event goes: a session id, or a name.
 ///
 /// A name is looked up, in this order, as an alias of a local session, as a
@@ -243,12 +216,5 @@ mod tests {
             Target::from(SessionId::from_raw(3)).to_string(),
             "session 3"
         );
-        assert_eq!(
-            Sender::from(SessionId::from_raw(3))
-                .session()
-                .map(SessionId::get),
-            Some(3)
-        );
-        assert_eq!(Sender::Kernel.session(), None);
     }
 }

@@ -28,7 +28,8 @@ use self::signals::Signal;
 use crate::error::{CallError, KernelError, PostError};
 use crate::event::{Event, StateName};
 use crate::handle::{KernelHandle, Remote, Shared};
-use crate::ids::{Sender, SessionId, Target};
+use crate::ids::{SessionId, Target};
+use crate::sender::Sender;
 use crate::session::Session;
 
 /// Events handled per turn before the loop polls for I/O again.

@@ -85,6 +85,48 @@
 //! (`poe://kernel/session`); [`Ctx::post_to`] takes the state from the
 //! specifier (`poe://kernel/session/state`).
 //!
+//! # Senders, caller information, postbacks
+//!
+//! Every [`Event`] says who sent it ([`Sender`]: the kernel, a session of
+//! this kernel, or a [`RemoteSender`] in another kernel, with its kernel,
+//! session, state, file and line) and where from (`caller_state`,
+//! `caller_file`, `caller_line`, which for a remote sender are the remote
+//! caller's). [`Sender::target`] is where to post an answer, and
+//! [`Ctx::sender_specifier`] turns a sender into a `poe://kernel/session`
+//! string to store and post to later (Lightspeed's `SENDER->ID`).
+//! [`Ctx::postback`] and [`Ctx::callback`] (and their `_to` forms, which
+//! take an event's SENDER, remote ones included) make POE's postbacks and
+//! callbacks: `Send + Sync` handles that post or call a state with the
+//! arguments they were made with and the ones given, from any thread, and
+//! keep their session alive while they exist.
+//!
+//! ```
+//! use ikc_core::{InlineStates, Kernel, Sender};
+//! use ikc_freezer::Value;
+//!
+//! let mut kernel = Kernel::new()?;
+//! kernel.spawn(InlineStates::new()
+//!     .state("_start", |_, ctx, _| {
+//!         ctx.alias_set("pong").unwrap();
+//!         ctx.yield_("ping", vec![Value::from(1)]);
+//!     })
+//!     .state("ping", |_, ctx, ev| {
+//!         // Sent by this very session, from its `_start`, in this file.
+//!         assert_eq!(ev.sender, Sender::Session(ctx.session_id()));
+//!         assert_eq!(ev.caller_state(), Some("_start"));
+//!         assert_eq!(ev.caller_file, file!());
+//!         // A postback answers it, from another thread.
+//!         let reply = ctx.postback_to(ev.sender.target().unwrap(), "pong", vec![]).unwrap();
+//!         std::thread::spawn(move || reply.post(vec![Value::from("hi")]));
+//!     })
+//!     .state("pong", |_, ctx, ev| {
+//!         assert_eq!(ev.args, [Value::from(Vec::<Value>::new()), Value::from(vec!["hi"])]);
+//!         ctx.alias_remove("pong").unwrap();
+//!     }));
+//! kernel.run()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # What keeps a session alive
 //!
 //! As in POE, a session lives while something holds it: events queued for
@@ -130,6 +172,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod ctx;
+mod destination;
 mod error;
 mod event;
 mod handle;
@@ -137,19 +180,24 @@ mod ids;
 #[doc(hidden)]
 pub mod internal;
 mod kernel;
+mod postback;
+mod sender;
 mod session;
 mod typed;
 mod wheel;
 
 pub use crate::ctx::{Ctx, RemovedAlarm};
+pub use crate::destination::destination;
 pub use crate::error::{
     AliasError, CallError, DeliveryError, KernelError, PostError, SessionError,
 };
 pub use crate::event::{Event, Readiness, StateName};
 pub use crate::handle::KernelHandle;
-pub use crate::ids::{AlarmId, Sender, SessionId, Target, WatcherId};
+pub use crate::ids::{AlarmId, SessionId, Target, WatcherId};
 pub use crate::kernel::signals::Signal;
 pub use crate::kernel::{FORWARD_STATE, Kernel, RemotePost, SessionInfo};
+pub use crate::postback::{Callback, Postback};
+pub use crate::sender::{RemoteSender, Sender};
 pub use crate::session::{InlineStates, Session, Spawner, StateFn};
 pub use crate::typed::ArgError;
 pub use crate::wheel::{ReadWrite, ReadyOutcome};

@@ -1,6 +1,7 @@
 //! [`Ikc`]: the responder's object interface (Perl's `$ikc`).
 
 use std::fmt;
+use std::panic::Location;
 
 use ikc_channel::Message;
 use ikc_core::{Ctx, SessionId};
@@ -85,10 +86,15 @@ impl Ikc {
     /// session and state: `poe://Server/test/here`, or `Server/test/here`.
     /// If the calling session published something, the remote handler can
     /// answer its `SENDER`. Returns the number of kernels it was sent to.
+    #[track_caller]
     pub fn post(&self, ctx: &mut Ctx<'_>, to: &str, params: impl Into<Value>) -> usize {
         let to = absolute(to);
         let sender = Some(ctx.session_id());
-        send_msg(&self.shared, ctx, Message::post(to, params), sender)
+        let msg = Message {
+            caller: here(ctx, Location::caller()),
+            ..Message::post(to, params)
+        };
+        send_msg(&self.shared, ctx, msg, sender)
     }
 
     /// Post to a remote state and have its return value posted to `rsvp`
@@ -96,8 +102,10 @@ impl Ikc {
     /// (`"answer"`), or a specifier (`"poe:/session/state"`). The RSVP
     /// state may be posted once by the remote kernel without being
     /// published. Returns the number of kernels the request went to.
+    #[track_caller]
     pub fn call(&self, ctx: &mut Ctx<'_>, to: &str, params: impl Into<Value>, rsvp: &str) -> usize {
         let sender = Some(ctx.session_id());
+        let caller = here(ctx, Location::caller());
         responder::call(
             &self.shared,
             ctx,
@@ -105,6 +113,7 @@ impl Ikc {
             params.into(),
             &Value::from(rsvp),
             sender,
+            caller,
         )
     }
 
@@ -154,6 +163,64 @@ impl Ikc {
     /// Remove the per-request authorization hook.
     pub fn clear_request_authorizer(&self) {
         self.shared.borrow_mut().request_authorizer = None;
+    }
+
+    /// Lightspeed's no-publish mode: remote kernels may invoke any state of
+    /// any aliased session of this kernel, published or not, as long as
+    /// `hook` agrees (it is asked with the remote kernel, the session and
+    /// the state, and `published: false` for an unpublished state; it
+    /// becomes the per-request hook, see
+    /// [`authorize_requests`](Self::authorize_requests)). POE's own states
+    /// (`_start`, ...) and the `IKC` session's unpublished states stay out
+    /// of reach. A refused request gets IKC's error, as an unpublished state
+    /// does: `local-check` here, `remote_error` to the requester.
+    ///
+    /// The default is IKC's: only published states run.
+    ///
+    /// ```
+    /// # use ikc_core::Kernel;
+    /// # use ikc_responder::Responder;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut kernel = Kernel::new()?;
+    /// let ikc = Responder::spawn(&mut kernel);
+    /// // Any state of `jobs`, and what is published; nothing else.
+    /// ikc.no_publish(|req| match (req.published, req.session) {
+    ///     (true, _) | (false, "jobs") => Ok(()),
+    ///     _ => Err(format!("{} may not reach {}", req.remote_kernel, req.session)),
+    /// });
+    /// assert!(ikc.is_no_publish());
+    /// ikc.require_publish();
+    /// assert!(!ikc.is_no_publish());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn no_publish(
+        &self,
+        hook: impl Fn(&crate::RequestCheck<'_>) -> Result<(), String> + 'static,
+    ) {
+        let mut st = self.shared.borrow_mut();
+        st.request_authorizer = Some(crate::RequestAuthorizer::new(hook));
+        st.no_publish = true;
+    }
+
+    /// Back to IKC's rule: only published states run (the per-request hook
+    /// stays).
+    pub fn require_publish(&self) {
+        self.shared.borrow_mut().no_publish = false;
+    }
+
+    /// Send (the default) or leave out the `caller` details of messages
+    /// (the sender's kernel, session, state, file and line; about 100
+    /// bytes each). Without them, handlers in other kernels see only what
+    /// IKC's `from` says, as a Perl sender's, and a session that published
+    /// nothing cannot be answered.
+    pub fn send_caller(&self, on: bool) {
+        self.shared.borrow_mut().send_caller = on;
+    }
+
+    /// Is no-publish mode on?
+    pub fn is_no_publish(&self) -> bool {
+        self.shared.borrow().no_publish
     }
 
     /// Publish `states` of the calling session, under each of its aliases.
@@ -332,4 +399,16 @@ pub(crate) fn absolute(to: &str) -> String {
     } else {
         format!("poe://{to}")
     }
+}
+
+/// The `caller` of a message the running handler sends from `at`.
+fn here(ctx: &Ctx<'_>, at: &Location<'_>) -> Option<ikc_channel::CallerInfo> {
+    let sender = ikc_core::Sender::Session(ctx.session_id());
+    crate::caller::caller_of(
+        ctx,
+        &sender,
+        Some(ctx.current_state()),
+        at.file(),
+        at.line(),
+    )
 }

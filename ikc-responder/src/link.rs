@@ -18,6 +18,7 @@ use ikc_freezer::{Registry, Value};
 use ikc_specifier::HashForm;
 
 use crate::error::{ConnectionError, Operation};
+use crate::introspect::LinkStats;
 use crate::monitor::MonitorOp;
 use crate::request::request;
 use crate::responder::{IKC_ALIAS, Responder};
@@ -254,6 +255,10 @@ impl<S: ChannelStream> ChannelSession<S> {
             registered: false,
             phase: LinkPhase::Negotiating,
             flush_pending: false,
+            stats: LinkStats::new(
+                &self.options.local_address,
+                self.options.peer_address.as_deref(),
+            ),
         }));
         ikc.shared().borrow_mut().links.insert(me, Rc::clone(&link));
         self.link = Some(link);
@@ -314,7 +319,11 @@ impl<S: ChannelStream> ChannelSession<S> {
         if outcome.read > 0 {
             let input = wheel.input();
             let n = input.len();
-            let result = link.borrow_mut().channel.handle_input(input);
+            let result = {
+                let mut link = link.borrow_mut();
+                link.stats.bytes_in += n as u64;
+                link.channel.handle_input(input)
+            };
             wheel.consume(n);
             self.drain_events(ctx);
             if let Err(e) = result {
@@ -357,6 +366,9 @@ impl<S: ChannelStream> ChannelSession<S> {
                 ChannelEvent::Message(msg) => {
                     if let Some(shared) = self.shared() {
                         let errors_to = self.remote_id().unwrap_or_default();
+                        if let Some(link) = &self.link {
+                            crate::traffic::arriving(&shared, ctx, link, &errors_to, &msg);
+                        }
                         request(&shared, ctx, msg, &errors_to);
                     } else {
                         log::warn!("IKC request dropped: the responder has shut down");
@@ -524,6 +536,11 @@ impl<S: ChannelStream> ChannelSession<S> {
             return;
         };
         let result = wheel.put(ctx, &self.out);
+        {
+            let mut link = link.borrow_mut();
+            link.stats.bytes_out += self.out.len() as u64;
+            link.stats.bytes_queued = wheel.queued() as u64;
+        }
         self.out.clear();
         if let Err(e) = result {
             self.fail(ctx, ConnectionError::from_io(Operation::Write, &e));

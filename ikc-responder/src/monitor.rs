@@ -23,10 +23,19 @@ pub enum MonitorOp {
     Channel,
     /// An error (extra args: operation, message).
     Error,
+    /// A message left for another kernel (extra arg: a hash describing
+    /// it; see the `traffic` notes in the crate docs).
+    Leaving,
+    /// A message arrived from another kernel.
+    Arriving,
+    /// A message passed through this kernel on its way to another.
+    Routed,
+    /// A message from another kernel was not delivered (the hash has a `reason`).
+    Dropped,
 }
 
 impl MonitorOp {
-    /// Every operation, in IKC's documentation order.
+    /// IKC's operations, in its documentation order.
     pub const ALL: [Self; 7] = [
         Self::Register,
         Self::Unregister,
@@ -36,6 +45,15 @@ impl MonitorOp {
         Self::Channel,
         Self::Error,
     ];
+
+    /// The message monitors (ikc-rs's own): messages leaving, arriving,
+    /// routed through and dropped.
+    pub const MESSAGES: [Self; 4] = [Self::Leaving, Self::Arriving, Self::Routed, Self::Dropped];
+
+    /// Is this one of the [message monitors](Self::MESSAGES)?
+    pub fn is_message(self) -> bool {
+        Self::MESSAGES.contains(&self)
+    }
 
     /// The key IKC uses for this operation in a monitor's states hash.
     pub fn key(self) -> &'static str {
@@ -47,12 +65,19 @@ impl MonitorOp {
             Self::Shutdown => "shutdown",
             Self::Channel => "channel",
             Self::Error => "error",
+            Self::Leaving => "leaving",
+            Self::Arriving => "arriving",
+            Self::Routed => "routed",
+            Self::Dropped => "dropped",
         }
     }
 
     /// The operation for an IKC key.
     pub fn from_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|op| op.key() == key)
+        Self::ALL
+            .into_iter()
+            .chain(Self::MESSAGES)
+            .find(|op| op.key() == key)
     }
 }
 
@@ -134,13 +159,32 @@ pub(crate) struct Notice<S> {
 #[derive(Debug)]
 pub(crate) struct Monitors<S> {
     by_kernel: HashMap<String, BTreeMap<S, (String, MonitorStates)>>,
+    /// Some monitor asks for a message operation.
+    messages: bool,
 }
 
 impl<S> Default for Monitors<S> {
     fn default() -> Self {
         Self {
             by_kernel: HashMap::new(),
+            messages: false,
         }
+    }
+}
+
+impl<S> Monitors<S> {
+    /// Does any monitor ask for messages (leaving, arriving, ...)?
+    #[inline]
+    pub(crate) fn watches_messages(&self) -> bool {
+        self.messages
+    }
+
+    fn recount(&mut self) {
+        self.messages = self
+            .by_kernel
+            .values()
+            .flat_map(BTreeMap::values)
+            .any(|(_, states)| states.states.keys().any(|op| op.is_message()));
     }
 }
 
@@ -167,6 +211,7 @@ impl<S: Copy + Ord> Monitors<S> {
                 .or_default()
                 .insert(session, (name_given.to_owned(), states));
         }
+        self.recount();
     }
 
     /// Forget every monitor of a session (it stopped).
@@ -175,18 +220,35 @@ impl<S: Copy + Ord> Monitors<S> {
             m.remove(&session);
             !m.is_empty()
         });
+        self.recount();
+    }
+
+    /// The callbacks for `op` about a kernel known by several names: the
+    /// monitors of each name, then of `*`, each session once.
+    pub(crate) fn notices_once(&self, names: &[&str], op: MonitorOp) -> Vec<Notice<S>> {
+        let keys: Vec<&str> = names.iter().copied().chain(["*"]).collect();
+        self.collect(&keys, op, true)
     }
 
     /// The callbacks for `op` about kernel name `name`: monitors of that
     /// name, then monitors of `*` (once, if `name` is itself `*`).
     pub(crate) fn notices(&self, name: &str, op: MonitorOp) -> Vec<Notice<S>> {
-        let mut out = Vec::new();
         let keys: &[&str] = if name == "*" { &["*"] } else { &[name, "*"] };
+        self.collect(keys, op, false)
+    }
+
+    /// The monitors of `op` under each key in turn (each session once if
+    /// `once`).
+    fn collect(&self, keys: &[&str], op: MonitorOp, once: bool) -> Vec<Notice<S>> {
+        let mut out: Vec<Notice<S>> = Vec::new();
         for key in keys {
             let Some(m) = self.by_kernel.get(*key) else {
                 continue;
             };
             for (session, (name_given, states)) in m {
+                if once && out.iter().any(|n| n.session == *session) {
+                    continue;
+                }
                 if let Some(state) = states.states.get(&op) {
                     out.push(Notice {
                         session: *session,
@@ -260,5 +322,36 @@ mod tests {
         ms.remove_session(1);
         assert!(ms.notices("Pulse", MonitorOp::Register).is_empty());
         assert_eq!(ms.notices("Pulse", MonitorOp::Error).len(), 1);
+    }
+
+    #[test]
+    fn message_monitors_are_counted() {
+        let mut ms = Monitors::default();
+        assert!(!ms.watches_messages());
+        ms.set(
+            1u32,
+            "*",
+            "*",
+            MonitorStates::new().on(MonitorOp::Register, "r"),
+        );
+        assert!(!ms.watches_messages());
+        ms.set(
+            2,
+            "B",
+            "B",
+            MonitorStates::new().on(MonitorOp::Leaving, "out"),
+        );
+        assert!(ms.watches_messages());
+        assert_eq!(MonitorOp::from_key("dropped"), Some(MonitorOp::Dropped));
+        ms.remove_session(2);
+        assert!(!ms.watches_messages());
+        ms.set(
+            3,
+            "*",
+            "*",
+            MonitorStates::new().on(MonitorOp::Arriving, "in"),
+        );
+        ms.set(3, "*", "*", MonitorStates::new());
+        assert!(!ms.watches_messages());
     }
 }

@@ -7,10 +7,11 @@
 //! the remote kernel disconnects.
 
 use ikc_channel::Message;
-use ikc_core::{Ctx, Event, Session, SessionId};
+use ikc_core::{Ctx, Event, Session};
 use ikc_freezer::Value;
 use ikc_specifier::HashForm;
 
+use crate::caller::caller_of_event;
 use crate::monitor::{MonitorOp, MonitorStates};
 use crate::request::PROXY_STATE;
 use crate::send::{inform, send_msg};
@@ -98,7 +99,12 @@ impl Proxy {
         inform(&shared, ctx, &self.rid, MonitorOp::Unsubscribe, &[spec]);
     }
 
-    fn forward(&self, ctx: &mut Ctx<'_>, state: &str, args: Vec<Value>, sender: Option<SessionId>) {
+    fn forward(&self, ctx: &mut Ctx<'_>, event: Event) {
+        let state = event.state.clone();
+        let state = state.as_str();
+        let sender = event.sender.session();
+        let caller = caller_of_event(ctx, &event);
+        let args = event.args;
         let Some(shared) = self.shared.upgrade() else {
             log::warn!(
                 "no IKC responder: cannot forward '{state}' to {}",
@@ -108,7 +114,11 @@ impl Proxy {
         };
         let target = HashForm::new(self.kernel.as_str(), self.session.as_str(), PROXY_STATE);
         let params = Value::Array(vec![Value::from(state), Value::Array(args)]);
-        send_msg(&shared, ctx, Message::post(target, params), sender);
+        let msg = Message {
+            caller,
+            ..Message::post(target, params)
+        };
+        send_msg(&shared, ctx, msg, sender);
     }
 }
 
@@ -123,10 +133,7 @@ impl Session for Proxy {
             "_stop" => self.stop(ctx),
             SHUTDOWN_STATE | DELETE_STATE => self.remove_aliases(ctx),
             s if s.starts_with('_') => {}
-            _ => {
-                let state = event.state().to_owned();
-                self.forward(ctx, &state, event.args, event.sender.session());
-            }
+            _ => self.forward(ctx, event),
         }
         Value::Undef
     }

@@ -46,6 +46,8 @@ impl Default for Published {
             AUTO_PUBLISHED
                 .iter()
                 .chain(&crate::watch::REMOTE_STATES)
+                .chain(&crate::introspect::REMOTE_STATES)
+                .chain(&crate::trace::REMOTE_STATES)
                 .map(|s| (*s).to_owned())
                 .collect(),
         );

@@ -5,10 +5,11 @@
 use std::rc::Rc;
 
 use ikc_channel::{Message, MessageTarget};
-use ikc_core::{Ctx, SessionId, StateName};
+use ikc_core::{Ctx, Sender, SessionId, StateName};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, ParseError, Specifier};
 
+use crate::caller;
 use crate::responder::IKC_ALIAS;
 use crate::security::RequestCheck;
 use crate::send::{ErrorSide, error_params, report_error, send_msg};
@@ -108,8 +109,14 @@ pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, erro
             Failure::new(format!("{text} isn't a valid specifier"), "request")
         }
         Some(to) => match check(shared, ctx, &mut msg, to, errors_to) {
-            Ok(inv) => match invoke(shared, ctx, &mut msg, inv) {
-                Ok(()) => return,
+            Ok(inv) => match invoke(shared, ctx, &mut msg, inv, errors_to) {
+                Ok(()) => {
+                    if !msg.extra.is_empty() {
+                        let to = crate::send::describe(&msg);
+                        crate::trace::hop(shared, ctx, &msg, "delivered", &[("to", &to)]);
+                    }
+                    return;
+                }
                 Err(f) => f,
             },
             Err(f) => f,
@@ -125,16 +132,21 @@ fn invoke(
     ctx: &mut Ctx<'_>,
     msg: &mut Message,
     inv: Invocation,
+    came_from: &str,
 ) -> Result<(), Failure> {
-    let thunk = thunk::thunk_for(shared, ctx, msg.from.as_ref());
-    let ret = ikc_core::internal::call_as(ctx, thunk, inv.target, inv.state, inv.args)
+    let thunk = thunk::thunk_for(shared, ctx, caller::answer_to(msg).as_deref());
+    let sender = caller::remote_sender(msg, came_from, thunk);
+    let answered_state = inv.state.to_string();
+    let ret = ikc_core::internal::call_as(ctx, sender, inv.target, inv.state, inv.args)
         .map_err(|e| Failure::new(e.to_string(), "invocation"))?;
+    shared.borrow_mut().counters.delivered += 1;
     let Some(rsvp) = msg.rsvp.take() else {
         return Ok(());
     };
     let (answer, params) = if msg.wantarray.unwrap_or(false) {
+        // Perl calls the state in list context: undef is the list
+        // (undef), sent as [undef]; an empty list sends nothing.
         match ret {
-            Value::Undef => (false, Value::Undef),
             Value::Array(list) => (!list.is_empty(), Value::Array(list)),
             other => (true, Value::Array(vec![other])),
         }
@@ -142,7 +154,10 @@ fn invoke(
         (!ret.is_undef(), ret)
     };
     if answer {
-        send_msg(shared, ctx, Message::post(rsvp, params), Some(inv.target));
+        let mut answer = Message::post(rsvp, params);
+        let sender = Sender::Session(inv.target);
+        answer.caller = caller::caller_of(ctx, &sender, Some(&answered_state), "", 0);
+        send_msg(shared, ctx, answer, Some(inv.target));
     }
     Ok(())
 }
@@ -193,16 +208,23 @@ fn check(
         .borrow_mut()
         .published
         .check(&to.session, state.as_str());
-    if let Err(refusal) = checked {
-        return Err(fail(refusal.message(), "check"));
-    }
+    // IKC's rule: only published states run. In no-publish mode an
+    // unpublished state of an aliased session may run, if the hook agrees.
+    let published = checked.is_ok();
+    let refused = match checked {
+        Err(refusal) if !no_publish_may_run(shared, ctx, &to.session, state.as_str()) => {
+            return Err(fail(refusal.message(), "check"));
+        }
+        Err(refusal) => Some(refusal),
+        Ok(()) => None,
+    };
     let hook = shared.borrow().request_authorizer.clone();
     if let Some(hook) = hook {
         let request = RequestCheck {
             remote_kernel,
             session: &to.session,
             state: state.as_str(),
-            published: true,
+            published,
         };
         if let Err(reason) = hook.authorize(&request) {
             log::warn!(
@@ -210,7 +232,10 @@ fn check(
                 to.session,
                 state.as_str()
             );
-            return Err(fail(format!("Not authorized: {reason}"), "check"));
+            // An unpublished state gets IKC's own refusal.
+            let message =
+                refused.map_or_else(|| format!("Not authorized: {reason}"), |r| r.message());
+            return Err(fail(message, "check"));
         }
     }
     if let Some(arg) = &to.spec.arg {
@@ -233,6 +258,18 @@ fn check(
     })
 }
 
+/// May an unpublished state run, in no-publish mode? Only if the mode is on
+/// (with its hook set), the session is a local session other than `IKC`,
+/// and the state is not one of POE's own (`_start`, ...). The hook decides.
+fn no_publish_may_run(shared: &Shared, ctx: &Ctx<'_>, session: &str, state: &str) -> bool {
+    let st = shared.borrow();
+    st.no_publish
+        && st.request_authorizer.is_some()
+        && session != IKC_ALIAS
+        && !state.starts_with('_')
+        && ctx.alias_resolve(session).is_some()
+}
+
 /// Report a failed request to local monitors (`local-<when>`) and, unless
 /// it was itself an error message, to the requester (`remote_error`).
 fn respond_with_error(
@@ -243,6 +280,10 @@ fn respond_with_error(
     failure: &Failure,
     errors_to: &str,
 ) {
+    crate::traffic::dropped(shared, ctx, msg, errors_to, failure.when, &failure.message);
+    if !msg.extra.is_empty() {
+        crate::trace::hop(shared, ctx, msg, "dropped", &[("reason", &failure.message)]);
+    }
     // The kernel as the requester wrote it, for the error's `kernel` field.
     let rkernel = to.map(|t| t.spec.kernel.to_ikc());
     let rkernel = rkernel.as_deref();

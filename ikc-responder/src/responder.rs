@@ -7,12 +7,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use ikc_channel::{Message, MessageTarget};
-use ikc_core::{Ctx, Event, FORWARD_STATE, RemotePost, Session, SessionId, Spawner};
+use ikc_channel::{CallerInfo, Message, MessageTarget};
+use ikc_core::{Ctx, Event, FORWARD_STATE, RemotePost, Session, SessionId, Spawner, destination};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, Specifier};
 
 use crate::api::Ikc;
+use crate::caller::caller_of_event;
 use crate::local;
 use crate::monitor::{MonitorOp, MonitorStates};
 use crate::proxy::{DELETE_STATE, Proxy};
@@ -49,6 +50,8 @@ const RECEIPT_PREFIX: &str = "IKC:receipt ";
 /// | `default` | kernel name | the kernel used when a specifier names none |
 /// | `register_local` | `[names]` | more names for this kernel |
 /// | `ping` | | `"PONG"` |
+/// | `kernels`, `links`, `routes`, `sessions`, `counters` | | introspection: a list of hashes (one hash for `counters`); see [`Ikc::links`] and the others |
+/// | `trace` | `{to, args, state}` | post `args` to `to`, marked so that each kernel it crosses reports the hop (see [`DEFAULT_TRACE_STATE`](crate::DEFAULT_TRACE_STATE)) |
 /// | `watch` | `{kernel, ops, state}` | tell the (remote) caller what monitors see (see [`DEFAULT_WATCH_STATE`](crate::DEFAULT_WATCH_STATE)) |
 /// | `shutdown` | | close every channel and let the kernel exit |
 #[derive(Debug, Default)]
@@ -88,6 +91,10 @@ impl Responder {
 
     fn dispatch(&mut self, ctx: &mut Ctx<'_>, shared: &Shared, event: Event) -> Value {
         let sender = event.sender.session();
+        // Who asked for a post or call, for the other kernel (`caller`).
+        let caller = matches!(event.state.as_str(), "post" | "post2" | "call")
+            .then(|| caller_of_event(ctx, &event))
+            .flatten();
         let mut args = event.args;
         let mut arg = |n: usize| args.get_mut(n).map(std::mem::take).unwrap_or_default();
         match event.state.as_str() {
@@ -95,7 +102,9 @@ impl Responder {
                 let (to, params) = (arg(0), arg(1));
                 match target_of(&to) {
                     Some(to) => {
-                        Value::from(send_msg(shared, ctx, Message::post(to, params), sender))
+                        let msg = Message::post(to, params);
+                        let msg = Message { caller, ..msg };
+                        Value::from(send_msg(shared, ctx, msg, sender))
                     }
                     None => bad_target("post", &to),
                 }
@@ -105,14 +114,19 @@ impl Responder {
                 let sender = SessionId::from_value(&from).or(sender);
                 match target_of(&to) {
                     Some(to) => {
-                        Value::from(send_msg(shared, ctx, Message::post(to, params), sender))
+                        let msg = Message::post(to, params);
+                        let msg = Message { caller, ..msg };
+                        Value::from(send_msg(shared, ctx, msg, sender))
                     }
                     None => bad_target("post", &to),
                 }
             }
             "call" => {
+                // Perl's IKC/call returns nothing (the object API's call
+                // returns the count).
                 let (to, params, rsvp) = (arg(0), arg(1), arg(2));
-                Value::from(call(shared, ctx, &to, params, &rsvp, sender))
+                call(shared, ctx, &to, params, &rsvp, sender, caller);
+                Value::Undef
             }
             "raw_message" => {
                 let (msg, from) = (arg(0), arg(1));
@@ -207,6 +221,14 @@ impl Responder {
             }
             "ping" => Value::from("PONG"),
             "watch" => crate::watch::watch(shared, ctx, &arg(0), sender),
+            "trace" => crate::trace::start(shared, ctx, &arg(0), sender),
+            "trace_hop" => {
+                crate::trace::hop_arrived(shared, ctx, arg(0));
+                Value::Undef
+            }
+            s @ ("kernels" | "links" | "routes" | "sessions" | "counters") => {
+                crate::introspect::answer(shared, ctx, s)
+            }
             "do_you_have" => do_you_have(shared, &arg(0)),
             "remote_error" => {
                 let (message, kernel, when) = error_parts(&arg(0));
@@ -286,9 +308,14 @@ impl Session for Responder {
     }
 }
 
+/// A destination as IKC's `post` and `call` take it: a specifier string
+/// (`poe://` may be left out), or Lightspeed's array `[kernel, session,
+/// state]` or hash `{KERNEL, SESSION, STATE}` (IKC's lower-case keys too).
 fn target_of(to: &Value) -> Option<MessageTarget> {
     match to {
-        Value::Hash(_) => hash_form(to).map(MessageTarget::Hash),
+        Value::Hash(_) | Value::Array(_) => destination(to)
+            .ok()
+            .map(|s| MessageTarget::Hash(s.to_hash_form())),
         other => {
             let text = other.as_str()?;
             // IKC reads a bare "kernel/session/state" as poe://kernel/session/state.
@@ -314,13 +341,14 @@ pub(crate) fn call(
     params: Value,
     rsvp: &Value,
     sender: Option<SessionId>,
+    caller: Option<CallerInfo>,
 ) -> usize {
     let Some(to) = target_of(to) else {
         bad_target("call", to);
         return 0;
     };
     let rsvp = match rsvp {
-        Value::Hash(_) => hash_form(rsvp),
+        Value::Hash(_) | Value::Array(_) => destination(rsvp).ok().map(|s| s.to_hash_form()),
         other => other.as_str().and_then(|text| {
             let text = if text.starts_with("poe:") {
                 text.to_owned()
@@ -349,6 +377,7 @@ pub(crate) fn call(
     }
     let mut msg = Message::call(to, params, rsvp);
     msg.wantarray = None;
+    msg.caller = caller;
     send_msg(shared, ctx, msg, sender)
 }
 
@@ -582,7 +611,13 @@ fn receipt(shared: &Shared, ctx: &mut Ctx<'_>, state: &str, mut args: Vec<Value>
 /// the arguments, where the receiving kernel would have put it (Perl's
 /// IKC pushes it after the params), so it survives either way.
 fn forward(shared: &Shared, ctx: &mut Ctx<'_>, post: RemotePost, sender: Option<SessionId>) {
-    let RemotePost { mut to, event, .. } = post;
+    let RemotePost {
+        mut to,
+        event,
+        rsvp,
+        ..
+    } = post;
+    let caller = caller_of_event(ctx, &event);
     let state = event.state.to_string();
     let mut args = event.args;
     if let Some(arg) = to.arg.take() {
@@ -600,6 +635,13 @@ fn forward(shared: &Shared, ctx: &mut Ctx<'_>, post: RemotePost, sender: Option<
             MessageTarget::Hash(to.to_hash_form()),
             Value::Array(vec![Value::from(state), Value::Array(args)]),
         )
+    };
+    let msg = Message {
+        caller,
+        // A call (Ctx::call_rsvp): the answer goes to the RSVP.
+        wantarray: rsvp.as_ref().map(|_| false),
+        rsvp: rsvp.map(|r| r.to_hash_form()),
+        ..msg
     };
     send_msg(shared, ctx, msg, sender);
 }

@@ -52,10 +52,11 @@ pub struct RequestCheck<'a> {
     /// The state it asks for (for `IKC:proxy` requests, the state carried
     /// inside).
     pub state: &'a str,
-    /// Is the state published? Today only published states are ever run,
-    /// so the hook sees `true`; the kernel interface's no-publish mode
-    /// (issue 13) asks the same hook with `false` for states it would run
-    /// without their being published.
+    /// Is the state published (or allowed once, as an RSVP answer)? In
+    /// IKC's default mode only such states run, and the hook sees `true`;
+    /// in no-publish mode ([`Ikc::no_publish`](crate::Ikc::no_publish)) it
+    /// is asked with `false` for states that would run without their being
+    /// published.
     pub published: bool,
 }
 

@@ -106,6 +106,7 @@ pub(crate) fn report_error(
         format!("{prefix}-{when}")
     };
     let kernel = kernel.filter(|k| !k.is_empty()).unwrap_or("*");
+    shared.borrow_mut().counters.count_error(&operation);
     let n = inform(
         shared,
         ctx,
@@ -121,6 +122,7 @@ pub(crate) fn report_error(
 
 /// Report an error with no `<side>-` prefix (`resolve`, `subscribe`).
 pub(crate) fn report_plain(shared: &Shared, ctx: &mut Ctx<'_>, operation: &str, message: &str) {
+    shared.borrow_mut().counters.count_error(operation);
     let n = inform(
         shared,
         ctx,
@@ -144,6 +146,9 @@ pub(crate) fn send_msg(
     mut msg: Message,
     sender: Option<SessionId>,
 ) -> usize {
+    if msg.caller.is_some() && !shared.borrow().send_caller {
+        msg.caller = None;
+    }
     let kind = if msg.rsvp.is_some() { "call" } else { "post" };
     // A text target is parsed once and kept; a hash target (an RSVP
     // answer) needs only its kernel part.
@@ -360,12 +365,22 @@ fn deliver(
             }
             match link.channel.send(&msg) {
                 Ok(()) => {
-                    if link.note_output() {
-                        drop(link);
-                        if ctx.post(session, FLUSH_STATE, Vec::new()).is_err() {
-                            log::warn!("channel session {session} is gone; message dropped");
-                            return Err(Box::new(msg));
-                        }
+                    link.stats.messages_out += 1;
+                    let leaving = crate::traffic::leaving(shared, &link, &msg);
+                    let traced = (!msg.extra.is_empty()).then(|| link.remote_id.clone());
+                    let flush = link.note_output();
+                    drop(link);
+                    if let Some(next) = traced {
+                        let next = next.unwrap_or_default();
+                        crate::trace::hop(shared, ctx, &msg, "sent", &[("link", &next)]);
+                    }
+                    shared.borrow_mut().counters.sent += 1;
+                    if let Some(leaving) = leaving {
+                        leaving.report(shared, ctx, &msg);
+                    }
+                    if flush && ctx.post(session, FLUSH_STATE, Vec::new()).is_err() {
+                        log::warn!("channel session {session} is gone; message dropped");
+                        return Err(Box::new(msg));
                     }
                     Ok(())
                 }

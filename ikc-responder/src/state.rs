@@ -18,6 +18,7 @@ use ikc_core::SessionId;
 
 use ikc_specifier::HashForm;
 
+use crate::introspect::{Counters, LinkStats};
 use crate::monitor::Monitors;
 use crate::published::Published;
 use crate::remote::RemoteKernels;
@@ -67,6 +68,8 @@ pub(crate) struct Link {
     pub(crate) phase: LinkPhase,
     /// A flush event is already posted to the channel session.
     pub(crate) flush_pending: bool,
+    /// What the link has carried (introspection).
+    pub(crate) stats: LinkStats,
 }
 
 impl Link {
@@ -104,6 +107,10 @@ pub(crate) struct State {
     pub(crate) published: Published,
     /// The per-request authorization hook.
     pub(crate) request_authorizer: Option<crate::security::RequestAuthorizer>,
+    /// No-publish mode: unpublished states run if the hook agrees.
+    pub(crate) no_publish: bool,
+    /// Send `caller` details with messages (on by default).
+    pub(crate) send_caller: bool,
     /// Monitors by kernel name.
     pub(crate) monitors: Monitors<SessionId>,
     /// Subscriptions in flight.
@@ -122,6 +129,13 @@ pub(crate) struct State {
     pub(crate) targets: Vec<(String, Rc<ParsedTarget>)>,
     /// The `IKC` session holds itself until its channels have closed.
     pub(crate) held_until_closed: bool,
+    /// Messages delivered, sent, dropped; errors (introspection).
+    pub(crate) counters: Counters,
+    /// Kernels watching through `IKC/watch` (once per watch): their own
+    /// traffic is not reported to message monitors.
+    pub(crate) watchers: Vec<String>,
+    /// Traces started here (`IKC/trace`), to relay their hops.
+    pub(crate) traces: crate::trace::Traces,
 }
 
 /// The shared state.
@@ -147,6 +161,8 @@ impl State {
             links: HashMap::default(),
             published: Published::default(),
             request_authorizer: None,
+            no_publish: false,
+            send_caller: true,
             monitors: Monitors::default(),
             subscriptions: Subscriptions::default(),
             proxies: HashMap::default(),
@@ -156,6 +172,9 @@ impl State {
             shutting_down: false,
             targets: Vec::new(),
             held_until_closed: false,
+            counters: Counters::default(),
+            watchers: Vec::new(),
+            traces: crate::trace::Traces::default(),
         }
     }
 

@@ -13,6 +13,7 @@ use ikc_core::{Ctx, Event, Session, SessionId};
 use ikc_freezer::{Hash, Value};
 use ikc_specifier::HashForm;
 
+use crate::caller::caller_of_event;
 use crate::send::send_msg;
 use crate::state::{Shared, ThunkKey, WeakShared};
 
@@ -127,7 +128,12 @@ struct Thunk {
 }
 
 impl Thunk {
-    fn respond(&self, ctx: &mut Ctx<'_>, state: &str, args: Vec<Value>, sender: Option<SessionId>) {
+    fn respond(&self, ctx: &mut Ctx<'_>, event: Event) {
+        let state = event.state.clone();
+        let state = state.as_str();
+        let sender = event.sender.session();
+        let caller = caller_of_event(ctx, &event);
+        let args = event.args;
         let Some(from) = &self.from else {
             log::warn!("attempt to respond to an anonymous foreign post with '{state}'");
             return;
@@ -139,7 +145,7 @@ impl Thunk {
             );
             return;
         };
-        let msg = if from.state.is_empty() {
+        let mut msg = if from.state.is_empty() {
             let event = HashForm::new(from.kernel.as_str(), from.session.as_str(), state);
             Message::post(event, Value::Array(args))
         } else {
@@ -148,6 +154,7 @@ impl Thunk {
                 Value::Array(vec![Value::from(state), Value::Array(args)]),
             )
         };
+        msg.caller = caller;
         send_msg(&shared, ctx, msg, sender);
     }
 }
@@ -157,8 +164,7 @@ impl Session for Thunk {
         match event.state() {
             s if s.starts_with('_') => Value::Undef,
             _ => {
-                let state = event.state().to_owned();
-                self.respond(ctx, &state, event.args, event.sender.session());
+                self.respond(ctx, event);
                 Value::Undef
             }
         }

@@ -13,7 +13,11 @@
 //!
 //! `args` holds what the monitor operation adds (for `error`: the
 //! operation and the message; for `channel`: `ready` or `close` and the
-//! channel session). The relay stops when the watching kernel unregisters,
+//! channel session; for the message operations `leaving`, `arriving`,
+//! `routed` and `dropped`: a hash describing the message). Without `ops`,
+//! IKC's own operations are watched ([`MonitorOp::ALL`]); messages only
+//! when asked for. The watcher's own traffic is never reported to message
+//! monitors, so watching does not feed itself. The relay stops when the watching kernel unregisters,
 //! when a notice cannot reach it, or at shutdown, so a watcher that goes
 //! away leaves nothing behind. The call itself answers the list of
 //! operations being watched.
@@ -87,6 +91,7 @@ pub(crate) fn watch(
         state,
         watcher: watcher.clone(),
         forward: ops.clone(),
+        stopped: false,
     });
     let _ = ctx.detach_child(relay);
     if ctx.refcount_increment(relay, RELAY_TAG).is_err() {
@@ -114,6 +119,7 @@ pub(crate) fn watch(
         }
         monitor(shared, relay, "*", &lifetime);
     }
+    shared.borrow_mut().watchers.push(watcher.clone());
     log::info!("IKC: {watcher} watches {kernel} ({ops:?})");
     Value::Array(ops.iter().map(|op| Value::from(op.key())).collect())
 }
@@ -140,21 +146,27 @@ struct Relay {
     watcher: String,
     /// The operations to forward.
     forward: BTreeSet<MonitorOp>,
+    /// The relay has let go of everything.
+    stopped: bool,
 }
 
 impl Relay {
-    fn stop(&self, ctx: &mut Ctx<'_>) {
+    fn stop(&mut self, ctx: &mut Ctx<'_>) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
         if let Some(shared) = crate::state::lookup(ctx) {
-            shared
-                .borrow_mut()
-                .monitors
-                .remove_session(ctx.session_id());
+            let mut st = shared.borrow_mut();
+            st.monitors.remove_session(ctx.session_id());
+            if let Some(i) = st.watchers.iter().position(|w| *w == self.watcher) {
+                st.watchers.swap_remove(i);
+            }
         }
         let me = ctx.session_id();
         let _ = ctx.refcount_decrement(me, RELAY_TAG);
     }
 
-    fn notice(&self, ctx: &mut Ctx<'_>, state: &str, args: Vec<Value>) {
+    fn notice(&mut self, ctx: &mut Ctx<'_>, state: &str, args: Vec<Value>) {
         let (forward, key) = match state.split_once(':') {
             Some(("fwd", key)) => (true, key),
             Some(("own", key)) => (false, key),

@@ -31,9 +31,12 @@ pub struct RouterConfig {
     /// `aliases`), advertised to the whole mesh. Leave out per-socket names
     /// such as `127.0.0.1:1234`: two kernels of a pool share them.
     pub names: Vec<String>,
-    /// A random number drawn at each start of the kernel. A kernel that
-    /// comes back under the same ID with a new incarnation is a restart and
-    /// replaces its old self; two live incarnations of one ID are a clash.
+    /// A number drawn at each start of the kernel: its start time in
+    /// milliseconds above 20 random bits, so a later start is larger. A
+    /// kernel that comes back under the same ID with a larger incarnation
+    /// is a restart and replaces its old self (a record of a smaller one is
+    /// a late copy of a former self's); two live incarnations of one ID are
+    /// a clash.
     /// [`RouterConfig::new`] draws one; tests may fix it.
     pub incarnation: u64,
     /// The most kernels the router keeps records of (itself included).
@@ -301,5 +304,13 @@ pub(crate) fn random_incarnation() -> u64 {
         .unwrap_or_default();
     hasher.write_u128(since_epoch.as_nanos());
     hasher.write_u32(std::process::id());
-    hasher.finish()
+    // Milliseconds since the epoch on top, so a kernel restarted under the
+    // same ID has a larger incarnation than its former self (records of
+    // two incarnations are ordered by it anywhere in the mesh); random
+    // bits below tell apart kernels started in the same millisecond.
+    let millis = u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX);
+    (millis << INCARNATION_RANDOM_BITS) | (hasher.finish() & ((1 << INCARNATION_RANDOM_BITS) - 1))
 }
+
+/// Random low bits of a drawn incarnation (the rest is the start time).
+const INCARNATION_RANDOM_BITS: u32 = 20;

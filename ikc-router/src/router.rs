@@ -886,6 +886,7 @@ impl Router {
                     Verdict::Stale
                 }
             }
+            Some(held) if record.incarnation < held.record.incarnation => Verdict::Stale,
             Some(_) => self.other_incarnation(&record),
         };
         match verdict {

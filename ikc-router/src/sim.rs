@@ -864,7 +864,8 @@ impl Sim {
 
     fn incarnation(&mut self) -> u64 {
         self.next_incarnation += 1;
-        // Spread the numbers out so they look like the random ones.
-        self.next_incarnation.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        // Counting up like the start times above the real ones' random bits.
+        (self.next_incarnation << 20)
+            | (self.next_incarnation.wrapping_mul(0x9E37_79B9_7F4A_7C15) & 0xF_FFFF)
     }
 }

@@ -12,6 +12,7 @@
 pub mod certs;
 pub mod driver;
 pub mod harness;
+pub mod nats;
 pub mod perl;
 pub mod process;
 pub mod raw;

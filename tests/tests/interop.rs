@@ -152,14 +152,14 @@ fn perl_server(proto: &str) -> anyhow::Result<(Process, u16)> {
     Ok((perl, port))
 }
 
-fn client_options(port: u16, serializers: Option<&str>, protocol: Protocol) -> ClientOptions {
+fn client_options(port: u16, freezers: Option<&str>, protocol: Protocol) -> ClientOptions {
     ClientOptions {
         host: "127.0.0.1".into(),
         port,
         unix: None,
         name: "Client".into(),
         server: "Inet".into(),
-        serializers: serializers.map(|s| vec![s.to_owned()]),
+        freezers: freezers.map(|s| vec![s.to_owned()]),
         protocol,
         timeout: WAIT,
     }
@@ -173,17 +173,15 @@ fn perl_server_against_our_client() {
     for proto in ["IKC0", "IKC"] {
         let (perl, port) = perl_server(proto).unwrap();
         for protocol in [Protocol::Ikc0, Protocol::Ikc] {
-            for serializers in [None, Some(STORABLE), Some(DUMPER)] {
-                run_client(&client_options(port, serializers, protocol))
+            for freezers in [None, Some(STORABLE), Some(DUMPER)] {
+                run_client(&client_options(port, freezers, protocol))
                     .with_context(|| {
-                        format!(
-                            "Perl server PROTO={proto}, our client {serializers:?} {protocol:?}"
-                        )
+                        format!("Perl server PROTO={proto}, our client {freezers:?} {protocol:?}")
                     })
                     .unwrap();
                 println!(
                     "interop: Perl server.pl (PROTO={proto}) <- our client ({}, {}): all 7 steps",
-                    serializers.unwrap_or("default freezers"),
+                    freezers.unwrap_or("default freezers"),
                     protocol.as_str()
                 );
             }
@@ -440,6 +438,124 @@ fn golden_remote_error_matches_perl() {
     assert_eq!(e.text(5), expected);
     drop(peer);
     stop(server);
+}
+
+/// Our server with session `who` for `lite-kiface.pl`: `whoami` (published)
+/// answers what it knows of its SENDER; `hidden` is not published; `secret`
+/// is refused by the hook. No-publish mode on or off.
+fn our_who_server(notes: &Notes, no_publish: bool) -> KernelThread<Served> {
+    let n = notes.clone();
+    spawn_server(
+        "Inet",
+        &Endpoint::Tcp(0),
+        |c| c.name("Inet"),
+        move |k| {
+            k.spawn(driver(&n, "srv"));
+            k.spawn(
+                InlineStates::new()
+                    .state("_start", move |_, ctx, _| {
+                        ctx.alias_set("who").expect("alias free");
+                        let ikc = Ikc::of(ctx).expect("responder");
+                        ikc.publish("who", &["whoami"]);
+                        if no_publish {
+                            ikc.no_publish(|req| {
+                                if req.state == "secret" {
+                                    Err("secret is private".to_owned())
+                                } else {
+                                    Ok(())
+                                }
+                            });
+                        }
+                    })
+                    .state("whoami", |_, ctx, ev| {
+                        let r = ev.sender.remote().cloned().unwrap_or_default();
+                        Value::from(format!(
+                            "remote={} kernel={} session={} state={} file={} line={} id={}",
+                            ev.sender.is_remote(),
+                            r.kernel(),
+                            r.session(),
+                            r.state().unwrap_or("-"),
+                            r.file().unwrap_or("-"),
+                            r.line().map_or_else(|| "-".to_owned(), |l| l.to_string()),
+                            ctx.sender_specifier(&ev.sender).unwrap_or_default(),
+                        ))
+                    })
+                    .state("hidden", |_, _, ev| {
+                        Value::from(format!("ran with {}", ev.args[0]))
+                    })
+                    .state("secret", |_, _, _| Value::from("should not run"))
+                    .state("bye", |_, ctx, _| {
+                        let _ = ctx.alias_remove("who");
+                    }),
+            );
+            Ok(())
+        },
+    )
+}
+
+#[test]
+fn perl_lite_against_our_kernel_in_each_publish_mode() {
+    if !perl_or_skip("perl_lite_against_our_kernel_in_each_publish_mode") {
+        return;
+    }
+    let whoami = "whoami=remote=true kernel=PerlLite session=IKCLite state=- file=- line=- \
+                  id=poe://PerlLite/IKCLite";
+    for (no_publish, expected) in [
+        (
+            false,
+            [
+                whoami,
+                "hidden error: remote_error",
+                "secret error: remote_error",
+                "done",
+            ],
+        ),
+        (
+            true,
+            [
+                whoami,
+                "hidden=ran with x",
+                "secret error: remote_error",
+                "done",
+            ],
+        ),
+    ] {
+        let (n, mut inbox) = notes();
+        let server = our_who_server(&n, no_publish);
+        let port = server.value.at.port().to_string();
+        for freezer in [STORABLE, DUMPER] {
+            let out = Process::spawn(perl_command("lite-kiface.pl", &[&port, freezer], &[]))
+                .unwrap()
+                .wait()
+                .unwrap();
+            assert!(out.status.success(), "{}\n{}", out.text(), out.stderr);
+            assert_eq!(out.stdout, expected, "no_publish={no_publish} {freezer}");
+            // Our side reported the refusals with IKC's text.
+            let refused: &[&str] = if no_publish {
+                &["secret"]
+            } else {
+                &["hidden", "secret"]
+            };
+            for state in refused {
+                // ClientLite names our kernel by the ID it learnt.
+                let text = format!(
+                    "Session 'who' has not published state '{state}'.  Request \
+                     poe://{}/who/{state} sent by poe://PerlLite/IKCLite",
+                    server.kernel_id
+                );
+                inbox.wait_for(&text, |n| {
+                    n.label == "mon_error" && n.text(4) == "local-check" && n.text(5) == text
+                });
+            }
+            println!(
+                "interop: Perl lite-kiface.pl ({freezer}) -> our kernel, no_publish={no_publish}: {}",
+                out.stdout.join(" | ")
+            );
+        }
+        server.value.handle.post("who", "bye", vec![]).unwrap();
+        server.value.handle.call("srv", "shutdown", vec![]).unwrap();
+        server.join().unwrap();
+    }
 }
 
 /// Issue 14 against Perl IKC: a Rust client with a secret offers

@@ -162,8 +162,13 @@ fn burst(total: i64, chunk: i64) -> anyhow::Result<Duration> {
         .start()?;
     let port = server.port;
     let (client, ()) = ClientKernel::start("client Burst", move |kernel| {
+        // Each post carries its caller's details (issue 13), about 110
+        // bytes more than IKC's own keys: a million unthrottled posts can
+        // queue well past the default 64 MB high-water mark while a slow
+        // (debug, loaded) server catches up.
         let config = ClientConfig::tcp("127.0.0.1", port)
             .name("Burst")
+            .high_water(256 * 1024 * 1024)
             .on_connect(|ctx| {
                 let _ = ctx.post("burster", "go", vec![Value::from(0)]);
             });

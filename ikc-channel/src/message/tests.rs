@@ -39,6 +39,7 @@ fn a_clientlite_call_reads_as_a_call() {
             rsvp: Some(HashForm::new("LiteClient", "IKCLite", "response0")),
             wantarray: Some(false),
             is_error: false,
+            caller: None,
             extra: Hash::new(),
         }
     );
@@ -245,8 +246,10 @@ prop_compose! {
         wantarray in proptest::option::of(any::<bool>()),
         is_error in any::<bool>(),
         extra in proptest::collection::vec(("x_[a-z]{1,6}", scalar()), 0..3),
+        caller in proptest::option::of((hash_form(), name(), any::<u32>())),
     ) -> Message {
-        Message { event, params, from, rsvp, wantarray, is_error, extra: extra.into_iter().collect() }
+        let caller = caller.map(|(at, file, line)| CallerInfo::new(at.kernel, at.session, at.state, file, line));
+        Message { event, params, from, rsvp, wantarray, is_error, caller, extra: extra.into_iter().collect() }
     }
 }
 
@@ -254,5 +257,55 @@ proptest! {
     #[test]
     fn messages_survive_the_trip_through_a_value(message in message()) {
         prop_assert_eq!(Message::try_from(message.to_value()).unwrap(), message);
+    }
+}
+
+#[test]
+fn caller_details_travel_as_a_hash_under_caller() {
+    let caller = CallerInfo::new("Client", "pinger", "do_stuff", "examples/lightspeed.rs", 42);
+    let message = Message::post("poe://Server/pong/ping", 1).with_caller(caller.clone());
+    let value = message.to_value();
+    let hash = value.as_hash().unwrap();
+    let keys: Vec<_> = hash.keys().map(|k| k.to_string()).collect();
+    assert_eq!(keys, ["event", "params", "caller"]);
+    let sent = hash.get("caller").unwrap();
+    assert_eq!(sent["kernel"], Value::from("Client"));
+    assert_eq!(sent["session"], Value::from("pinger"));
+    assert_eq!(sent["state"], Value::from("do_stuff"));
+    assert_eq!(sent["file"], Value::from("examples/lightspeed.rs"));
+    assert_eq!(sent["line"], Value::Int(42));
+    assert_eq!(
+        Message::try_from(&value).unwrap().caller,
+        Some(caller.clone())
+    );
+    assert_eq!(Message::try_from(value).unwrap().caller, Some(caller));
+    // Perl sends none.
+    assert_eq!(Message::try_from(clientlite_call()).unwrap().caller, None);
+}
+
+#[test]
+fn caller_parts_are_read_leniently_and_a_strange_caller_is_kept_as_is() {
+    let mut sent = Hash::new();
+    sent.insert("kernel", Value::bytes("K"));
+    sent.insert("line", "17");
+    sent.insert("other", 5);
+    let mut hash = Hash::new();
+    hash.insert("event", "poe://K/s/st");
+    hash.insert("caller", Value::Hash(sent));
+    let message = Message::try_from(Value::Hash(hash)).unwrap();
+    assert_eq!(message.caller, Some(CallerInfo::new("K", "", "", "", 17)));
+    assert!(message.extra.is_empty());
+
+    for strange in [Value::from("text"), Value::Array(vec![]), {
+        let mut h = Hash::new();
+        h.insert("state", Value::Array(vec![]));
+        Value::Hash(h)
+    }] {
+        let mut hash = Hash::new();
+        hash.insert("event", "poe://K/s/st");
+        hash.insert("caller", strange.clone());
+        let message = Message::try_from(Value::Hash(hash)).unwrap();
+        assert_eq!(message.caller, None);
+        assert_eq!(message.extra.get("caller"), Some(&strange));
     }
 }

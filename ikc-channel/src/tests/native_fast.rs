@@ -6,7 +6,7 @@ use ikc_freezer::{Freezer, Hash, Key, Limits, Native, Value};
 use ikc_specifier::HashForm;
 use proptest::prelude::*;
 
-use crate::{Message, MessageTarget};
+use crate::{CallerInfo, Message, MessageTarget};
 
 fn arb_text() -> impl Strategy<Value = String> {
     prop_oneof![Just(String::new()), "[a-zA-Z:/._-]{1,12}", "\\PC{0,6}",]
@@ -16,7 +16,7 @@ fn arb_key() -> impl Strategy<Value = Key> {
     prop_oneof![
         4 => prop::sample::select(vec![
             "event", "params", "from", "rsvp", "wantarray", "is_error", "kernel", "session",
-            "state", "x",
+            "state", "x", "caller", "file", "line",
         ])
         .prop_map(Key::from),
         1 => arb_text().prop_map(Key::from),
@@ -66,18 +66,24 @@ fn arb_message() -> impl Strategy<Value = Message> {
         prop::option::of(any::<bool>()),
         any::<bool>(),
         prop::collection::vec((arb_key(), arb_value()), 0..2),
+        prop::option::of((arb_spec(), arb_text(), any::<u32>())),
     )
-        .prop_map(|(event, params, from, rsvp, wantarray, is_error, extra)| {
-            let mut message = Message::post(event, params);
-            message.from = from;
-            message.rsvp = rsvp;
-            message.wantarray = wantarray;
-            message.is_error = is_error;
-            for (k, v) in extra {
-                message.extra.insert(k, v);
-            }
-            message
-        })
+        .prop_map(
+            |(event, params, from, rsvp, wantarray, is_error, extra, caller)| {
+                let mut message = Message::post(event, params);
+                message.caller = caller.map(|(at, file, line)| {
+                    CallerInfo::new(at.kernel, at.session, at.state, file, line)
+                });
+                message.from = from;
+                message.rsvp = rsvp;
+                message.wantarray = wantarray;
+                message.is_error = is_error;
+                for (k, v) in extra {
+                    message.extra.insert(k, v);
+                }
+                message
+            },
+        )
 }
 
 fn small_limits() -> Limits {

@@ -6,6 +6,7 @@ use crate::ctx::Ctx;
 use crate::error::{AliasError, SessionError};
 use crate::ids::SessionId;
 use crate::kernel::SessionInfo;
+use crate::sender::Sender;
 
 impl Ctx<'_> {
     /// Give this session a name other sessions can post to. An alias keeps
@@ -174,23 +175,8 @@ impl Ctx<'_> {
         session: SessionId,
         tag: &str,
     ) -> Result<usize, SessionError> {
-        let s = self
-            .core
-            .sessions
-            .by_id_mut(session)
-            .ok_or(SessionError::UnknownSession(session))?;
-        let Some(i) = s.refs.iter().position(|(t, _)| t == tag) else {
-            return Err(SessionError::NoSuchReference {
-                session,
-                tag: tag.to_owned(),
-            });
-        };
-        s.ref_total -= 1;
-        s.refs[i].1 -= 1;
-        let left = s.refs[i].1;
-        if left == 0 {
-            s.refs.remove(i);
-        }
+        let left = self.core.refcount_decrement(session, tag)?;
+        // This session is checked when its handler returns.
         if session != self.me {
             self.core.gc_pending.push(session);
         }
@@ -206,6 +192,25 @@ impl Ctx<'_> {
     /// Every session, by id: parent, aliases, children, reference counts.
     pub fn sessions(&self) -> Vec<SessionInfo> {
         SessionInfo::all(self.core)
+    }
+
+    /// A sender as a specifier, `poe://kernel/session`, that can be stored,
+    /// sent to other kernels and posted to later with a state (Lightspeed's
+    /// `$_[SENDER]->ID`): a remote sender's own; for a session of this
+    /// kernel, this kernel's id and the session's first alias (or its id in
+    /// digits); `None` for the kernel.
+    pub fn sender_specifier(&self, sender: &Sender) -> Option<String> {
+        match sender {
+            Sender::Kernel => None,
+            Sender::Remote(remote) => Some(remote.specifier()),
+            Sender::Session(id) => {
+                let kernel = self.core.names.id();
+                Some(match self.aliases(*id).first() {
+                    Some(alias) => format!("poe://{kernel}/{alias}"),
+                    None => format!("poe://{kernel}/{id}"),
+                })
+            }
+        }
     }
 
     /// Does a session with this id exist?

@@ -124,6 +124,7 @@ impl Ctx<'_> {
             session: self.me,
             state,
             args,
+            caller_state: Some(self.state.clone()),
             file: at.file(),
             line: at.line(),
         });

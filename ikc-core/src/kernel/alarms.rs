@@ -31,6 +31,8 @@ pub(crate) struct Alarm {
     pub(crate) session: SessionId,
     pub(crate) state: StateName,
     pub(crate) args: Vec<Value>,
+    /// The state that set it (the event's `CALLER_STATE`).
+    pub(crate) caller_state: Option<StateName>,
     pub(crate) file: &'static str,
     pub(crate) line: u32,
 }
@@ -265,6 +267,7 @@ mod tests {
             session: SessionId::from_raw(1),
             state: StateName::from(state),
             args: Vec::new(),
+            caller_state: None,
             file: file!(),
             line: line!(),
         }

@@ -12,13 +12,14 @@ use mio::Registry;
 use crate::ctx::Ctx;
 use crate::event::{Event, StateName};
 use crate::handle::Shared;
-use crate::ids::{Sender, SessionId};
+use crate::ids::SessionId;
 use crate::kernel::alarms::{Alarm, Alarms};
 use crate::kernel::names::Names;
 use crate::kernel::queue::{Queue, Queued};
 use crate::kernel::sessions::Sessions;
 use crate::kernel::signals::{Signal, SignalWatch};
 use crate::kernel::watchers::Watchers;
+use crate::sender::Sender;
 use crate::session::StateChange;
 
 /// Why a dispatch did not run the handler.
@@ -190,9 +191,10 @@ impl Core {
         };
         let state = event.state.clone();
         self.depth += 1;
-        let result = {
-            let mut ctx = Ctx::new(self, slot, session);
-            panic::catch_unwind(AssertUnwindSafe(|| handler.handle(&mut ctx, event)))
+        let (result, state) = {
+            let mut ctx = Ctx::new(self, slot, session, state);
+            let result = panic::catch_unwind(AssertUnwindSafe(|| handler.handle(&mut ctx, event)));
+            (result, ctx.state)
         };
         let failure = match self.failure.take() {
             Some((depth, message)) if depth == self.depth => Some(message),
@@ -283,7 +285,8 @@ impl Core {
             state: alarm.state,
             args: alarm.args,
             sender: Sender::Session(alarm.session),
-            caller_file: alarm.file,
+            caller_state: alarm.caller_state,
+            caller_file: std::borrow::Cow::Borrowed(alarm.file),
             caller_line: alarm.line,
         };
         self.enqueue(alarm.slot, alarm.session, event);

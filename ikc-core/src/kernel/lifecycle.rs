@@ -5,9 +5,11 @@ use std::panic::Location;
 
 use ikc_freezer::Value;
 
+use crate::error::SessionError;
 use crate::event::{Event, StateName};
-use crate::ids::{Sender, SessionId};
+use crate::ids::SessionId;
 use crate::kernel::core::{Core, drop_quietly, kernel_event};
+use crate::sender::Sender;
 use crate::session::Session;
 
 /// Rounds of `_stop` a shutdown runs before freeing what `_stop` handlers
@@ -33,6 +35,32 @@ impl Core {
             return;
         }
         self.stop_session(slot, session);
+    }
+
+    /// Drop an extra reference (`refcount_decrement`); the caller sees to
+    /// collecting the session. Returns the tag's new count.
+    pub(crate) fn refcount_decrement(
+        &mut self,
+        session: SessionId,
+        tag: &str,
+    ) -> Result<usize, SessionError> {
+        let s = self
+            .sessions
+            .by_id_mut(session)
+            .ok_or(SessionError::UnknownSession(session))?;
+        let Some(i) = s.refs.iter().position(|(t, _)| t == tag) else {
+            return Err(SessionError::NoSuchReference {
+                session,
+                tag: tag.to_owned(),
+            });
+        };
+        s.ref_total -= 1;
+        s.refs[i].1 -= 1;
+        let left = s.refs[i].1;
+        if left == 0 {
+            s.refs.remove(i);
+        }
+        Ok(left)
     }
 
     /// Check the sessions another session let go of.

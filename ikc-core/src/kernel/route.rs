@@ -34,6 +34,10 @@ pub struct RemotePost {
     pub to: Specifier,
     /// The event as posted (its `state` is the destination's state).
     pub event: Event,
+    /// For a call ([`Ctx::call_rsvp`](crate::Ctx::call_rsvp)): where the
+    /// answer goes, `poe://kernel/session/state` (its kernel part may be
+    /// unspecified: this kernel, as the other kernel knows it).
+    pub rsvp: Option<Specifier>,
 }
 
 /// Where a target resolved to.
@@ -209,6 +213,17 @@ impl Core {
 
     /// Hand an event for another kernel to the forwarder.
     fn forward(&mut self, spec: Specifier, event: Event) -> Result<(), PostError> {
+        self.forward_call(spec, event, None)
+    }
+
+    /// Hand an event for another kernel to the forwarder, with the RSVP of
+    /// a call.
+    fn forward_call(
+        &mut self,
+        spec: Specifier,
+        event: Event,
+        rsvp: Option<Specifier>,
+    ) -> Result<(), PostError> {
         let forwarder = self
             .forwarder
             .and_then(|id| self.sessions.find(id).map(|slot| (slot, id)));
@@ -219,12 +234,19 @@ impl Core {
         let notice = Event {
             state: StateName::from_static(FORWARD_STATE),
             args: Vec::new(),
-            sender: event.sender,
-            caller_file: event.caller_file,
+            sender: event.sender.clone(),
+            caller_state: event.caller_state.clone(),
+            caller_file: event.caller_file.clone(),
             caller_line: event.caller_line,
         };
-        self.remote_posts
-            .push_back((forwarder, RemotePost { to: spec, event }));
+        self.remote_posts.push_back((
+            forwarder,
+            RemotePost {
+                to: spec,
+                event,
+                rsvp,
+            },
+        ));
         self.enqueue(slot, forwarder, notice);
         Ok(())
     }
@@ -315,5 +337,57 @@ fn target_text(target: &Target<'_>) -> String {
     match target {
         Target::Session(id) => id.to_string(),
         Target::Name(name) => name.to_string(),
+    }
+}
+
+impl Core {
+    /// Lightspeed's call: run the state `to` names and post its value to
+    /// `rsvp`. A local state runs now and a defined value is posted to the
+    /// RSVP at once (SENDER: the called session); another kernel's goes to
+    /// the forwarder with the RSVP.
+    pub(crate) fn call_rsvp(
+        &mut self,
+        me: Option<SessionId>,
+        mut to: Specifier,
+        rsvp: Specifier,
+        mut event: Event,
+    ) -> Result<(), CallError> {
+        let Some(state) = to.state.clone() else {
+            return Err(DeliveryError::MissingState(to.to_string()).into());
+        };
+        event.state = StateName::from(state);
+        let text = to.to_string();
+        match self.route(&Target::from(text.as_str()), me)? {
+            Route::Remote(_) => {
+                let arg = to.arg.take();
+                if let Some(arg) = arg {
+                    event.args.push(Value::from(arg));
+                }
+                self.forward_call(to, event, Some(rsvp))
+                    .map_err(|e| CallError::Delivery(e.reason))
+            }
+            Route::Local {
+                slot, session, arg, ..
+            } => {
+                if let Some(arg) = arg {
+                    event.args.push(Value::from(arg));
+                }
+                let (file, line) = (event.caller_file.clone(), event.caller_line);
+                let value = self.call_local(slot, session, event)?;
+                if value.is_undef() {
+                    return Ok(());
+                }
+                let answer = Event {
+                    state: StateName::from(rsvp.state.clone().unwrap_or_default()),
+                    args: vec![value],
+                    sender: crate::sender::Sender::Session(session),
+                    caller_state: None,
+                    caller_file: file,
+                    caller_line: line,
+                };
+                self.post_to(Some(session), &rsvp.to_string(), answer)
+                    .map_err(|e| CallError::Delivery(e.reason))
+            }
+        }
     }
 }

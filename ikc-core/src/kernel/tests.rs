@@ -4,6 +4,7 @@
 mod events;
 mod lifecycle;
 mod panics;
+mod postbacks;
 mod routing;
 mod timers;
 

@@ -241,7 +241,7 @@ impl Kernel {
                     self.core.names.id(),
                     event.state
                 ),
-                Remote::Stop => {}
+                Remote::Stop | Remote::Release(..) => {}
             }
         }
         self.remote_backlog = false;
@@ -297,6 +297,13 @@ impl Core {
                 self.collect_pending_garbage();
                 let _ = reply.send(result);
             }
+            Remote::Release(session, tag) => match self.refcount_decrement(session, tag) {
+                Ok(_) => {
+                    self.gc_pending.push(session);
+                    self.collect_pending_garbage();
+                }
+                Err(e) => log::debug!("releasing a postback's reference: {e}"),
+            },
             Remote::Stop => self.stop_requested = true,
         }
     }

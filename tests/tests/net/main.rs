@@ -9,6 +9,7 @@
 mod client;
 mod common;
 mod kernels;
+mod kiface;
 mod monitor;
 mod pool;
 mod post_call;

@@ -48,7 +48,19 @@ fn publish_retract_published(transport: Transport) {
     let all = all.as_hash().expect("a hash of published states");
     assert_eq!(
         all.get("IKC"),
-        Some(&list(&["do_you_have", "ping", "remote_error", "watch"]))
+        Some(&list(&[
+            "counters",
+            "do_you_have",
+            "kernels",
+            "links",
+            "ping",
+            "remote_error",
+            "routes",
+            "sessions",
+            "trace",
+            "trace_hop",
+            "watch"
+        ]))
     );
     assert_eq!(all.get("svc"), Some(&list(&["a", "b", "c"])));
     assert_eq!(all.get("srv"), Some(&list(&["z"])));

@@ -68,6 +68,7 @@ fn call_as_gives_the_handler_another_sender() {
             .state("who", |_, _, ev: Event| match ev.sender {
                 Sender::Session(id) => Value::from(id),
                 Sender::Kernel => Value::from("kernel"),
+                Sender::Remote(r) => Value::from(r.specifier()),
             }),
     );
     let stand_in = k.spawn(InlineStates::new().state("_start", |_, ctx, _| {
@@ -201,7 +202,7 @@ fn yield_queues_behind_what_is_already_queued() {
 
 #[test]
 fn handlers_see_sender_and_caller_location() {
-    type Seen = Vec<(Sender, &'static str, u32)>;
+    type Seen = Vec<(Sender, Option<String>, String, u32)>;
     let seen: std::rc::Rc<std::cell::RefCell<Seen>> = Default::default();
     let mut k = Kernel::new().unwrap();
     let s = seen.clone();
@@ -209,8 +210,9 @@ fn handlers_see_sender_and_caller_location() {
         InlineStates::new()
             .state("_start", |_, ctx, _| ctx.alias_set("b").unwrap())
             .state("e", move |_, _, ev| {
+                let state = ev.caller_state().map(str::to_owned);
                 s.borrow_mut()
-                    .push((ev.sender, ev.caller_file, ev.caller_line));
+                    .push((ev.sender, state, ev.caller_file.into(), ev.caller_line));
             }),
     );
     let line = std::cell::Cell::new(0);
@@ -224,8 +226,17 @@ fn handlers_see_sender_and_caller_location() {
     k.post(b, "e", vec![]).unwrap();
     drain(&mut k);
     let seen = seen.borrow();
-    assert_eq!(seen[0], (Sender::Session(a2), file!(), a_line));
-    assert_eq!(seen[1], (Sender::Kernel, file!(), line.get()));
+    let here = file!().to_owned();
+    assert_eq!(
+        seen[0],
+        (
+            Sender::Session(a2),
+            Some("_start".into()),
+            here.clone(),
+            a_line
+        )
+    );
+    assert_eq!(seen[1], (Sender::Kernel, None, here, line.get()));
     assert_ne!(a, a2);
 }
 
@@ -289,4 +300,40 @@ fn inline_states_can_be_added_and_removed_at_run_time() {
     assert_eq!(k.call(id, "bad", vec![]).unwrap(), Value::Undef);
     k.call(id, "forget", vec![]).unwrap();
     assert_eq!(k.call(id, "double", vec![]).unwrap(), Value::Undef);
+}
+
+#[test]
+fn senders_turn_into_specifiers() {
+    let mut k = Kernel::new().unwrap();
+    let kernel = k.id().to_owned();
+    let seen: std::rc::Rc<std::cell::RefCell<Vec<Option<String>>>> = Default::default();
+    let s = seen.clone();
+    k.spawn(
+        InlineStates::new()
+            .state("_start", |_, ctx, _| ctx.alias_set("b").unwrap())
+            .state("e", move |_, ctx, ev: Event| {
+                s.borrow_mut().push(ctx.sender_specifier(&ev.sender));
+            }),
+    );
+    let anonymous = k.spawn(InlineStates::new().state("_start", |_, ctx, _| {
+        ctx.post("b", "e", vec![]).unwrap();
+        ctx.yield_("later", vec![]);
+    }));
+    k.spawn(InlineStates::new().state("_start", |_, ctx, _| {
+        ctx.alias_set("named").unwrap();
+        ctx.post("b", "e", vec![]).unwrap();
+        let remote = crate::RemoteSender::new("far", "pinger");
+        ctx.post_as(remote, "b", "e", vec![]).unwrap();
+    }));
+    k.post("b", "e", vec![]).unwrap();
+    drain(&mut k);
+    assert_eq!(
+        *seen.borrow(),
+        [
+            Some(format!("poe://{kernel}/{anonymous}")),
+            Some(format!("poe://{kernel}/named")),
+            Some("poe://far/pinger".to_owned()),
+            None,
+        ]
+    );
 }

@@ -16,6 +16,7 @@ fn session(name: &'static str, log: &Log) -> InlineStates {
             let sender = match ev.sender {
                 Sender::Kernel => "kernel".to_string(),
                 Sender::Session(id) => id.to_string(),
+                Sender::Remote(r) => r.specifier(),
             };
             push(
                 &log,

@@ -1,0 +1,52 @@
+//! `nats`: the one-way and call round-trip scenarios between two kernels
+//! through one `nats-server`, next to the same over a direct IKC link, in
+//! one run (each on a fresh server process attached to the same bus).
+//!
+//! The bus is a `nats-server` the benchmark starts on a free port, or
+//! `--nats URL`. The client kernel attaches as `BenchClient` and starts
+//! once the server kernel `Bench` has registered through the bus.
+
+use anyhow::{Context, Result};
+use ikc_nats::server::NatsServer;
+
+use crate::args::Args;
+use crate::oneway;
+use crate::rtt;
+
+/// How a client kernel reaches the benchmark server.
+#[derive(Debug, Clone)]
+pub(crate) enum Link {
+    /// A direct IKC connection to the server's TCP port.
+    Direct(u16),
+    /// Through a NATS bus (the server kernel is attached to it too).
+    Nats(String),
+}
+
+impl Link {
+    /// The name printed in the result lines.
+    pub(crate) fn label(&self) -> &'static str {
+        match self {
+            Self::Direct(_) => "direct",
+            Self::Nats(_) => "nats",
+        }
+    }
+}
+
+pub(crate) fn run(args: &Args) -> Result<()> {
+    let (url, _bus) = match args.get("nats") {
+        Some(url) => (url.to_owned(), None),
+        None => {
+            let bus = NatsServer::start().context("starting nats-server (is it installed?)")?;
+            (bus.url(), Some(bus))
+        }
+    };
+    let oneway_args = args.with("n", args.get_or("n", "200000"));
+    let rtt_args = args.with("n", args.get_or("calls", "5000"));
+    for via_nats in [false, true] {
+        oneway::run_over(&oneway_args, &url, via_nats)?;
+    }
+    for via_nats in [false, true] {
+        rtt::kernel_rtt_over(&rtt_args, &url, via_nats)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! [`CallerInfo`]: who sent a message and from where, in the `caller` key
+//! that Perl IKC ignores.
+
+use ikc_freezer::{FreezeError, Hash, NativeDecoder, NativeEncoder, Value};
+
+use super::{into_text, native_text};
+
+/// The message key [`CallerInfo`] travels under.
+pub(crate) const CALLER_KEY: &str = "caller";
+
+/// Who sent a message, beyond IKC's `from`: the sending kernel and
+/// session, the state it was running, and the file and line it posted
+/// from (Lightspeed's SENDER details, POE's `CALLER_STATE`, `CALLER_FILE`
+/// and `CALLER_LINE`).
+///
+/// It travels as `caller => {kernel, session, state, file, line}`, a key
+/// Perl IKC 0.2402 does not read (its responder and ClientLite look only at
+/// the keys they know), so Perl peers are not disturbed; a Perl peer sends
+/// none. `from` stays as IKC writes it, since IKC gives it a meaning of its
+/// own (where proxy SENDER answers go).
+///
+/// ```
+/// use ikc_channel::{CallerInfo, Message};
+///
+/// let msg = Message::post("poe://Server/pong/ping", 1)
+///     .with_caller(CallerInfo::new("Client", "pinger", "do_stuff", "client.rs", 42));
+/// let back = Message::try_from(msg.to_value())?;
+/// assert_eq!(back.caller.as_ref().map(|c| c.line), Some(42));
+/// assert_eq!(back, msg);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct CallerInfo {
+    /// The sending kernel's name (its unique ID, or a name it registered).
+    pub kernel: String,
+    /// The sending session: an alias, or its id in digits.
+    pub session: String,
+    /// The state it was running; `""` if none (posted from outside a handler).
+    pub state: String,
+    /// The source file it posted from; `""` if not known.
+    pub file: String,
+    /// The line it posted from; 0 if not known.
+    pub line: u32,
+}
+
+impl CallerInfo {
+    /// Caller details.
+    pub fn new(
+        kernel: impl Into<String>,
+        session: impl Into<String>,
+        state: impl Into<String>,
+        file: impl Into<String>,
+        line: u32,
+    ) -> Self {
+        Self {
+            kernel: kernel.into(),
+            session: session.into(),
+            state: state.into(),
+            file: file.into(),
+            line,
+        }
+    }
+
+    /// The hash it travels as.
+    pub(crate) fn to_value(&self) -> Value {
+        let mut hash = Hash::with_capacity(5);
+        hash.insert("kernel", self.kernel.as_str());
+        hash.insert("session", self.session.as_str());
+        hash.insert("state", self.state.as_str());
+        hash.insert("file", self.file.as_str());
+        hash.insert("line", i64::from(self.line));
+        Value::Hash(hash)
+    }
+
+    /// Read it back; `None` for anything but a hash of scalars (which is
+    /// then kept among the message's unknown keys). Missing parts are
+    /// empty, a line that is not a number in range is 0.
+    pub(crate) fn from_value(value: &Value) -> Option<Self> {
+        let Value::Hash(hash) = value else {
+            return None;
+        };
+        let mut caller = Self::default();
+        for (key, value) in hash {
+            if matches!(value, Value::Array(_) | Value::Hash(_)) {
+                return None;
+            }
+            match key.as_bytes() {
+                b"line" => caller.line = line(value),
+                key => {
+                    let Some(part) = caller.part(key) else {
+                        continue;
+                    };
+                    *part = into_text(value.clone())?;
+                }
+            }
+        }
+        Some(caller)
+    }
+
+    fn part(&mut self, key: &[u8]) -> Option<&mut String> {
+        match key {
+            b"kernel" => Some(&mut self.kernel),
+            b"session" => Some(&mut self.session),
+            b"state" => Some(&mut self.state),
+            b"file" => Some(&mut self.file),
+            _ => None,
+        }
+    }
+
+    /// Write the native encoding of [`to_value`](Self::to_value).
+    pub(crate) fn freeze_native(&self, enc: &mut NativeEncoder<'_>) -> Result<(), FreezeError> {
+        enc.hash(5, 1)?;
+        enc.key("kernel");
+        enc.str(&self.kernel);
+        enc.key("session");
+        enc.str(&self.session);
+        enc.key("state");
+        enc.str(&self.state);
+        enc.key("file");
+        enc.str(&self.file);
+        enc.key("line");
+        enc.int(i64::from(self.line));
+        Ok(())
+    }
+
+    /// Read it straight from native bytes (at nesting level 1); `None` for
+    /// anything [`from_value`](Self::from_value) would not read, which the
+    /// general path then handles.
+    pub(crate) fn thaw_native(dec: &mut NativeDecoder<'_>) -> Option<Self> {
+        if !dec.at_hash() {
+            return None;
+        }
+        let entries = dec.hash(1).ok()?;
+        let mut caller = Self::default();
+        for _ in 0..entries {
+            let key = dec.key().ok()?;
+            match caller.part(key.as_bytes()) {
+                Some(part) => *part = native_text(dec)??,
+                None => {
+                    let value = dec.value(2).ok()?;
+                    if matches!(value, Value::Array(_) | Value::Hash(_)) {
+                        return None;
+                    }
+                    if key.as_bytes() == b"line" {
+                        caller.line = line(&value);
+                    }
+                }
+            }
+        }
+        Some(caller)
+    }
+}
+
+/// A line number as sent: an integer, or digits; 0 otherwise.
+fn line(value: &Value) -> u32 {
+    match value {
+        Value::Int(n) => u32::try_from(*n).unwrap_or(0),
+        Value::UInt(n) => u32::try_from(*n).unwrap_or(0),
+        other => other.as_str().and_then(|s| s.parse().ok()).unwrap_or(0),
+    }
+}

@@ -1,0 +1,415 @@
+//! Kernels on NATS (issue 16): plain NATS clients calling IKC states
+//! (tested with the Python `nats-py` client), kernels reaching each other
+//! through one server and through a cluster of three, and a cluster
+//! member killed while kernels use it.
+//!
+//! Every test starts its own `nats-server`s on free loopback ports and
+//! stops them when done. Outside CI a test prints a line and passes when
+//! `nats-server` (or `nats-py`) is missing; in CI it fails instead.
+
+use std::collections::{BTreeSet, HashMap};
+use std::process::Command;
+use std::time::Duration;
+
+use ikc_core::{InlineStates, Kernel, KernelHandle};
+use ikc_freezer::Value;
+use ikc_nats::NatsConfig;
+use ikc_nats::server::{NatsCluster, NatsServer};
+use ikc_responder::{MonitorOp, MonitorStates, Responder};
+use ikc_tests::nats::{nats_available, nats_py_available};
+use ikc_tests::{Inbox, KernelThread, Note, Notes, driver, notes, spawn_kernel};
+
+/// Heartbeats in these tests: a kernel gone is noticed within 3 of them.
+const HEARTBEAT: Duration = Duration::from_millis(200);
+
+fn s(text: &str) -> Value {
+    Value::from(text)
+}
+
+/// The session `test` of kernel `label`: publishes `add_1` (ARG0 + 1),
+/// `echo` (ARG0) and `here` (notes `here@<label>` with its args); has
+/// `secret`, which it does not publish.
+fn test_session(kernel: &mut Kernel, notes: &Notes, label: &'static str) {
+    let n = notes.clone();
+    let here = format!("here@{label}");
+    kernel.spawn(
+        InlineStates::new()
+            .state("_start", |_, ctx, _| {
+                ctx.alias_set("test").expect("alias free");
+                let ikc = Responder::spawn(ctx);
+                ikc.publish("test", &["add_1", "echo", "here"]);
+                ikc.monitor(
+                    ctx,
+                    "*",
+                    &MonitorStates::new().on(MonitorOp::Shutdown, "ikc_down"),
+                );
+            })
+            .state("ikc_down", |_, ctx, _| {
+                let _ = ctx.alias_remove("test");
+            })
+            .state("add_1", |_, _, ev| {
+                Value::from(ev.args.first().and_then(Value::as_i64).unwrap_or(0) + 1)
+            })
+            .state("echo", |_, _, ev| {
+                ev.args.into_iter().next().unwrap_or_default()
+            })
+            .state("here", move |_, _, ev| n.send(here.as_str(), ev.args))
+            .state("secret", |_, _, _| Value::from("leaked")),
+    );
+}
+
+/// A kernel `label` attached to `urls` with a driver `drv<label>` and the
+/// `test` session.
+fn nats_kernel(
+    label: &'static str,
+    urls: &str,
+    freezer: &'static str,
+    notes: &Notes,
+) -> KernelThread<KernelHandle> {
+    let (urls, n) = (urls.to_owned(), notes.clone());
+    spawn_kernel(label, move |kernel| {
+        kernel.spawn(driver(&n, &format!("drv{label}")));
+        test_session(kernel, &n, label);
+        let config = NatsConfig::new(&urls)
+            .name(label)
+            .heartbeat(HEARTBEAT)
+            .freezer(freezer);
+        ikc_nats::attach(kernel, config)?;
+        Ok(kernel.handle())
+    })
+}
+
+fn drv(label: &str) -> String {
+    format!("drv{label}")
+}
+
+/// Wait until kernel `at`'s monitors hear `op` about kernel `about` (by name).
+fn wait_monitor(inbox: &mut Inbox, at: &str, op: MonitorOp, about: &str) -> Note {
+    let label = format!("mon_{}", op.key());
+    let data = drv(at);
+    inbox.wait_for(&format!("{at} hearing {label} of {about}"), |n| {
+        n.label == label && n.text(3) == data && n.text(1) == about
+    })
+}
+
+/// Wait until kernel `at`'s error monitors hear operation `op`.
+fn wait_error(inbox: &mut Inbox, at: &str, op: &str) -> Note {
+    let data = drv(at);
+    inbox.wait_for(&format!("{at} hearing an error {op}"), |n| {
+        n.label == "mon_error" && n.text(3) == data && n.text(4) == op
+    })
+}
+
+fn shutdown(kernels: Vec<KernelThread<KernelHandle>>, labels: &[&str]) {
+    for (k, label) in kernels.iter().zip(labels) {
+        k.value
+            .call(drv(label).as_str(), "shutdown", vec![])
+            .unwrap();
+    }
+    for k in kernels {
+        k.join().unwrap();
+    }
+}
+
+#[test]
+fn nats_py_calls_published_states() {
+    let test = "nats_py_calls_published_states";
+    if !nats_available(test) || !nats_py_available(test) {
+        return;
+    }
+    let server = NatsServer::start().unwrap();
+    let (n, mut inbox) = notes();
+    let kernel = nats_kernel("Server", &server.url(), "IKC::Native", &n);
+
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/nats/client.py");
+    let out = Command::new("python3")
+        .args([script, &server.url(), "Server"])
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "client.py failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let steps: HashMap<String, serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a JSON line"))
+        .map(|j| (j["step"].as_str().unwrap().to_owned(), j))
+        .collect();
+    let data = |step: &str| steps[step]["data"].as_str().unwrap().to_owned();
+    assert_eq!(data("call"), "42");
+    let echoed: serde_json::Value = serde_json::from_str(&data("echo")).unwrap();
+    assert_eq!(
+        echoed,
+        serde_json::json!({"list": [1, 2.5, null, "x"], "n": -3})
+    );
+    assert_eq!(data("empty"), "null");
+    assert_eq!(data("ping"), "\"PONG\"");
+    assert_eq!(data("broadcast"), "2");
+    for (step, code, text) in [
+        (
+            "unpublished",
+            "403",
+            "Session 'test' has not published state 'secret'",
+        ),
+        (
+            "unknown-session",
+            "404",
+            "Session 'nope' is not available for remote kernels",
+        ),
+        ("not-json", "400", "is not JSON"),
+    ] {
+        assert_eq!(steps[step]["code"], code, "{step}: {}", steps[step]);
+        assert!(
+            steps[step]["error"].as_str().unwrap().contains(text),
+            "{step}: {}",
+            steps[step]
+        );
+    }
+    assert!(steps.contains_key("posted"));
+    assert_eq!(inbox.wait("here@Server").args, [s("posted")]);
+    // The kernel's monitors heard the refusal as IKC's `local-check`.
+    let e = wait_error(&mut inbox, "Server", "local-check");
+    assert!(
+        e.text(5).starts_with(
+            "Session 'test' has not published state 'secret'.  Request poe://Server/test/secret"
+        ),
+        "{e:?}"
+    );
+    shutdown(vec![kernel], &["Server"]);
+}
+
+/// Posts, calls, remote errors, subscriptions, `*`, register and
+/// unregister between two kernels on one server, in different freezers.
+#[test]
+fn two_kernels_on_one_server() {
+    let test = "two_kernels_on_one_server";
+    if !nats_available(test) {
+        return;
+    }
+    let server = NatsServer::start().unwrap();
+    let (n, mut inbox) = notes();
+    let a = nats_kernel("A", &server.url(), "Storable", &n);
+    let b = nats_kernel("B", &server.url(), "IKC::Native", &n);
+    wait_monitor(&mut inbox, "A", MonitorOp::Register, "B");
+    wait_monitor(&mut inbox, "B", MonitorOp::Register, "A");
+    let call =
+        |state: &str, args: Vec<Value>| a.value.call("drvA", state.to_owned(), args).unwrap();
+
+    assert_eq!(
+        call("post", vec![s("poe://B/test/here"), s("hello")]),
+        1.into()
+    );
+    assert_eq!(inbox.wait("here@B").args, [s("hello")]);
+
+    call(
+        "call",
+        vec![s("poe://B/test/add_1"), 41.into(), s("answer")],
+    );
+    assert_eq!(inbox.wait("answer").args, [Value::from(42)]);
+
+    // Refused as over a socket: B's monitors hear local-check, A's remote-check.
+    call("post", vec![s("poe://B/test/secret"), s("x")]);
+    let remote = wait_error(&mut inbox, "A", "remote-check");
+    assert!(remote.text(5).contains("has not published state 'secret'"));
+    wait_error(&mut inbox, "B", "local-check");
+
+    // A subscription and a post through the proxy.
+    call(
+        "subscribe",
+        vec![Value::from(vec!["poe://B/test"]), s("subscribed")],
+    );
+    assert_eq!(
+        inbox.wait("subscribed").args,
+        [Value::from(vec!["poe://B/test"])]
+    );
+    assert_eq!(
+        call(
+            "post_session",
+            vec![s("poe://B/test"), s("here"), s("proxied")]
+        ),
+        true.into()
+    );
+    assert_eq!(inbox.wait("here@B").args, [s("proxied")]);
+
+    // `*`: both kernels (A's own included, as IKC counts).
+    assert_eq!(
+        call("post", vec![s("poe://*/test/here"), s("star")]),
+        2.into()
+    );
+    assert_eq!(inbox.wait("here@A").args, [s("star")]);
+    assert_eq!(inbox.wait("here@B").args, [s("star")]);
+
+    // B leaves: A hears it unregister.
+    b.value.call("drvB", "shutdown", vec![]).unwrap();
+    wait_monitor(&mut inbox, "A", MonitorOp::Unregister, "B");
+    b.join().unwrap();
+    // Now B is unknown: the post fails as IKC fails it.
+    assert_eq!(
+        call("post", vec![s("poe://B/test/here"), s("late")]),
+        0.into()
+    );
+    shutdown(vec![a], &["A"]);
+}
+
+/// Which kernels each kernel has registered, from the monitor notes.
+#[derive(Debug, Default)]
+struct Registry {
+    known: HashMap<String, BTreeSet<String>>,
+}
+
+impl Registry {
+    fn take(&mut self, note: &Note, names: &[&str]) {
+        let (Some(at), about) = (
+            note.text(3).strip_prefix("drv").map(str::to_owned),
+            note.text(1),
+        ) else {
+            return;
+        };
+        if !names.contains(&about.as_str()) {
+            return;
+        }
+        let set = self.known.entry(at).or_default();
+        match note.label.as_str() {
+            "mon_register" => {
+                set.insert(about);
+            }
+            "mon_unregister" => {
+                set.remove(&about);
+            }
+            _ => {}
+        }
+    }
+
+    /// Wait until every kernel has registered every other one.
+    fn wait_full_mesh(&mut self, inbox: &mut Inbox, names: &[&str]) {
+        let full = |r: &Self| {
+            names.iter().all(|me| {
+                r.known
+                    .get(*me)
+                    .is_some_and(|set| names.iter().filter(|o| *o != me).all(|o| set.contains(*o)))
+            })
+        };
+        while !full(self) {
+            let note = inbox.wait_for("a register or unregister", |n| {
+                n.label == "mon_register" || n.label == "mon_unregister"
+            });
+            self.take(&note, names);
+        }
+    }
+}
+
+/// Two kernels on two servers of a cluster of three; the first one's
+/// server is killed: its client reconnects to another member, the kernel
+/// reports the other kernel unregistered and then registered again, and
+/// posts sent while it was gone are refused (reported), not lost.
+#[test]
+fn cluster_member_killed_under_two_kernels() {
+    let test = "cluster_member_killed_under_two_kernels";
+    if !nats_available(test) {
+        return;
+    }
+    let mut cluster = NatsCluster::start().unwrap();
+    let (n, mut inbox) = notes();
+    let a = nats_kernel("A", &cluster.servers[0].url(), "IKC::Native", &n);
+    let b = nats_kernel("B", &cluster.servers[1].url(), "IKC::Native", &n);
+    let mut mesh = Registry::default();
+    mesh.wait_full_mesh(&mut inbox, &["A", "B"]);
+    let call =
+        |state: &str, args: Vec<Value>| a.value.call("drvA", state.to_owned(), args).unwrap();
+    call("call", vec![s("poe://B/test/add_1"), 1.into(), s("answer")]);
+    assert_eq!(inbox.wait("answer").args, [Value::from(2)]);
+
+    cluster.servers[0].kill();
+    wait_monitor(&mut inbox, "A", MonitorOp::Unregister, "B");
+    wait_monitor(&mut inbox, "A", MonitorOp::Register, "B");
+    call("call", vec![s("poe://B/test/add_1"), 2.into(), s("answer")]);
+    assert_eq!(inbox.wait("answer").args, [Value::from(3)]);
+    call("post", vec![s("poe://B/test/here"), s("after")]);
+    assert_eq!(inbox.wait("here@B").args, [s("after")]);
+    shutdown(vec![a, b], &["A", "B"]);
+}
+
+/// Ten kernels spread over a cluster of three: all of them register each
+/// other, a `*` post reaches all ten, one kernel calls every other, a
+/// subscription works across servers; then a server is killed, the kernels
+/// on it come back, and everything works again.
+#[test]
+fn ten_kernels_on_a_cluster_of_three() {
+    const NAMES: [&str; 10] = ["K0", "K1", "K2", "K3", "K4", "K5", "K6", "K7", "K8", "K9"];
+    let test = "ten_kernels_on_a_cluster_of_three";
+    if !nats_available(test) {
+        return;
+    }
+    let mut cluster = NatsCluster::start().unwrap();
+    let (n, mut inbox) = notes();
+    let kernels: Vec<_> = NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| nats_kernel(name, &cluster.servers[i % 3].url(), "IKC::Native", &n))
+        .collect();
+    let mut mesh = Registry::default();
+    mesh.wait_full_mesh(&mut inbox, &NAMES);
+
+    let exchange = |inbox: &mut Inbox, round: &str| {
+        let k0 = &kernels[0].value;
+        assert_eq!(
+            k0.call("drvK0", "post", vec![s("poe://*/test/here"), s(round)])
+                .unwrap(),
+            10.into()
+        );
+        for name in NAMES {
+            assert_eq!(inbox.wait(&format!("here@{name}")).args, [s(round)]);
+        }
+        let k5 = &kernels[5].value;
+        for (i, name) in NAMES.iter().enumerate() {
+            if *name != "K5" {
+                let spec = format!("poe://{name}/test/add_1");
+                let n = Value::from(i64::try_from(i).unwrap() * 100);
+                k5.call("drvK5", "call", vec![s(&spec), n, s("sum")])
+                    .unwrap();
+            }
+        }
+        let mut answers: Vec<i64> = (0..9)
+            .map(|_| inbox.wait("sum").args[0].as_i64().unwrap())
+            .collect();
+        answers.sort_unstable();
+        let expected: Vec<i64> = (0..10).filter(|i| *i != 5).map(|i| i * 100 + 1).collect();
+        assert_eq!(answers, expected);
+    };
+    exchange(&mut inbox, "first");
+
+    // A subscription across servers (K1 on the second, K2 on the third).
+    let k1 = &kernels[1].value;
+    k1.call(
+        "drvK1",
+        "subscribe",
+        vec![Value::from(vec!["poe://K2/test"]), s("subscribed")],
+    )
+    .unwrap();
+    assert_eq!(
+        inbox.wait("subscribed").args,
+        [Value::from(vec!["poe://K2/test"])]
+    );
+    k1.call(
+        "drvK1",
+        "post_session",
+        vec![s("poe://K2/test"), s("here"), s("proxied")],
+    )
+    .unwrap();
+    assert_eq!(inbox.wait("here@K2").args, [s("proxied")]);
+
+    // The third server goes: K2, K5 and K8 lose it, reconnect elsewhere,
+    // and the kernels find each other again.
+    cluster.servers[2].kill();
+    for name in ["K2", "K5", "K8"] {
+        for other in NAMES.iter().filter(|o| **o != name) {
+            let note = wait_monitor(&mut inbox, name, MonitorOp::Unregister, other);
+            mesh.take(&note, &NAMES);
+        }
+    }
+    mesh.wait_full_mesh(&mut inbox, &NAMES);
+    exchange(&mut inbox, "second");
+    shutdown(kernels, &NAMES);
+}
