@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use ikc_channel::{Message, MessageTarget, Peer};
 use ikc_clientlite::LiteError;
-use ikc_clientlite::protocol::{IKC_SESSION, SESSION};
+use ikc_clientlite::protocol::{IKC_SESSION, SESSION, Settings};
 use ikc_freezer::{Hash, Value, from_value};
 use ikc_specifier::HashForm;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::builder::{Builder, Settings};
+use crate::builder::Builder;
 use crate::driver::{self, Command, Dest, Driver, SharedStatus, Status, Wait};
 
 /// An async IKC client for tokio: the methods of
@@ -98,12 +98,12 @@ impl AsyncClientLite {
         let status: SharedStatus = Arc::new(Mutex::new(Status::default()));
         let (tx, rx) = mpsc::unbounded_channel();
         let inner = Inner {
-            name: settings.name.clone(),
-            address: settings.address.clone(),
+            name: settings.name().to_owned(),
+            address: settings.address().clone(),
             tx,
             status: Arc::clone(&status),
             next_request: AtomicU64::new(0),
-            timeout: Mutex::new(settings.timeout),
+            timeout: Mutex::new(settings.timeout()),
             last_error: Mutex::new(None),
         };
         let mut driver = Driver::new(settings, status);

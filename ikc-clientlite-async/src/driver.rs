@@ -7,18 +7,13 @@ use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use ikc_channel::{
-    Channel, ChannelError, ChannelEvent, ClientChannelConfig, Identity, Message, MessageTarget,
-    Peer,
-};
+use ikc_channel::{Channel, ChannelError, ChannelEvent, Message, MessageTarget, Peer};
 use ikc_clientlite::LiteError;
-use ikc_clientlite::protocol::{IKC_SESSION, SESSION, remote_name, resolve};
+use ikc_clientlite::protocol::{IKC_SESSION, SESSION, Settings, remote_name, resolve};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, PartName, Specifier};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
-
-use crate::builder::Settings;
 
 /// How much one read takes in.
 const READ_SIZE: usize = 64 * 1024;
@@ -175,7 +170,7 @@ impl Driver {
                 Step::Read(result) => self.read(result).await,
             }
         }
-        log::debug!("{}: every handle is gone; closing", self.settings.name);
+        log::debug!("{}: every handle is gone; closing", self.settings.name());
     }
 
     fn set_conn(&mut self, conn: Option<Conn>) {
@@ -288,7 +283,7 @@ impl Driver {
                 Err(e) => LiteError::Channel(e),
                 Ok(()) => match conn.wire.flush().await {
                     Ok(()) => break,
-                    Err(e) => LiteError::io(&self.settings.address.to_string(), e),
+                    Err(e) => LiteError::io(&self.settings.address().to_string(), e),
                 },
             };
             let shown = failure.to_string();
@@ -299,8 +294,8 @@ impl Driver {
             }
             log::info!(
                 "{}: connection to {} lost ({shown}); connecting again to send",
-                self.settings.name,
-                self.settings.address
+                self.settings.name(),
+                self.settings.address()
             );
             retried = true;
             if let Err(e) = self.open().await {
@@ -322,7 +317,7 @@ impl Driver {
     }
 
     async fn read(&mut self, result: io::Result<usize>) {
-        let address = self.settings.address.to_string();
+        let address = self.settings.address().to_string();
         let conn = &mut self.conn.as_mut().expect("read only while connected").wire;
         let fed = match result {
             Ok(0) => Err(None),
@@ -350,7 +345,7 @@ impl Driver {
         }
         match (fed, flushed) {
             (Err(None), _) => {
-                log::debug!("{}: the server closed the connection", self.settings.name);
+                log::debug!("{}: the server closed the connection", self.settings.name());
                 self.lost(&|| LiteError::Closed {
                     waiting_for: String::new(),
                 });
@@ -372,7 +367,7 @@ impl Driver {
         for (_, ((session, state), reply)) in std::mem::take(&mut self.waits) {
             let error = match error() {
                 LiteError::Closed { .. } => LiteError::Closed {
-                    waiting_for: format!("poe://{}/{session}/{state}", self.settings.name),
+                    waiting_for: format!("poe://{}/{session}/{state}", self.settings.name()),
                 },
                 other => other,
             };
@@ -381,7 +376,7 @@ impl Driver {
     }
 
     fn incoming(&mut self, event: ChannelEvent) {
-        let name = &self.settings.name;
+        let name = self.settings.name();
         let message = match event {
             ChannelEvent::Message(message) => message,
             ChannelEvent::BadFrame(error) => {
@@ -464,7 +459,7 @@ impl Driver {
 
 /// Open a stream to the server, within the connect timeout.
 async fn connect(settings: &Settings) -> Result<Box<dyn AsyncStream>, LiteError> {
-    let address = &settings.address;
+    let address = settings.address();
     let opening = async {
         match address {
             ikc_clientlite::Address::Tcp { host, port } => {
@@ -483,7 +478,7 @@ async fn connect(settings: &Settings) -> Result<Box<dyn AsyncStream>, LiteError>
             )),
         }
     };
-    match tokio::time::timeout(settings.connect_timeout, opening).await {
+    match tokio::time::timeout(settings.connect_timeout(), opening).await {
         Ok(Ok(stream)) => Ok(stream),
         Ok(Err(source)) => Err(LiteError::Connect {
             address: address.to_string(),
@@ -491,7 +486,7 @@ async fn connect(settings: &Settings) -> Result<Box<dyn AsyncStream>, LiteError>
         }),
         Err(_) => Err(LiteError::Timeout {
             waiting_for: format!("connection to {address}"),
-            after: settings.connect_timeout,
+            after: settings.connect_timeout(),
         }),
     }
 }
@@ -501,23 +496,13 @@ async fn connect(settings: &Settings) -> Result<Box<dyn AsyncStream>, LiteError>
 /// negotiation.
 async fn negotiate(settings: &Settings) -> Result<(Conn, Vec<ChannelEvent>), LiteError> {
     let stream = connect(settings).await?;
-    let address = settings.address.to_string();
+    let address = settings.address().to_string();
     let handshake_error = |source| LiteError::Handshake {
         address: address.clone(),
         source,
     };
-    let per_phase = settings.connect_timeout;
-    let identity = Identity::new(&settings.name).with_pid(settings.pid);
-    let mut config = ClientChannelConfig::new(identity, settings.freezers.clone());
-    config.protocol = settings.protocol;
-    config.peer_address = Some(settings.address.kernel_name());
-    config.limits = settings.limits;
-    let phases = 4 + u32::try_from(settings.freezers.names().len()).unwrap_or(u32::MAX);
-    config.limits.handshake_timeout = per_phase.saturating_mul(phases);
-    let channel = Channel::client(config, Instant::now()).map_err(|e| match e {
-        ChannelError::Config(config) => LiteError::Config(config),
-        other => handshake_error(other),
-    })?;
+    let per_phase = settings.connect_timeout();
+    let channel = settings.channel(Instant::now())?;
     let mut conn = Wire {
         stream,
         channel,
@@ -538,14 +523,14 @@ async fn negotiate(settings: &Settings) -> Result<(Conn, Vec<ChannelEvent>), Lit
         if let Some(peer) = negotiated {
             log::debug!(
                 "connected to {address} as {}: kernel {}, {} over {}",
-                settings.name,
+                settings.name(),
                 peer.kernel_id,
                 peer.freezer,
                 peer.protocol.as_str()
             );
             let conn = Conn {
                 wire: conn,
-                remote_name: remote_name(&settings.address, &peer),
+                remote_name: remote_name(settings.address(), &peer),
                 peer,
             };
             return Ok((conn, early));
@@ -567,10 +552,13 @@ async fn negotiate(settings: &Settings) -> Result<(Conn, Vec<ChannelEvent>), Lit
                     waiting_for: waiting_for(),
                 });
             }
-            Ok(Ok(n)) => conn
-                .channel
-                .handle_input(&conn.buf[..n])
-                .map_err(handshake_error)?,
+            Ok(Ok(n)) => {
+                if let Err(e) = conn.channel.handle_input(&conn.buf[..n]) {
+                    // A refusal line or TLS alert tells the server why.
+                    let _ = conn.flush().await;
+                    return Err(handshake_error(e));
+                }
+            }
             Ok(Err(e)) => return Err(LiteError::io(&address, e)),
         }
         conn.channel

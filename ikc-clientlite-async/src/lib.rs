@@ -13,6 +13,7 @@
 //! | `ClientLite::connect(host, port)?` | [`AsyncClientLite::connect`]`(host, port).await?` |
 //! | `ClientLite::builder(..)...connect()?` | [`Builder`]`::tcp(..)...connect().await?` |
 //! | `poe.call(spec, data)?` (`&mut self`) | `poe.call(spec, data).await?` (`&self`; clone the handle for other tasks) |
+//! | `.secret(..)`, `.tls(..)` on the builder | the same on [`Builder`]: the shared secret and TLS, in `ikc-channel`'s channel |
 //! | errors: [`LiteError`] | the same type |
 //!
 //! # Examples
@@ -85,5 +86,5 @@ mod driver;
 pub use crate::builder::Builder;
 pub use crate::client::AsyncClientLite;
 pub use ikc_channel::{MessageTarget, Peer, Protocol};
-pub use ikc_clientlite::{Address, LiteError};
+pub use ikc_clientlite::{Address, LiteError, Secret, TlsClient};
 pub use ikc_freezer::Value;

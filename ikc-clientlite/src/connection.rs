@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ikc_channel::{
     Channel, ChannelError, ChannelEvent, ClientChannelConfig, FrameError, Identity, Limits,
-    Message, Peer, Protocol,
+    Message, Peer, Protocol, Secret, TlsClient,
 };
 use ikc_freezer::{FreezeError, Registry};
 
@@ -30,9 +30,16 @@ const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
 /// drop them on its next wait.
 const MAX_UNREAD: usize = 1024;
 
-/// What a [`ClientLite`](crate::ClientLite) was built with.
+/// What a client was built with: a [`Builder`](crate::Builder)'s settings,
+/// checked, with their defaults filled in ([`Builder::into_settings`]).
+/// Another driver of ClientLite's protocol (the tokio client in
+/// `ikc-clientlite-async`) opens its channel from them with
+/// [`channel`](Self::channel), so both clients negotiate the same way
+/// (freezers, protocol, secret, TLS, limits).
+///
+/// [`Builder::into_settings`]: crate::Builder::into_settings
 #[derive(Debug, Clone)]
-pub(crate) struct Settings {
+pub struct Settings {
     pub(crate) address: Address,
     pub(crate) name: String,
     pub(crate) freezers: Registry,
@@ -41,8 +48,71 @@ pub(crate) struct Settings {
     pub(crate) connect_timeout: Duration,
     pub(crate) pid: u32,
     pub(crate) limits: Limits,
-    pub(crate) secret: Option<ikc_channel::Secret>,
-    pub(crate) tls: Option<ikc_channel::TlsClient>,
+    pub(crate) secret: Option<Secret>,
+    pub(crate) tls: Option<TlsClient>,
+}
+
+impl Settings {
+    /// The server's address.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    /// The name the server knows the client by.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The freezers offered, most wanted first.
+    pub fn freezers(&self) -> &Registry {
+        &self.freezers
+    }
+
+    /// The handshake started with.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// How long a wait for a reply (or a write) may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// How long connecting, and each phase of the negotiation, may take.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The client side of the channel to open over a fresh connection
+    /// (at `now`): our name and process ID, the freezers, the protocol,
+    /// the limits, the secret and TLS. The whole negotiation may take
+    /// IKC's worst case, each phase its [`connect_timeout`](Self::connect_timeout):
+    /// `SETUP`, then the old handshake's `IAM`, `DONE`, `WORLD` and one
+    /// `FREEZER` per offer.
+    ///
+    /// # Errors
+    ///
+    /// [`LiteError::Config`] for settings the channel refuses (a bad
+    /// name, the secret over IKC's old handshake...),
+    /// [`LiteError::Handshake`] when the channel cannot start.
+    pub fn channel(&self, now: Instant) -> Result<Channel, LiteError> {
+        let identity = Identity::new(&self.name).with_pid(self.pid);
+        let mut config = ClientChannelConfig::new(identity, self.freezers.clone());
+        config.protocol = self.protocol;
+        config.peer_address = Some(self.address.kernel_name());
+        config.limits = self.limits;
+        config.secret.clone_from(&self.secret);
+        config.tls.clone_from(&self.tls);
+        let phases = 4 + u32::try_from(self.freezers.names().len()).unwrap_or(u32::MAX);
+        config.limits.handshake_timeout = self.connect_timeout.saturating_mul(phases);
+        Channel::client(config, now).map_err(|e| match e {
+            ChannelError::Config(config) => LiteError::Config(config),
+            other => LiteError::Handshake {
+                address: self.address.to_string(),
+                source: other,
+            },
+        })
+    }
 }
 
 /// Something the server sent, in the order it came.
@@ -234,22 +304,8 @@ impl<S: BlockingStream> Connection<S> {
             source,
         };
         let per_phase = settings.connect_timeout;
-        let identity = Identity::new(&settings.name).with_pid(settings.pid);
-        let mut config = ClientChannelConfig::new(identity, settings.freezers.clone());
-        config.protocol = settings.protocol;
-        config.peer_address = Some(settings.address.kernel_name());
-        config.limits = settings.limits;
-        config.secret.clone_from(&settings.secret);
-        config.tls.clone_from(&settings.tls);
-        // IKC's worst case, each phase taking all its time: SETUP, then the
-        // old handshake's IAM, DONE, WORLD and one FREEZER per offer.
-        let phases = 4 + u32::try_from(settings.freezers.names().len()).unwrap_or(u32::MAX);
-        config.limits.handshake_timeout = per_phase.saturating_mul(phases);
         let start = Instant::now();
-        let channel = Channel::client(config, start).map_err(|e| match e {
-            ChannelError::Config(config) => LiteError::Config(config),
-            other => handshake_error(other),
-        })?;
+        let channel = settings.channel(start)?;
         let mut wire = Wire::new(stream, channel);
         let mut unread = VecDeque::new();
         let mut phase = wire.channel.phase();

@@ -198,11 +198,12 @@ pub use crate::client::ClientLite;
 pub use crate::error::LiteError;
 
 /// ClientLite's side of IKC, for other drivers of the same protocol (such
-/// as the tokio client in `ikc-clientlite-async`): how relative specifiers
-/// are resolved and what the client's session is called.
+/// as the tokio client in `ikc-clientlite-async`): the channel a client
+/// opens, how relative specifiers are resolved and what the client's
+/// session is called.
 pub mod protocol {
     pub use crate::client::resolve;
-    pub use crate::connection::remote_name;
+    pub use crate::connection::{Settings, remote_name};
     pub use crate::reply::{IKC_SESSION, SESSION};
 }
 pub use crate::stream::{Address, BlockingStream};
