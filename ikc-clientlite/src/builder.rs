@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use ikc_channel::{Limits, Protocol, Secret, TlsClient};
-use ikc_freezer::{Native, Registry, Storable};
+use ikc_freezer::{Native, Registry};
 
 use crate::client::{ClientLite, Connector};
 use crate::connection::Settings;
@@ -23,7 +23,7 @@ static DEFAULT_NAMES: AtomicU32 = AtomicU32::new(0);
 /// Which freezers to offer.
 #[derive(Debug, Clone)]
 enum Freezers {
-    /// `IKC::Native`, then `Storable`.
+    /// `IKC::Native`, then `Storable` (with the `storable` feature).
     Default,
     /// One of this crate's, by name.
     Named(String),
@@ -263,7 +263,8 @@ impl Builder {
             Freezers::Default => {
                 let mut registry = Registry::empty();
                 registry.register(Arc::new(Native::new()));
-                registry.register(Arc::new(Storable::new()));
+                #[cfg(feature = "storable")]
+                registry.register(Arc::new(ikc_freezer::Storable::new()));
                 registry
             }
             Freezers::Named(name) => {

@@ -6,8 +6,9 @@
 //!
 //! ```toml
 //! [dependencies]
-//! ikc = "0.1"                                        # server, client, lite
+//! ikc = "0.1"                                        # server, client, lite, Perl's freezers
 //! # ikc = { version = "0.1", features = ["async"] }  # and the tokio client
+//! # ikc = { version = "0.1", default-features = false, features = ["server", "client"] }  # Rust peers only
 //! ```
 //!
 //! | feature | default | what it adds | crate |
@@ -19,11 +20,19 @@
 //! | `kernel` | with `server`/`client` | [`Kernel`](kernel::Kernel), sessions, and the [`Ikc`](responder::Ikc) responder | `ikc-core`, `ikc-responder` |
 //! | `channel` | | `channel`: the sans-IO wire protocol | `ikc-channel` |
 //! | `router` | | `router`: Lightspeed's mesh routing, without I/O | `ikc-router` |
+//! | `nats` | | `nats`: kernels on a NATS bus, IKC states callable from any NATS client (builds tokio) | `ikc-nats` |
+//! | `storable` | yes | `freezer::Storable`: Perl's Storable, what Perl IKC peers offer first | `ikc-freezer` |
+//! | `dumper` | yes | `freezer::Dumper`: IKC's Data::Dumper text, read as data, never evaluated | `ikc-freezer` |
 //!
-//! Values ([`freezer`]) and specifiers ([`specifier`]) are always there.
-//! The Storable and Data::Dumper freezers Perl peers use are always built
-//! in. Each crate can also be used alone (`ikc-clientlite` builds neither
-//! the kernel nor tokio).
+//! Values ([`freezer`]) and specifiers ([`specifier`]) are always there,
+//! with the native codec (`IKC::Native`). Without `storable` and `dumper`
+//! a kernel speaks to Rust peers only: Perl's ClientLite and kernels offer
+//! a Perl format, and the handshake refuses them. TLS and the shared
+//! secret are always built in (`ikc-channel` carries them); there is no
+//! `tls` feature. Each crate can also be used alone (`ikc-clientlite`
+//! builds neither the kernel nor tokio; `ikc-server`, `ikc-client`,
+//! `ikc-clientlite` and `ikc-nats` have the same `storable` and `dumper`
+//! features, on by default).
 //!
 //! # Examples
 //!
@@ -121,6 +130,11 @@ pub use ikc_clientlite as lite;
 #[cfg(feature = "async")]
 pub use ikc_clientlite_async as lite_async;
 
+/// Kernels on a NATS bus, and IKC sessions callable from any NATS client
+/// (the `ikc-nats` crate).
+#[cfg(feature = "nats")]
+pub use ikc_nats as nats;
+
 /// What servers and clients use, in one `use ikc::prelude::*;`.
 pub mod prelude {
     pub use ikc_freezer::{Value, from_value, to_value};
@@ -146,4 +160,35 @@ pub mod prelude {
 
     #[cfg(feature = "async")]
     pub use ikc_clientlite_async::AsyncClientLite;
+
+    #[cfg(feature = "nats")]
+    pub use ikc_nats::{NatsConfig, NatsLink};
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::freezer::{DUMPER, NATIVE, Registry, STORABLE};
+
+    /// The codecs a kernel offers, and what ClientLite offers by default,
+    /// follow the `storable` and `dumper` features.
+    #[test]
+    fn the_perl_freezers_follow_the_features() {
+        let standard = Registry::standard();
+        let names = standard.names();
+        assert_eq!(names[0], NATIVE);
+        assert_eq!(names.contains(&STORABLE), cfg!(feature = "storable"));
+        assert_eq!(names.contains(&DUMPER), cfg!(feature = "dumper"));
+        #[cfg(feature = "lite")]
+        {
+            let settings = crate::lite::Builder::tcp("localhost", 1)
+                .into_settings()
+                .expect("default settings");
+            let offered = settings.freezers().names();
+            let mut expected = vec![NATIVE];
+            if cfg!(feature = "storable") {
+                expected.push(STORABLE);
+            }
+            assert_eq!(offered, expected);
+        }
+    }
 }
