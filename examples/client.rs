@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use ikc_examples::demo::{ClientOptions, run_client};
-use ikc_examples::{init_logging, parse_protocol};
+use ikc_examples::{ServerAddress, init_logging, parse_protocol};
 use ikc_responder::Protocol;
 
 /// An IKC client kernel walking through post, call, a refused post,
@@ -24,15 +24,8 @@ use ikc_responder::Protocol;
 /// `test`.
 #[derive(Debug, Parser)]
 struct Args {
-    /// The server's TCP port.
-    #[arg(long, default_value_t = 31337)]
-    port: u16,
-    /// The server's host (IKC's `ip`).
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// Connect to this Unix socket instead of TCP.
-    #[arg(long)]
-    unix: Option<String>,
+    #[command(flatten)]
+    server_address: ServerAddress,
     /// This kernel's name.
     #[arg(long, default_value = "Client")]
     name: String,
@@ -54,9 +47,9 @@ fn main() {
     init_logging();
     let args = Args::parse();
     let options = ClientOptions {
-        host: args.host,
-        port: args.port,
-        unix: args.unix.map(Into::into),
+        host: args.server_address.host,
+        port: args.server_address.port,
+        unix: args.server_address.unix.map(Into::into),
         name: args.name,
         server: args.server,
         freezers: args.freezer,

@@ -16,22 +16,15 @@ use std::time::Duration;
 
 use clap::Parser;
 use ikc_examples::watcher::{WatcherOptions, run_watcher};
-use ikc_examples::{init_logging, parse_protocol};
+use ikc_examples::{ServerAddress, init_logging, parse_protocol};
 use ikc_responder::Protocol;
 
 /// A client with `reconnect` and a monitor of `*`: prints kernels
 /// registering and unregistering.
 #[derive(Debug, Parser)]
 struct Args {
-    /// The server's TCP port.
-    #[arg(long, default_value_t = 31337)]
-    port: u16,
-    /// The server's host.
-    #[arg(long, default_value = "127.0.0.1")]
-    host: String,
-    /// Connect to this Unix socket instead of TCP.
-    #[arg(long)]
-    unix: Option<String>,
+    #[command(flatten)]
+    server_address: ServerAddress,
     /// This kernel's name.
     #[arg(long, default_value = "Monitor")]
     name: String,
@@ -50,9 +43,9 @@ fn main() -> anyhow::Result<()> {
     init_logging();
     let args = Args::parse();
     run_watcher(WatcherOptions {
-        host: args.host,
-        port: args.port,
-        unix: args.unix.map(Into::into),
+        host: args.server_address.host,
+        port: args.server_address.port,
+        unix: args.server_address.unix.map(Into::into),
         name: args.name,
         protocol: args.protocol,
         comebacks: args.comebacks,

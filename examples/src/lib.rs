@@ -26,6 +26,21 @@ pub fn parse_protocol(name: &str) -> Result<ikc_responder::Protocol, String> {
     }
 }
 
+/// Where a client example connects (`--port`, `--host`, `--unix`): the
+/// server example's address by default.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerAddress {
+    /// The server's TCP port.
+    #[arg(long, default_value_t = 31337)]
+    pub port: u16,
+    /// The server's host (IKC's `ip`).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Connect to this Unix socket instead of TCP.
+    #[arg(long)]
+    pub unix: Option<String>,
+}
+
 /// Start logging for an example: `RUST_LOG` if set, else `info`.
 pub fn init_logging() {
     let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))

@@ -52,21 +52,22 @@ impl Builder {
     /// A client of the TCP server at `host:port`. The host name is
     /// resolved by tokio, off the runtime's worker threads.
     pub fn tcp(host: impl Into<String>, port: u16) -> Self {
-        Self::new(Address::Tcp {
-            host: host.into(),
-            port,
-        })
+        Self::wrap(ikc_clientlite::Builder::tcp(host, port))
     }
 
     /// A client of the server on the Unix-domain socket at `path`.
     pub fn unix(path: impl Into<PathBuf>) -> Self {
-        Self::new(Address::Unix(path.into()))
+        Self::wrap(ikc_clientlite::Builder::unix(path))
     }
 
     /// A client of the server at `address`.
     pub fn new(address: Address) -> Self {
+        Self::wrap(ikc_clientlite::Builder::new(address))
+    }
+
+    fn wrap(inner: ikc_clientlite::Builder) -> Self {
         Self {
-            inner: ikc_clientlite::Builder::new(address),
+            inner,
             named: false,
         }
     }
