@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod demo;
+pub mod mesh;
 pub mod test_session;
 pub mod timeserver;
 pub mod watcher;

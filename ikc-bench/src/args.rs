@@ -37,21 +37,33 @@ pub(crate) enum Scenario {
     Erlang,
     /// Every scenario but nats with its defaults, then each figure with its reference and the ratio
     All,
+    /// The oneway scenario through --hops intermediate kernels (relay processes in a chain)
+    MeshOneway,
+    /// IKC calls across 3 hops (client, two relays, server), next to raw TCP across 3 hops
+    MeshRtt,
+    /// --kernels kernels in a mesh; one posts to poe://*/node/hello: copies delivered and time
+    MeshBroadcast,
+    /// In the same mesh a link is cut: the time until the kernel that cut it reaches its neighbour again
+    MeshConverge,
+    /// --kernels kernels dial one hub at once: control messages until every kernel knows every other
+    MeshStorm,
     /// The server process (the scenarios start it themselves): prints port=N, runs until stdin closes
     Serve,
     /// The raw TCP server of pingpong (started by pingpong itself)
     #[value(hide = true)]
     PingpongServe,
+    /// A relay kernel forwarding to --next PORT (the mesh scenarios start it themselves)
+    Relay,
 }
 
 /// Options that take a value: name, value name, help (with each
 /// scenario's default).
-const OPTIONS: [(&str, &str, &str); 14] = [
+const OPTIONS: [(&str, &str, &str); 18] = [
     (
         "n",
         "N",
-        "How many messages or calls: oneway 2000000, rtt/lite-rtt/pingpong 20000, fanin 200000, \
-         handshake 1000, local 5000000, erlang 1000000, nats 200000",
+        "How many messages or calls: oneway/mesh-oneway 2000000, rtt/lite-rtt/pingpong 20000, \
+         fanin 200000, handshake 1000, local 5000000, erlang 1000000, nats 200000, mesh-rtt 5000",
     ),
     (
         "calls",
@@ -61,7 +73,7 @@ const OPTIONS: [(&str, &str, &str); 14] = [
     (
         "warmup",
         "N",
-        "Calls made before measuring: 1000 (fanin 20 per thread)",
+        "Calls made before measuring: 1000 (fanin 20 per thread, mesh-rtt 500)",
     ),
     (
         "codec",
@@ -79,7 +91,19 @@ const OPTIONS: [(&str, &str, &str); 14] = [
     (
         "port",
         "PORT",
-        "serve, pingpong-serve: the port to listen on (0: any)",
+        "serve, pingpong-serve, relay: the port to listen on (0: any)",
+    ),
+    ("hops", "N", "mesh-oneway: intermediate kernels (1)"),
+    (
+        "kernels",
+        "N",
+        "mesh-broadcast, mesh-converge: 50 kernels; mesh-storm: 100",
+    ),
+    ("rounds", "N", "mesh-broadcast: broadcasts measured (5)"),
+    (
+        "next",
+        "PORT",
+        "relay: the port of the next kernel in the chain",
     ),
     (
         "connect",

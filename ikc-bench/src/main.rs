@@ -22,6 +22,7 @@
 //! | `pingpong` | raw TCP round trips of 100 bytes, no IKC (`--threads N`: calls per second): the floor under `rtt` and `fanin` |
 //! | `erlang` | the same payload between two Erlang nodes on 127.0.0.1: one-way and ping-pong (skipped, with a line saying so, without `erl`) |
 //! | `nats` | `oneway` and `rtt` between two kernels through one `nats-server` (started on a free port, or `--nats URL`), next to the same over a direct link, in one run |
+//! | `mesh-oneway`, `mesh-rtt`, `mesh-broadcast`, `mesh-converge`, `mesh-storm` | the routed mesh: one-way and calls through relay kernels, a broadcast to every kernel, convergence after a cut, a join storm (see `mesh.rs`) |
 //! | `all` | each of the above but `nats` with its defaults, then a `compare` line per figure: its reference from the same run and the ratio |
 //!
 //! The server is this binary again, run as `ikc-bench serve --port 0`
@@ -34,6 +35,7 @@ mod args;
 mod erlang;
 mod local;
 mod memory;
+mod mesh;
 mod nats;
 mod oneway;
 mod pingpong;
@@ -92,6 +94,12 @@ fn run(scenario: Scenario, args: &Args) -> Result<()> {
         Scenario::All => all::run(args),
         Scenario::Handshake => rtt::handshake(args),
         Scenario::Security => security_run(args),
+        Scenario::MeshOneway => mesh::oneway(args),
+        Scenario::MeshRtt => mesh::rtt(args),
+        Scenario::MeshBroadcast => mesh::broadcast(args),
+        Scenario::MeshConverge => mesh::converge_after_cut(args),
+        Scenario::MeshStorm => mesh::storm(args),
+        Scenario::Relay => mesh::relay(args),
     }
 }
 

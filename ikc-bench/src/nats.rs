@@ -20,6 +20,9 @@ pub(crate) enum Link {
     Direct(u16),
     /// Through a NATS bus (the server kernel is attached to it too).
     Nats(String),
+    /// A direct IKC connection to the first of a chain of relay kernels,
+    /// the server reached through the mesh.
+    Relayed(u16),
 }
 
 impl Link {
@@ -28,6 +31,7 @@ impl Link {
         match self {
             Self::Direct(_) => "direct",
             Self::Nats(_) => "nats",
+            Self::Relayed(_) => "relay",
         }
     }
 }

@@ -38,6 +38,12 @@ pub(crate) fn run_client_kernel<S: Session, T: 'static>(
     let driver = kernel.spawn(session(Rc::clone(&outcome)));
     let port = match link {
         Link::Direct(port) => *port,
+        Link::Relayed(port) => {
+            // Go once the server's kernel is reachable (its records have
+            // come through the mesh), not when our own link is up.
+            go_when_registered(&mut kernel, driver);
+            *port
+        }
         Link::Nats(url) => {
             ikc_nats::attach(
                 &mut kernel,
@@ -46,36 +52,21 @@ pub(crate) fn run_client_kernel<S: Session, T: 'static>(
                     .freezer(codec),
             )?;
             // Go once the server's kernel has registered through the bus.
-            kernel.spawn(
-                InlineStates::new()
-                    .state("_start", |_, ctx, _| {
-                        ctx.alias_set("bench waiter").expect("the alias is free");
-                        let states = MonitorStates::new()
-                            .on(MonitorOp::Register, "up")
-                            .on(MonitorOp::Shutdown, "down");
-                        Ikc::require(ctx)
-                            .expect("attach started the responder")
-                            .monitor(ctx, SERVER_NAME, &states);
-                    })
-                    .state("up", move |_, ctx, _| {
-                        let _ = ctx.post(driver, "go", Vec::new());
-                        let _ = ctx.alias_remove("bench waiter");
-                    })
-                    .state("down", |_, ctx, _| {
-                        let _ = ctx.alias_remove("bench waiter");
-                    }),
-            );
+            go_when_registered(&mut kernel, driver);
             kernel.run()?;
             return take_outcome(&outcome);
         }
     };
     let failed = Rc::clone(&outcome);
+    let direct = matches!(link, Link::Direct(_));
     let config = security
         .client(ClientConfig::tcp("127.0.0.1", port))
         .name("BenchClient")
         .freezers([codec])
         .on_connect(move |ctx| {
-            let _ = ctx.post(driver, "go", Vec::new());
+            if direct {
+                let _ = ctx.post(driver, "go", Vec::new());
+            }
         })
         .on_error(move |ctx, e| {
             *failed.borrow_mut() = Some(Err(format!("connection: {e}")));
@@ -86,6 +77,31 @@ pub(crate) fn run_client_kernel<S: Session, T: 'static>(
     Client::spawn(&mut kernel, config)?;
     kernel.run()?;
     take_outcome(&outcome)
+}
+
+/// Post `go` to `driver` once the server's kernel registers (through a
+/// relay or the bus).
+fn go_when_registered(kernel: &mut Kernel, driver: ikc_core::SessionId) {
+    kernel.spawn(
+        InlineStates::new()
+            .state("_start", |_, ctx, _| {
+                ctx.alias_set("bench waiter").expect("the alias is free");
+                let states = MonitorStates::new()
+                    .on(MonitorOp::Register, "up")
+                    .on(MonitorOp::Shutdown, "down");
+                ikc_responder::Responder::spawn(ctx).monitor(ctx, SERVER_NAME, &states);
+            })
+            .state("up", move |_, ctx, _| {
+                let _ = ctx.post(driver, "go", Vec::new());
+                if let Some(ikc) = Ikc::of(ctx) {
+                    ikc.monitor(ctx, SERVER_NAME, &MonitorStates::new());
+                }
+                let _ = ctx.alias_remove("bench waiter");
+            })
+            .state("down", |_, ctx, _| {
+                let _ = ctx.alias_remove("bench waiter");
+            }),
+    );
 }
 
 fn take_outcome<T>(outcome: &Outcome<T>) -> Result<T> {
@@ -192,14 +208,6 @@ pub(crate) fn run_over(args: &Args, url: &str, via_nats: bool) -> Result<u64> {
 
 fn measure(args: &Args, nats: Option<(&str, bool)>) -> Result<u64> {
     let codec = args.get_or("codec", "native");
-    let name = codec_name(codec)?;
-    let n: u64 = args.number("n", 2_000_000)?;
-    let batch: u64 = args.number("batch", 1000)?;
-    let window: u64 = args.number("window", 4)?;
-    ensure!(
-        n > 0 && batch > 0 && window > 0,
-        "--n, --batch and --window must be positive"
-    );
     let (args, security) = Security::prepare(args)?;
     let server = match nats {
         Some((url, _)) => {
@@ -211,7 +219,29 @@ fn measure(args: &Args, nats: Option<(&str, bool)>) -> Result<u64> {
         Some((url, true)) => Link::Nats(url.to_owned()),
         _ => Link::Direct(server.port()),
     };
-    let (elapsed, answer) = run_client_kernel(&link, name, &security, |outcome| OneWay {
+    let (fields, rate) = measure_over(&args, &link, &security)?;
+    server.finish()?;
+    let scenario = match nats {
+        Some(_) => format!("nats-oneway via={}", link.label()),
+        None => "oneway".to_owned(),
+    };
+    println!("{scenario} {fields}");
+    Ok(rate)
+}
+
+/// The one-way scenario against a server reached over `link`: its figures
+/// (`codec=... link=... n=... secs=... msgs_per_sec=...`) and the rate.
+pub(crate) fn measure_over(args: &Args, link: &Link, security: &Security) -> Result<(String, u64)> {
+    let codec = args.get_or("codec", "native");
+    let name = codec_name(codec)?;
+    let n: u64 = args.number("n", 2_000_000)?;
+    let batch: u64 = args.number("batch", 1000)?;
+    let window: u64 = args.number("window", 4)?;
+    ensure!(
+        n > 0 && batch > 0 && window > 0,
+        "--n, --batch and --window must be positive"
+    );
+    let (elapsed, answer) = run_client_kernel(link, name, security, |outcome| OneWay {
         n,
         batch,
         window,
@@ -223,7 +253,6 @@ fn measure(args: &Args, nats: Option<(&str, bool)>) -> Result<u64> {
         start: None,
         outcome,
     })?;
-    server.finish()?;
     let count = answer["count"].as_u64();
     let misordered = answer["misordered"].as_u64();
     ensure!(
@@ -234,15 +263,11 @@ fn measure(args: &Args, nats: Option<(&str, bool)>) -> Result<u64> {
         misordered == Some(0),
         "the server saw {answer}: posts out of order"
     );
-    let scenario = match nats {
-        Some(_) => format!("nats-oneway via={}", link.label()),
-        None => "oneway".to_owned(),
-    };
     let rate = per_sec(n, elapsed);
-    println!(
-        "{scenario} codec={codec} link={} n={n} secs={:.3} msgs_per_sec={rate}",
+    let fields = format!(
+        "codec={codec} link={} n={n} secs={:.3} msgs_per_sec={rate}",
         security.label(),
         elapsed.as_secs_f64(),
     );
-    Ok(rate)
+    Ok((fields, rate))
 }

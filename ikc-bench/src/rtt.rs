@@ -104,17 +104,8 @@ fn measure_kernel_rtt(args: &Args, nats: Option<(&str, bool)>) -> Result<Summary
         Some((url, true)) => Link::Nats(url.to_owned()),
         _ => Link::Direct(server.port()),
     };
-    let mut times = run_client_kernel(&link, name, &security, |outcome| Caller {
-        warmup,
-        n,
-        echo: bench_state("echo"),
-        seq: 0,
-        sent_at: None,
-        times: Vec::with_capacity(n as usize),
-        outcome,
-    })?;
+    let summary = calls_over(&link, name, &security, warmup, n)?;
     server.finish()?;
-    let summary = Summary::of(&mut times).context("no calls timed")?;
     let scenario = match nats {
         Some(_) => format!("nats-rtt via={}", link.label()),
         None => "rtt".to_owned(),
@@ -125,6 +116,27 @@ fn measure_kernel_rtt(args: &Args, nats: Option<(&str, bool)>) -> Result<Summary
         summary.fields()
     );
     Ok(summary)
+}
+
+/// `warmup + n` sequential calls to `bench/echo` from a client kernel that
+/// reaches the server over `link`; the times of the last `n`.
+pub(crate) fn calls_over(
+    link: &Link,
+    codec: &str,
+    security: &Security,
+    warmup: u64,
+    n: u64,
+) -> Result<Summary> {
+    let mut times = run_client_kernel(link, codec, security, |outcome| Caller {
+        warmup,
+        n,
+        echo: bench_state("echo"),
+        seq: 0,
+        sent_at: None,
+        times: Vec::with_capacity(n as usize),
+        outcome,
+    })?;
+    Summary::of(&mut times).context("no calls timed")
 }
 
 fn lite_connect(port: u16, codec: &str, security: &Security) -> Result<ClientLite> {

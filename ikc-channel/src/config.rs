@@ -186,6 +186,14 @@ pub struct ServerChannelConfig {
     pub peer_address: Option<String>,
     /// Limits on what the client may make us do.
     pub limits: Limits,
+    /// More names announced in IKC0's `SETUP` answer, after our own, to a
+    /// client that did not offer the native codec (a Perl kernel): the
+    /// kernels of a mesh it may reach through us, which it then registers
+    /// as names of this channel. A client offering the native codec (a Rust
+    /// kernel, which routes by itself) and IKC's old handshake (where the
+    /// server announces its names before it knows the client) get our own
+    /// names only.
+    pub names_for_foreign_clients: Vec<String>,
     /// The cluster's shared secret: a client that offers authentication
     /// must prove it, and we prove it back.
     pub secret: Option<Secret>,
@@ -212,6 +220,7 @@ impl ServerChannelConfig {
             protocol: Protocol::default(),
             peer_address: None,
             limits: Limits::default(),
+            names_for_foreign_clients: Vec::new(),
             secret: None,
             require_auth: false,
             tls: None,

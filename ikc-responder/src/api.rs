@@ -371,6 +371,18 @@ impl Ikc {
         ) > 0
     }
 
+    /// The mesh router's counters (control messages and records sent and
+    /// received, recomputations...).
+    pub fn mesh_stats(&self) -> ikc_router::RouterStats {
+        self.shared.borrow().mesh.router.stats()
+    }
+
+    /// Every kernel the mesh router knows, this one included, with how it
+    /// is reached.
+    pub fn mesh_kernels(&self) -> Vec<ikc_router::KernelEntry> {
+        self.shared.borrow().mesh.router.kernels()
+    }
+
     /// Is a kernel with this name or ID connected?
     pub fn is_connected(&self, kernel: &str) -> bool {
         let st = self.shared.borrow();

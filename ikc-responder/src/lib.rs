@@ -151,6 +151,7 @@ mod error;
 mod introspect;
 mod link;
 mod local;
+mod mesh;
 mod monitor;
 mod proxy;
 mod published;
@@ -184,3 +185,4 @@ pub use ikc_channel::{
     Authorizer, ChannelError, ConfigError, ConnectingPeer, Limits, Protocol, Secret, Side,
     TlsClient, TlsConfigError, TlsServer,
 };
+pub use ikc_router::{KernelEntry as MeshKernel, RouterStats};

@@ -20,7 +20,6 @@ use ikc_specifier::HashForm;
 use crate::error::{ConnectionError, Operation};
 use crate::introspect::LinkStats;
 use crate::monitor::MonitorOp;
-use crate::request::request;
 use crate::responder::{IKC_ALIAS, Responder};
 use crate::security::LinkSecurity;
 use crate::send::{
@@ -90,6 +89,11 @@ pub struct ChannelOptions {
     pub close_timeout: Duration,
     /// Shared secret, TLS and the authorization hook (none by default).
     pub security: LinkSecurity,
+    /// Route over this channel when the peer can (a Rust kernel that chose
+    /// the native codec): exchange the mesh's routing records and carry
+    /// messages for other kernels. When false the peer is a leaf of this
+    /// kernel, reached directly and never a transit hop (true by default).
+    pub routing: bool,
 }
 
 impl fmt::Debug for ChannelOptions {
@@ -108,6 +112,7 @@ impl fmt::Debug for ChannelOptions {
             .field("high_water", &self.high_water)
             .field("close_timeout", &self.close_timeout)
             .field("security", &self.security)
+            .field("routing", &self.routing)
             .finish_non_exhaustive()
     }
 }
@@ -131,6 +136,7 @@ impl ChannelOptions {
             high_water: DEFAULT_HIGH_WATER,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             security: LinkSecurity::default(),
+            routing: true,
         }
     }
 }
@@ -216,6 +222,7 @@ impl<S: ChannelStream> ChannelSession<S> {
             }
             _ => {
                 let mut config = ServerChannelConfig::new(identity, self.options.freezers.clone());
+                config.names_for_foreign_clients = crate::mesh::far_names(&ikc.shared().borrow());
                 config.protocol = self.options.protocol;
                 config.peer_address.clone_from(&self.options.peer_address);
                 config.limits = self.options.limits;
@@ -254,6 +261,11 @@ impl<S: ChannelStream> ChannelSession<S> {
             remote_id: None,
             registered: false,
             phase: LinkPhase::Negotiating,
+            remote_names: Vec::new(),
+            mesh: crate::mesh::MeshRole::Outside,
+            awaiting_eof: false,
+            dialed: self.options.side == Side::Client,
+            routing: self.options.routing,
             flush_pending: false,
             stats: LinkStats::new(
                 &self.options.local_address,
@@ -302,11 +314,29 @@ impl<S: ChannelStream> ChannelSession<S> {
         if link.borrow().is_closed() {
             // Closing: only writing what was queued matters. What the peer
             // sends now is dropped unread (not decoded into events nobody
-            // takes), and a failed write means the rest cannot be written.
+            // takes), and a failed write means the rest cannot be written;
+            // except after our goodbye to a routing peer, whose messages
+            // until it closes are still good (it may not have read the
+            // goodbye before sending them).
             let n = wheel.input().len();
-            wheel.consume(n);
+            if link.borrow().awaiting_eof && n > 0 {
+                let result = link.borrow_mut().channel.handle_input(wheel.input());
+                wheel.consume(n);
+                if result.is_ok() {
+                    self.drain_closing(ctx);
+                }
+            } else {
+                wheel.consume(n);
+            }
+            let Some(wheel) = self.wheel.as_mut() else {
+                return;
+            };
             if let Some(e) = outcome.error {
                 log::debug!("IKC channel: write failed while closing: {e}");
+                wheel.close(ctx);
+            } else if outcome.eof && link.borrow().awaiting_eof {
+                // The peer read our goodbye and closed: nothing it sent
+                // is left unread, so closing sends no reset.
                 wheel.close(ctx);
             }
             if wheel.is_closed() {
@@ -353,6 +383,24 @@ impl<S: ChannelStream> ChannelSession<S> {
         self.flush(ctx);
     }
 
+    /// Hand on the requests a routing peer sent while we were closing.
+    fn drain_closing(&mut self, ctx: &mut Ctx<'_>) {
+        let (Some(shared), Some(link)) = (self.shared(), self.link.clone()) else {
+            return;
+        };
+        loop {
+            let event = link.borrow_mut().channel.poll_event();
+            match event {
+                Some(ChannelEvent::Message(msg)) => {
+                    let me = ctx.session_id();
+                    crate::mesh::incoming(&shared, ctx, me, &link, msg);
+                }
+                Some(_) => {}
+                None => return,
+            }
+        }
+    }
+
     /// Act on everything the channel decoded.
     fn drain_events(&mut self, ctx: &mut Ctx<'_>) {
         while !self.is_closed() {
@@ -364,12 +412,9 @@ impl<S: ChannelStream> ChannelSession<S> {
             match event {
                 ChannelEvent::Negotiated(peer) => self.negotiated(ctx, peer),
                 ChannelEvent::Message(msg) => {
-                    if let Some(shared) = self.shared() {
-                        let errors_to = self.remote_id().unwrap_or_default();
-                        if let Some(link) = &self.link {
-                            crate::traffic::arriving(&shared, ctx, link, &errors_to, &msg);
-                        }
-                        request(&shared, ctx, msg, &errors_to);
+                    if let (Some(shared), Some(link)) = (self.shared(), self.link.clone()) {
+                        let me = ctx.session_id();
+                        crate::mesh::incoming(&shared, ctx, me, &link, msg);
                     } else {
                         log::warn!("IKC request dropped: the responder has shut down");
                     }
@@ -455,6 +500,7 @@ impl<S: ChannelStream> ChannelSession<S> {
         if let Some(link) = &self.link {
             let mut link = link.borrow_mut();
             link.remote_id = Some(rid.clone());
+            link.remote_names.clone_from(&peer.aliases);
             link.registered = registered;
             link.phase = LinkPhase::Up;
         }
@@ -465,10 +511,27 @@ impl<S: ChannelStream> ChannelSession<S> {
                 peer.freezer
             );
             let pid = peer.pid.map_or(Value::Undef, Value::from);
-            inform(&shared, ctx, &rid, MonitorOp::Register, &[pid]);
+            inform(
+                &shared,
+                ctx,
+                &rid,
+                MonitorOp::Register,
+                &[pid, Value::from("direct")],
+            );
         } else {
             log::warn!(
                 "remote kernel '{rid}' is already connected: channel {me} stays unregistered"
+            );
+        }
+        if let Some(link) = self.link.clone() {
+            crate::mesh::link_up(
+                &shared,
+                ctx,
+                me,
+                &link,
+                &peer,
+                self.options.side,
+                registered,
             );
         }
         if self.options.subscribe.is_empty() {
@@ -598,6 +661,10 @@ impl<S: ChannelStream> ChannelSession<S> {
                 return;
             }
         }
+        let say_bye = !force && {
+            let l = link.borrow();
+            l.mesh == crate::mesh::MeshRole::Router
+        };
         let (remote_id, registered) = {
             let mut link = link.borrow_mut();
             link.phase = LinkPhase::Closed;
@@ -617,17 +684,32 @@ impl<S: ChannelStream> ChannelSession<S> {
                     &[Value::from("close"), Value::from(me)],
                 );
                 let ours = shared.borrow().remotes.channel_list(&rid) == [Route::Channel(me)];
-                if registered && ours {
+                if registered && ours && !move_registration(&shared, me, &rid) {
                     crate::responder::unregister_remote(&shared, ctx, &rid);
                 }
             }
+            crate::mesh::link_down(&shared, ctx, me, &link);
             shared.borrow_mut().links.remove(&me);
             crate::responder::channel_closed(&shared, ctx);
+        }
+        if say_bye {
+            // A routing peer may be sending to us (probes, records): closing
+            // with its bytes unread would reset the connection and lose what
+            // we sent it. Say goodbye and close once it has closed.
+            link.borrow_mut().awaiting_eof = true;
+            crate::mesh::say_bye(&link);
+            let _ = link.borrow_mut().channel.poll_transmit(&mut self.out);
+            if let Some(wheel) = self.wheel.as_mut() {
+                if !self.out.is_empty() && wheel.put(ctx, &self.out).is_err() {
+                    wheel.close(ctx);
+                }
+            }
+            self.out.clear();
         }
         if let Some(wheel) = self.wheel.as_mut() {
             if force {
                 wheel.close(ctx);
-            } else if !wheel.close_after_flush(ctx) {
+            } else if (say_bye && !wheel.is_closed()) || !wheel.close_after_flush(ctx) {
                 self.close_timeout = Some(ctx.delay_set(
                     CLOSE_TIMEOUT_STATE,
                     self.options.close_timeout,
@@ -644,6 +726,11 @@ impl<S: ChannelStream> ChannelSession<S> {
             return;
         };
         if wheel.is_closed() {
+            return;
+        }
+        if wheel.queued() == 0 {
+            log::debug!("IKC channel: the peer did not close after our goodbye");
+            wheel.close(ctx);
             return;
         }
         let error = ConnectionError::TimedOut {
@@ -686,9 +773,36 @@ impl<S: ChannelStream> Session for ChannelSession<S> {
             CLOSE_TIMEOUT_STATE => self.on_close_timeout(ctx),
             DONE_STATE => self.on_done(ctx, event.arg(0).unwrap_or(&Value::Undef)),
             "shutdown" | "close" => self.close(ctx, false),
+            // The routing peer is closing: to monitors, as the peer
+            // closing the connection (what they heard before goodbyes).
+            crate::mesh::BYE_STATE => {
+                self.fail(ctx, ConnectionError::PeerClosed { mid_frame: false })
+            }
             "_stop" => self.close(ctx, true),
             _ => {}
         }
         Value::Undef
     }
+}
+
+/// A registered channel to `rid` closes while a second channel to the same
+/// kernel stays open (two kernels dialed each other, and the mesh keeps the
+/// other connection): the kernel stays registered, through that one.
+/// Returns whether it did.
+fn move_registration(shared: &Rc<RefCell<State>>, closing: SessionId, rid: &str) -> bool {
+    let mut st = shared.borrow_mut();
+    let other = st.links.iter().find_map(|(&session, link)| {
+        let l = link.borrow();
+        (session != closing && !l.is_closed() && l.remote_id.as_deref() == Some(rid))
+            .then(|| (session, Rc::clone(link)))
+    });
+    let Some((session, link)) = other else {
+        return false;
+    };
+    let aliases = st.remotes.aliases_of(rid).to_vec();
+    st.remotes.unregister(rid);
+    if st.remotes.register(rid, &aliases, Route::Channel(session)) {
+        link.borrow_mut().registered = true;
+    }
+    true
 }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use ikc_channel::{Message, MessageTarget};
 use ikc_core::{Ctx, Sender, SessionId, StateName};
 use ikc_freezer::Value;
-use ikc_specifier::{HashForm, ParseError, Specifier};
+use ikc_specifier::{HashForm, ParseError, Part, Specifier};
 
 use crate::caller;
 use crate::responder::IKC_ALIAS;
@@ -100,6 +100,17 @@ impl Failure {
 /// to its RSVP.
 pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, errors_to: &str) {
     let to = parsed_target(shared, &msg.event).ok();
+    if let Some(to) = &to {
+        if let Some(sessions) = several_sessions(shared, ctx, &msg, to) {
+            // `poe://k/s1,s2/st` and `poe://k/*/st`: one request per session.
+            for session in sessions {
+                let mut one = msg.clone();
+                one.event = for_session(&to.spec, &session);
+                request(shared, ctx, one, errors_to);
+            }
+            return;
+        }
+    }
     let failure = match &to {
         None => {
             let text = match &msg.event {
@@ -123,6 +134,63 @@ pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, erro
         },
     };
     respond_with_error(shared, ctx, &msg, to.as_deref(), &failure, errors_to);
+}
+
+/// The sessions a request for a list of sessions, or for `*`, goes to:
+/// the sessions named, or every session (by the first of its published
+/// aliases) that published the state. `None` for a request to one session.
+fn several_sessions(
+    shared: &Shared,
+    ctx: &Ctx<'_>,
+    msg: &Message,
+    to: &ParsedTarget,
+) -> Option<Vec<String>> {
+    match &to.spec.session {
+        Part::Names(names) if names.len() > 1 => {
+            let mut out: Vec<String> = Vec::with_capacity(names.len());
+            for n in names {
+                if !out.contains(n) {
+                    out.push(n.clone());
+                }
+            }
+            Some(out)
+        }
+        Part::All => {
+            let state = if to.spec.state.as_deref() == Some(PROXY_STATE) {
+                msg.params
+                    .get_index(0)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            } else {
+                to.spec.state.clone().unwrap_or_default()
+            };
+            let st = shared.borrow();
+            let mut seen: Vec<SessionId> = Vec::new();
+            let mut out = Vec::new();
+            for (alias, states) in st.published.all() {
+                if !states.contains(&state) {
+                    continue;
+                }
+                let Some(id) = ctx.alias_resolve(&alias) else {
+                    continue;
+                };
+                if !seen.contains(&id) {
+                    seen.push(id);
+                    out.push(alias);
+                }
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// `spec` as the target of one of its sessions.
+fn for_session(spec: &Specifier, session: &str) -> MessageTarget {
+    let mut one = spec.clone();
+    one.session = Part::Names(vec![session.to_owned()]);
+    MessageTarget::Text(one.to_string())
 }
 
 /// Run the state, and send a call's answer to its RSVP. IKC answers only

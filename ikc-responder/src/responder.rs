@@ -80,7 +80,11 @@ impl Responder {
         if let Err(e) = ctx.alias_set(IKC_ALIAS) {
             log::error!("cannot alias the IKC responder: {e}");
         }
-        let shared = Rc::new(RefCell::new(State::new(ctx.session_id(), ctx.kernel_id())));
+        let shared = Rc::new(RefCell::new(State::new(
+            ctx.session_id(),
+            ctx.kernel_id(),
+            ctx.now(),
+        )));
         ctx.set_service(Rc::clone(&shared));
         let local = local::spawn(ctx, &shared);
         crate::remote_call::spawn(ctx);
@@ -260,6 +264,10 @@ impl Responder {
                 shutdown(shared, ctx);
                 Value::Undef
             }
+            crate::mesh::TIMER_STATE => {
+                crate::mesh::on_timer(shared, ctx);
+                Value::Undef
+            }
             FORWARD_STATE => {
                 if let Some(post) = ctx.take_remote_post() {
                     forward(shared, ctx, post, sender);
@@ -425,6 +433,13 @@ pub(crate) fn register_local(shared: &Shared, ctx: &mut Ctx<'_>, names: &[String
     let mut st = shared.borrow_mut();
     let id = st.kernel_id.clone();
     st.remotes.register_local(&id, &names, Route::Local);
+    // Addresses (`ip:port`, `unix:...`) name a socket, not the kernel: the
+    // mesh hears only the kernel's names.
+    let mesh_names: Vec<&String> = names.iter().filter(|n| !n.contains(':')).collect();
+    let now = ctx.now();
+    st.mesh.router.add_names(&mesh_names, now);
+    drop(st);
+    crate::mesh::drive(shared, ctx);
 }
 
 /// Set or clear a session's monitor of a kernel.
@@ -617,6 +632,7 @@ fn forward(shared: &Shared, ctx: &mut Ctx<'_>, post: RemotePost, sender: Option<
         rsvp,
         ..
     } = post;
+    let star = to.kernel == ikc_specifier::Part::All;
     let caller = caller_of_event(ctx, &event);
     let state = event.state.to_string();
     let mut args = event.args;
@@ -643,7 +659,8 @@ fn forward(shared: &Shared, ctx: &mut Ctx<'_>, post: RemotePost, sender: Option<
         rsvp: rsvp.map(|r| r.to_hash_form()),
         ..msg
     };
-    send_msg(shared, ctx, msg, sender);
+    // Lightspeed's kernel interface: `*` is every other kernel.
+    crate::send::send_msg_scoped(shared, ctx, msg, sender, !star);
 }
 
 /// Forget a remote kernel: tell monitors, drop its names, delete its
@@ -652,13 +669,25 @@ pub(crate) fn unregister_remote(shared: &Shared, ctx: &mut Ctx<'_>, rid: &str) {
     if !shared.borrow().remotes.is_real(rid) {
         return;
     }
-    inform(shared, ctx, rid, MonitorOp::Unregister, &[]);
+    inform(
+        shared,
+        ctx,
+        rid,
+        MonitorOp::Unregister,
+        &[Value::Undef, Value::from("direct")],
+    );
     let Some(gone) = shared.borrow_mut().remotes.unregister(rid) else {
         return;
     };
+    forget_sessions_of(shared, ctx, &gone.names);
+}
+
+/// A kernel known by `names` is gone: delete its proxies and release
+/// its thunks.
+pub(crate) fn forget_sessions_of(shared: &Shared, ctx: &mut Ctx<'_>, names: &[String]) {
     let proxies: Vec<SessionId> = {
         let mut st = shared.borrow_mut();
-        gone.names
+        names
             .iter()
             .filter_map(|n| st.proxies.remove(n))
             .flatten()
@@ -667,7 +696,7 @@ pub(crate) fn unregister_remote(shared: &Shared, ctx: &mut Ctx<'_>, rid: &str) {
     for proxy in proxies {
         let _ = ctx.post(proxy, DELETE_STATE, Vec::new());
     }
-    thunk::release_kernel(shared, ctx, &gone.names);
+    thunk::release_kernel(shared, ctx, names);
 }
 
 /// A channel of a shut-down responder has closed: once none is left, let
@@ -693,6 +722,7 @@ pub(crate) fn shutdown(shared: &Shared, ctx: &mut Ctx<'_>) {
     }
     let _ = ctx.alias_remove(IKC_ALIAS);
     ikc_core::internal::clear_forwarder(ctx);
+    crate::mesh::disarm(shared, ctx);
     let channels: Vec<SessionId> = shared.borrow().links.keys().copied().collect();
     // Stay (and keep the responder's state) until every channel has
     // closed: events queued before the shutdown (posts to proxies, say)

@@ -32,7 +32,7 @@ pub(crate) fn inform(
             .filter(|k| !k.is_empty())
             .unwrap_or_else(|| rid.to_owned())
     };
-    let (notices, real, aliases) = {
+    let (real, aliases) = {
         let st = shared.borrow();
         let real = st.remotes.is_real(&rid);
         let aliases = if real {
@@ -40,14 +40,50 @@ pub(crate) fn inform(
         } else {
             Vec::new()
         };
-        (st.monitors.notices(&rid, op), real, aliases)
+        (real, aliases)
     };
+    let mut count = notify(shared, ctx, &rid, &rid, real, op, params);
+    for alias in aliases {
+        count += inform(shared, ctx, &alias, op, params);
+    }
+    count
+}
+
+/// Tell every monitor of a kernel known by its real ID `rid` and its
+/// other `names` (a kernel reached through the mesh, which the registry
+/// of direct kernels does not hold), as [`inform`] does for direct ones.
+pub(crate) fn inform_kernel(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    rid: &str,
+    names: &[String],
+    op: MonitorOp,
+    params: &[Value],
+) -> usize {
+    let mut count = notify(shared, ctx, rid, rid, true, op, params);
+    for name in names {
+        count += notify(shared, ctx, name, name, false, op, params);
+    }
+    count
+}
+
+/// Post `op` to the monitors of `key` (and `*`), as IKC's callbacks.
+fn notify(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    key: &str,
+    rid: &str,
+    real: bool,
+    op: MonitorOp,
+    params: &[Value],
+) -> usize {
+    let notices = shared.borrow().monitors.notices(key, op);
     let mut count = 0;
     let mut gone = Vec::new();
     for notice in notices {
         let mut args = Vec::with_capacity(4 + params.len());
         args.push(Value::from(notice.name_given));
-        args.push(Value::from(rid.as_str()));
+        args.push(Value::from(rid));
         args.push(Value::Bool(real));
         args.push(notice.data);
         args.extend(params.iter().cloned());
@@ -61,9 +97,6 @@ pub(crate) fn inform(
         for session in gone {
             st.monitors.remove_session(session);
         }
-    }
-    for alias in aliases {
-        count += inform(shared, ctx, &alias, op, params);
     }
     count
 }
@@ -143,8 +176,21 @@ pub(crate) fn report_plain(shared: &Shared, ctx: &mut Ctx<'_>, operation: &str, 
 pub(crate) fn send_msg(
     shared: &Shared,
     ctx: &mut Ctx<'_>,
+    msg: Message,
+    sender: Option<SessionId>,
+) -> usize {
+    send_msg_scoped(shared, ctx, msg, sender, true)
+}
+
+/// [`send_msg`], saying whether `*` includes this kernel: it does for the
+/// IKC API (as in Perl IKC), not for posts through the kernel
+/// (Lightspeed's kernel interface: `ctx.post_to("poe://*/s/st")`).
+pub(crate) fn send_msg_scoped(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
     mut msg: Message,
     sender: Option<SessionId>,
+    star_includes_local: bool,
 ) -> usize {
     if msg.caller.is_some() && !shared.borrow().send_caller {
         msg.caller = None;
@@ -216,77 +262,227 @@ pub(crate) fn send_msg(
             ));
         }
     }
-    // A list of kernels: each copy names the one kernel it is for (a Perl
-    // peer cannot parse a list). `*` goes as it is, as IKC sends it.
-    let single = |name: &String| (names.len() > 1).then(|| name.clone());
-    // Nearly always one route: kept out of a vector.
-    let mut first: Option<(Route, Option<String>)> = None;
-    let mut more: Vec<(Route, Option<String>)> = Vec::new();
-    for name in names {
-        let st = shared.borrow();
-        let found = st.remotes.channels_of(name);
-        let mut any = false;
-        for route in found {
-            any = true;
-            let seen = |r: &(Route, Option<String>)| r.0 == route;
-            if first.is_none() {
-                first = Some((route, single(name)));
-            } else if !first.as_ref().is_some_and(seen) && !more.iter().any(seen) {
-                more.push((route, single(name)));
-            }
-        }
-        drop(st);
-        if !any {
-            let pid = std::process::id();
-            let err = if name == "*" {
-                format!("{pid}: Not connected to any foreign kernels.")
-            } else {
-                format!("{pid}: Unknown kernel '{name}'.")
-            };
-            report_plain(shared, ctx, "resolve", &err);
-        }
-    }
-    let Some(first) = first else {
+    let copies = plan_copies(shared, ctx, names, star_includes_local);
+    let Some(first) = copies.first else {
         return 0;
     };
+    let mut more = copies.more;
     // In order; the last route takes the message itself, earlier ones a copy.
     let Some(last) = more.pop() else {
-        return usize::from(deliver_copy(shared, ctx, first, msg));
+        return deliver_copy(shared, ctx, first, msg);
     };
     let mut count = 0;
-    for route in std::iter::once(first).chain(more) {
-        count += usize::from(deliver_copy(shared, ctx, route, msg.clone()));
+    for copy in std::iter::once(first).chain(more) {
+        count += deliver_copy(shared, ctx, copy, msg.clone());
     }
-    count + usize::from(deliver_copy(shared, ctx, last, msg))
+    count + deliver_copy(shared, ctx, last, msg)
 }
 
-/// Deliver one copy of a message, first making its `event` name the one
-/// kernel `name` when it is given (a copy of a message to a list).
+/// What the `event` of one copy names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum CopyFor {
+    /// What the sender wrote (one kernel, or `*` for a direct peer).
+    AsIs,
+    /// The one kernel of a list it is for (a Perl peer cannot parse a list).
+    One(String),
+    /// These kernels (IDs), through a routing peer of the mesh.
+    Mesh(Vec<String>),
+}
+
+/// The copies of a message: nearly always one, kept out of a vector.
+#[derive(Debug, Default)]
+struct Copies {
+    first: Option<(Route, CopyFor)>,
+    more: Vec<(Route, CopyFor)>,
+}
+
+impl Copies {
+    fn get_mut(&mut self, route: Route) -> Option<&mut CopyFor> {
+        if let Some((r, c)) = self.first.as_mut() {
+            if *r == route {
+                return Some(c);
+            }
+        }
+        self.more
+            .iter_mut()
+            .find(|(r, _)| *r == route)
+            .map(|(_, c)| c)
+    }
+
+    fn add(&mut self, route: Route, copy: CopyFor) {
+        if self.first.is_none() {
+            self.first = Some((route, copy));
+        } else {
+            self.more.push((route, copy));
+        }
+    }
+
+    /// Add kernel `id` to the mesh copy on `route`.
+    fn add_mesh(&mut self, route: Route, id: &str) {
+        match self.get_mut(route) {
+            Some(CopyFor::Mesh(ids)) => {
+                if !ids.iter().any(|k| k == id) {
+                    ids.push(id.to_owned());
+                }
+            }
+            Some(_) => {}
+            None => self.add(route, CopyFor::Mesh(vec![id.to_owned()])),
+        }
+    }
+}
+
+/// Where the copies of a message for `names` (kernel names, or `*`) go:
+/// kernels connected directly first (as IKC resolves them), then kernels
+/// the mesh reaches, each once. Names nobody reaches are reported as IKC
+/// reports an unknown kernel.
+fn plan_copies(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    names: &[String],
+    star_includes_local: bool,
+) -> Copies {
+    let mut copies = Copies::default();
+    let several = names.len() > 1;
+    for name in names {
+        let st = shared.borrow();
+        let routing = |route: Route| match route {
+            Route::Channel(s) => st
+                .link(s)
+                .is_some_and(|l| l.borrow().mesh == crate::mesh::MeshRole::Router),
+            Route::Local => false,
+        };
+        if name == "*" {
+            // IKC's `*`: this kernel and every kernel connected, plus
+            // every kernel of the mesh, each once. The router's plan
+            // decides the kernels of the mesh (a neighbour may be reached
+            // through another link while its own link is being set up);
+            // a routing neighbour the plan does not cover yet gets its copy
+            // on its own link.
+            let plan = st.mesh.router.plan(
+                ikc_router::Targets::All {
+                    include_local: false,
+                },
+                None,
+                0,
+            );
+            let mut covered: Vec<&str> = Vec::new();
+            for fwd in &plan.forward {
+                let route = Route::Channel(crate::mesh::session_of(fwd.link));
+                for d in &fwd.kernels {
+                    copies.add_mesh(route, &d.kernel_id);
+                    covered.push(d.kernel_id.as_str());
+                }
+            }
+            for route in st.remotes.channels_of(name) {
+                if copies.get_mut(route).is_some()
+                    || (route == Route::Local && !star_includes_local)
+                {
+                    continue;
+                }
+                if routing(route) {
+                    let Route::Channel(session) = route else {
+                        continue;
+                    };
+                    let id = st
+                        .link(session)
+                        .and_then(|l| l.borrow().remote_id.clone())
+                        .unwrap_or_default();
+                    if !id.is_empty() && !covered.contains(&id.as_str()) {
+                        copies.add_mesh(route, &id);
+                    }
+                } else {
+                    copies.add(route, CopyFor::AsIs);
+                }
+            }
+            continue;
+        }
+        let direct = st.remotes.channels_of(name);
+        let mut any = false;
+        for route in direct {
+            any = true;
+            if copies.get_mut(route).is_some() {
+                if routing(route) {
+                    let id = st.remotes.real_id(name).unwrap_or(name).to_owned();
+                    copies.add_mesh(route, &id);
+                }
+                continue;
+            }
+            let copy = match (several, routing(route)) {
+                (false, _) => CopyFor::AsIs,
+                (true, false) => CopyFor::One(name.clone()),
+                (true, true) => {
+                    CopyFor::Mesh(vec![st.remotes.real_id(name).unwrap_or(name).to_owned()])
+                }
+            };
+            copies.add(route, copy);
+        }
+        if any {
+            continue;
+        }
+        let found = match st.mesh.router.route(name) {
+            Ok(ikc_router::Route::Local) => Ok(None),
+            Ok(ikc_router::Route::Link { link, kernel_id }) => Ok(Some((
+                Route::Channel(crate::mesh::session_of(link)),
+                kernel_id.to_string(),
+            ))),
+            Err(u) => Err(crate::mesh::why_unreachable(&u)),
+        };
+        drop(st);
+        match found {
+            Ok(None) => {
+                if copies.get_mut(Route::Local).is_none() {
+                    let copy = if several {
+                        CopyFor::One(name.clone())
+                    } else {
+                        CopyFor::AsIs
+                    };
+                    copies.add(Route::Local, copy);
+                }
+            }
+            Ok(Some((route, id))) => copies.add_mesh(route, &id),
+            Err(why) => {
+                let pid = std::process::id();
+                report_plain(shared, ctx, "resolve", &format!("{pid}: {why}."));
+            }
+        }
+    }
+    copies
+}
+
+/// Deliver one copy of a message, first making its `event` name the
+/// kernels it is for. Returns the number of kernels it went to.
 fn deliver_copy(
     shared: &Shared,
     ctx: &mut Ctx<'_>,
-    (route, name): (Route, Option<String>),
+    (route, copy): (Route, CopyFor),
     mut msg: Message,
-) -> bool {
-    if let Some(name) = name {
-        msg.event = for_one_kernel(&msg.event, &name);
+) -> usize {
+    match copy {
+        CopyFor::AsIs => usize::from(deliver_allowing_rsvp(shared, ctx, route, msg, None)),
+        CopyFor::One(name) => {
+            msg.event = for_kernels(&msg.event, std::slice::from_ref(&name));
+            usize::from(deliver_allowing_rsvp(shared, ctx, route, msg, None))
+        }
+        CopyFor::Mesh(ids) => {
+            let sent = deliver_allowing_rsvp(shared, ctx, route, msg, Some(&ids));
+            if sent { ids.len() } else { 0 }
+        }
     }
-    deliver_allowing_rsvp(shared, ctx, route, msg)
 }
 
-/// `event` with its kernel part replaced by the one kernel `name`.
-pub(crate) fn for_one_kernel(event: &MessageTarget, name: &str) -> MessageTarget {
+/// `event` with its kernel part replaced by `names`.
+pub(crate) fn for_kernels(event: &MessageTarget, names: &[String]) -> MessageTarget {
     match event {
         MessageTarget::Text(text) => match Specifier::parse(text) {
             Ok(mut spec) => {
-                spec.kernel = Part::Names(vec![name.to_owned()]);
+                spec.kernel = Part::Names(names.to_vec());
                 MessageTarget::Text(spec.to_string())
             }
             Err(_) => event.clone(),
         },
         MessageTarget::Hash(hash) => {
             let mut hash = hash.clone();
-            hash.kernel = name.to_owned();
+            hash.kernel = names.join(",");
             MessageTarget::Hash(hash)
         }
     }
@@ -294,14 +490,27 @@ pub(crate) fn for_one_kernel(event: &MessageTarget, name: &str) -> MessageTarget
 
 /// Put one message on one route, letting its RSVP state (if any) be
 /// invoked once by the kernel it goes to.
-fn deliver_allowing_rsvp(shared: &Shared, ctx: &mut Ctx<'_>, route: Route, msg: Message) -> bool {
+fn deliver_allowing_rsvp(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    route: Route,
+    msg: Message,
+    mesh: Option<&[String]>,
+) -> bool {
     if let Some(r) = &msg.rsvp {
         shared
             .borrow_mut()
             .published
             .allow_once(&r.session, &r.state);
     }
-    match deliver(shared, ctx, route, msg) {
+    let result = match (mesh, route) {
+        (Some(ids), Route::Channel(session)) => {
+            let me = shared.borrow().kernel_id.clone();
+            crate::mesh::pass_on(shared, ctx, session, msg, ids, 0, &me)
+        }
+        _ => deliver(shared, ctx, route, msg),
+    };
+    match result {
         Ok(()) => true,
         Err(msg) => {
             if let Some(r) = &msg.rsvp {
@@ -346,59 +555,67 @@ fn deliver(
                 Err(_) => Err(Box::new(msg)),
             }
         }
-        Route::Channel(session) => {
-            let Some(link) = shared.borrow().link(session) else {
+        Route::Channel(session) => deliver_to_channel(shared, ctx, session, msg),
+    }
+}
+
+/// Put one message on a channel; it comes back if it could not be.
+pub(crate) fn deliver_to_channel(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    session: SessionId,
+    mut msg: Message,
+) -> Result<(), Box<Message>> {
+    let Some(link) = shared.borrow().link(session) else {
+        return Err(Box::new(msg));
+    };
+    let mut link = link.borrow_mut();
+    if link.is_closed() {
+        log::warn!(
+            "not sending {} to a channel that is shutting down",
+            describe(&msg)
+        );
+        return Err(Box::new(msg));
+    }
+    if let Some(r) = msg.rsvp.as_mut() {
+        if r.kernel.is_empty() {
+            r.kernel.clone_from(&link.kernel_name);
+        }
+    }
+    match link.channel.send(&msg) {
+        Ok(()) => {
+            link.stats.messages_out += 1;
+            let leaving = crate::traffic::leaving(shared, &link, &msg);
+            let traced = (!msg.extra.is_empty()).then(|| link.remote_id.clone());
+            let flush = link.note_output();
+            drop(link);
+            if let Some(next) = traced {
+                let next = next.unwrap_or_default();
+                crate::trace::hop(shared, ctx, &msg, "sent", &[("link", &next)]);
+            }
+            shared.borrow_mut().counters.sent += 1;
+            if let Some(leaving) = leaving {
+                leaving.report(shared, ctx, &msg);
+            }
+            if flush && ctx.post(session, FLUSH_STATE, Vec::new()).is_err() {
+                log::warn!("channel session {session} is gone; message dropped");
                 return Err(Box::new(msg));
-            };
-            let mut link = link.borrow_mut();
-            if link.is_closed() {
-                log::warn!(
-                    "not sending {} to a channel that is shutting down",
-                    describe(&msg)
-                );
-                return Err(Box::new(msg));
             }
-            if let Some(r) = msg.rsvp.as_mut() {
-                if r.kernel.is_empty() {
-                    r.kernel.clone_from(&link.kernel_name);
-                }
-            }
-            match link.channel.send(&msg) {
-                Ok(()) => {
-                    link.stats.messages_out += 1;
-                    let leaving = crate::traffic::leaving(shared, &link, &msg);
-                    let traced = (!msg.extra.is_empty()).then(|| link.remote_id.clone());
-                    let flush = link.note_output();
-                    drop(link);
-                    if let Some(next) = traced {
-                        let next = next.unwrap_or_default();
-                        crate::trace::hop(shared, ctx, &msg, "sent", &[("link", &next)]);
-                    }
-                    shared.borrow_mut().counters.sent += 1;
-                    if let Some(leaving) = leaving {
-                        leaving.report(shared, ctx, &msg);
-                    }
-                    if flush && ctx.post(session, FLUSH_STATE, Vec::new()).is_err() {
-                        log::warn!("channel session {session} is gone; message dropped");
-                        return Err(Box::new(msg));
-                    }
-                    Ok(())
-                }
-                Err(e) => {
-                    let remote = link.remote_id.clone();
-                    drop(link);
-                    report_error(
-                        shared,
-                        ctx,
-                        ErrorSide::Local,
-                        &format!("cannot send {}: {e}", describe(&msg)),
-                        remote.as_deref(),
-                        "send",
-                        false,
-                    );
-                    Err(Box::new(msg))
-                }
-            }
+            Ok(())
+        }
+        Err(e) => {
+            let remote = link.remote_id.clone();
+            drop(link);
+            report_error(
+                shared,
+                ctx,
+                ErrorSide::Local,
+                &format!("cannot send {}: {e}", describe(&msg)),
+                remote.as_deref(),
+                "send",
+                false,
+            );
+            Err(Box::new(msg))
         }
     }
 }

@@ -19,6 +19,7 @@ use ikc_core::SessionId;
 use ikc_specifier::HashForm;
 
 use crate::introspect::{Counters, LinkStats};
+use crate::mesh::{Mesh, MeshRole};
 use crate::monitor::Monitors;
 use crate::published::Published;
 use crate::remote::RemoteKernels;
@@ -66,6 +67,16 @@ pub(crate) struct Link {
     pub(crate) registered: bool,
     /// Where the channel is in its life.
     pub(crate) phase: LinkPhase,
+    /// The peer's other names, from the handshake.
+    pub(crate) remote_names: Vec<String>,
+    /// What the channel is to the mesh.
+    pub(crate) mesh: MeshRole,
+    /// We said goodbye: the socket closes when the peer closes its end.
+    pub(crate) awaiting_eof: bool,
+    /// We dialed this connection (a client channel).
+    pub(crate) dialed: bool,
+    /// The channel may be a routing link (`ChannelOptions::routing`).
+    pub(crate) routing: bool,
     /// A flush event is already posted to the channel session.
     pub(crate) flush_pending: bool,
     /// What the link has carried (introspection).
@@ -129,6 +140,8 @@ pub(crate) struct State {
     pub(crate) targets: Vec<(String, Rc<ParsedTarget>)>,
     /// The `IKC` session holds itself until its channels have closed.
     pub(crate) held_until_closed: bool,
+    /// The router and its timer.
+    pub(crate) mesh: Mesh,
     /// Messages delivered, sent, dropped; errors (introspection).
     pub(crate) counters: Counters,
     /// Kernels watching through `IKC/watch` (once per watch): their own
@@ -151,7 +164,7 @@ pub(crate) fn lookup(ctx: &ikc_core::Ctx<'_>) -> Option<Shared> {
 }
 
 impl State {
-    pub(crate) fn new(session: SessionId, kernel_id: &str) -> Self {
+    pub(crate) fn new(session: SessionId, kernel_id: &str, now: std::time::Instant) -> Self {
         let mut remotes = RemoteKernels::default();
         remotes.register_local(kernel_id, &[], Route::Local);
         Self {
@@ -172,6 +185,7 @@ impl State {
             shutting_down: false,
             targets: Vec::new(),
             held_until_closed: false,
+            mesh: Mesh::new(kernel_id, now),
             counters: Counters::default(),
             watchers: Vec::new(),
             traces: crate::trace::Traces::default(),

@@ -360,7 +360,13 @@ fn ten_kernels_on_a_cluster_of_three() {
             10.into()
         );
         for name in NAMES {
-            assert_eq!(inbox.wait(&format!("here@{name}")).args, [s(round)]);
+            let got = inbox.wait(&format!("here@{name}"));
+            assert_eq!(
+                got.args,
+                [s(round)],
+                "a second copy at {name}? notes:\n{}",
+                inbox.dump()
+            );
         }
         let k5 = &kernels[5].value;
         for (i, name) in NAMES.iter().enumerate() {

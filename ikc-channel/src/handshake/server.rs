@@ -96,6 +96,7 @@ impl ServerPhase {
                     );
                     return Step::refuse(Self::Server010, line);
                 };
+                let foreign = !setup.freezers.iter().any(|f| f == ikc_freezer::NATIVE);
                 let agreement = Agreement {
                     names: setup.kernels,
                     pid: setup.pid,
@@ -128,8 +129,17 @@ impl ServerPhase {
                         Step::fail(AuthError::NotOffered).send(refused_line(AUTH_REQUIRED))
                     }
                     _ => {
-                        let reply =
-                            Setup::line(&config.identity, &[agreement.freezer.name()], None);
+                        let reply = if foreign && !config.names_for_foreign_clients.is_empty() {
+                            let mut identity = config.identity.clone();
+                            for name in &config.names_for_foreign_clients {
+                                if !identity.names.contains(name) && *name != identity.kernel_id {
+                                    identity.names.push(name.clone());
+                                }
+                            }
+                            Setup::line(&identity, &[agreement.freezer.name()], None)
+                        } else {
+                            Setup::line(&config.identity, &[agreement.freezer.name()], None)
+                        };
                         Step::done(agreement).send(reply)
                     }
                 }

@@ -127,14 +127,31 @@ fn kernel_names(transport: Transport) {
         Value::Bool(true)
     );
     assert_eq!(inbox.wait("here@Other").args, [s("x"), s("y")]);
-    // ...to every kernel...
+    // ...to every other kernel (Lightspeed's `*` through the kernel
+    // leaves this one out; IKC/post's `*` includes it)...
     assert_eq!(
         ask("post_to", vec![s("poe://*/test/here"), s("all")]),
         Value::Bool(true)
     );
-    for k in ["here@Server", "here@Other", "here@Client"] {
+    for k in ["here@Server", "here@Other"] {
         assert_eq!(inbox.wait(k).args, [s("all")], "{k}");
     }
+    assert_eq!(
+        ask("post", vec![s("poe://*/test/here"), s("ikc all")]),
+        Value::from(3)
+    );
+    for k in ["here@Server", "here@Other", "here@Client"] {
+        assert_eq!(inbox.wait(k).args, [s("ikc all")], "{k}");
+    }
+    let copies = inbox
+        .all("here@Client")
+        .iter()
+        .filter(|n| n.args == [s("ikc all")] || n.args == [s("all")])
+        .count();
+    assert_eq!(
+        copies, 1,
+        "one copy for this kernel, from IKC/post's `*` only"
+    );
     // ...and to an unpublished state, refused as any IKC post.
     assert_eq!(
         ask("post_to", vec![s("poe://Server/test/secret"), s("x")]),

@@ -1,0 +1,364 @@
+//! The routed mesh over real sockets on 127.0.0.1: kernels on threads in
+//! one process, joined in rings, chords and meshes, posting to each other
+//! by name through the kernels between them.
+//!
+//! The waits are hang guards, never a way to order events: each test
+//! waits for the notes it expects (registrations, deliveries, answers).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ikc_examples::mesh::{Events, MeshEvent, Node};
+use ikc_freezer::Value;
+
+/// The hang guard.
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Start `n` nodes named `{prefix}{i}`.
+fn nodes(prefix: &str, n: usize, events: &Events) -> Vec<Node> {
+    (0..n)
+        .map(|i| Node::start(&format!("{prefix}{i}"), events).expect("node starts"))
+        .collect()
+}
+
+/// Link `a` to `b` (a dials b), waiting for the link.
+fn link(nodes: &[Node], events: &mut Events, a: usize, b: usize) {
+    nodes[a].connect(nodes[b].port).unwrap();
+    let port = i64::from(nodes[b].port);
+    let name = nodes[a].name.clone();
+    events
+        .wait(WAIT, |e| {
+            e.node == name
+                && e.what == "linked"
+                && e.args.first().and_then(Value::as_i64) == Some(port)
+        })
+        .unwrap();
+}
+
+/// Wait until every node has seen every other one register.
+fn converge(nodes: &[Node], events: &mut Events) {
+    let n = nodes.len();
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let ids: Vec<String> = nodes.iter().map(|n| n.kernel_id.clone()).collect();
+    while seen.values().map(Vec::len).sum::<usize>() < n * (n - 1) {
+        let ev = events
+            .wait(WAIT, |e| e.what == "register")
+            .unwrap_or_else(|e| panic!("converging: {e}; seen {seen:?}"));
+        let id = ev.text(0);
+        if ids.contains(&id) {
+            let list = seen.entry(ev.node.clone()).or_default();
+            if !list.contains(&id) {
+                list.push(id);
+            }
+        }
+    }
+}
+
+/// Every `hello` note with `tag`, by node.
+fn hellos(events: &mut Events, n: usize, tag: &str) -> BTreeMap<String, usize> {
+    let got = events
+        .wait_n(n, WAIT, |e| e.what == "hello" && e.text(0) == tag)
+        .unwrap();
+    let mut by: BTreeMap<String, usize> = BTreeMap::new();
+    for e in got {
+        *by.entry(e.node).or_default() += 1;
+    }
+    by
+}
+
+/// A marker sent the same ways after a broadcast: once it has reached
+/// every node, any duplicate of the broadcast would have arrived too (each
+/// copy of the marker takes the path its broadcast copy took).
+fn settle(nodes: &[Node], events: &mut Events, from: usize, tag: &str) {
+    nodes[from].post("poe://*/node/other", tag).unwrap();
+    events
+        .wait_n(nodes.len(), WAIT, |e| e.what == "other" && e.text(0) == tag)
+        .unwrap();
+}
+
+fn ring_with_chords(n: usize, chords: &[(usize, usize)]) -> (Vec<Node>, Events) {
+    let mut events = Events::new();
+    let nodes = nodes("k", n, &events);
+    for i in 0..n {
+        link(&nodes, &mut events, i, (i + 1) % n);
+    }
+    for &(a, b) in chords {
+        link(&nodes, &mut events, a, b);
+    }
+    converge(&nodes, &mut events);
+    (nodes, events)
+}
+
+#[test]
+fn ten_kernels_in_a_ring_with_chords() {
+    let (nodes, mut events) = ring_with_chords(10, &[(0, 5), (2, 7), (3, 8)]);
+
+    // IKC's `*` (the IKC API): every kernel of the mesh, this one
+    // included, exactly once.
+    nodes[0].post("poe://*/node/hello", "star").unwrap();
+    let posted = events.wait(WAIT, |e| e.what == "posted").unwrap();
+    assert_eq!(
+        posted.args[0],
+        Value::from(10),
+        "kernels reached: {posted:?}"
+    );
+    let by = hellos(&mut events, 10, "star");
+    assert_eq!(by.len(), 10, "{by:?}");
+    settle(&nodes, &mut events, 0, "after-star");
+    assert!(events.drain(|e| e.what == "hello").is_empty());
+
+    // Through the kernel (Lightspeed's interface): `*` is every other kernel.
+    nodes[4].post_to("poe://*/node/hello", "ls-star").unwrap();
+    let by = hellos(&mut events, 9, "ls-star");
+    assert!(!by.contains_key("k4"), "{by:?}");
+    assert_eq!(by.len(), 9, "{by:?}");
+
+    // A list of kernels, some far away: one copy each.
+    nodes[1]
+        .post("poe://k6,k9,k1,k6/node/hello", "list")
+        .unwrap();
+    let by = hellos(&mut events, 3, "list");
+    assert_eq!(by.keys().cloned().collect::<Vec<_>>(), ["k1", "k6", "k9"]);
+
+    // A call across several hops, and its answer back.
+    nodes[1].call("poe://k6/node/echo", "ping-k6").unwrap();
+    let answer = events.wait(WAIT, |e| e.what == "answer").unwrap();
+    assert_eq!(
+        (answer.node.as_str(), answer.text(0).as_str()),
+        ("k1", "ping-k6")
+    );
+
+    // Sessions: a list and `*` at a far kernel.
+    nodes[0]
+        .post("poe://k5/node,driver/hello", "sessions")
+        .unwrap();
+    let sessions = events
+        .wait(WAIT, |e| {
+            e.what == "error" || (e.what == "hello" && e.text(0) == "sessions")
+        })
+        .unwrap();
+    assert_eq!(sessions.node, "k5", "{sessions:?}");
+    nodes[0].post("poe://k5/*/other", "every-session").unwrap();
+    events
+        .wait(WAIT, |e| e.what == "other" && e.text(0) == "every-session")
+        .unwrap();
+
+    // A kernel nobody has: reported, as IKC reports an unknown kernel.
+    nodes[0].post("poe://nowhere/node/hello", "lost").unwrap();
+    let err = events
+        .wait(WAIT, |e| {
+            e.node == "k0" && e.what == "error" && e.text(1).contains("nowhere")
+        })
+        .unwrap();
+    assert!(err.text(1).contains("Unknown kernel"), "{err:?}");
+    settle(&nodes, &mut events, 3, "end");
+    assert!(events.drain(|e| e.what == "hello").is_empty());
+}
+
+#[test]
+fn a_cut_link_reroutes_and_a_partition_heals() {
+    let (nodes, mut events) = ring_with_chords(5, &[]);
+    // k0-k1 goes: k1 is still reached, the other way round the ring.
+    nodes[0].cut("k1").unwrap();
+    let k1 = nodes[1].kernel_id.clone();
+    let k0 = nodes[0].kernel_id.clone();
+    events
+        .wait(WAIT, |e| {
+            e.node == "k0" && e.what == "unregister" && e.text(0) == k1
+        })
+        .unwrap();
+    events
+        .wait(WAIT, |e| {
+            e.node == "k1" && e.what == "unregister" && e.text(0) == k0
+        })
+        .unwrap();
+    nodes[0].call("poe://k1/node/echo", "rerouted").unwrap();
+    let answer = events
+        .wait(WAIT, |e| e.what == "answer" && e.text(0) == "rerouted")
+        .unwrap();
+    assert_eq!(answer.node, "k0");
+    // k2-k3 goes too: {k1, k2} and {k3, k4, k0} are apart.
+    nodes[2].cut("k3").unwrap();
+    events
+        .wait(WAIT, |e| {
+            e.node == "k0" && e.what == "unregister" && e.text(0) == nodes[2].kernel_id
+        })
+        .unwrap();
+    nodes[0].post("poe://k2/node/hello", "partitioned").unwrap();
+    events
+        .wait(WAIT, |e| {
+            e.node == "k0" && e.what == "error" && e.text(1).contains("k2")
+        })
+        .unwrap();
+    // Heal: k2 dials k3 again.
+    link(&nodes, &mut events, 2, 3);
+    events
+        .wait(WAIT, |e| {
+            e.node == "k0" && e.what == "register" && e.text(0) == nodes[2].kernel_id
+        })
+        .unwrap();
+    nodes[0].call("poe://k2/node/echo", "healed").unwrap();
+    events
+        .wait(WAIT, |e| e.what == "answer" && e.text(0) == "healed")
+        .unwrap();
+    assert!(events.drain(|e| e.what == "hello").is_empty());
+}
+
+#[test]
+fn routed_kernels_register_with_a_flag() {
+    let mut events = Events::new();
+    let nodes = nodes("r", 3, &events);
+    link(&nodes, &mut events, 0, 1);
+    link(&nodes, &mut events, 1, 2);
+    let far = events
+        .wait(WAIT, |e| {
+            e.node == "r0" && e.what == "register" && e.text(0) == nodes[2].kernel_id
+        })
+        .unwrap();
+    assert_eq!(far.text(1), "routed");
+    let near = events
+        .wait(WAIT, |e| {
+            e.node == "r0" && e.what == "register" && e.text(0) == nodes[1].kernel_id
+        })
+        .unwrap();
+    assert_eq!(near.text(1), "direct");
+    // r2 goes away: r0 hears it unregister, routed.
+    let mut nodes = nodes;
+    let r2 = nodes.pop().unwrap();
+    let id = r2.kernel_id.clone();
+    r2.stop().unwrap();
+    let gone = events
+        .wait(WAIT, |e| {
+            e.node == "r0" && e.what == "unregister" && e.text(0) == id
+        })
+        .unwrap();
+    assert_eq!(gone.text(1), "routed");
+}
+
+#[test]
+fn two_kernels_dialing_each_other_at_once_keep_one_link() {
+    let mut events = Events::new();
+    let nodes = nodes("d", 2, &events);
+    nodes[0].connect(nodes[1].port).unwrap();
+    nodes[1].connect(nodes[0].port).unwrap();
+    converge(&nodes, &mut events);
+    for round in 0..3 {
+        let tag = format!("both-{round}");
+        nodes[0].post("poe://d1/node/hello", tag.as_str()).unwrap();
+        nodes[1].post("poe://d0/node/hello", tag.as_str()).unwrap();
+        let by = hellos(&mut events, 2, &tag);
+        assert_eq!(by.len(), 2, "{by:?}");
+    }
+    nodes[0].post("poe://*/node/hello", "star").unwrap();
+    assert_eq!(hellos(&mut events, 2, "star").len(), 2);
+    settle(&nodes, &mut events, 0, "end");
+    assert!(events.drain(|e| e.what == "hello").is_empty());
+}
+
+#[test]
+fn clients_joining_one_server_at_once() {
+    for n in [2, 30] {
+        let mut events = Events::new();
+        let hub = Node::start("hub", &events).unwrap();
+        let leaves = nodes(&format!("j{n}-"), n, &events);
+        for leaf in &leaves {
+            leaf.connect(hub.port).unwrap();
+        }
+        let mut all = vec![hub];
+        all.extend(leaves);
+        converge(&all, &mut events);
+        all[1].post("poe://*/node/hello", "storm").unwrap();
+        assert_eq!(hellos(&mut events, n + 1, "storm").len(), n + 1);
+    }
+}
+
+#[test]
+fn a_kernel_restarted_under_its_name_is_reached_again() {
+    let mut events = Events::new();
+    let mut nodes = nodes("s", 3, &events);
+    link(&nodes, &mut events, 0, 1);
+    link(&nodes, &mut events, 1, 2);
+    converge(&nodes, &mut events);
+    let old = nodes.pop().unwrap();
+    let old_id = old.kernel_id.clone();
+    old.stop().unwrap();
+    events
+        .wait(WAIT, |e| {
+            e.node == "s0" && e.what == "unregister" && e.text(0) == old_id
+        })
+        .unwrap();
+    let new = Node::start("s2", &events).unwrap();
+    assert_ne!(new.kernel_id, old_id);
+    nodes.push(new);
+    link(&nodes, &mut events, 2, 1);
+    let new_id = nodes[2].kernel_id.clone();
+    events
+        .wait(WAIT, |e| {
+            e.node == "s0" && e.what == "register" && e.text(0) == new_id
+        })
+        .unwrap();
+    nodes[0].call("poe://s2/node/echo", "again").unwrap();
+    events
+        .wait(WAIT, |e| e.what == "answer" && e.text(0) == "again")
+        .unwrap();
+}
+
+#[test]
+fn a_genuine_duplicate_name_is_refused_and_reported() {
+    let mut events = Events::new();
+    let a = Node::start("Dup", &events).unwrap();
+    let hub = Node::start("hub", &events).unwrap();
+    let b = Node::start("Dup", &events).unwrap();
+    let nodes = vec![a, hub, b];
+    link(&nodes, &mut events, 0, 1);
+    nodes[1].post("poe://Dup/node/hello", "first").unwrap();
+    events
+        .wait(WAIT, |e| {
+            e.node == "Dup" && e.what == "hello" && e.text(0) == "first"
+        })
+        .unwrap();
+    nodes[2].connect(nodes[1].port).unwrap();
+    let clash = events
+        .wait(WAIT, |e| e.what == "error" && e.text(1).contains("Dup"))
+        .unwrap();
+    assert!(
+        clash.text(0).contains("clash") || clash.text(1).contains("claim"),
+        "{clash:?}"
+    );
+    // The first Dup keeps its name: posts still reach it, once.
+    nodes[1].post("poe://Dup/node/hello", "still").unwrap();
+    let got = events
+        .wait(WAIT, |e| e.what == "hello" && e.text(0) == "still")
+        .unwrap();
+    assert_eq!(got.node, "Dup");
+}
+
+#[test]
+fn fifty_kernels_in_a_mesh() {
+    let n = 50;
+    let mut events = Events::new();
+    let nodes = nodes("m", n, &events);
+    // A tree plus chords: every kernel dials one before it, and every
+    // fifth one more.
+    for i in 1..n {
+        link(&nodes, &mut events, i, (i - 1) / 2);
+        if i % 5 == 0 {
+            link(&nodes, &mut events, i, i - 3);
+        }
+    }
+    converge(&nodes, &mut events);
+    nodes[17].post("poe://*/node/hello", "fifty").unwrap();
+    let by = hellos(&mut events, n, "fifty");
+    assert_eq!(by.len(), n);
+    nodes[49].call("poe://m0/node/echo", "far").unwrap();
+    events
+        .wait(WAIT, |e| e.what == "answer" && e.text(0) == "far")
+        .unwrap();
+    settle(&nodes, &mut events, 17, "end");
+    assert!(events.drain(|e| e.what == "hello").is_empty());
+}
+
+#[allow(dead_code)]
+fn show(e: &MeshEvent) -> String {
+    format!("{}:{}{:?}", e.node, e.what, e.args)
+}
