@@ -140,6 +140,12 @@ pub mod prelude {
     pub use ikc_freezer::{Value, from_value, to_value};
     pub use ikc_specifier::Specifier;
 
+    /// The shared secret and TLS settings every link takes
+    /// (`ServerConfig::secret`/`tls`, `ClientConfig::secret`/`tls`,
+    /// ClientLite's and the tokio client's builders).
+    #[cfg(any(feature = "kernel", feature = "lite"))]
+    pub use ikc_channel::{Secret, TlsClient, TlsServer};
+
     #[cfg(feature = "kernel")]
     pub use ikc_core::{
         ArgError, CallError, Ctx, Event, InlineStates, Kernel, KernelHandle, Session, SessionId,
