@@ -133,7 +133,7 @@ const OPTIONS: [(&str, &str, &str); 18] = [
 ];
 
 /// Options that take no value: name, help.
-const FLAGS: [(&str, &str); 2] = [
+const FLAGS: [(&str, &str); 3] = [
     (
         "tls",
         "Speak TLS on every link (a certificate is made for the run)",
@@ -141,6 +141,11 @@ const FLAGS: [(&str, &str); 2] = [
     (
         "secret",
         "Prove a shared secret on every link (made for the run)",
+    ),
+    (
+        "monitor-messages",
+        "oneway, serve: the server has a monitor of every message (leaving, arriving, routed, \
+         dropped) of every kernel: what watching messages costs",
     ),
 ];
 
