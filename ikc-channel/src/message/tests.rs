@@ -264,7 +264,7 @@ proptest! {
         // Extra keys included (the mesh's hop count and origin): written
         // from the fields, the bytes are those of `to_value` frozen.
         use ikc_freezer::Freezer as _;
-        let native = ikc_freezer::Native::new();
+        let native = Native::new();
         let mut direct = Vec::new();
         message.freeze_native(&native, &mut direct).unwrap().unwrap();
         let mut general = Vec::new();
