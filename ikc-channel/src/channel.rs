@@ -13,7 +13,7 @@ use crate::event::{ChannelEvent, Peer};
 use crate::framing::{FrameDecoder, encode_frame_header, encode_line};
 use crate::handshake::refused_line;
 use crate::handshake::{Agreement, ClientPhase, ServerPhase};
-use crate::message::Message;
+use crate::message::{CallerCache, Message};
 use crate::tls::TlsLayer;
 
 mod negotiation;
@@ -59,6 +59,8 @@ pub struct Channel {
     tls: Option<TlsLayer>,
     /// Decrypted input (TLS only), kept to reuse its allocation.
     plain: Vec<u8>,
+    /// The caller of the last message read, shared with the next ones.
+    callers: CallerCache,
 }
 
 enum State {
@@ -124,6 +126,7 @@ impl Channel {
             peer: None,
             tls,
             plain: Vec::new(),
+            callers: CallerCache::default(),
         }
     }
 
@@ -256,7 +259,8 @@ impl Channel {
                             Ok(payload) => payload,
                             Err(error) => return Err(self.fail(error)),
                         };
-                        self.events.push_back(decode(freezer.as_ref(), &payload));
+                        let event = decode(freezer.as_ref(), &payload, &mut self.callers);
+                        self.events.push_back(event);
                     }
                     return Ok(());
                 }
@@ -437,9 +441,9 @@ impl Channel {
 }
 
 /// Thaw and convert one frame's payload.
-fn decode(freezer: &dyn Freezer, payload: &[u8]) -> ChannelEvent {
+fn decode(freezer: &dyn Freezer, payload: &[u8], callers: &mut CallerCache) -> ChannelEvent {
     if let Some(native) = freezer.as_native() {
-        if let Some(message) = Message::thaw_native(native, payload) {
+        if let Some(message) = Message::thaw_native_sharing(native, payload, callers) {
             return ChannelEvent::Message(message);
         }
     }
@@ -453,7 +457,7 @@ fn decode(freezer: &dyn Freezer, payload: &[u8]) -> ChannelEvent {
             });
         }
     };
-    match Message::from_value(value) {
+    match Message::from_value(value, callers) {
         Ok(message) => ChannelEvent::Message(message),
         Err(failed) => {
             let (source, value) = *failed;

@@ -1,5 +1,7 @@
 //! [`Message`]: IKC's request hash as a Rust type.
 
+use std::sync::Arc;
+
 use ikc_freezer::{FreezeError, Hash, Native, NativeDecoder, NativeEncoder, NativeString, Value};
 use ikc_specifier::{HashForm, ParseError, Specifier};
 
@@ -7,6 +9,7 @@ use crate::error::MessageError;
 
 mod caller;
 
+pub(crate) use self::caller::CallerCache;
 use self::caller::CALLER_KEY;
 pub use self::caller::CallerInfo;
 
@@ -109,8 +112,9 @@ pub struct Message {
     /// error.
     pub is_error: bool,
     /// Who sent it and from where (not an IKC key: Perl IKC ignores it and
-    /// sends none).
-    pub caller: Option<CallerInfo>,
+    /// sends none). Shared: messages a channel reads from the same caller
+    /// hold the same copy.
+    pub caller: Option<Arc<CallerInfo>>,
     /// Keys IKC does not define, in their order.
     pub extra: Hash,
 }
@@ -147,8 +151,8 @@ impl Message {
     }
 
     /// Set the caller details (builder style).
-    pub fn with_caller(mut self, caller: CallerInfo) -> Self {
-        self.caller = Some(caller);
+    pub fn with_caller(mut self, caller: impl Into<Arc<CallerInfo>>) -> Self {
+        self.caller = Some(caller.into());
         self
     }
 
@@ -195,7 +199,7 @@ impl TryFrom<Value> for Message {
     type Error = MessageError;
 
     fn try_from(value: Value) -> Result<Self, MessageError> {
-        Self::from_value(value).map_err(|failed| failed.0)
+        Self::from_value(value, &mut CallerCache::default()).map_err(|failed| failed.0)
     }
 }
 
@@ -216,7 +220,10 @@ impl Message {
     /// Convert, handing the value back with the error so that it can be
     /// reported. The value is checked first, then taken apart: strings are
     /// moved into the message, not copied.
-    pub(crate) fn from_value(value: Value) -> Result<Self, Box<(MessageError, Value)>> {
+    pub(crate) fn from_value(
+        value: Value,
+        callers: &mut CallerCache,
+    ) -> Result<Self, Box<(MessageError, Value)>> {
         if let Err(error) = Head::check(&value) {
             return Err(Box::new((error, value)));
         }
@@ -245,7 +252,7 @@ impl Message {
                 b"wantarray" => message.wantarray = Some(is_true(&value)),
                 b"is_error" => message.is_error = is_true(&value),
                 b"caller" => match CallerInfo::from_value(&value) {
-                    Some(caller) => message.caller = Some(caller),
+                    Some(caller) => message.caller = Some(callers.keep(caller)),
                     None => {
                         message.extra.insert(key, value);
                     }
@@ -352,7 +359,18 @@ impl Message {
 
     /// Read a message from native bytes; `None` when they are not a plain
     /// message hash (or not valid), which the general path then reports.
+    #[cfg(test)]
     pub(crate) fn thaw_native(native: &Native, bytes: &[u8]) -> Option<Self> {
+        Self::thaw_native_sharing(native, bytes, &mut CallerCache::default())
+    }
+
+    /// [`thaw_native`](Self::thaw_native), sharing the caller with the
+    /// previous message's when it is the same.
+    pub(crate) fn thaw_native_sharing(
+        native: &Native,
+        bytes: &[u8],
+        callers: &mut CallerCache,
+    ) -> Option<Self> {
         let mut dec = native.decoder(bytes).ok()?;
         if !dec.at_hash() {
             return None;
@@ -376,7 +394,7 @@ impl Message {
                 }
                 b"from" => message.from = native_optional_spec(&mut dec)?,
                 b"rsvp" => message.rsvp = native_optional_spec(&mut dec)?,
-                b"caller" => message.caller = Some(CallerInfo::thaw_native(&mut dec)?),
+                b"caller" => message.caller = Some(CallerInfo::thaw_native(&mut dec, callers)?),
                 _ => {
                     let value = dec.value(1).ok()?;
                     match key.as_bytes() {
@@ -490,7 +508,7 @@ struct Head {
     rsvp: Option<HashForm>,
     wantarray: Option<bool>,
     is_error: bool,
-    caller: Option<CallerInfo>,
+    caller: Option<Arc<CallerInfo>>,
 }
 
 impl Head {
@@ -509,7 +527,10 @@ impl Head {
             rsvp: optional_spec(hash.get("rsvp"), "rsvp", RSVP_PARTS)?,
             wantarray: hash.get("wantarray").map(is_true),
             is_error: hash.get("is_error").is_some_and(is_true),
-            caller: hash.get(CALLER_KEY).and_then(CallerInfo::from_value),
+            caller: hash
+                .get(CALLER_KEY)
+                .and_then(CallerInfo::from_value)
+                .map(Arc::new),
         })
     }
 

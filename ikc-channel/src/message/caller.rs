@@ -1,9 +1,12 @@
 //! [`CallerInfo`]: who sent a message and from where, in the `caller` key
 //! that Perl IKC ignores.
 
-use ikc_freezer::{FreezeError, Hash, NativeDecoder, NativeEncoder, Value};
+use std::borrow::Cow;
+use std::sync::Arc;
 
-use super::{into_text, native_text};
+use ikc_freezer::{FreezeError, Hash, NativeDecoder, NativeEncoder, NativeString, Value};
+
+use super::into_text;
 
 /// The message key [`CallerInfo`] travels under.
 pub(crate) const CALLER_KEY: &str = "caller";
@@ -29,6 +32,10 @@ pub(crate) const CALLER_KEY: &str = "caller";
 /// assert_eq!(back, msg);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// A message holds it behind an [`Arc`]: a channel reading the same
+/// caller in message after message (a session posting in a loop) shares
+/// one copy instead of building it again for each.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct CallerInfo {
     /// The sending kernel's name (its unique ID, or a name it registered).
@@ -125,29 +132,88 @@ impl CallerInfo {
 
     /// Read it straight from native bytes (at nesting level 1); `None` for
     /// anything [`from_value`](Self::from_value) would not read, which the
-    /// general path then handles.
-    pub(crate) fn thaw_native(dec: &mut NativeDecoder<'_>) -> Option<Self> {
+    /// general path then handles. A caller equal to the one `last` holds is
+    /// that one, shared: nothing is allocated for it.
+    pub(crate) fn thaw_native(
+        dec: &mut NativeDecoder<'_>,
+        last: &mut CallerCache,
+    ) -> Option<Arc<Self>> {
         if !dec.at_hash() {
             return None;
         }
         let entries = dec.hash(1).ok()?;
-        let mut caller = Self::default();
+        // kernel, session, state, file: borrowed from the frame while they
+        // are UTF-8, as they nearly always are.
+        let mut parts: [Cow<'_, str>; 4] = Default::default();
+        let mut line_number = 0;
         for _ in 0..entries {
             let key = dec.key().ok()?;
-            match caller.part(key.as_bytes()) {
-                Some(part) => *part = native_text(dec)??,
-                None => {
+            let part = match key.as_bytes() {
+                b"kernel" => 0,
+                b"session" => 1,
+                b"state" => 2,
+                b"file" => 3,
+                other => {
                     let value = dec.value(2).ok()?;
                     if matches!(value, Value::Array(_) | Value::Hash(_)) {
                         return None;
                     }
-                    if key.as_bytes() == b"line" {
-                        caller.line = line(&value);
+                    if other == b"line" {
+                        line_number = line(&value);
                     }
+                    continue;
                 }
+            };
+            parts[part] = match dec.string().ok()?? {
+                NativeString::Str(s) => Cow::Borrowed(s),
+                NativeString::Bytes(bytes) => match std::str::from_utf8(bytes) {
+                    Ok(s) => Cow::Borrowed(s),
+                    Err(_) => Cow::Owned(bytes.iter().map(|&byte| char::from(byte)).collect()),
+                },
+            };
+        }
+        if let Some(same) = last.matching(&parts, line_number) {
+            return Some(same);
+        }
+        let [kernel, session, state, file] = parts;
+        Some(last.keep(Self {
+            kernel: kernel.into_owned(),
+            session: session.into_owned(),
+            state: state.into_owned(),
+            file: file.into_owned(),
+            line: line_number,
+        }))
+    }
+}
+
+/// The caller a channel read last, which the next messages share while
+/// they repeat it.
+#[derive(Debug, Default)]
+pub(crate) struct CallerCache(Option<Arc<CallerInfo>>);
+
+impl CallerCache {
+    /// The kept caller, if it has these parts (kernel, session, state,
+    /// file) and line.
+    fn matching(&self, parts: &[Cow<'_, str>; 4], line: u32) -> Option<Arc<CallerInfo>> {
+        let last = self.0.as_ref()?;
+        (last.line == line
+            && last.kernel == parts[0]
+            && last.session == parts[1]
+            && last.state == parts[2]
+            && last.file == parts[3])
+            .then(|| Arc::clone(last))
+    }
+
+    /// `caller`, shared with the kept one if equal, else kept in its place.
+    pub(crate) fn keep(&mut self, caller: CallerInfo) -> Arc<CallerInfo> {
+        if let Some(last) = &self.0 {
+            if **last == caller {
+                return Arc::clone(last);
             }
         }
-        Some(caller)
+        let caller = Arc::new(caller);
+        self.0 = Some(Arc::clone(&caller));
+        caller
     }
 }
 

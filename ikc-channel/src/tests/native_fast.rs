@@ -72,7 +72,7 @@ fn arb_message() -> impl Strategy<Value = Message> {
             |(event, params, from, rsvp, wantarray, is_error, extra, caller)| {
                 let mut message = Message::post(event, params);
                 message.caller = caller.map(|(at, file, line)| {
-                    CallerInfo::new(at.kernel, at.session, at.state, file, line)
+                    CallerInfo::new(at.kernel, at.session, at.state, file, line).into()
                 });
                 message.from = from;
                 message.rsvp = rsvp;
