@@ -24,6 +24,7 @@
 //!   (`IKC:via:<kernel>\x1f<session>`): what the leaf sends back there
 //!   is forwarded to the kernel and session the relay names.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use ikc_channel::{Message, Peer, Side, Target};
@@ -160,7 +161,7 @@ fn join(
     let (peer_id, names) = {
         let l = link.borrow();
         (
-            l.remote_id.clone().unwrap_or_default(),
+            l.remote_id.as_deref().unwrap_or_default().to_owned(),
             l.remote_names.clone(),
         )
     };
@@ -215,7 +216,7 @@ pub(crate) fn link_down(shared: &Shared, ctx: &mut Ctx<'_>, session: SessionId, 
 /// reads it (after everything we sent before it).
 pub(crate) fn say_bye(link: &LinkRef) {
     let mut l = link.borrow_mut();
-    let peer = l.remote_id.clone().unwrap_or_default();
+    let peer = l.remote_id.as_deref().unwrap_or_default().to_owned();
     let msg = Message::post(HashForm::new(peer, IKC_ALIAS, BYE_STATE), Value::Undef);
     if let Err(e) = l.channel.send(&msg) {
         log::debug!("IKC mesh: cannot say goodbye: {e}");
@@ -306,7 +307,7 @@ fn close_link(shared: &Shared, ctx: &mut Ctx<'_>, link: LinkId, reason: &CloseRe
     };
     let (peer, role) = {
         let l = l.borrow();
-        (l.remote_id.clone().unwrap_or_default(), l.mesh)
+        (l.remote_id.as_deref().unwrap_or_default().to_owned(), l.mesh)
     };
     let text = match reason {
         CloseReason::DuplicateLink { .. } => {
@@ -355,7 +356,7 @@ fn transmit(shared: &Shared, ctx: &mut Ctx<'_>, session: SessionId, params: Valu
     if l.is_closed() {
         return;
     }
-    let peer = l.remote_id.clone().unwrap_or_default();
+    let peer = l.remote_id.as_deref().unwrap_or_default().to_owned();
     let msg = Message::post(HashForm::new(peer, IKC_ALIAS, ROUTE_STATE), params);
     if let Err(e) = l.channel.send(&msg) {
         log::warn!("IKC mesh: cannot send a control message: {e}");
@@ -488,7 +489,7 @@ pub(crate) fn incoming(
                 ctx,
                 ErrorSide::Channel,
                 &format!("bad routing message: {e}"),
-                Some(&remote),
+                Some(&*remote),
                 "mesh",
                 false,
             );
@@ -525,18 +526,22 @@ fn route_incoming(
     } else {
         (0, None)
     };
-    let errors_to = origin.unwrap_or_else(|| remote.to_owned());
+    let errors_to = origin.as_deref().unwrap_or(remote);
     unrelay(&mut msg);
+    let parsed;
     let kernel = match &msg.event {
-        Target::Hash(h) => Part::from_ikc(&h.kernel),
+        Target::Hash(h) => Cow::Owned(Part::from_ikc(&h.kernel)),
         Target::Text(_) => match parsed_target(shared, &msg.event) {
-            Ok(t) => t.spec.kernel.clone(),
+            Ok(t) => {
+                parsed = t;
+                Cow::Borrowed(&parsed.spec.kernel)
+            }
             // A bad specifier is the local request's to report.
-            Err(_) => Part::Unspecified,
+            Err(_) => Cow::Owned(Part::Unspecified),
         },
     };
-    let Part::Names(names) = kernel else {
-        return request(shared, ctx, msg, &errors_to);
+    let Part::Names(names) = &*kernel else {
+        return request(shared, ctx, msg, errors_to);
     };
     let link = arrived_on.map(link_id);
     if let [name] = names.as_slice() {
@@ -676,7 +681,7 @@ pub(crate) fn pass_on(
         (
             l.mesh,
             l.kernel_name.clone(),
-            l.remote_id.clone().unwrap_or_default(),
+            l.remote_id.as_deref().unwrap_or_default().to_owned(),
         )
     };
     let kernel_id = shared.borrow().kernel_id.clone();

@@ -385,7 +385,7 @@ fn plan_copies(
                     };
                     let id = st
                         .link(session)
-                        .and_then(|l| l.borrow().remote_id.clone())
+                        .and_then(|l| l.borrow().remote_id.as_deref().map(str::to_owned))
                         .unwrap_or_default();
                     if !id.is_empty() && !covered.contains(&id.as_str()) {
                         copies.add_mesh(route, &id);
@@ -590,8 +590,8 @@ pub(crate) fn deliver_to_channel(
             let flush = link.note_output();
             drop(link);
             if let Some(next) = traced {
-                let next = next.unwrap_or_default();
-                crate::trace::hop(shared, ctx, &msg, "sent", &[("link", &next)]);
+                let next = next.as_deref().unwrap_or_default();
+                crate::trace::hop(shared, ctx, &msg, "sent", &[("link", next)]);
             }
             shared.borrow_mut().counters.sent += 1;
             if let Some(leaving) = leaving {

@@ -62,7 +62,7 @@ pub(crate) struct Link {
     /// `kernel` of an RSVP that has none.
     pub(crate) kernel_name: String,
     /// The peer's real ID, once the handshake is done.
-    pub(crate) remote_id: Option<String>,
+    pub(crate) remote_id: Option<Rc<str>>,
     /// The remote kernel was registered through this channel (not a
     /// second channel to a kernel already connected).
     pub(crate) registered: bool,

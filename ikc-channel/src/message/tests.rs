@@ -248,7 +248,7 @@ prop_compose! {
         extra in proptest::collection::vec(("x_[a-z]{1,6}", scalar()), 0..3),
         caller in proptest::option::of((hash_form(), name(), any::<u32>())),
     ) -> Message {
-        let caller = caller.map(|(at, file, line)| CallerInfo::new(at.kernel, at.session, at.state, file, line));
+        let caller = caller.map(|(at, file, line)| Arc::new(CallerInfo::new(at.kernel, at.session, at.state, file, line)));
         Message { event, params, from, rsvp, wantarray, is_error, caller, extra: extra.into_iter().collect() }
     }
 }
