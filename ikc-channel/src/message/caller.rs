@@ -133,14 +133,22 @@ impl CallerInfo {
     /// Read it straight from native bytes (at nesting level 1); `None` for
     /// anything [`from_value`](Self::from_value) would not read, which the
     /// general path then handles. A caller equal to the one `last` holds is
-    /// that one, shared: nothing is allocated for it.
+    /// that one, shared: nothing is allocated for it, and when its bytes
+    /// are the same as last time, nothing is decoded either.
     pub(crate) fn thaw_native(
         dec: &mut NativeDecoder<'_>,
         last: &mut CallerCache,
     ) -> Option<Arc<Self>> {
+        if let Some(kept) = &last.0 {
+            if dec.skip_same(&kept.encoding, kept.values) {
+                return Some(Arc::clone(&kept.caller));
+            }
+        }
         if !dec.at_hash() {
             return None;
         }
+        let start = dec.read_so_far().len();
+        let values_before = dec.values_read();
         let entries = dec.hash(1).ok()?;
         // kernel, session, state, file: borrowed from the frame while they
         // are UTF-8, as they nearly always are.
@@ -172,30 +180,48 @@ impl CallerInfo {
                 },
             };
         }
-        if let Some(same) = last.matching(&parts, line_number) {
-            return Some(same);
-        }
-        let [kernel, session, state, file] = parts;
-        Some(last.keep(Self {
-            kernel: kernel.into_owned(),
-            session: session.into_owned(),
-            state: state.into_owned(),
-            file: file.into_owned(),
-            line: line_number,
-        }))
+        let caller = match last.matching(&parts, line_number) {
+            Some(same) => same,
+            None => {
+                let [kernel, session, state, file] = parts;
+                Arc::new(Self {
+                    kernel: kernel.into_owned(),
+                    session: session.into_owned(),
+                    state: state.into_owned(),
+                    file: file.into_owned(),
+                    line: line_number,
+                })
+            }
+        };
+        last.0 = Some(KeptCaller {
+            caller: Arc::clone(&caller),
+            encoding: dec.read_so_far()[start..].to_vec(),
+            values: dec.values_read() - values_before,
+        });
+        Some(caller)
     }
 }
 
 /// The caller a channel read last, which the next messages share while
 /// they repeat it.
 #[derive(Debug, Default)]
-pub(crate) struct CallerCache(Option<Arc<CallerInfo>>);
+pub(crate) struct CallerCache(Option<KeptCaller>);
+
+/// A caller read from native bytes, with those bytes.
+#[derive(Debug)]
+pub(crate) struct KeptCaller {
+    caller: Arc<CallerInfo>,
+    /// Its encoding (empty when it came through the general path).
+    encoding: Vec<u8>,
+    /// How many values reading it counted.
+    values: usize,
+}
 
 impl CallerCache {
     /// The kept caller, if it has these parts (kernel, session, state,
     /// file) and line.
     fn matching(&self, parts: &[Cow<'_, str>; 4], line: u32) -> Option<Arc<CallerInfo>> {
-        let last = self.0.as_ref()?;
+        let last = &self.0.as_ref()?.caller;
         (last.line == line
             && last.kernel == parts[0]
             && last.session == parts[1]
@@ -207,12 +233,16 @@ impl CallerCache {
     /// `caller`, shared with the kept one if equal, else kept in its place.
     pub(crate) fn keep(&mut self, caller: CallerInfo) -> Arc<CallerInfo> {
         if let Some(last) = &self.0 {
-            if **last == caller {
-                return Arc::clone(last);
+            if *last.caller == caller {
+                return Arc::clone(&last.caller);
             }
         }
         let caller = Arc::new(caller);
-        self.0 = Some(Arc::clone(&caller));
+        self.0 = Some(KeptCaller {
+            caller: Arc::clone(&caller),
+            encoding: Vec::new(),
+            values: 0,
+        });
         caller
     }
 }

@@ -247,6 +247,31 @@ impl<'a> NativeDecoder<'a> {
         self.reader.run(depth)
     }
 
+    /// The bytes read so far, from the start of the input.
+    pub fn read_so_far(&self) -> &'a [u8] {
+        self.reader.read_so_far()
+    }
+
+    /// How many values have been read so far (what the limit on the
+    /// number of values counts).
+    pub fn values_read(&self) -> usize {
+        self.reader.values_read()
+    }
+
+    /// Step over the next value if its encoding is `encoding`, byte for
+    /// byte: the encoding of a value read earlier from the same freezer,
+    /// at the same nesting level, which then counted `values` values.
+    /// Returns whether it did; nothing is read when the bytes differ or
+    /// when counting `values` more would pass the limit (reading the value
+    /// then reports it as before).
+    ///
+    /// The encoding is self-delimiting, so the next value is then exactly
+    /// the earlier one: a reader that meets the same value again and again
+    /// (a message's fixed parts) can reuse what it built from it.
+    pub fn skip_same(&mut self, encoding: &[u8], values: usize) -> bool {
+        self.reader.skip_same(encoding, values)
+    }
+
     /// Check that the input was read to its end.
     ///
     /// # Errors
