@@ -13,7 +13,7 @@ use crate::event::{ChannelEvent, Peer};
 use crate::framing::{FrameDecoder, encode_frame_header, encode_line};
 use crate::handshake::refused_line;
 use crate::handshake::{Agreement, ClientPhase, ServerPhase};
-use crate::message::{CallerCache, Message};
+use crate::message::{CallerCache, Message, SentCaller};
 use crate::tls::TlsLayer;
 
 mod negotiation;
@@ -61,6 +61,8 @@ pub struct Channel {
     plain: Vec<u8>,
     /// The caller of the last message read, shared with the next ones.
     callers: CallerCache,
+    /// The caller of the last message sent, with its bytes.
+    sent_caller: SentCaller,
 }
 
 enum State {
@@ -127,6 +129,7 @@ impl Channel {
             tls,
             plain: Vec::new(),
             callers: CallerCache::default(),
+            sent_caller: SentCaller::default(),
         }
     }
 
@@ -298,7 +301,9 @@ impl Channel {
         if let State::Open { freezer, .. } = &self.state {
             if let Some(native) = freezer.as_native() {
                 self.scratch.clear();
-                if let Some(result) = message.freeze_native(native, &mut self.scratch) {
+                if let Some(result) =
+                    message.freeze_native_sharing(native, &mut self.scratch, &mut self.sent_caller)
+                {
                     result?;
                     encode_frame_header(self.scratch.len(), &mut self.transmit);
                     self.transmit.extend_from_slice(&self.scratch);

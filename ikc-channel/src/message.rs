@@ -9,9 +9,9 @@ use crate::error::MessageError;
 
 mod caller;
 
-pub(crate) use self::caller::CallerCache;
 use self::caller::CALLER_KEY;
 pub use self::caller::CallerInfo;
+pub(crate) use self::caller::{CallerCache, SentCaller};
 
 /// Where a message goes: IKC's `event` key, a specifier string or a
 /// `{kernel, session, state}` hash, kept as the sender wrote it.
@@ -298,23 +298,39 @@ impl Message {
     /// Append the native encoding of [`to_value`](Self::to_value) to `out`;
     /// `None` (nothing written) for a message with [`extra`](Self::extra)
     /// keys.
+    #[cfg(test)]
     pub(crate) fn freeze_native(
         &self,
         native: &Native,
         out: &mut Vec<u8>,
     ) -> Option<Result<(), FreezeError>> {
+        self.freeze_native_sharing(native, out, &mut SentCaller::default())
+    }
+
+    /// [`freeze_native`](Self::freeze_native), copying the caller's bytes
+    /// when it is the caller `sent` wrote last.
+    pub(crate) fn freeze_native_sharing(
+        &self,
+        native: &Native,
+        out: &mut Vec<u8>,
+        sent: &mut SentCaller,
+    ) -> Option<Result<(), FreezeError>> {
         if !self.extra.is_empty() {
             return None;
         }
         let start = out.len();
-        let result = self.freeze_native_fields(&mut native.encoder(out));
+        let result = self.freeze_native_fields(&mut native.encoder(out), sent);
         if result.is_err() {
             out.truncate(start);
         }
         Some(result)
     }
 
-    fn freeze_native_fields(&self, enc: &mut NativeEncoder<'_>) -> Result<(), FreezeError> {
+    fn freeze_native_fields(
+        &self,
+        enc: &mut NativeEncoder<'_>,
+        sent: &mut SentCaller,
+    ) -> Result<(), FreezeError> {
         let len = 2
             + usize::from(self.from.is_some())
             + usize::from(self.rsvp.is_some())
@@ -352,7 +368,7 @@ impl Message {
         }
         if let Some(caller) = &self.caller {
             enc.key(CALLER_KEY);
-            caller.freeze_native(enc)?;
+            sent.write(caller, enc)?;
         }
         Ok(())
     }

@@ -668,7 +668,10 @@ impl<S: Stream> ChannelSession<S> {
         let (remote_id, registered) = {
             let mut link = link.borrow_mut();
             link.phase = LinkPhase::Closed;
-            (link.remote_id.as_deref().map(str::to_owned), link.registered)
+            (
+                link.remote_id.as_deref().map(str::to_owned),
+                link.registered,
+            )
         };
         let me = ctx.session_id();
         if let Some(id) = self.timeout.take() {

@@ -307,7 +307,10 @@ fn close_link(shared: &Shared, ctx: &mut Ctx<'_>, link: LinkId, reason: &CloseRe
     };
     let (peer, role) = {
         let l = l.borrow();
-        (l.remote_id.as_deref().unwrap_or_default().to_owned(), l.mesh)
+        (
+            l.remote_id.as_deref().unwrap_or_default().to_owned(),
+            l.mesh,
+        )
     };
     let text = match reason {
         CloseReason::DuplicateLink { .. } => {

@@ -202,6 +202,33 @@ impl CallerInfo {
     }
 }
 
+/// The caller a channel wrote last, with its bytes: the next messages
+/// from the same caller (the same `Arc`) copy them.
+#[derive(Debug, Default)]
+pub(crate) struct SentCaller(Option<(Arc<CallerInfo>, Vec<u8>)>);
+
+impl SentCaller {
+    /// Write `caller` (at nesting level 1), as
+    /// [`CallerInfo::freeze_native`] writes it.
+    pub(crate) fn write(
+        &mut self,
+        caller: &Arc<CallerInfo>,
+        enc: &mut NativeEncoder<'_>,
+    ) -> Result<(), FreezeError> {
+        if let Some((last, encoding)) = &self.0 {
+            // Kept alive here, so the same address is the same caller.
+            if Arc::ptr_eq(last, caller) {
+                enc.append_encoded(encoding);
+                return Ok(());
+            }
+        }
+        let start = enc.written().len();
+        caller.freeze_native(enc)?;
+        self.0 = Some((Arc::clone(caller), enc.written()[start..].to_vec()));
+        Ok(())
+    }
+}
+
 /// The caller a channel read last, which the next messages share while
 /// they repeat it.
 #[derive(Debug, Default)]

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use std::sync::Arc;
 
-use crate::message::CallerCache;
+use crate::message::{CallerCache, SentCaller};
 use crate::{CallerInfo, Message, Target};
 
 fn arb_text() -> impl Strategy<Value = String> {
@@ -244,4 +244,23 @@ fn a_repeated_caller_is_read_once_and_shared() {
     let third = read(3, &other, &mut callers);
     assert_eq!(*third, other);
     assert!(!Arc::ptr_eq(&first, &third));
+}
+
+#[test]
+fn a_caller_sent_again_is_written_as_the_first_time() {
+    let native = Native::new();
+    let mut sent = SentCaller::default();
+    let caller = Arc::new(CallerInfo::new("Client", "pinger", "go", "src/main.rs", 12));
+    let other = Arc::new(CallerInfo::new("Client", "pinger", "go", "src/main.rs", 13));
+    for (seq, caller) in [&caller, &caller, &other, &caller].into_iter().enumerate() {
+        let message = Message::post("poe://S/s/st", seq as i64).with_caller(Arc::clone(caller));
+        let mut shared = vec![1, 2];
+        message
+            .freeze_native_sharing(&native, &mut shared, &mut sent)
+            .unwrap()
+            .unwrap();
+        let mut alone = vec![1, 2];
+        message.freeze_native(&native, &mut alone).unwrap().unwrap();
+        assert_eq!(shared, alone);
+    }
 }

@@ -186,6 +186,20 @@ impl NativeEncoder<'_> {
     pub fn value(&mut self, value: &Value, depth: usize) -> Result<(), FreezeError> {
         self.writer.value(value, depth)
     }
+
+    /// Everything in the output so far (what it held before this encoder
+    /// started, then what it wrote).
+    pub fn written(&self) -> &[u8] {
+        self.writer.out
+    }
+
+    /// Append `encoding`, the bytes an encoder of the same codec wrote
+    /// earlier for a value at the same nesting level (a slice of
+    /// [`written`](Self::written)): a writer that sends the same value
+    /// again and again (a message's fixed parts) writes it once.
+    pub fn append_encoded(&mut self, encoding: &[u8]) {
+        self.writer.out.extend_from_slice(encoding);
+    }
 }
 
 /// A string read by [`NativeDecoder::string`], borrowed from the input.

@@ -142,7 +142,11 @@ fn a_value_seen_before_is_stepped_over_and_counted() {
     let mut inner = Hash::new();
     inner.insert("kernel", "K");
     inner.insert("line", 7);
-    let value = Value::Array(vec![Value::Hash(inner.clone()), Value::Hash(inner), Value::Int(1)]);
+    let value = Value::Array(vec![
+        Value::Hash(inner.clone()),
+        Value::Hash(inner),
+        Value::Int(1),
+    ]);
     let mut bytes = Vec::new();
     Native::new().freeze(&value, &mut bytes).unwrap();
 
