@@ -549,7 +549,7 @@ fn route_incoming(
     let link = arrived_on.map(link_id);
     if let [name] = names.as_slice() {
         if ctx.is_local_name(name) {
-            return request(shared, ctx, msg, &errors_to);
+            return request(shared, ctx, msg, errors_to);
         }
         let st = shared.borrow();
         let route = st.mesh.router.route(name);
@@ -557,7 +557,7 @@ fn route_incoming(
         match route {
             Ok(Route::Local) => {
                 drop(st);
-                request(shared, ctx, msg, &errors_to);
+                request(shared, ctx, msg, errors_to);
             }
             Ok(Route::Link {
                 link: next,
@@ -567,7 +567,7 @@ fn route_incoming(
                 drop(st);
                 if hops >= limit {
                     let why = format!("Kernel '{name}' is more than {limit} hops away");
-                    unreachable(shared, ctx, &msg, &[(name.clone(), why)], &errors_to);
+                    unreachable(shared, ctx, &msg, &[(name.clone(), why)], errors_to);
                 } else {
                     forward(
                         shared,
@@ -576,7 +576,7 @@ fn route_incoming(
                         msg,
                         &[kernel_id],
                         hops + 1,
-                        &errors_to,
+                        errors_to,
                     );
                 }
             }
@@ -586,10 +586,10 @@ fn route_incoming(
                     // IKC ignores the kernel of a request that came
                     // straight from its sender: a name we do not know
                     // (an address the sender reached us by...) is ours.
-                    request(shared, ctx, msg, &errors_to);
+                    request(shared, ctx, msg, errors_to);
                 } else {
                     let why = why_unreachable(&u);
-                    unreachable(shared, ctx, &msg, &[(name.clone(), why)], &errors_to);
+                    unreachable(shared, ctx, &msg, &[(name.clone(), why)], errors_to);
                 }
             }
         }
@@ -628,7 +628,7 @@ fn route_incoming(
             copy,
             &kernels,
             hops + 1,
-            &errors_to,
+            errors_to,
         );
     }
     if !plan.unreachable.is_empty() {
@@ -637,10 +637,10 @@ fn route_incoming(
             .iter()
             .map(|u| (u.name.clone(), why_unreachable(u)))
             .collect();
-        unreachable(shared, ctx, &msg, &list, &errors_to);
+        unreachable(shared, ctx, &msg, &list, errors_to);
     }
     if plan.local {
-        request(shared, ctx, msg, &errors_to);
+        request(shared, ctx, msg, errors_to);
     }
 }
 
