@@ -180,6 +180,11 @@ enum Command {
         /// Longest wait between two dials, in seconds.
         #[arg(long, value_parser = parse_seconds, default_value = "5")]
         max_backoff: Duration,
+        /// Fix the mesh routing weight of every link this node makes or
+        /// accepts (a measured loopback link weighs about 100; routes take
+        /// the lightest path), instead of measuring round trips.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        link_weight: Option<u32>,
         /// Attach to a NATS bus (URL[,URL...] for failover): every kernel on it
         /// is reachable, and NATS clients may call this kernel's published states.
         #[arg(long)]
@@ -237,8 +242,17 @@ fn main() -> ExitCode {
             listen,
             connect,
             max_backoff,
+            link_weight,
             nats,
-        } => node::run(common, aliases, listen, connect, max_backoff, nats),
+        } => node::run(
+            common,
+            aliases,
+            listen,
+            connect,
+            max_backoff,
+            link_weight,
+            nats,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

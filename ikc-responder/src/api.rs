@@ -383,6 +383,13 @@ impl Ikc {
         self.shared.borrow().mesh.router.kernels()
     }
 
+    /// The route the mesh router takes to each kernel it reaches: the
+    /// neighbour a message leaves through, the path's total weight and its
+    /// number of links.
+    pub fn mesh_routes(&self) -> Vec<ikc_router::RouteEntry> {
+        self.shared.borrow().mesh.router.routes()
+    }
+
     /// Is a kernel with this name or ID connected?
     pub fn is_connected(&self, kernel: &str) -> bool {
         let st = self.shared.borrow();

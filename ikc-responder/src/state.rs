@@ -76,6 +76,8 @@ pub(crate) struct Link {
     pub(crate) awaiting_eof: bool,
     /// We dialed this connection (a client channel).
     pub(crate) dialed: bool,
+    /// The routing weight the configuration fixes for this link.
+    pub(crate) link_weight: Option<u32>,
     /// The channel may be a routing link (`ChannelOptions::routing`).
     pub(crate) routing: bool,
     /// A flush event is already posted to the channel session.
