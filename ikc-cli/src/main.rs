@@ -128,8 +128,8 @@ enum Command {
         max_len: usize,
     },
     /// Post a message marked for tracing through the kernel at ADDR, and
-    /// print each hop it makes (an ikc-rs kernel): sent, delivered, dropped
-    /// (exit 1).
+    /// print each hop it makes (an ikc-rs kernel): sent, routed (passed on
+    /// by a kernel on the way), delivered, dropped (exit 1).
     Trace {
         /// The kernel the message enters at.
         addr: Addr,
@@ -139,18 +139,20 @@ enum Command {
         #[arg(value_name = "JSON")]
         arg: Option<String>,
     },
-    /// List every kernel the kernel at ADDR knows, with its names and how it is reached.
+    /// List every kernel the kernel at ADDR reaches, with its names,
+    /// incarnation and how it is reached (direct, or routed via a neighbour).
     Kernels {
         /// The kernel to ask.
         addr: Addr,
     },
     /// List the connections of the kernel at ADDR: peer, addresses,
-    /// protocol, freezer, messages and bytes in and out, bytes queued.
+    /// protocol, freezer, messages and bytes in and out, bytes queued,
+    /// measured round trip (us) and mesh weight.
     Links {
         /// The kernel to ask.
         addr: Addr,
     },
-    /// List the routes of the kernel at ADDR: destination, next hop, cost.
+    /// List the routes of the kernel at ADDR: destination, next hop, cost, hops.
     Routes {
         /// The kernel to ask.
         addr: Addr,

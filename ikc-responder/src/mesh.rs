@@ -45,6 +45,7 @@ use crate::send::{
     send_msg,
 };
 use crate::state::{LinkRef, Shared};
+use crate::traffic::Passage;
 
 /// The state control messages are sent to (in the `IKC` session).
 pub(crate) const ROUTE_STATE: &str = "IKC:route";
@@ -525,9 +526,12 @@ pub(crate) fn incoming(
         drive(shared, ctx);
         return;
     }
-    crate::traffic::arriving(shared, ctx, link, &remote, &msg);
+    let held = crate::traffic::arrived(shared, link, &msg);
     let from_mesh = role == MeshRole::Router;
     route_incoming(shared, ctx, Some(session), from_mesh, msg, &remote);
+    if held {
+        crate::traffic::forget_arrival(shared);
+    }
 }
 
 /// Decide where a message that arrived (or that a relay names) goes.
@@ -745,7 +749,13 @@ pub(crate) fn pass_on(
             msg.from = Some(relay(f, &us));
         }
     }
-    crate::send::deliver_to_channel(shared, ctx, session, msg)
+    // A copy with hops passed through kernels before: this one routes it.
+    let passage = if hops == 0 {
+        Passage::Leaving
+    } else {
+        Passage::Routed
+    };
+    crate::send::deliver_to_channel(shared, ctx, session, msg, passage)
 }
 
 /// Does `event` name exactly one kernel (not a list, not `*`, not none)?

@@ -157,6 +157,9 @@ pub(crate) struct State {
     pub(crate) watchers: Vec<String>,
     /// Traces started here (`IKC/trace`), to relay their hops.
     pub(crate) traces: crate::trace::Traces,
+    /// The message that just arrived, while it is handled (only while
+    /// message monitors watch).
+    pub(crate) arrival: Option<crate::traffic::Arrival>,
 }
 
 /// The shared state.
@@ -198,6 +201,7 @@ impl State {
             counters: Counters::default(),
             watchers: Vec::new(),
             traces: crate::trace::Traces::default(),
+            arrival: None,
         }
     }
 
