@@ -21,7 +21,7 @@ use async_nats::{Client, HeaderMap, Subscriber};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::SelectAll;
-use ikc_channel::{Channel, ChannelEvent, Identity, Message, ServerConfig, Target};
+use ikc_channel::{Channel, ChannelEvent, Identity, Message, MessageTarget, ServerChannelConfig};
 use ikc_freezer::{Freezer, Registry};
 use ikc_specifier::Specifier;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -105,11 +105,11 @@ impl Outbound {
     /// as `subject_name`).
     async fn publish(&self, kernel: &str, subject_name: &str, msg: &Message) {
         let (session, state) = match &msg.event {
-            Target::Text(text) => match Specifier::parse(text) {
+            MessageTarget::Text(text) => match Specifier::parse(text) {
                 Ok(spec) => (spec.session.to_ikc(), spec.state.unwrap_or_default()),
                 Err(_) => (text.clone(), String::new()),
             },
-            Target::Hash(h) => (h.session.clone(), h.state.clone()),
+            MessageTarget::Hash(h) => (h.session.clone(), h.state.clone()),
         };
         let subject = self.subjects.destination(subject_name, &session, &state);
         let mut payload = Vec::new();
@@ -402,7 +402,7 @@ impl Bridge {
         let mut identity = Identity::new(p.kernel.clone()).with_pid(p.pid);
         identity.names = p.names().into_iter().skip(1).collect();
         let channel = match Channel::server(
-            ServerConfig::new(identity, self.registry.clone()),
+            ServerChannelConfig::new(identity, self.registry.clone()),
             Instant::now(),
         ) {
             Ok(c) => c,

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use std::sync::Arc;
 
 use crate::message::{CallerCache, SentCaller};
-use crate::{CallerInfo, Message, Target};
+use crate::{CallerInfo, Message, MessageTarget};
 
 fn arb_text() -> impl Strategy<Value = String> {
     prop_oneof![Just(String::new()), "[a-zA-Z:/._-]{1,12}", "\\PC{0,6}",]
@@ -60,8 +60,8 @@ fn arb_spec() -> impl Strategy<Value = HashForm> {
 fn arb_message() -> impl Strategy<Value = Message> {
     (
         prop_oneof![
-            arb_text().prop_map(Target::Text),
-            arb_spec().prop_map(Target::Hash)
+            arb_text().prop_map(MessageTarget::Text),
+            arb_spec().prop_map(MessageTarget::Hash)
         ],
         arb_value(),
         prop::option::of(arb_spec()),
