@@ -1,5 +1,7 @@
 //! [`Message`]: IKC's request hash as a Rust type.
 
+use std::sync::Arc;
+
 use ikc_freezer::{
     FreezeError, Hash, Key, Native, NativeDecoder, NativeEncoder, NativeString, Value,
 };
@@ -11,6 +13,7 @@ mod caller;
 
 use self::caller::CALLER_KEY;
 pub use self::caller::CallerInfo;
+pub(crate) use self::caller::{CallerCache, SentCaller};
 
 /// The keys of IKC's request hash that [`Message`] has fields for.
 const MESSAGE_KEYS: [&str; 7] = [
@@ -122,8 +125,9 @@ pub struct Message {
     /// error.
     pub is_error: bool,
     /// Who sent it and from where (not an IKC key: Perl IKC ignores it and
-    /// sends none).
-    pub caller: Option<CallerInfo>,
+    /// sends none). Shared: messages a channel reads from the same caller
+    /// hold the same copy.
+    pub caller: Option<Arc<CallerInfo>>,
     /// Keys IKC does not define, in their order.
     pub extra: Hash,
 }
@@ -160,8 +164,8 @@ impl Message {
     }
 
     /// Set the caller details (builder style).
-    pub fn with_caller(mut self, caller: CallerInfo) -> Self {
-        self.caller = Some(caller);
+    pub fn with_caller(mut self, caller: impl Into<Arc<CallerInfo>>) -> Self {
+        self.caller = Some(caller.into());
         self
     }
 
@@ -208,7 +212,7 @@ impl TryFrom<Value> for Message {
     type Error = MessageError;
 
     fn try_from(value: Value) -> Result<Self, MessageError> {
-        Self::from_value(value).map_err(|failed| failed.0)
+        Self::from_value(value, &mut CallerCache::default()).map_err(|failed| failed.0)
     }
 }
 
@@ -229,7 +233,10 @@ impl Message {
     /// Convert, handing the value back with the error so that it can be
     /// reported. The value is checked first, then taken apart: strings are
     /// moved into the message, not copied.
-    pub(crate) fn from_value(value: Value) -> Result<Self, Box<(MessageError, Value)>> {
+    pub(crate) fn from_value(
+        value: Value,
+        callers: &mut CallerCache,
+    ) -> Result<Self, Box<(MessageError, Value)>> {
         if let Err(error) = Head::check(&value) {
             return Err(Box::new((error, value)));
         }
@@ -258,7 +265,7 @@ impl Message {
                 b"wantarray" => message.wantarray = Some(is_true(&value)),
                 b"is_error" => message.is_error = is_true(&value),
                 b"caller" => match CallerInfo::from_value(&value) {
-                    Some(caller) => message.caller = Some(caller),
+                    Some(caller) => message.caller = Some(callers.keep(caller)),
                     None => {
                         message.extra.insert(key, value);
                     }
@@ -305,24 +312,40 @@ impl Message {
     /// `None` (nothing written) for a message with an [`extra`](Self::extra)
     /// key that is bytes or one of the message's own keys (then
     /// `to_value` decides what the hash holds).
+    #[cfg(test)]
     pub(crate) fn freeze_native(
         &self,
         native: &Native,
         out: &mut Vec<u8>,
+    ) -> Option<Result<(), FreezeError>> {
+        self.freeze_native_sharing(native, out, &mut SentCaller::default())
+    }
+
+    /// [`freeze_native`](Self::freeze_native), copying the caller's bytes
+    /// when it is the caller `sent` wrote last.
+    pub(crate) fn freeze_native_sharing(
+        &self,
+        native: &Native,
+        out: &mut Vec<u8>,
+        sent: &mut SentCaller,
     ) -> Option<Result<(), FreezeError>> {
         let plain_extra = |key: &Key| key.as_str().is_some_and(|k| !MESSAGE_KEYS.contains(&k));
         if !self.extra.keys().all(plain_extra) {
             return None;
         }
         let start = out.len();
-        let result = self.freeze_native_fields(&mut native.encoder(out));
+        let result = self.freeze_native_fields(&mut native.encoder(out), sent);
         if result.is_err() {
             out.truncate(start);
         }
         Some(result)
     }
 
-    fn freeze_native_fields(&self, enc: &mut NativeEncoder<'_>) -> Result<(), FreezeError> {
+    fn freeze_native_fields(
+        &self,
+        enc: &mut NativeEncoder<'_>,
+        sent: &mut SentCaller,
+    ) -> Result<(), FreezeError> {
         let len = 2
             + usize::from(self.from.is_some())
             + usize::from(self.rsvp.is_some())
@@ -361,7 +384,7 @@ impl Message {
         }
         if let Some(caller) = &self.caller {
             enc.key(CALLER_KEY);
-            caller.freeze_native(enc)?;
+            sent.write(caller, enc)?;
         }
         // Keys a kernel added (the mesh's hop count and origin, a trace
         // mark), after the message's own as in `to_value`: a message
@@ -376,7 +399,18 @@ impl Message {
 
     /// Read a message from native bytes; `None` when they are not a plain
     /// message hash (or not valid), which the general path then reports.
+    #[cfg(test)]
     pub(crate) fn thaw_native(native: &Native, bytes: &[u8]) -> Option<Self> {
+        Self::thaw_native_sharing(native, bytes, &mut CallerCache::default())
+    }
+
+    /// [`thaw_native`](Self::thaw_native), sharing the caller with the
+    /// previous message's when it is the same.
+    pub(crate) fn thaw_native_sharing(
+        native: &Native,
+        bytes: &[u8],
+        callers: &mut CallerCache,
+    ) -> Option<Self> {
         let mut dec = native.decoder(bytes).ok()?;
         if !dec.at_hash() {
             return None;
@@ -400,7 +434,7 @@ impl Message {
                 }
                 b"from" => message.from = native_optional_spec(&mut dec)?,
                 b"rsvp" => message.rsvp = native_optional_spec(&mut dec)?,
-                b"caller" => message.caller = Some(CallerInfo::thaw_native(&mut dec)?),
+                b"caller" => message.caller = Some(CallerInfo::thaw_native(&mut dec, callers)?),
                 _ => {
                     let value = dec.value(1).ok()?;
                     match key.as_bytes() {
@@ -514,7 +548,7 @@ struct Head {
     rsvp: Option<HashForm>,
     wantarray: Option<bool>,
     is_error: bool,
-    caller: Option<CallerInfo>,
+    caller: Option<Arc<CallerInfo>>,
 }
 
 impl Head {
@@ -533,7 +567,10 @@ impl Head {
             rsvp: optional_spec(hash.get("rsvp"), "rsvp", RSVP_PARTS)?,
             wantarray: hash.get("wantarray").map(is_true),
             is_error: hash.get("is_error").is_some_and(is_true),
-            caller: hash.get(CALLER_KEY).and_then(CallerInfo::from_value),
+            caller: hash
+                .get(CALLER_KEY)
+                .and_then(CallerInfo::from_value)
+                .map(Arc::new),
         })
     }
 
