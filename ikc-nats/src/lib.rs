@@ -125,6 +125,7 @@ mod bridge;
 mod config;
 mod error;
 mod json;
+mod pairing;
 mod port;
 mod presence;
 pub mod server;
@@ -140,6 +141,7 @@ pub use crate::bridge::{ERROR_CODE_HEADER, ERROR_HEADER, FREEZER_HEADER, SENDER_
 pub use crate::config::{DEFAULT_HEARTBEAT, NatsConfig};
 pub use crate::error::NatsError;
 pub use crate::json::{body_to_value, from_json, to_json};
+pub use crate::pairing::LINK_HEADER;
 pub use crate::presence::{MISSED_HEARTBEATS, Presence};
 pub use crate::subject::{BROADCAST, DEFAULT_PREFIX, Destination, Subjects, escape, unescape};
 
