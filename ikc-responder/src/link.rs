@@ -265,6 +265,7 @@ impl<S: Stream> ChannelSession<S> {
             mesh: crate::mesh::MeshRole::Outside,
             awaiting_eof: false,
             dialed: self.options.side == Side::Client,
+            routing: self.options.routing,
             flush_pending: false,
             stats: LinkStats::new(
                 &self.options.local_address,
@@ -530,7 +531,6 @@ impl<S: Stream> ChannelSession<S> {
                 &link,
                 &peer,
                 self.options.side,
-                registered && !self.options.routing,
                 registered,
             );
         }

@@ -122,8 +122,8 @@ fn mesh_names(names: &[String], id: &str) -> Vec<String> {
 }
 
 /// A channel finished its handshake: tell the router, in the role the
-/// handshake shows (a leaf whatever it shows when `leaf_only`: the channel
-/// does not route).
+/// handshake shows (a leaf whatever it shows when the channel's options
+/// say it does not route).
 pub(crate) fn link_up(
     shared: &Shared,
     ctx: &mut Ctx<'_>,
@@ -131,12 +131,13 @@ pub(crate) fn link_up(
     link: &LinkRef,
     peer: &Peer,
     side: Side,
-    leaf_only: bool,
     registered: bool,
 ) {
     let native = peer.freezer == ikc_freezer::NATIVE;
+    let leaf_only = !link.borrow().routing;
     let role = match (native, side) {
-        _ if leaf_only => MeshRole::Leaf,
+        _ if leaf_only && registered => MeshRole::Leaf,
+        _ if leaf_only => MeshRole::Outside,
         (true, Side::Client) => MeshRole::Router,
         (true, _) => MeshRole::Pending,
         (false, _) if registered => MeshRole::Leaf,

@@ -75,6 +75,8 @@ pub(crate) struct Link {
     pub(crate) awaiting_eof: bool,
     /// We dialed this connection (a client channel).
     pub(crate) dialed: bool,
+    /// The channel may be a routing link (`ChannelOptions::routing`).
+    pub(crate) routing: bool,
     /// A flush event is already posted to the channel session.
     pub(crate) flush_pending: bool,
     /// What the link has carried (introspection).
