@@ -20,7 +20,7 @@
 //! | `memory` | resident size of a server holding `--connections` idle connections, per connection |
 //! | `pingpong` | raw TCP round trips of 100 bytes, no IKC (`--threads N`: calls per second): the floor under `rtt` and `fanin` |
 //! | `erlang` | the same payload between two Erlang nodes on 127.0.0.1: one-way and ping-pong (skipped, with a line saying so, without `erl`) |
-//! | `nats` | `oneway` and `rtt` between two kernels through one `nats-server` (started on a free port, or `--nats URL`), next to the same over a direct link, in one run |
+//! | `nats` | `oneway` and `rtt` between two kernels through one `nats-server` (started on a free port, or `--nats URL`), next to the same through one intermediate IKC kernel (`relay`) and over a direct link, in one run |
 //! | `all` | each of the above but `nats` with its defaults, then a `compare` line per figure: its reference from the same run and the ratio |
 //!
 //! The server is this binary again, run as `ikc-bench serve --port 0`
@@ -71,7 +71,8 @@ const USAGE: &str =
   memory    [--connections 1000]
   pingpong  [--n 20000] [--warmup 1000] [--threads 1]   raw TCP, no IKC: the floor
   nats      [--n 200000] [--calls 5000] [--warmup 1000] [--codec native|storable|dumper] [--nats URL]
-            oneway and rtt through one nats-server and over a direct link
+            oneway and rtt through one nats-server, through one relay kernel
+            and over a direct link
   erlang    [--n 1000000] [--calls 20000] [--warmup 1000]   Erlang/OTP on 127.0.0.1: the reference
   all       every scenario with its defaults (oneway and rtt for native and storable),
             then each figure with its reference from the same run and the ratio
