@@ -734,3 +734,66 @@ fn a_perl_kernel_reaches_nats_kernels_through_a_rust_kernel() {
     println!("interop: Perl POE client -> A (TCP) -> B (NATS): post, call, greet and call back");
     mesh.stop();
 }
+
+/// The mixed mesh (M linked over TCP to A; A and B on two servers of a
+/// cluster of three) when A's server is killed: A reconnects to another
+/// member, the pair A-B moves to a new generation, B hears A and M go and
+/// come back, M hears B go and come back, and calls work both ways again.
+#[test]
+fn a_mixed_mesh_survives_a_cluster_member_killed() {
+    let test = "a_mixed_mesh_survives_a_cluster_member_killed";
+    if !nats_available(test) {
+        return;
+    }
+    let mut cluster = NatsCluster::start().unwrap();
+    let (n, mut inbox) = notes();
+    let a = nats_kernel_serving("A", &cluster.servers[0].url(), &n);
+    let b = nats_kernel("B", &cluster.servers[1].url(), "IKC::Native", &n);
+    let m = direct_kernel("M", a.value.0, &n);
+    for (at, about) in [("B", "A"), ("B", "M"), ("M", "B"), ("A", "B")] {
+        wait_monitor(&mut inbox, at, MonitorOp::Register, about);
+    }
+    let at_m =
+        |state: &str, args: Vec<Value>| m.value.call("drvM", state.to_owned(), args).unwrap();
+    let at_b =
+        |state: &str, args: Vec<Value>| b.value.call("drvB", state.to_owned(), args).unwrap();
+    at_m(
+        "call",
+        vec![s("poe://B/test/add_1"), 1.into(), s("m_answer")],
+    );
+    assert_eq!(inbox.wait("m_answer").args, [Value::from(2)]);
+
+    cluster.servers[0].kill();
+    for (at, about) in [("B", "A"), ("B", "M"), ("M", "B"), ("A", "B")] {
+        wait_monitor(&mut inbox, at, MonitorOp::Unregister, about);
+    }
+    for (at, about) in [("B", "A"), ("B", "M"), ("M", "B"), ("A", "B")] {
+        wait_monitor(&mut inbox, at, MonitorOp::Register, about);
+    }
+    at_m(
+        "call",
+        vec![s("poe://B/test/add_1"), 2.into(), s("m_answer")],
+    );
+    assert_eq!(inbox.wait("m_answer").args, [Value::from(3)]);
+    at_b(
+        "call",
+        vec![s("poe://M/test/add_1"), 3.into(), s("b_answer")],
+    );
+    assert_eq!(inbox.wait("b_answer").args, [Value::from(4)]);
+    assert_eq!(
+        at_b("post", vec![s("poe://*/test/here"), s("after")]),
+        3.into()
+    );
+    for at in ["A", "B", "M"] {
+        assert_eq!(
+            inbox.wait(&format!("here@{at}")).args,
+            [s("after")],
+            "at {at}"
+        );
+    }
+    m.value.call("drvM", "shutdown", vec![]).unwrap();
+    m.join().unwrap();
+    shutdown(vec![b], &["B"]);
+    a.value.1.call("drvA", "shutdown", vec![]).unwrap();
+    a.join().unwrap();
+}
