@@ -12,7 +12,7 @@
 //! work as over a socket), and each message it sends is published on the
 //! destination's subject.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -169,7 +169,25 @@ struct Pipe {
     generation: u64,
     /// Unique among the pipes this bridge opened.
     serial: u64,
+    /// When it was opened.
+    opened: Instant,
 }
+
+/// When to open again a pipe the kernel closed.
+#[derive(Debug, Clone, Copy)]
+struct Reopen {
+    /// Not before this (`None`: it is open again).
+    after: Option<Instant>,
+    /// How many times in a row the kernel closed a young pipe (the wait
+    /// is the peer's heartbeat times 2 to this power).
+    times: u32,
+}
+
+/// A pipe that lived this long before the kernel closed it resets the
+/// wait before it is reopened.
+const REOPEN_RESET: std::time::Duration = std::time::Duration::from_secs(60);
+/// The most the wait doubles: 256 heartbeats.
+const REOPEN_DOUBLINGS: u32 = 8;
 
 /// Who a pipe speaks for, as its task needs it.
 struct PipeId {
@@ -226,7 +244,7 @@ pub(crate) async fn run(setup: BridgeSetup) {
         gens: Generations::new(me.incarnation.clone()),
         serial: 0,
         closed: closed_tx,
-        reopen: HashSet::new(),
+        reopen: HashMap::new(),
         client,
         subjects,
         registry: Registry::standard(),
@@ -297,8 +315,9 @@ struct Bridge {
     /// Each pipe's task says here when it ends (kernel ID, serial).
     closed: mpsc::UnboundedSender<(String, u64)>,
     /// Kernels whose pipe our kernel closed while they are on the bus:
-    /// reopened when they are next heard.
-    reopen: HashSet<String>,
+    /// reopened when they are heard after the instant given (how many
+    /// times in a row the kernel closed a young pipe of theirs sets it).
+    reopen: HashMap<String, Reopen>,
     client: Client,
     subjects: Subjects,
     registry: Registry,
@@ -432,7 +451,12 @@ impl Bridge {
         let kernel = record.kernel.clone();
         match self.table.heard(record, Instant::now()) {
             Change::None => {
-                if self.reopen.remove(&kernel) {
+                let due = self
+                    .reopen
+                    .get(&kernel)
+                    .and_then(|r| r.after)
+                    .is_some_and(|t| t <= Instant::now());
+                if due {
                     if let Some(p) = self.table.get(&kernel).cloned() {
                         log::info!("reopening the pipe of kernel {kernel} on NATS");
                         self.open_own_pipe(&p, me);
@@ -456,7 +480,6 @@ impl Bridge {
     /// Open a pipe for `p` on our own initiative: the next generation of
     /// the pair (or the one the peer's held messages already use).
     fn open_own_pipe(&mut self, p: &Presence, me: &Presence) {
-        self.reopen.remove(&p.kernel);
         let held = self
             .pending
             .by_sender
@@ -480,13 +503,31 @@ impl Bridge {
         if self.pipes.get(kernel).is_none_or(|p| p.serial != serial) {
             return;
         }
-        self.pipes.remove(kernel);
-        if self.table.get(kernel).is_some() {
-            log::info!(
-                "the kernel closed its link to kernel {kernel} over NATS: reopened when {kernel} is next heard"
-            );
-            self.reopen.insert(kernel.to_owned());
-        }
+        let Some(pipe) = self.pipes.remove(kernel) else {
+            return;
+        };
+        let Some(peer) = self.table.get(kernel) else {
+            return;
+        };
+        // A pipe closed young again and again (the kernel keeps another
+        // link to that kernel, say) is reopened less and less often.
+        let now = Instant::now();
+        let young = now.saturating_duration_since(pipe.opened) < REOPEN_RESET;
+        let times = match self.reopen.get(kernel) {
+            Some(r) if young => (r.times + 1).min(REOPEN_DOUBLINGS),
+            _ => 0,
+        };
+        let wait = peer.heartbeat * (1u32 << times);
+        log::info!(
+            "the kernel closed its link to kernel {kernel} over NATS: reopened when {kernel} is heard after {wait:?}"
+        );
+        self.reopen.insert(
+            kernel.to_owned(),
+            Reopen {
+                after: Some(now + wait),
+                times,
+            },
+        );
     }
 
     /// Start the pipe of a kernel that arrived, and hand its kernel end
@@ -570,8 +611,12 @@ impl Bridge {
                 task,
                 generation,
                 serial,
+                opened: Instant::now(),
             },
         );
+        if let Some(r) = self.reopen.get_mut(&p.kernel) {
+            r.after = None;
+        }
         log::info!(
             "kernel {} ({}) is on NATS (pipe generation {generation})",
             p.kernel,

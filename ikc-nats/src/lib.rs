@@ -86,7 +86,10 @@
 //! break), and routing records of an older generation are dropped, so a
 //! record of an old link never reaches a new one before its hello.
 //! Requests sent on an old link are still delivered. A pipe the kernel
-//! closes itself is opened again when the peer is next heard.
+//! closes itself (IKC's `close` on its channel, the mesh's rules) is
+//! opened again, in a new generation, when the peer is heard after one
+//! heartbeat interval, twice as long each time the kernel closes it again
+//! within a minute (up to 256 intervals).
 //!
 //! **Costs.** Routing records and the mesh's round-trip probes travel on
 //! the bus: a change of one kernel's links is flooded to every kernel
@@ -94,8 +97,8 @@
 //! joining changes N records), and each pair probes every 2 s. That is
 //! small for tens of kernels and grows quickly past a hundred. Two kernels
 //! that share a bus should not also be linked directly: the mesh keeps one
-//! link between two kernels and closes the other, and the NATS pipe would
-//! be reopened at the next heartbeat.
+//! link between two kernels and closes the other, and a closed NATS pipe
+//! keeps being reopened (less and less often, as above).
 //!
 //! # Delivery guarantees
 //!

@@ -797,3 +797,51 @@ fn a_mixed_mesh_survives_a_cluster_member_killed() {
     a.value.1.call("drvA", "shutdown", vec![]).unwrap();
     a.join().unwrap();
 }
+
+/// A kernel closes its link to a kernel on the bus (IKC's `close` to the
+/// channel session): both hear the other unregister (the goodbye travels
+/// over NATS), the pipes are opened again when the peer is next heard,
+/// both register again, and calls work.
+#[test]
+fn a_link_closed_by_its_kernel_is_opened_again() {
+    let test = "a_link_closed_by_its_kernel_is_opened_again";
+    if !nats_available(test) {
+        return;
+    }
+    let server = NatsServer::start().unwrap();
+    let (n, mut inbox) = notes();
+    let a = nats_kernel("A", &server.url(), "IKC::Native", &n);
+    let b = nats_kernel("B", &server.url(), "IKC::Native", &n);
+    wait_monitor(&mut inbox, "A", MonitorOp::Register, "B");
+    wait_monitor(&mut inbox, "B", MonitorOp::Register, "A");
+    let kernels = a.value.call("drvA", "kernels", vec![]).unwrap();
+    let channel = kernels
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k.as_array().unwrap()[0].to_string() == b.kernel_id)
+        .and_then(|k| k.as_array().unwrap()[2].as_i64())
+        .expect("A's channel to B");
+    let closed = a
+        .value
+        .call(
+            "drvA",
+            "post_session",
+            vec![s(&channel.to_string()), s("close")],
+        )
+        .unwrap();
+    assert_eq!(closed, true.into());
+    wait_monitor(&mut inbox, "A", MonitorOp::Unregister, "B");
+    wait_monitor(&mut inbox, "B", MonitorOp::Unregister, "A");
+    wait_monitor(&mut inbox, "A", MonitorOp::Register, "B");
+    wait_monitor(&mut inbox, "B", MonitorOp::Register, "A");
+    a.value
+        .call(
+            "drvA",
+            "call",
+            vec![s("poe://B/test/add_1"), 5.into(), s("answer")],
+        )
+        .unwrap();
+    assert_eq!(inbox.wait("answer").args, [Value::from(6)]);
+    shutdown(vec![a, b], &["A", "B"]);
+}
