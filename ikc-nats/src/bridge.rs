@@ -199,11 +199,14 @@ struct PipeId {
     tag: String,
 }
 
+/// A message kept for a kernel not heard on the bus yet, with its link tag.
+type Held = (LinkTag, Message);
+
 /// Messages from kernels that have not announced themselves (yet): kept
 /// until they do, within bounds.
 #[derive(Debug, Default)]
 struct Pending {
-    by_sender: HashMap<String, (Instant, Vec<(Option<LinkTag>, Message)>)>,
+    by_sender: HashMap<String, (Instant, Vec<Held>)>,
     last_ask: Option<Instant>,
 }
 
@@ -486,7 +489,7 @@ impl Bridge {
             .get(&p.kernel)
             .into_iter()
             .flat_map(|(_, msgs)| msgs.iter())
-            .filter_map(|(tag, _)| tag.as_ref())
+            .map(|(tag, _)| tag)
             .filter(|t| t.sender == p.incarnation)
             .map(|t| t.generation)
             .max()
@@ -579,8 +582,7 @@ impl Bridge {
             for (tag, msg) in waiting {
                 // Routing messages of another link than this one are over;
                 // requests stand on their own.
-                if is_mesh_control(&msg) && tag.is_some_and(|t| !self.gens.fits(p, generation, &t))
-                {
+                if is_mesh_control(&msg) && !self.gens.fits(p, generation, &tag) {
                     log::debug!(
                         "a routing message from {} on a closed link: dropped",
                         p.kernel
@@ -735,7 +737,7 @@ impl Bridge {
                     return;
                 }
             }
-            Verdict::Hold => return self.hold(sender, Some(tag), msg, &m.subject).await,
+            Verdict::Hold => return self.hold(sender, tag, msg, &m.subject).await,
         }
         if let Some(pipe) = self.pipes.get(sender) {
             let _ = pipe.to_kernel.send(msg).await;
@@ -744,7 +746,7 @@ impl Bridge {
 
     /// A message from a kernel not (or no longer) announced: keep it for
     /// when it announces itself, and ask every kernel to announce now.
-    async fn hold(&mut self, sender: &str, tag: Option<LinkTag>, msg: Message, subject: &str) {
+    async fn hold(&mut self, sender: &str, tag: LinkTag, msg: Message, subject: &str) {
         let senders = self.pending.by_sender.len();
         let entry = match self.pending.by_sender.get_mut(sender) {
             Some(entry) => entry,
