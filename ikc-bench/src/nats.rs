@@ -53,12 +53,19 @@ pub(crate) enum Via {
 /// The `nats` scenario's processes: the server kernel (attached to the bus
 /// at `url`, serving TCP too), a relay kernel in front of it for
 /// [`Via::Relay`], and the client's link.
+///
+/// Without `nats` (the plain `oneway` and `rtt` scenarios): a server
+/// process not on a bus, and a direct link.
 pub(crate) fn start(
     args: &Args,
-    url: &str,
     codec: &str,
-    via: Via,
+    nats: Option<(&str, Via)>,
 ) -> Result<(ServerProcess, Option<ServerProcess>, Link)> {
+    let Some((url, via)) = nats else {
+        let server = ServerProcess::start(args)?;
+        let port = server.port();
+        return Ok((server, None, Link::Direct(port)));
+    };
     let server = ServerProcess::start_as(args, "serve", &["--nats", url, "--codec", codec])?;
     let (relay, link) = match via {
         Via::Direct => (None, Link::Direct(server.port())),

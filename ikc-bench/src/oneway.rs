@@ -16,7 +16,6 @@ use ikc_responder::{Ikc, MonitorOp, MonitorStates};
 
 use crate::args::Args;
 use crate::nats::Link;
-use crate::process::ServerProcess;
 use crate::security::Security;
 use crate::stats::per_sec;
 use crate::{SERVER_NAME, SESSION, codec_name, payload};
@@ -209,14 +208,7 @@ pub(crate) fn run_over(args: &Args, url: &str, via: crate::nats::Via) -> Result<
 fn measure(args: &Args, nats: Option<(&str, crate::nats::Via)>) -> Result<u64> {
     let codec = args.get_or("codec", "native");
     let (args, security) = Security::prepare(args)?;
-    let (server, relay, link) = match nats {
-        Some((url, via)) => crate::nats::start(&args, url, codec, via)?,
-        None => {
-            let server = ServerProcess::start(&args)?;
-            let port = server.port();
-            (server, None, Link::Direct(port))
-        }
-    };
+    let (server, relay, link) = crate::nats::start(&args, codec, nats)?;
     let (fields, rate) = measure_over(&args, &link, &security)?;
     server.finish()?;
     drop(relay);

@@ -94,14 +94,7 @@ fn measure_kernel_rtt(args: &Args, nats: Option<(&str, crate::nats::Via)>) -> Re
     let warmup: u64 = args.number("warmup", 1000)?;
     ensure!(n > 0, "--n must be positive");
     let (args, security) = Security::prepare(args)?;
-    let (server, relay, link) = match nats {
-        Some((url, via)) => crate::nats::start(&args, url, codec, via)?,
-        None => {
-            let server = ServerProcess::start(&args)?;
-            let port = server.port();
-            (server, None, Link::Direct(port))
-        }
-    };
+    let (server, relay, link) = crate::nats::start(&args, codec, nats)?;
     let summary = calls_over(&link, name, &security, warmup, n)?;
     server.finish()?;
     drop(relay);
