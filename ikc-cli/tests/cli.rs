@@ -665,3 +665,60 @@ fn secret_and_tls_options() {
     expect_code(&out, 0);
     let _ = node.kill();
 }
+
+/// `ikc node --listen ... --nats URL` bridges its direct peers and the bus:
+/// `ikc ping` and `ikc trace` connected to it reach a node that is only on
+/// NATS. Skips (with a line) when nats-server is missing outside CI.
+#[test]
+fn a_node_on_nats_and_tcp_bridges_them() {
+    if !ikc_tests::nats::nats_available("a_node_on_nats_and_tcp_bridges_them") {
+        return;
+    }
+    let bus = ikc_nats::server::NatsServer::start().unwrap();
+    let url = bus.url();
+    let mut edge = Process::spawn(ikc(&[
+        "--json",
+        "node",
+        "--name",
+        "Edge",
+        "--listen",
+        "127.0.0.1:0",
+        "--nats",
+        &url,
+    ]))
+    .unwrap();
+    let listen = edge.wait_line(|l| l.contains("listening")).unwrap();
+    let addr = serde_json::from_str::<Json>(&listen).unwrap()["listening"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut busy = Process::spawn(ikc(&["node", "--name", "OnBus", "--nats", &url])).unwrap();
+    busy.wait_line(|l| l.starts_with("register Edge")).unwrap();
+    edge.wait_line(|l| l.contains(r#""event":"register""#) && l.contains(r#""kernel":"OnBus""#))
+        .unwrap();
+
+    let out = run(&["ping", &addr, "OnBus"]);
+    expect_code(&out, 0);
+    assert!(out.text().contains("PONG from OnBus"), "{}", out.text());
+    let out = run(&[
+        "--json",
+        "trace",
+        &addr,
+        "poe://OnBus/IKC/ping",
+        r#""PING""#,
+    ]);
+    expect_code(&out, 0);
+    let hops: Vec<Json> = out
+        .stdout
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hops.len(), 2, "{hops:?}");
+    assert_eq!(hops[0]["action"], json!("sent"));
+    assert_eq!(hops[1]["action"], json!("delivered"));
+
+    for node in [busy, edge] {
+        node.interrupt().unwrap();
+        expect_code(&node.wait().unwrap(), 0);
+    }
+}
