@@ -32,7 +32,9 @@ use std::collections::HashMap;
 
 use crate::presence::Presence;
 
-/// The header with a message's [`LinkTag`].
+/// The header naming the link of a message between kernels:
+/// `<sender's incarnation>/<receiver's incarnation>/<pair generation>`
+/// (see the crate docs, "Kernels on NATS in a mesh").
 pub const LINK_HEADER: &str = "IKC-Link";
 
 /// Which link of which pair a message between kernels belongs to.
