@@ -22,7 +22,8 @@ pub struct MeshEvent {
     /// The node's name.
     pub node: String,
     /// What happened: `hello` (its `node/hello` state ran), `answer` (a
-    /// call's answer came back), `register`/`unregister` (a kernel came or
+    /// call's answer, or a reply to its sender, came back), `subscribed`
+    /// (args: the specifiers subscribed to), `register`/`unregister` (a kernel came or
     /// went: args `[kernel ID, "direct"|"routed"]`), `error` (args
     /// `[operation, message]`), `linked` (a client link is up), `posted`
     /// (args `[number of kernels]`).
@@ -232,6 +233,41 @@ impl Node {
         self.ask("connect", vec![Value::from(i64::from(port))])
     }
 
+    /// Dial the node listening on `port`, fixing the link's routing
+    /// weight (`ClientConfig::link_weight`).
+    ///
+    /// # Errors
+    ///
+    /// The kernel is gone.
+    pub fn connect_weighted(&self, port: u16, weight: u32) -> anyhow::Result<()> {
+        self.ask(
+            "connect",
+            vec![Value::from(i64::from(port)), Value::from(i64::from(weight))],
+        )
+    }
+
+    /// The route this node's mesh router takes to `kernel` (an ID): the
+    /// ID of the neighbour it leaves through and the number of links;
+    /// `None` while the kernel is unreachable.
+    ///
+    /// # Errors
+    ///
+    /// The kernel is gone.
+    pub fn route(&self, kernel: &str) -> anyhow::Result<Option<(String, u32)>> {
+        let v = self
+            .handle
+            .call("driver", "route", vec![Value::from(kernel)])
+            .map_err(|e| anyhow::anyhow!("node {}: {e:?}", self.name))?;
+        let Some([via, hops]) = v.as_array() else {
+            return Ok(None);
+        };
+        let hops = hops
+            .as_i64()
+            .and_then(|h| u32::try_from(h).ok())
+            .unwrap_or(0);
+        Ok(Some((via.to_string(), hops)))
+    }
+
     /// Post `arg` to `spec` through IKC (`IKC/post`): reports `posted`.
     ///
     /// # Errors
@@ -258,6 +294,35 @@ impl Node {
     /// The kernel is gone.
     pub fn call(&self, spec: &str, arg: impl Into<Value>) -> anyhow::Result<()> {
         self.ask("call", vec![Value::from(spec), arg.into()])
+    }
+
+    /// Subscribe to the remote session `spec` (`poe://kernel/session`):
+    /// reports `subscribed` with the specifiers that succeeded. Posts to
+    /// the local proxy go with [`post_local`](Self::post_local).
+    ///
+    /// # Errors
+    ///
+    /// The kernel is gone.
+    pub fn subscribe(&self, spec: &str) -> anyhow::Result<()> {
+        self.ask("subscribe", vec![Value::from(spec)])
+    }
+
+    /// Post `arg` to `state` of the local session aliased `session` (a
+    /// subscription's proxy, `poe://kernel/session`), from the driver.
+    ///
+    /// # Errors
+    ///
+    /// The kernel is gone.
+    pub fn post_local(
+        &self,
+        session: &str,
+        state: &str,
+        arg: impl Into<Value>,
+    ) -> anyhow::Result<()> {
+        self.ask(
+            "post_local",
+            vec![Value::from(session), Value::from(state), arg.into()],
+        )
     }
 
     /// Close this node's channel to the kernel `peer` (by name or ID).
@@ -333,12 +398,19 @@ fn spawn_sessions(kernel: &mut Kernel, name: &str, tx: Sender<MeshEvent>) {
                 ctx.alias_set("node").expect("alias node");
                 Ikc::of(ctx)
                     .expect("a responder")
-                    .publish("node", &["hello", "echo", "other"]);
+                    .publish("node", &["hello", "echo", "other", "reply"]);
             })
             .state("hello", move |_, _, ev| r("hello", ev.args))
             .state("other", move |_, _, ev| r2("other", ev.args))
             .state("echo", |_, _, ev| {
                 ev.args.into_iter().next().unwrap_or_default()
+            })
+            // Answer the sender (a proxy SENDER when it is remote) at its
+            // `answer` state.
+            .state("reply", |_, ctx, ev| {
+                if let Some(to) = ev.sender.target() {
+                    let _ = ctx.post(to, "answer", ev.args);
+                }
             })
             .state("shutdown", |_, ctx, _| {
                 let _ = ctx.alias_remove("node");
@@ -365,10 +437,15 @@ fn spawn_sessions(kernel: &mut Kernel, name: &str, tx: Sender<MeshEvent>) {
                 let me = me.clone();
                 move |_, ctx, ev| {
                     let port = ev.args.first().and_then(Value::as_i64).unwrap_or(0);
+                    let weight = ev.args.get(1).and_then(Value::as_i64);
                     let report = report.clone();
-                    let config = ClientConfig::tcp("127.0.0.1", u16::try_from(port).unwrap_or(0))
-                        .name(me.as_str())
-                        .on_connect(move |_| report("linked", vec![Value::from(port)]));
+                    let mut config =
+                        ClientConfig::tcp("127.0.0.1", u16::try_from(port).unwrap_or(0))
+                            .name(me.as_str())
+                            .on_connect(move |_| report("linked", vec![Value::from(port)]));
+                    if let Some(w) = weight.and_then(|w| u32::try_from(w).ok()) {
+                        config = config.link_weight(w);
+                    }
                     if let Err(e) = Client::spawn(ctx, config) {
                         log::warn!("cannot connect to port {port}: {e}");
                     }
@@ -400,6 +477,24 @@ fn spawn_sessions(kernel: &mut Kernel, name: &str, tx: Sender<MeshEvent>) {
             .state("answer", {
                 let report = report.clone();
                 move |_, _, ev| report("answer", ev.args)
+            })
+            .state("subscribe", |_, ctx, ev| {
+                let spec = ev.args.first().map(Value::to_string).unwrap_or_default();
+                if let Some(ikc) = Ikc::of(ctx) {
+                    let _ = ikc.subscribe(ctx, &[spec], Some("subscribed"));
+                }
+            })
+            .state("subscribed", {
+                let report = report.clone();
+                move |_, _, ev| report("subscribed", ev.args)
+            })
+            .state("post_local", |_, ctx, ev| {
+                let session = ev.args.first().map(Value::to_string).unwrap_or_default();
+                let state = ev.args.get(1).map(Value::to_string).unwrap_or_default();
+                let arg = ev.args.get(2).cloned().unwrap_or_default();
+                if let Err(e) = ctx.post(session.as_str(), state, vec![arg]) {
+                    log::warn!("post to {session}: {e}");
+                }
             })
             .state("cut", |_, ctx, ev| {
                 let peer = ev.args.first().map(Value::to_string).unwrap_or_default();
@@ -439,6 +534,21 @@ fn spawn_sessions(kernel: &mut Kernel, name: &str, tx: Sender<MeshEvent>) {
                     let args = ev.args.into_iter().skip(4).collect();
                     report("error", args);
                 }
+            })
+            .state("route", |_, ctx, ev| {
+                let kernel = ev.args.first().map(Value::to_string).unwrap_or_default();
+                let Some(ikc) = Ikc::of(ctx) else {
+                    return Value::Undef;
+                };
+                ikc.mesh_routes()
+                    .into_iter()
+                    .find(|r| r.kernel_id == kernel.as_str())
+                    .map_or(Value::Undef, |r| {
+                        Value::Array(vec![
+                            Value::from(r.via.as_str()),
+                            Value::from(i64::from(r.hops)),
+                        ])
+                    })
             })
             .state("stats", |_, ctx, _| {
                 Ikc::of(ctx).map_or(Value::Undef, |ikc| {

@@ -5,8 +5,9 @@ use std::str::FromStr;
 use anyhow::{Context, Result, bail};
 
 /// Every option any scenario reads.
-const KNOWN: [&str; 22] = [
+const KNOWN: [&str; 23] = [
     "nats",
+    "monitor-messages",
     "tls",
     "secret",
     "tls-dir",
@@ -31,7 +32,7 @@ const KNOWN: [&str; 22] = [
 ];
 
 /// Options that take no value.
-const FLAGS: [&str; 2] = ["tls", "secret"];
+const FLAGS: [&str; 3] = ["tls", "secret", "monitor-messages"];
 
 /// The options given after the scenario name.
 #[derive(Debug, Clone, Default)]

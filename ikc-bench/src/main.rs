@@ -62,6 +62,8 @@ const USAGE: &str =
     "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|handshake|security|local|memory|pingpong|erlang|nats|mesh-*|all|serve> [options]
 
   oneway    [--n 2000000] [--codec native|storable|dumper] [--batch 1000] [--window 4] [--tls] [--secret]
+            [--monitor-messages]   the server has a monitor of every message (leaving, arriving,
+            routed, dropped) of every kernel: what watching messages costs
   rtt       [--n 20000] [--warmup 1000] [--codec native|storable|dumper] [--tls] [--secret]
   lite-rtt  [--n 20000] [--warmup 1000] [--codec native|storable|dumper] [--tls] [--secret]
   fanin     [--threads 100] [--n 200000] [--warmup 20] [--codec native|storable|dumper]
@@ -81,7 +83,7 @@ const USAGE: &str =
   mesh-broadcast [--kernels 50]  poe://*/node/hello to every kernel of a mesh: copies and time
   mesh-converge [--kernels 50]   a link cut in a mesh: time until the reroute
   mesh-storm [--kernels 100]     kernels joining one hub at once: control messages sent
-  serve     [--port 0]      the server process (started by the scenarios themselves)
+  serve     [--port 0] [--monitor-messages]   the server process (started by the scenarios themselves)
   relay     --next PORT     a relay kernel (started by the mesh scenarios)
 
   Scenarios that talk to a server take --connect PORT (a server started by

@@ -52,6 +52,9 @@ impl ServerProcess {
                 command.args([format!("--{key}"), value.to_owned()]);
             }
         }
+        if args.flag("monitor-messages") {
+            command.arg("--monitor-messages");
+        }
         command.stdin(Stdio::piped()).stdout(Stdio::piped());
         let mut child = command.spawn().context("starting the server process")?;
         let stdin = child.stdin.take();

@@ -9,7 +9,10 @@
 //! - `quit`: stops the server.
 //!
 //! With `--nats URL` the kernel is also attached to that NATS bus as
-//! `Bench` (in the `--codec` freezer), for the `nats` scenario.
+//! `Bench` (in the `--codec` freezer), for the `nats` scenario. With
+//! `--monitor-messages` a session monitors every message of every kernel
+//! (IKC's `leaving`, `arriving`, `routed` and `dropped` monitors of `*`)
+//! and counts what it hears, so a scenario shows what watching costs.
 //!
 //! It prints `port=N` once listening, and exits when a client posts
 //! `quit` or when its standard input closes (the benchmark that started it
@@ -20,7 +23,7 @@ use std::io::{Read, Write};
 use anyhow::Result;
 use ikc_core::{InlineStates, Kernel};
 use ikc_freezer::{Hash, Value};
-use ikc_responder::Ikc;
+use ikc_responder::{Ikc, MonitorOp, MonitorStates};
 use ikc_server::{Server, ServerConfig};
 
 use crate::args::Args;
@@ -91,6 +94,23 @@ pub(crate) fn serve(args: &Args) -> Result<()> {
             })
             .state("quit", |_, ctx, _| ctx.stop()),
     );
+    if args.flag("monitor-messages") {
+        kernel.spawn(
+            InlineStates::with_heap(0_u64)
+                .state("_start", |_, ctx, _| {
+                    ctx.alias_set("bench message monitor")
+                        .expect("the alias is free");
+                    let mut states = MonitorStates::new();
+                    for op in MonitorOp::MESSAGES {
+                        states = states.on(op, "message");
+                    }
+                    Ikc::require(ctx)
+                        .expect("the server started the responder")
+                        .monitor(ctx, "*", &states);
+                })
+                .state("message", |seen: &mut u64, _, _| *seen += 1),
+        );
+    }
     exit_with_stdin();
     let mut stdout = std::io::stdout();
     writeln!(stdout, "port={}", listening.port().unwrap_or(port))?;

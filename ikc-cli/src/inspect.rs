@@ -14,11 +14,13 @@ use crate::lite::connect;
 /// What to ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Topic {
-    /// Every kernel known, with its names and how it is reached.
+    /// Every kernel known, with its names, incarnation and how it is
+    /// reached (directly, or routed through a neighbour).
     Kernels,
-    /// Every connection: peer, addresses, protocol, freezer, traffic.
+    /// Every connection: peer, addresses, protocol, freezer, traffic,
+    /// measured round trip and mesh weight.
     Links,
-    /// Destination, next hop and cost for each kernel reached through a link.
+    /// Destination, next hop, cost and hops for each kernel reached.
     Routes,
     /// Sessions with their aliases and published states.
     Sessions,
@@ -40,7 +42,15 @@ impl Topic {
     /// The columns of the table, as keys of each entry.
     fn columns(self) -> &'static [&'static str] {
         match self {
-            Self::Kernels => &["id", "reached", "channel", "aliases"],
+            Self::Kernels => &[
+                "id",
+                "reached",
+                "via",
+                "hops",
+                "channel",
+                "incarnation",
+                "aliases",
+            ],
             Self::Links => &[
                 "channel",
                 "side",
@@ -53,6 +63,8 @@ impl Topic {
                 "bytes_in",
                 "bytes_out",
                 "bytes_queued",
+                "rtt_us",
+                "weight",
             ],
             Self::Routes => &["destination", "next_hop", "cost", "hops", "channel"],
             Self::Sessions => &["id", "aliases", "published"],

@@ -244,7 +244,7 @@ pub(crate) fn trace(
         } else {
             let at = hop.get("time").and_then(Value::as_f64).unwrap_or(start);
             let detail = match action.as_str() {
-                "sent" => format!("-> {}", text("link")),
+                "sent" | "routed" => format!("-> {}", text("link")),
                 "delivered" => format!("to {}", text("to")),
                 "dropped" => format!("because {}", text("reason")),
                 _ => String::new(),

@@ -128,8 +128,8 @@ enum Command {
         max_len: usize,
     },
     /// Post a message marked for tracing through the kernel at ADDR, and
-    /// print each hop it makes (an ikc-rs kernel): sent, delivered, dropped
-    /// (exit 1).
+    /// print each hop it makes (an ikc-rs kernel): sent, routed (passed on
+    /// by a kernel on the way), delivered, dropped (exit 1).
     Trace {
         /// The kernel the message enters at.
         addr: Addr,
@@ -139,18 +139,20 @@ enum Command {
         #[arg(value_name = "JSON")]
         arg: Option<String>,
     },
-    /// List every kernel the kernel at ADDR knows, with its names and how it is reached.
+    /// List every kernel the kernel at ADDR reaches, with its names,
+    /// incarnation and how it is reached (direct, or routed via a neighbour).
     Kernels {
         /// The kernel to ask.
         addr: Addr,
     },
     /// List the connections of the kernel at ADDR: peer, addresses,
-    /// protocol, freezer, messages and bytes in and out, bytes queued.
+    /// protocol, freezer, messages and bytes in and out, bytes queued,
+    /// measured round trip (us) and mesh weight.
     Links {
         /// The kernel to ask.
         addr: Addr,
     },
-    /// List the routes of the kernel at ADDR: destination, next hop, cost.
+    /// List the routes of the kernel at ADDR: destination, next hop, cost, hops.
     Routes {
         /// The kernel to ask.
         addr: Addr,
@@ -180,6 +182,11 @@ enum Command {
         /// Longest wait between two dials, in seconds.
         #[arg(long, value_parser = parse_seconds, default_value = "5")]
         max_backoff: Duration,
+        /// Fix the mesh routing weight of every link this node makes or
+        /// accepts (a measured loopback link weighs about 100; routes take
+        /// the lightest path), instead of measuring round trips.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        link_weight: Option<u32>,
         /// Attach to a NATS bus (URL[,URL...] for failover): every kernel on it
         /// is reachable, and NATS clients may call this kernel's published states.
         #[arg(long)]
@@ -237,8 +244,17 @@ fn main() -> ExitCode {
             listen,
             connect,
             max_backoff,
+            link_weight,
             nats,
-        } => node::run(common, aliases, listen, connect, max_backoff, nats),
+        } => node::run(
+            common,
+            aliases,
+            listen,
+            connect,
+            max_backoff,
+            link_weight,
+            nats,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -40,6 +40,7 @@ pub(crate) fn run(
     listen: Vec<Addr>,
     connect: Vec<Addr>,
     max_backoff: Duration,
+    link_weight: Option<u32>,
     nats: Option<String>,
 ) -> Result<(), Failure> {
     let Some(name) = common.name.clone() else {
@@ -76,6 +77,9 @@ pub(crate) fn run(
         }
         if let Some(tls) = server_tls.clone() {
             config = config.tls(tls);
+        }
+        if let Some(weight) = link_weight {
+            config = config.link_weight(weight);
         }
         let listening = Server::spawn(&mut kernel, config)
             .map_err(|e| Failure::Connection(format!("cannot listen on {addr}: {}", chain(&e))))?;
@@ -139,6 +143,7 @@ pub(crate) fn run(
                     timeout,
                     &freezers,
                     max_backoff,
+                    link_weight,
                     (secret.clone(), tls.clone()),
                 );
             }
@@ -192,6 +197,7 @@ fn dial(
     timeout: Duration,
     freezers: &[String],
     max_backoff: Duration,
+    link_weight: Option<u32>,
     (secret, tls): (Option<Secret>, Option<TlsClient>),
 ) {
     let mut reconnect = Reconnect::default();
@@ -208,6 +214,10 @@ fn dial(
     .connect_timeout(timeout)
     .serializers(freezers.iter().cloned())
     .reconnect(reconnect);
+    let config = match link_weight {
+        Some(weight) => config.link_weight(weight),
+        None => config,
+    };
     let config = match secret {
         Some(secret) => config.secret(secret),
         None => config,

@@ -359,14 +359,21 @@ fn one_shot_commands_against_perl_ikc() {
     }
 }
 
-/// `ikc --json TOPIC ADDR`, one JSON object per line.
-fn listing(topic: &str, addr: &str) -> Vec<Json> {
-    let out = run(&["--json", topic, addr]);
+/// `ikc ARGS` that succeeds printing one JSON object per line.
+#[track_caller]
+fn json_lines(args: &[&str]) -> Vec<Json> {
+    let out = run(args);
     expect_code(&out, 0);
     out.stdout
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
+}
+
+/// `ikc --json TOPIC ADDR`, one JSON object per line.
+#[track_caller]
+fn listing(topic: &str, addr: &str) -> Vec<Json> {
+    json_lines(&["--json", topic, addr])
 }
 
 #[test]
@@ -411,8 +418,13 @@ fn introspection_of_our_server() {
 
     let routes = listing("routes", &port);
     assert_eq!(routes.len(), 1, "{routes:?}");
-    assert_eq!(routes[0]["cost"], json!(1));
+    // One hop over the asking connection (that `ikc` run's), at the
+    // weight the router gives such a link.
+    assert_eq!(routes[0]["cost"], link["weight"], "{routes:?} {link}");
+    assert_eq!(routes[0]["hops"], json!(1));
     assert_eq!(routes[0]["destination"], routes[0]["next_hop"]);
+    // A leaf (the `ikc` tool) is never probed: no round trip.
+    assert_eq!(link["rtt_us"], json!(null));
 
     let sessions = listing("sessions", &port);
     let test = sessions
@@ -496,6 +508,7 @@ fn watch_prints_messages_leaving_arriving_and_dropped() {
     // then the error report leaving for its sender.
     assert_eq!(seen[2]["args"], json!([1]));
     assert_eq!(seen[3]["kernel"], json!("caller2"));
+    assert_eq!(seen[3]["args"], json!([1]), "what was refused: {}", seen[3]);
     assert!(
         seen[3]["reason"]
             .as_str()
@@ -526,13 +539,7 @@ fn trace_prints_each_hop() {
     let mut node = Process::spawn(ikc(&["node", "--name", "Far", "--connect", &port])).unwrap();
     node.wait_line(|l| l.starts_with("register ") && l.contains("(real)"))
         .unwrap();
-    let out = run(&["--json", "trace", &port, "poe://Far/IKC/ping", r#""PING""#]);
-    expect_code(&out, 0);
-    let hops: Vec<Json> = out
-        .stdout
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let hops = json_lines(&["--json", "trace", &port, "poe://Far/IKC/ping", r#""PING""#]);
     assert_eq!(hops.len(), 2, "{hops:?}");
     assert_eq!(hops[0]["action"], json!("sent"));
     assert_eq!(hops[0]["kernel"], json!(server.kernel_id));
@@ -666,6 +673,266 @@ fn secret_and_tls_options() {
     let _ = node.kill();
 }
 
+/// Start `ikc --json node --name NAME ARGS...` and wait for its
+/// `listening` line when it listens: the process and the address.
+fn json_node(name: &str, args: &[&str]) -> (Process, Option<String>) {
+    let mut all = vec!["--json", "node", "--name", name];
+    all.extend_from_slice(args);
+    let mut node = Process::spawn(ikc(&all)).unwrap();
+    let at = args.contains(&"--listen").then(|| {
+        let line = node.wait_line(|l| l.contains("listening")).unwrap();
+        serde_json::from_str::<Json>(&line).unwrap()["listening"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    });
+    (node, at)
+}
+
+/// Wait until `node` (a `--json` node) prints that `kernel` registered.
+fn wait_registered(node: &mut Process, kernel: &str) -> Json {
+    let needle = format!(r#""kernel":"{kernel}""#);
+    let line = node
+        .wait_line(|l| l.contains(r#""event":"register""#) && l.contains(&needle))
+        .unwrap();
+    serde_json::from_str(&line).unwrap()
+}
+
+/// The entry of `listing` whose `key` is `value`.
+#[track_caller]
+fn entry<'a>(listing: &'a [Json], key: &str, value: &Json) -> &'a Json {
+    listing
+        .iter()
+        .find(|e| &e[key] == value)
+        .unwrap_or_else(|| panic!("no {key} = {value} in {listing:#?}"))
+}
+
+/// A line of three nodes, A - B - C: A reaches C only through B. `ikc
+/// kernels`, `routes` and `links` show the routed kernel, its route and
+/// the links' measured round trips; `ikc watch --ops routed` at B sees a
+/// call from A's side to C pass through B both ways (and no `arriving`);
+/// `ikc trace` prints each hop; the counters count what was routed.
+#[test]
+fn a_three_kernel_mesh_introspected_watched_and_traced() {
+    let (mut a, a_addr) = json_node("A", &["--listen", "127.0.0.1:0"]);
+    let a_addr = a_addr.unwrap();
+    let (b, b_addr) = json_node("B", &["--listen", "127.0.0.1:0", "--connect", &a_addr]);
+    let b_addr = b_addr.unwrap();
+    let (mut c, _) = json_node("C", &["--connect", &b_addr]);
+    // A hears of C through B: registered as routed.
+    let c_at_a = wait_registered(&mut a, "C");
+    assert_eq!(c_at_a["args"][1], json!("routed"), "{c_at_a}");
+    wait_registered(&mut c, "A");
+
+    let kernels = listing("kernels", &a_addr);
+    let own = entry(&kernels, "reached", &json!("local"));
+    assert!(own["aliases"].as_array().unwrap().contains(&json!("A")));
+    assert!(own["incarnation"].is_u64(), "{own}");
+    let named = |name: &str| {
+        kernels
+            .iter()
+            .find(|k| k["aliases"].as_array().unwrap().contains(&json!(name)))
+            .unwrap_or_else(|| panic!("no kernel named {name} in {kernels:#?}"))
+            .clone()
+    };
+    let (kb, kc) = (named("B"), named("C"));
+    assert_eq!(kb["reached"], json!("direct"), "{kb}");
+    assert_eq!(kb["hops"], json!(1));
+    assert!(kb["incarnation"].is_u64(), "{kb}");
+    assert_eq!(kc["reached"], json!("routed"), "{kc}");
+    assert_eq!(kc["via"], kb["id"], "{kc}");
+    assert_eq!(kc["hops"], json!(2));
+    assert!(kc["incarnation"].is_u64(), "{kc}");
+    // Through B's link.
+    assert_eq!(kc["channel"], kb["channel"]);
+    let (b_id, c_id) = (kb["id"].clone(), kc["id"].clone());
+
+    let routes = listing("routes", &a_addr);
+    let to_b = entry(&routes, "destination", &b_id);
+    let to_c = entry(&routes, "destination", &c_id);
+    assert_eq!(to_b["next_hop"], b_id);
+    assert_eq!(to_b["hops"], json!(1));
+    assert_eq!(to_c["next_hop"], b_id, "{to_c}");
+    assert_eq!(to_c["hops"], json!(2));
+    assert!(
+        to_c["cost"].as_u64().unwrap() > to_b["cost"].as_u64().unwrap(),
+        "{routes:?}"
+    );
+    assert_eq!(to_c["channel"], to_b["channel"]);
+
+    // The link to B: measured by the router's probes (the first one goes
+    // out as the link comes up; a reply may still be on its way, so ask
+    // again until it is in); the asking `ikc` is a leaf, never probed.
+    let mut asked = 0;
+    let links = loop {
+        let links = listing("links", &a_addr);
+        if entry(&links, "peer", &b_id)["rtt_us"].is_u64() {
+            break links;
+        }
+        asked += 1;
+        assert!(asked < 50, "no round trip measured: {links:#?}");
+    };
+    let to_b = entry(&links, "peer", &b_id);
+    assert!(to_b["weight"].as_u64().unwrap() > 0, "{to_b}");
+    let leaf = links.iter().find(|l| l["peer"] != b_id).unwrap();
+    assert_eq!(leaf["rtt_us"], json!(null), "{leaf}");
+    let out = run(&["links", &a_addr]);
+    expect_code(&out, 0);
+    assert!(out.stdout[0].ends_with("RTT_US  WEIGHT"), "{}", out.text());
+
+    // B passes a call from A's side to C on, and its answer back; nothing
+    // of it arrives at B itself.
+    let mut watch = Process::spawn(ikc(&[
+        "--json",
+        "watch",
+        &b_addr,
+        "--ops",
+        "routed,arriving",
+        "--count",
+        "2",
+    ]))
+    .unwrap();
+    watch.wait_line(|l| l.contains("watching")).unwrap();
+    let out = run(&[
+        "--json",
+        "--name",
+        "asker",
+        "call",
+        &a_addr,
+        "poe://C/IKC/ping",
+        r#""PING""#,
+    ]);
+    assert_eq!(json_line(&out), json!("PONG"));
+    let watch = watch.wait().unwrap();
+    expect_code(&watch, 0);
+    let seen = events(&watch.stdout);
+    let ops: Vec<&str> = seen.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["routed", "routed"], "{seen:#?}");
+    // The call on its way to C, from the asker.
+    assert_eq!(seen[0]["kernel"], c_id);
+    assert_eq!(seen[0]["state"], json!("ping"));
+    assert_eq!(seen[0]["from"], json!("poe://asker/IKCLite"));
+    assert_eq!(seen[0]["args"], json!("PING"));
+    // Its answer on its way back to A (for the asker).
+    assert_eq!(
+        seen[1]["kernel"],
+        entry(&kernels, "reached", &json!("local"))["id"]
+    );
+    assert_eq!(seen[1]["to"], json!("poe://asker/IKCLite/response0"));
+
+    // Each hop of a traced message: sent at A, routed at B, delivered at C.
+    let hops = json_lines(&["--json", "trace", &a_addr, "poe://C/IKC/ping", r#""PING""#]);
+    let did: Vec<(&str, &Json)> = hops
+        .iter()
+        .map(|h| (h["action"].as_str().unwrap(), &h["kernel"]))
+        .collect();
+    assert_eq!(
+        did,
+        [
+            ("sent", &own["id"]),
+            ("routed", &b_id),
+            ("delivered", &c_id)
+        ],
+        "{hops:#?}"
+    );
+    assert_eq!(hops[0]["link"], b_id);
+    assert_eq!(hops[1]["link"], c_id);
+    let out = run(&["trace", &a_addr, "poe://C/IKC/ping"]);
+    expect_code(&out, 0);
+    assert_eq!(out.stdout.len(), 3, "{}", out.text());
+    assert!(
+        out.stdout[1].starts_with("hop 2 ")
+            && out.stdout[1].ends_with(&format!(
+                "{} routed -> {}",
+                b_id.as_str().unwrap(),
+                c_id.as_str().unwrap()
+            )),
+        "{}",
+        out.text()
+    );
+
+    // B routed the call, its answer and the traced messages (both ways
+    // for the hops C reported to A); it sent and delivered none of them.
+    let counters = json_line(&run(&["--json", "counters", &b_addr]));
+    assert!(counters["routed"].as_u64().unwrap() >= 6, "{counters}");
+    let counters = json_line(&run(&["--json", "counters", &a_addr]));
+    assert!(counters["routed"].as_u64().unwrap() >= 2, "{counters}");
+
+    for node in [a, b, c] {
+        node.interrupt().unwrap();
+        expect_code(&node.wait().unwrap(), 0);
+    }
+}
+
+/// The introspection states of `IKC` are requests like any other: with a
+/// request hook set, a kernel it refuses gets IKC's refusal, and `ikc`
+/// exits 1 saying why.
+#[test]
+fn introspection_goes_through_the_request_hook() {
+    let server = spawn_server(
+        "Guarded",
+        &Endpoint::Tcp(0),
+        |c| c.name("Guarded"),
+        |k| {
+            spawn_test_session(k, true);
+            k.spawn(ikc_core::InlineStates::new().state("_start", |_, ctx, _| {
+                let ikc = ikc_responder::Ikc::of(ctx).expect("a responder");
+                ikc.authorize_requests(|req| {
+                    if req.remote_kernel == "intruder" && req.session == "IKC" {
+                        Err(format!(
+                            "{} may not look at {}",
+                            req.remote_kernel, req.state
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                });
+            }));
+            Ok(())
+        },
+    );
+    let port = server.value.at.port().to_string();
+    for topic in ["links", "kernels", "routes", "sessions", "counters"] {
+        let out = run(&["--name", "intruder", topic, &port]);
+        expect_code(&out, 1);
+        assert!(
+            out.stderr
+                .contains(&format!("Not authorized: intruder may not look at {topic}")),
+            "{topic}: {}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty(), "{topic}: {}", out.text());
+    }
+    for args in [
+        &["watch", &port][..],
+        &["trace", &port, "test/echo", "1"][..],
+    ] {
+        let mut all = vec!["--name", "intruder"];
+        all.extend_from_slice(args);
+        let out = run(&all);
+        expect_code(&out, 1);
+        assert!(
+            out.stderr.contains("Not authorized"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // Others may look, and the intruder may still call what the hook allows.
+    expect_code(&run(&["--name", "operator", "links", &port]), 0);
+    assert_eq!(
+        json_line(&run(&[
+            "--name",
+            "intruder",
+            "--json",
+            "call",
+            &port,
+            "test/fetchQ"
+        ])),
+        json!(42)
+    );
+    stop(server);
+}
+
 /// `ikc node --listen ... --nats URL` bridges its direct peers and the bus:
 /// `ikc ping` and `ikc trace` connected to it reach a node that is only on
 /// NATS. Skips (with a line) when nats-server is missing outside CI.
@@ -676,43 +943,22 @@ fn a_node_on_nats_and_tcp_bridges_them() {
     }
     let bus = ikc_nats::server::NatsServer::start().unwrap();
     let url = bus.url();
-    let mut edge = Process::spawn(ikc(&[
-        "--json",
-        "node",
-        "--name",
-        "Edge",
-        "--listen",
-        "127.0.0.1:0",
-        "--nats",
-        &url,
-    ]))
-    .unwrap();
-    let listen = edge.wait_line(|l| l.contains("listening")).unwrap();
-    let addr = serde_json::from_str::<Json>(&listen).unwrap()["listening"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (mut edge, addr) = json_node("Edge", &["--listen", "127.0.0.1:0", "--nats", &url]);
+    let addr = addr.expect("Edge listens");
     let mut busy = Process::spawn(ikc(&["node", "--name", "OnBus", "--nats", &url])).unwrap();
     busy.wait_line(|l| l.starts_with("register Edge")).unwrap();
-    edge.wait_line(|l| l.contains(r#""event":"register""#) && l.contains(r#""kernel":"OnBus""#))
-        .unwrap();
+    wait_registered(&mut edge, "OnBus");
 
     let out = run(&["ping", &addr, "OnBus"]);
     expect_code(&out, 0);
     assert!(out.text().contains("PONG from OnBus"), "{}", out.text());
-    let out = run(&[
+    let hops = json_lines(&[
         "--json",
         "trace",
         &addr,
         "poe://OnBus/IKC/ping",
         r#""PING""#,
     ]);
-    expect_code(&out, 0);
-    let hops: Vec<Json> = out
-        .stdout
-        .iter()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     assert_eq!(hops.len(), 2, "{hops:?}");
     assert_eq!(hops[0]["action"], json!("sent"));
     assert_eq!(hops[1]["action"], json!("delivered"));

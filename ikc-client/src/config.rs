@@ -93,6 +93,10 @@ pub struct ClientConfig {
     /// Shared secret and TLS: set them with [`secret`](Self::secret) and
     /// [`tls`](Self::tls). None by default (IKC as Perl speaks it).
     pub security: LinkSecurity,
+    /// The routing weight of this client's connection, fixed instead of measured (see
+    /// [`link_weight`](Self::link_weight)); `None` (the default) derives
+    /// it from the measured round trip.
+    pub link_weight: Option<u32>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -115,6 +119,7 @@ impl fmt::Debug for ClientConfig {
             .field("on_connect", &self.on_connect.is_some())
             .field("on_error", &self.on_error.is_some())
             .field("security", &self.security)
+            .field("link_weight", &self.link_weight)
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +145,7 @@ impl ClientConfig {
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             reconnect: None,
             security: LinkSecurity::default(),
+            link_weight: None,
         }
     }
 
@@ -237,6 +243,25 @@ impl ClientConfig {
     /// Reconnect with backoff when the connection fails or is lost.
     pub fn reconnect(mut self, reconnect: Reconnect) -> Self {
         self.reconnect = Some(reconnect);
+        self
+    }
+
+    /// Fix the routing weight of this client's link instead of deriving it from the
+    /// measured round trip. The mesh sends a message along the path whose
+    /// links weigh least in total; a link measured on loopback weighs
+    /// about 100 (100 plus one per 100 µs of smoothed round trip). A large
+    /// weight keeps traffic off a link while another path exists (a backup
+    /// link); a small one draws it there. The kernel at the other end takes
+    /// the same weight, unless it fixes one itself: then the larger counts.
+    ///
+    /// ```
+    /// use ikc_client::ClientConfig;
+    ///
+    /// let config = ClientConfig::tcp("127.0.0.1", 31337).link_weight(1000);
+    /// assert_eq!(config.link_weight, Some(1000));
+    /// ```
+    pub fn link_weight(mut self, weight: u32) -> Self {
+        self.link_weight = Some(weight.max(1));
         self
     }
 

@@ -266,6 +266,7 @@ impl ClientSession {
         options.high_water = self.config.high_water;
         options.close_timeout = self.config.close_timeout;
         options.security = self.config.security.clone();
+        options.link_weight = self.config.link_weight;
         options.subscribe.clone_from(&self.config.subscribe);
         let me = ctx.session_id();
         let on_connect = Rc::clone(&self.on_connect);

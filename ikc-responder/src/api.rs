@@ -11,7 +11,7 @@ use crate::error::{ConnectionError, IkcError};
 use crate::monitor::MonitorStates;
 use crate::responder;
 use crate::send::send_msg;
-use crate::state::{self, Route, Shared};
+use crate::state::{self, Shared};
 
 /// The responder's object interface, for code running in the responder's
 /// kernel (a handler with its [`Ctx`]). Cheap to clone; not `Send`.
@@ -44,8 +44,33 @@ pub struct KernelInfo {
     pub id: String,
     /// Its other names.
     pub aliases: Vec<String>,
-    /// The channel session it is reached through (`None` for our own kernel).
+    /// The channel session it is reached through: its own link, or the
+    /// first link of the path for a kernel reached through others (`None`
+    /// for our own kernel).
     pub channel: Option<SessionId>,
+    /// How it is reached.
+    pub reached: Reached,
+    /// The number it drew when it started (a restarted kernel has a
+    /// larger one), for kernels of the mesh; `None` for kernels that do
+    /// not route (Perl IKC, ClientLite) and kernels outside the mesh.
+    pub incarnation: Option<u64>,
+}
+
+/// How a kernel is reached from this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reached {
+    /// It is this kernel.
+    Local,
+    /// Over a link of its own.
+    Direct,
+    /// Through other kernels of the mesh.
+    Routed {
+        /// The neighbour a message for it goes to first (its kernel ID).
+        via: String,
+        /// How many links the path crosses.
+        hops: u32,
+    },
 }
 
 impl Ikc {
@@ -339,21 +364,11 @@ impl Ikc {
         responder::register_local(&self.shared, ctx, &names);
     }
 
-    /// Every kernel the responder can reach (our own included), in the
-    /// order they registered.
+    /// Every kernel the responder can reach: our own, those connected
+    /// directly (in the order they registered), then those the mesh
+    /// reaches through others (by ID).
     pub fn kernels(&self) -> Vec<KernelInfo> {
-        let st = self.shared.borrow();
-        st.remotes
-            .kernels()
-            .map(|(id, route)| KernelInfo {
-                id: id.to_owned(),
-                aliases: st.remotes.aliases_of(id).to_vec(),
-                channel: match route {
-                    Route::Local => None,
-                    Route::Channel(s) => Some(s),
-                },
-            })
-            .collect()
+        crate::introspect::kernels(&self.shared)
     }
 
     /// Report a connection problem that has no `on_error` to take it to the
@@ -381,6 +396,13 @@ impl Ikc {
     /// is reached.
     pub fn mesh_kernels(&self) -> Vec<ikc_router::KernelEntry> {
         self.shared.borrow().mesh.router.kernels()
+    }
+
+    /// The route the mesh router takes to each kernel it reaches: the
+    /// neighbour a message leaves through, the path's total weight and its
+    /// number of links.
+    pub fn mesh_routes(&self) -> Vec<ikc_router::RouteEntry> {
+        self.shared.borrow().mesh.router.routes()
     }
 
     /// Is a kernel with this name or ID connected?

@@ -4,13 +4,15 @@
 //! `IKC` session's states `kernels`, `links`, `routes`, `sessions` and
 //! `counters` (each a list of hashes, or one hash for `counters`).
 
-use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ikc_channel::{Protocol, Side};
 use ikc_core::{Ctx, SessionId};
 use ikc_freezer::{Hash, Value};
 
+use crate::api::{KernelInfo, Reached};
+use crate::mesh::{link_id, session_of};
 use crate::state::{Route, Shared};
 
 /// The states the `IKC` session publishes for introspection.
@@ -88,6 +90,12 @@ pub struct LinkInfo {
     pub bytes_out: u64,
     /// Bytes waiting for the peer to read them.
     pub bytes_queued: u64,
+    /// The round trip the mesh router measures with its probes, smoothed
+    /// (links to kernels that route, once a probe came back).
+    pub rtt: Option<Duration>,
+    /// The weight the router gives the link in the mesh's paths (links
+    /// the router knows).
+    pub weight: Option<u32>,
 }
 
 /// How a destination kernel is reached.
@@ -126,7 +134,8 @@ pub struct Counters {
     pub delivered: u64,
     /// Messages passed on to another kernel on their way (by the mesh).
     pub routed: u64,
-    /// Messages put on a link to another kernel.
+    /// Messages this kernel sent on a link to another kernel (those it
+    /// passed on for others count as routed).
     pub sent: u64,
     /// Requests not delivered, by cause (IKC's stage: `check`, `request`,
     /// `invocation`, `resolve`, ...).
@@ -172,6 +181,10 @@ fn opt(s: Option<&str>) -> Value {
     s.map_or(Value::Undef, Value::from)
 }
 
+fn saturating_u64(n: u128) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
 fn unix_secs(t: SystemTime) -> Value {
     Value::Float(
         t.duration_since(UNIX_EPOCH)
@@ -181,9 +194,10 @@ fn unix_secs(t: SystemTime) -> Value {
 
 impl LinkInfo {
     /// As a hash with the fields' names (`connected_since` in seconds since
-    /// the Unix epoch, `side` `client` or `server`).
+    /// the Unix epoch, `side` `client` or `server`, `rtt_us` the round trip
+    /// in microseconds).
     pub fn to_value(&self) -> Value {
-        let mut h = Hash::with_capacity(16);
+        let mut h = Hash::with_capacity(18);
         h.insert("channel", Value::from(self.channel));
         h.insert(
             "side",
@@ -206,6 +220,12 @@ impl LinkInfo {
         h.insert("bytes_in", Value::from(self.bytes_in));
         h.insert("bytes_out", Value::from(self.bytes_out));
         h.insert("bytes_queued", Value::from(self.bytes_queued));
+        h.insert(
+            "rtt_us",
+            self.rtt
+                .map_or(Value::Undef, |d| Value::from(saturating_u64(d.as_micros()))),
+        );
+        h.insert("weight", self.weight.map_or(Value::Undef, Value::from));
         Value::Hash(h)
     }
 }
@@ -237,6 +257,13 @@ impl SessionSummary {
 /// Every link, negotiated or not, by channel session.
 pub(crate) fn links(shared: &Shared) -> Vec<LinkInfo> {
     let st = shared.borrow();
+    let measured: HashMap<_, _> = st
+        .mesh
+        .router
+        .links()
+        .into_iter()
+        .map(|l| (l.link, (l.smoothed_rtt, l.weight)))
+        .collect();
     let mut out: Vec<LinkInfo> = st
         .links
         .iter()
@@ -261,6 +288,8 @@ pub(crate) fn links(shared: &Shared) -> Vec<LinkInfo> {
                 bytes_in: s.bytes_in,
                 bytes_out: s.bytes_out,
                 bytes_queued: s.bytes_queued,
+                rtt: measured.get(&link_id(*session)).and_then(|m| m.0),
+                weight: measured.get(&link_id(*session)).map(|m| m.1),
             }
         })
         .collect();
@@ -268,26 +297,99 @@ pub(crate) fn links(shared: &Shared) -> Vec<LinkInfo> {
     out
 }
 
-/// A route to each kernel reached through a link. Until the responder
-/// routes through the mesh (`ikc-router`), it knows only its direct links:
-/// each is a route of one hop, cost 1.
+/// The route to each kernel the mesh router reaches (directly or
+/// through others), and to each kernel connected outside the mesh (a
+/// second connection, a refused router...), one hop through its link at
+/// the router's base weight.
 pub(crate) fn routes(shared: &Shared) -> Vec<RouteInfo> {
     let st = shared.borrow();
     let mut out: Vec<RouteInfo> = st
-        .remotes
-        .kernels()
-        .filter_map(|(id, route)| match route {
-            Route::Channel(channel) => Some(RouteInfo {
-                destination: id.to_owned(),
-                next_hop: id.to_owned(),
-                channel,
-                cost: 1,
-                hops: 1,
-            }),
-            Route::Local => None,
+        .mesh
+        .router
+        .routes()
+        .into_iter()
+        .map(|r| RouteInfo {
+            destination: r.kernel_id.to_string(),
+            next_hop: r.via.to_string(),
+            channel: session_of(r.next_hop),
+            cost: r.cost,
+            hops: r.hops,
         })
         .collect();
+    let base = u64::from(st.mesh.router.config().weights.base);
+    for (id, route) in st.remotes.kernels() {
+        if let Route::Channel(channel) = route {
+            if !out.iter().any(|r| r.destination == id) {
+                out.push(RouteInfo {
+                    destination: id.to_owned(),
+                    next_hop: id.to_owned(),
+                    channel,
+                    cost: base,
+                    hops: 1,
+                });
+            }
+        }
+    }
     out.sort_by(|a, b| a.destination.cmp(&b.destination));
+    out
+}
+
+/// Our own kernel and those connected directly (in the order they
+/// registered), then those the mesh reaches through others (by ID).
+pub(crate) fn kernels(shared: &Shared) -> Vec<KernelInfo> {
+    let st = shared.borrow();
+    let mesh = st.mesh.router.kernels();
+    let incarnations: HashMap<&str, u64> = mesh
+        .iter()
+        .filter_map(|k| Some((k.kernel_id.as_str(), k.incarnation?)))
+        .collect();
+    let mut out: Vec<KernelInfo> = st
+        .remotes
+        .kernels()
+        .map(|(id, route)| {
+            let (channel, reached) = match route {
+                Route::Local => (None, Reached::Local),
+                Route::Channel(s) => (Some(s), Reached::Direct),
+            };
+            KernelInfo {
+                id: id.to_owned(),
+                aliases: st.remotes.aliases_of(id).to_vec(),
+                channel,
+                reached,
+                incarnation: incarnations.get(id).copied(),
+            }
+        })
+        .collect();
+    let routes: HashMap<_, _> = st
+        .mesh
+        .router
+        .routes()
+        .into_iter()
+        .map(|r| (r.kernel_id.clone(), r))
+        .collect();
+    for k in mesh {
+        if k.local || st.remotes.is_real(&k.kernel_id) {
+            continue;
+        }
+        let Some(route) = routes.get(&k.kernel_id) else {
+            continue;
+        };
+        let reached = if route.hops > 1 {
+            Reached::Routed {
+                via: route.via.to_string(),
+                hops: route.hops,
+            }
+        } else {
+            Reached::Direct
+        };
+        out.push(KernelInfo {
+            id: k.kernel_id.to_string(),
+            aliases: k.names,
+            channel: Some(session_of(route.next_hop)),
+            reached,
+            incarnation: k.incarnation,
+        });
+    }
     out
 }
 
@@ -316,13 +418,7 @@ pub(crate) fn sessions(shared: &Shared, ctx: &Ctx<'_>) -> Vec<SessionSummary> {
 /// Answer one of the introspection states.
 pub(crate) fn answer(shared: &Shared, ctx: &Ctx<'_>, state: &str) -> Value {
     match state {
-        "kernels" => Value::Array(
-            crate::Ikc::from_shared(shared.clone())
-                .kernels()
-                .iter()
-                .map(crate::KernelInfo::to_value)
-                .collect(),
-        ),
+        "kernels" => Value::Array(kernels(shared).iter().map(KernelInfo::to_value).collect()),
         "links" => Value::Array(links(shared).iter().map(LinkInfo::to_value).collect()),
         "routes" => Value::Array(routes(shared).iter().map(RouteInfo::to_value).collect()),
         "sessions" => Value::Array(
@@ -335,22 +431,28 @@ pub(crate) fn answer(shared: &Shared, ctx: &Ctx<'_>, state: &str) -> Value {
     }
 }
 
-impl crate::KernelInfo {
-    /// As a hash: `{id, aliases, reached, channel}`, `reached` being
-    /// `local` (this kernel) or `direct` (a link of ours).
+impl KernelInfo {
+    /// As a hash: `{id, aliases, reached, channel, via, hops,
+    /// incarnation}`, `reached` being `local` (this kernel), `direct` (a
+    /// link of ours) or `routed` (through `via`, the first kernel on the
+    /// way, `hops` links away).
     pub fn to_value(&self) -> Value {
-        let mut h = Hash::with_capacity(4);
+        let mut h = Hash::with_capacity(7);
         h.insert("id", self.id.as_str());
         h.insert("aliases", strings(&self.aliases));
-        h.insert(
-            "reached",
-            if self.channel.is_some() {
-                "direct"
-            } else {
-                "local"
-            },
-        );
+        let (reached, via, hops) = match &self.reached {
+            Reached::Local => ("local", Value::Undef, 0),
+            Reached::Direct => ("direct", Value::Undef, 1),
+            Reached::Routed { via, hops } => ("routed", Value::from(via.as_str()), *hops),
+        };
+        h.insert("reached", reached);
         h.insert("channel", self.channel.map_or(Value::Undef, Value::from));
+        h.insert("via", via);
+        h.insert("hops", Value::from(hops));
+        h.insert(
+            "incarnation",
+            self.incarnation.map_or(Value::Undef, Value::from),
+        );
         Value::Hash(h)
     }
 }
@@ -362,7 +464,8 @@ impl crate::Ikc {
         links(self.shared())
     }
 
-    /// How each remote kernel is reached: one hop through its link.
+    /// How each remote kernel is reached: the first kernel on the way,
+    /// the path's cost and its length.
     pub fn routes(&self) -> Vec<RouteInfo> {
         routes(self.shared())
     }

@@ -167,7 +167,7 @@ mod trace;
 mod traffic;
 mod watch;
 
-pub use crate::api::{Ikc, KernelInfo};
+pub use crate::api::{Ikc, KernelInfo, Reached};
 pub use crate::error::{ConnectionError, IkcError, Operation, unix_name};
 pub use crate::introspect::{Counters, LinkInfo, RouteInfo, SessionSummary};
 pub use crate::link::{

@@ -94,6 +94,12 @@ pub struct ChannelOptions {
     /// messages for other kernels. When false the peer is a leaf of this
     /// kernel, reached directly and never a transit hop (true by default).
     pub routing: bool,
+    /// The routing weight of this link, fixed instead of derived from the
+    /// measured round trip (`None` by default: measured). Routes prefer
+    /// links of smaller weight; a measured loopback link weighs about 100.
+    /// The peer is told and takes the same weight, unless it fixes one
+    /// itself (then the larger of both counts, as for measured weights).
+    pub link_weight: Option<u32>,
 }
 
 impl fmt::Debug for ChannelOptions {
@@ -113,6 +119,7 @@ impl fmt::Debug for ChannelOptions {
             .field("close_timeout", &self.close_timeout)
             .field("security", &self.security)
             .field("routing", &self.routing)
+            .field("link_weight", &self.link_weight)
             .finish_non_exhaustive()
     }
 }
@@ -137,6 +144,7 @@ impl ChannelOptions {
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             security: LinkSecurity::default(),
             routing: true,
+            link_weight: None,
         }
     }
 }
@@ -265,6 +273,7 @@ impl<S: Stream> ChannelSession<S> {
             mesh: crate::mesh::MeshRole::Outside,
             awaiting_eof: false,
             dialed: self.options.side == Side::Client,
+            link_weight: self.options.link_weight,
             routing: self.options.routing,
             flush_pending: false,
             stats: LinkStats::new(

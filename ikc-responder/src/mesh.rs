@@ -24,6 +24,7 @@
 //!   (`IKC:via:<kernel>\x1f<session>`): what the leaf sends back there
 //!   is forwarded to the kernel and session the relay names.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use ikc_channel::{Message, Peer, Side, Target};
@@ -43,6 +44,7 @@ use crate::send::{
     send_msg,
 };
 use crate::state::{LinkRef, Shared};
+use crate::traffic::Passage;
 
 /// The state control messages are sent to (in the `IKC` session).
 pub(crate) const ROUTE_STATE: &str = "IKC:route";
@@ -85,6 +87,10 @@ pub(crate) struct Mesh {
     arm_posted: bool,
     /// Links the router knows (no timer without one).
     links: usize,
+    /// Kernels monitors were told are registered `routed` (reached
+    /// through others) and not told since that this ended: each such
+    /// `register` gets exactly one `unregister`.
+    routed: HashSet<String>,
 }
 
 impl Mesh {
@@ -96,6 +102,7 @@ impl Mesh {
             armed: None,
             arm_posted: false,
             links: 0,
+            routed: HashSet::new(),
         }
     }
 }
@@ -157,11 +164,12 @@ fn join(
     role: MeshRole,
     side: Side,
 ) {
-    let (peer_id, names) = {
+    let (peer_id, names, weight) = {
         let l = link.borrow();
         (
             l.remote_id.clone().unwrap_or_default(),
             l.remote_names.clone(),
+            l.link_weight,
         )
     };
     let direction = match side {
@@ -169,11 +177,14 @@ fn join(
         _ => Direction::Inbound,
     };
     let names = mesh_names(&names, &peer_id);
-    let peer = match role {
+    let mut peer = match role {
         MeshRole::Router => RouterPeer::router(peer_id.as_str(), direction),
         _ => RouterPeer::leaf(peer_id.as_str(), direction),
     }
     .with_names(names);
+    if let Some(weight) = weight {
+        peer = peer.with_fixed_weight(weight);
+    }
     let now = ctx.now();
     let result = shared
         .borrow_mut()
@@ -253,7 +264,11 @@ pub(crate) fn drive(shared: &Shared, ctx: &mut Ctx<'_>) {
                 }
             }
             RouterOutput::KernelMoved(info) => {
-                if !info.direct() && !shared.borrow().remotes.is_real(&info.kernel_id) {
+                if info.direct() {
+                    // Its own link is back (and registered it `direct`):
+                    // the registration through others ends.
+                    inform_routed(shared, ctx, &info, MonitorOp::Unregister);
+                } else if !shared.borrow().remotes.is_real(&info.kernel_id) {
                     inform_routed(shared, ctx, &info, MonitorOp::Register);
                 }
             }
@@ -425,8 +440,19 @@ pub(crate) fn disarm(shared: &Shared, ctx: &mut Ctx<'_>) {
     }
 }
 
-/// Tell monitors about a kernel reached through others.
+/// Tell monitors about a kernel reached through others: a `register`
+/// once, and an `unregister` only after a `register`.
 fn inform_routed(shared: &Shared, ctx: &mut Ctx<'_>, info: &KernelInfo, op: MonitorOp) {
+    {
+        let routed = &mut shared.borrow_mut().mesh.routed;
+        let news = match op {
+            MonitorOp::Register => routed.insert(info.kernel_id.to_string()),
+            _ => routed.remove(info.kernel_id.as_str()),
+        };
+        if !news {
+            return;
+        }
+    }
     let names: Vec<String> = info.names.clone();
     inform_kernel(
         shared,
@@ -496,9 +522,12 @@ pub(crate) fn incoming(
         drive(shared, ctx);
         return;
     }
-    crate::traffic::arriving(shared, ctx, link, &remote, &msg);
+    let held = crate::traffic::arrived(shared, link, &msg);
     let from_mesh = role == MeshRole::Router;
     route_incoming(shared, ctx, Some(session), from_mesh, msg, &remote);
+    if held {
+        crate::traffic::forget_arrival(shared);
+    }
 }
 
 /// Decide where a message that arrived (or that a relay names) goes.
@@ -712,7 +741,13 @@ pub(crate) fn pass_on(
             msg.from = Some(relay(f, &us));
         }
     }
-    crate::send::deliver_to_channel(shared, ctx, session, msg)
+    // A copy with hops passed through kernels before: this one routes it.
+    let passage = if hops == 0 {
+        Passage::Leaving
+    } else {
+        Passage::Routed
+    };
+    crate::send::deliver_to_channel(shared, ctx, session, msg, passage)
 }
 
 /// Does `event` name exactly one kernel (not a list, not `*`, not none)?

@@ -99,6 +99,7 @@ impl Failure {
 /// (posting to it answers the remote session); a call's return value goes
 /// to its RSVP.
 pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, errors_to: &str) {
+    crate::traffic::delivering(shared, ctx, errors_to, &msg);
     let to = parsed_target(shared, &msg.event).ok();
     if let Some(to) = &to {
         if let Some(sessions) = several_sessions(shared, ctx, &msg, to) {
@@ -282,6 +283,7 @@ fn check(
     let published = checked.is_ok();
     let refused = match checked {
         Err(refusal) if !no_publish_may_run(shared, ctx, &to.session, state.as_str()) => {
+            give_back(msg, proxy_state.as_deref(), args);
             return Err(fail(refusal.message(), "check"));
         }
         Err(refusal) => Some(refusal),
@@ -304,11 +306,9 @@ fn check(
             // An unpublished state gets IKC's own refusal.
             let message =
                 refused.map_or_else(|| format!("Not authorized: {reason}"), |r| r.message());
+            give_back(msg, proxy_state.as_deref(), args);
             return Err(fail(message, "check"));
         }
-    }
-    if let Some(arg) = &to.spec.arg {
-        args.push(Value::from(arg.as_str()));
     }
     let session = &to.session;
     let target = ctx.alias_resolve(session).or_else(|| {
@@ -318,13 +318,29 @@ fn check(
             .filter(|id| ctx.session_exists(*id))
     });
     let Some(target) = target else {
-        return Err(fail(format!("Unknown session '{session}'"), "resolve"));
+        let message = format!("Unknown session '{session}'");
+        give_back(msg, proxy_state.as_deref(), args);
+        return Err(fail(message, "resolve"));
     };
+    if let Some(arg) = &to.spec.arg {
+        args.push(Value::from(arg.as_str()));
+    }
     Ok(Invocation {
         target,
         state,
         args,
     })
+}
+
+/// A request refused before its state ran gets its arguments back, so
+/// `dropped` monitors see what was sent (`[state, [args...]]` again for
+/// `IKC:proxy`).
+fn give_back(msg: &mut Message, proxy_state: Option<&str>, mut args: Vec<Value>) {
+    msg.params = match proxy_state {
+        Some(state) => Value::Array(vec![Value::from(state), Value::Array(args)]),
+        None if args.len() == 1 => args.swap_remove(0),
+        None => Value::Array(args),
+    };
 }
 
 /// May an unpublished state run, in no-publish mode? Only if the mode is on

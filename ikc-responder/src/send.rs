@@ -10,6 +10,7 @@ use crate::local::LOCAL_REQUEST_STATE;
 use crate::monitor::MonitorOp;
 use crate::request::parsed_target;
 use crate::state::{Route, Shared};
+use crate::traffic::Passage;
 
 /// The state a channel session flushes its output in.
 pub(crate) const FLUSH_STATE: &str = "IKC:flush";
@@ -555,7 +556,7 @@ fn deliver(
                 Err(_) => Err(Box::new(msg)),
             }
         }
-        Route::Channel(session) => deliver_to_channel(shared, ctx, session, msg),
+        Route::Channel(session) => deliver_to_channel(shared, ctx, session, msg, Passage::Leaving),
     }
 }
 
@@ -565,6 +566,7 @@ pub(crate) fn deliver_to_channel(
     ctx: &mut Ctx<'_>,
     session: SessionId,
     mut msg: Message,
+    passage: Passage,
 ) -> Result<(), Box<Message>> {
     let Some(link) = shared.borrow().link(session) else {
         return Err(Box::new(msg));
@@ -585,15 +587,16 @@ pub(crate) fn deliver_to_channel(
     match link.channel.send(&msg) {
         Ok(()) => {
             link.stats.messages_out += 1;
-            let leaving = crate::traffic::leaving(shared, &link, &msg);
+            let leaving = crate::traffic::leaving(shared, &link, &msg, passage);
             let traced = (!msg.extra.is_empty()).then(|| link.remote_id.clone());
             let flush = link.note_output();
             drop(link);
             if let Some(next) = traced {
                 let next = next.unwrap_or_default();
-                crate::trace::hop(shared, ctx, &msg, "sent", &[("link", &next)]);
+                let action = passage.trace_action();
+                crate::trace::hop(shared, ctx, &msg, action, &[("link", &next)]);
             }
-            shared.borrow_mut().counters.sent += 1;
+            passage.count(&mut shared.borrow_mut().counters);
             if let Some(leaving) = leaving {
                 leaving.report(shared, ctx, &msg);
             }

@@ -75,6 +75,8 @@ pub(crate) struct Link {
     pub(crate) awaiting_eof: bool,
     /// We dialed this connection (a client channel).
     pub(crate) dialed: bool,
+    /// The routing weight the configuration fixes for this link.
+    pub(crate) link_weight: Option<u32>,
     /// The channel may be a routing link (`ChannelOptions::routing`).
     pub(crate) routing: bool,
     /// A flush event is already posted to the channel session.
@@ -149,6 +151,9 @@ pub(crate) struct State {
     pub(crate) watchers: Vec<String>,
     /// Traces started here (`IKC/trace`), to relay their hops.
     pub(crate) traces: crate::trace::Traces,
+    /// The message that just arrived, while it is handled (only while
+    /// message monitors watch).
+    pub(crate) arrival: Option<crate::traffic::Arrival>,
 }
 
 /// The shared state.
@@ -189,6 +194,7 @@ impl State {
             counters: Counters::default(),
             watchers: Vec::new(),
             traces: crate::trace::Traces::default(),
+            arrival: None,
         }
     }
 

@@ -9,12 +9,15 @@
 //! handles the message reports a hop to `poe://ENTRY/IKC/trace_hop`:
 //!
 //! ```text
-//! { id => N, kernel => 'its ID', action => 'sent' | 'delivered' | 'dropped',
-//!   link => 'the next kernel' (sent), state => 'STATE' (delivered),
+//! { id => N, kernel => 'its ID',
+//!   action => 'sent' | 'routed' | 'delivered' | 'dropped',
+//!   link => 'the next kernel' (sent, routed), to => 'SPECIFIER' (delivered),
 //!   reason => '...' (dropped), time => seconds since the epoch }
 //! ```
 //!
-//! and the entry kernel posts each hop to the tracer's `STATE`. Reports go
+//! (`sent` where the message leaves the kernel that sent it, `routed` at
+//! each kernel of the mesh that passes it on), and the entry kernel posts
+//! each hop to the tracer's `STATE`. Reports go
 //! to the entry kernel rather than to the tracer, so a tracer that joins as
 //! a leaf (a ClientLite) hears from kernels that do not know it. Hop reports
 //! are not traced themselves. An unmarked message costs one branch

@@ -1,6 +1,15 @@
 //! Message monitors: messages leaving for another kernel, arriving from
 //! one, routed through this kernel, and dropped (with the reason).
 //!
+//! - **leaving**: a message this kernel sends, as it is put on a link
+//!   (about the kernel at the other end);
+//! - **arriving**: a message from another kernel that is handled here
+//!   (about the kernel that sent it); one that only passes through is not;
+//! - **routed**: a message the mesh passes on through this kernel, as it
+//!   is put on the next link (about the kernel at the other end of it);
+//! - **dropped**: a request from another kernel that could not be
+//!   delivered here, with the reason.
+//!
 //! A session asks for them like for IKC's other monitor operations
 //! ([`MonitorOp::Leaving`] ...); a message is told once to each monitoring
 //! session, about the other kernel's real ID, and carries, after IKC's four
@@ -98,52 +107,118 @@ pub(crate) fn report(
     }
 }
 
-/// A message about to leave, for the monitors (only made when some monitor
-/// asks for messages).
+/// Why a message is put on a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Passage {
+    /// This kernel sends it: `leaving` for monitors, `sent` for a trace,
+    /// counted as sent.
+    Leaving,
+    /// This kernel passes it on for another kernel: `routed` for monitors
+    /// and for a trace, counted as routed.
+    Routed,
+}
+
+impl Passage {
+    fn op(self) -> MonitorOp {
+        match self {
+            Self::Leaving => MonitorOp::Leaving,
+            Self::Routed => MonitorOp::Routed,
+        }
+    }
+
+    /// What a trace hop says this kernel did.
+    pub(crate) fn trace_action(self) -> &'static str {
+        match self {
+            Self::Leaving => "sent",
+            Self::Routed => "routed",
+        }
+    }
+
+    /// Count a message put on a link.
+    pub(crate) fn count(self, counters: &mut crate::introspect::Counters) {
+        match self {
+            Self::Leaving => counters.sent += 1,
+            Self::Routed => counters.routed += 1,
+        }
+    }
+}
+
+/// A message about to leave (or to be passed on), for the monitors (only
+/// made when some monitor asks for messages).
 #[derive(Debug)]
 pub(crate) struct Leaving {
     kernel: String,
     size: Option<usize>,
+    op: MonitorOp,
 }
 
 /// Prepare the report of a message put on `link` (which is borrowed by
 /// the caller: the report itself is made once it is let go).
-pub(crate) fn leaving(shared: &Shared, link: &Link, msg: &Message) -> Option<Leaving> {
+pub(crate) fn leaving(
+    shared: &Shared,
+    link: &Link,
+    msg: &Message,
+    passage: Passage,
+) -> Option<Leaving> {
     if !watching(shared) {
         return None;
     }
     Some(Leaving {
         kernel: link.remote_id.clone().unwrap_or_default(),
         size: encoded_size(link, msg),
+        op: passage.op(),
     })
 }
 
 impl Leaving {
     pub(crate) fn report(self, shared: &Shared, ctx: &mut Ctx<'_>, msg: &Message) {
-        report(
-            shared,
-            ctx,
-            MonitorOp::Leaving,
-            &self.kernel,
-            msg,
-            self.size,
-            None,
-        );
+        report(shared, ctx, self.op, &self.kernel, msg, self.size, None);
     }
 }
 
-/// A message arrived on `link` from `kernel`: count it, and tell monitors.
-pub(crate) fn arriving(
-    shared: &Shared,
-    ctx: &mut Ctx<'_>,
-    link: &LinkRef,
-    kernel: &str,
-    msg: &Message,
-) {
+/// A message that arrived on a link, held while the mesh decides where it
+/// goes: it is reported as `arriving` only if it is delivered here (one
+/// passed on is reported as `routed` where it leaves).
+#[derive(Debug)]
+pub(crate) struct Arrival {
+    size: Option<usize>,
+}
+
+/// A message arrived on `link`: count it, and, when monitors ask for
+/// messages, hold what its report needs. True if something is held: the
+/// caller lets it go ([`forget_arrival`]) once the message is handled.
+pub(crate) fn arrived(shared: &Shared, link: &LinkRef, msg: &Message) -> bool {
     link.borrow_mut().stats.messages_in += 1;
-    if watching(shared) {
-        let size = encoded_size(&link.borrow(), msg);
-        report(shared, ctx, MonitorOp::Arriving, kernel, msg, size, None);
+    if !watching(shared) {
+        return false;
+    }
+    let size = encoded_size(&link.borrow(), msg);
+    shared.borrow_mut().arrival = Some(Arrival { size });
+    true
+}
+
+/// The message that arrived is handled.
+pub(crate) fn forget_arrival(shared: &Shared) {
+    shared.borrow_mut().arrival = None;
+}
+
+/// A message from `kernel` is about to be handled here: if it arrived on
+/// a link (not from this kernel itself), tell the monitors it arrived.
+pub(crate) fn delivering(shared: &Shared, ctx: &mut Ctx<'_>, kernel: &str, msg: &Message) {
+    if !watching(shared) {
+        return;
+    }
+    let arrival = shared.borrow_mut().arrival.take();
+    if let Some(arrival) = arrival {
+        report(
+            shared,
+            ctx,
+            MonitorOp::Arriving,
+            kernel,
+            msg,
+            arrival.size,
+            None,
+        );
     }
 }
 

@@ -51,6 +51,11 @@ pub struct Hello {
     pub names: Vec<String>,
     /// The records the sender holds: origin, incarnation, sequence number.
     pub summary: Vec<RecordSummary>,
+    /// The weight the sender's configuration fixes for this link, if any:
+    /// the receiver takes it too (unless it fixes one itself), so a weight
+    /// configured at one end holds for the link whichever end measures.
+    #[serde(default)]
+    pub weight: Option<u32>,
 }
 
 /// Which version of a kernel's record a router holds.
@@ -297,6 +302,7 @@ mod tests {
                 incarnation: 1 << 63,
                 names: vec!["Alpha".into()],
                 summary: vec![record().summary()],
+                weight: Some(700),
             }),
             ControlMessage::Records(vec![record(), record()]),
             ControlMessage::Probe { nonce: u64::MAX },

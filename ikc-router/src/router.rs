@@ -829,6 +829,12 @@ impl Router {
         state.usable = true;
         state.incarnation = Some(hello.incarnation);
         state.sync = Some(hello.summary);
+        if let (None, Some(weight)) = (state.peer.fixed_weight, hello.weight) {
+            // The peer's configuration fixes this link's weight: so does
+            // this end, whatever it measures.
+            log::debug!("{link}: weight {weight}, fixed by the peer");
+            state.set_fixed_weight(Some(weight), &self.config.weights);
+        }
         self.own_dirty = true;
         self.graph_dirty = true;
         self.send_probe(link, now);
@@ -1196,6 +1202,7 @@ impl Router {
     }
 
     fn send_hello(&mut self, link: LinkId) {
+        let weight = self.links.get(&link).and_then(|s| s.peer.fixed_weight);
         let mut summary: Vec<_> = self.records.values().map(|s| s.record.summary()).collect();
         summary.sort_by(|a, b| a.origin.cmp(&b.origin));
         summary.push(self.own.summary());
@@ -1207,6 +1214,7 @@ impl Router {
                 incarnation: self.config.incarnation,
                 names: self.config.names.clone(),
                 summary,
+                weight,
             }),
         });
     }

@@ -58,6 +58,10 @@ pub struct ServerConfig {
     /// [`authorize`](Self::authorize). None by default, and then the
     /// server speaks byte for byte as Perl IKC does.
     pub security: LinkSecurity,
+    /// The routing weight of every connection this server accepts, fixed instead of measured (see
+    /// [`link_weight`](Self::link_weight)); `None` (the default) derives
+    /// it from the measured round trip.
+    pub link_weight: Option<u32>,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -76,6 +80,7 @@ impl fmt::Debug for ServerConfig {
             .field("close_timeout", &self.close_timeout)
             .field("on_error", &self.on_error.is_some())
             .field("security", &self.security)
+            .field("link_weight", &self.link_weight)
             .finish_non_exhaustive()
     }
 }
@@ -97,6 +102,7 @@ impl ServerConfig {
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             on_error: None,
             security: LinkSecurity::default(),
+            link_weight: None,
         }
     }
 
@@ -213,6 +219,25 @@ impl ServerConfig {
         hook: impl Fn(&ConnectingPeer<'_>) -> Result<(), String> + Send + Sync + 'static,
     ) -> Self {
         self.security.authorizer = Some(Authorizer::new(hook));
+        self
+    }
+
+    /// Fix the routing weight of the links of the kernels that connect to this server instead of deriving it from the
+    /// measured round trip. The mesh sends a message along the path whose
+    /// links weigh least in total; a link measured on loopback weighs
+    /// about 100 (100 plus one per 100 µs of smoothed round trip). A large
+    /// weight keeps traffic off a link while another path exists (a backup
+    /// link); a small one draws it there. The kernel at the other end takes
+    /// the same weight, unless it fixes one itself: then the larger counts.
+    ///
+    /// ```
+    /// use ikc_server::ServerConfig;
+    ///
+    /// let config = ServerConfig::tcp("127.0.0.1", 0).link_weight(1000);
+    /// assert_eq!(config.link_weight, Some(1000));
+    /// ```
+    pub fn link_weight(mut self, weight: u32) -> Self {
+        self.link_weight = Some(weight.max(1));
         self
     }
 

@@ -179,6 +179,7 @@ impl ListenerSession {
         options.high_water = self.config.high_water;
         options.close_timeout = self.config.close_timeout;
         options.security = self.config.security.clone();
+        options.link_weight = self.config.link_weight;
         if let Some(f) = &self.on_error {
             let f = Rc::clone(f);
             options.on_error = Some(Box::new(move |ctx, e| (f.borrow_mut())(ctx, e)));

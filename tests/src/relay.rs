@@ -1,11 +1,15 @@
 //! [`Relay`]: a TCP pass-through between a client and a server that
 //! records what each side said, so a test can check the handshake lines
 //! (the freezers offered and chosen, the protocol spoken) and capture
-//! frames.
+//! frames. It can also hold back what it passes on
+//! ([`Relay::set_delay`]): a link that gets slower, as a fault injected
+//! between two kernels.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// What one relayed connection carried.
 #[derive(Debug, Default)]
@@ -74,6 +78,8 @@ pub struct Relay {
     /// The port clients connect to.
     pub port: u16,
     transcripts: Arc<Mutex<Vec<Arc<Mutex<Transcript>>>>>,
+    /// Microseconds each chunk read is held before it is passed on.
+    delay: Arc<AtomicU64>,
 }
 
 impl Relay {
@@ -87,6 +93,8 @@ impl Relay {
         let port = listener.local_addr()?.port();
         let transcripts: Arc<Mutex<Vec<Arc<Mutex<Transcript>>>>> = Arc::default();
         let all = Arc::clone(&transcripts);
+        let delay: Arc<AtomicU64> = Arc::default();
+        let held = Arc::clone(&delay);
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { return };
@@ -101,11 +109,25 @@ impl Relay {
                     return;
                 };
                 let t1 = Arc::clone(&transcript);
-                std::thread::spawn(move || pump(client, s2, &t1, true));
-                std::thread::spawn(move || pump(server, c2, &transcript, false));
+                let (d1, d2) = (Arc::clone(&held), Arc::clone(&held));
+                std::thread::spawn(move || pump(client, s2, &t1, true, &d1));
+                std::thread::spawn(move || pump(server, c2, &transcript, false, &d2));
             }
         });
-        Ok(Self { port, transcripts })
+        Ok(Self {
+            port,
+            transcripts,
+            delay,
+        })
+    }
+
+    /// From now on, hold every chunk of bytes `delay` before passing it
+    /// on, in both directions and on every connection (zero: pass at once).
+    /// The link through the relay gets slower: its round trip grows by
+    /// twice `delay`.
+    pub fn set_delay(&self, delay: Duration) {
+        let micros = u64::try_from(delay.as_micros()).unwrap_or(u64::MAX);
+        self.delay.store(micros, Ordering::Relaxed);
     }
 
     /// How many connections it relayed so far.
@@ -128,7 +150,13 @@ impl Relay {
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream, transcript: &Mutex<Transcript>, to_server: bool) {
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    transcript: &Mutex<Transcript>,
+    to_server: bool,
+    delay: &AtomicU64,
+) {
     let mut buf = [0u8; 64 * 1024];
     loop {
         let n = match from.read(&mut buf) {
@@ -143,6 +171,11 @@ fn pump(mut from: TcpStream, mut to: TcpStream, transcript: &Mutex<Transcript>, 
                 &mut t.to_client
             };
             side.extend_from_slice(&buf[..n]);
+        }
+        let held = delay.load(Ordering::Relaxed);
+        if held > 0 {
+            // The injected fault: this link is slow now.
+            std::thread::sleep(Duration::from_micros(held));
         }
         if to.write_all(&buf[..n]).is_err() {
             break;

@@ -6,10 +6,11 @@
 //! waits for the notes it expects (registrations, deliveries, answers).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use ikc_examples::mesh::{Events, MeshEvent, Node};
+use ikc_examples::mesh::{Events, Node};
 use ikc_freezer::Value;
+use ikc_tests::Relay;
 
 /// The hang guard.
 const WAIT: Duration = Duration::from_secs(60);
@@ -23,9 +24,18 @@ fn nodes(prefix: &str, n: usize, events: &Events) -> Vec<Node> {
 
 /// Link `a` to `b` (a dials b), waiting for the link.
 fn link(nodes: &[Node], events: &mut Events, a: usize, b: usize) {
-    nodes[a].connect(nodes[b].port).unwrap();
-    let port = i64::from(nodes[b].port);
-    let name = nodes[a].name.clone();
+    dial(&nodes[a], events, nodes[b].port, None);
+}
+
+/// `node` dials `port` (with the link's weight fixed, if given), waiting
+/// for the link.
+fn dial(node: &Node, events: &mut Events, port: u16, weight: Option<u32>) {
+    match weight {
+        Some(w) => node.connect_weighted(port, w).unwrap(),
+        None => node.connect(port).unwrap(),
+    }
+    let port = i64::from(port);
+    let name = node.name.clone();
     events
         .wait(WAIT, |e| {
             e.node == name
@@ -257,7 +267,7 @@ fn two_kernels_dialing_each_other_at_once_keep_one_link() {
 
 #[test]
 fn clients_joining_one_server_at_once() {
-    for n in [2, 30] {
+    for n in [2, 100] {
         let mut events = Events::new();
         let hub = Node::start("hub", &events).unwrap();
         let leaves = nodes(&format!("j{n}-"), n, &events);
@@ -358,7 +368,252 @@ fn fifty_kernels_in_a_mesh() {
     assert!(events.drain(|e| e.what == "hello").is_empty());
 }
 
-#[allow(dead_code)]
-fn show(e: &MeshEvent) -> String {
-    format!("{}:{}{:?}", e.node, e.what, e.args)
+/// Ask `node` for its route to `kernel` until `want` accepts it. Routes
+/// move as records and round-trip measurements arrive, which no event
+/// tells a session, so this reads the router's table again after a pause;
+/// the deadline is the hang guard.
+fn wait_route(
+    node: &Node,
+    kernel: &str,
+    want: impl Fn(Option<&(String, u32)>) -> bool,
+) -> Option<(String, u32)> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let route = node.route(kernel).unwrap();
+        if want(route.as_ref()) {
+            return route;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: the route to {kernel} is still {route:?}",
+            node.name
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `Some((via, hops))` as a route.
+fn through(via: &str, hops: u32) -> impl Fn(Option<&(String, u32)>) -> bool {
+    let via = via.to_owned();
+    move |r| r.is_some_and(|(v, h)| *v == via && *h == hops)
+}
+
+#[test]
+fn a_route_follows_a_configured_weight() {
+    let mut events = Events::new();
+    let nodes = nodes("w", 3, &events);
+    // w0-w1 directly, over a link configured to weigh 1000 (at w0's end
+    // only), and w0-w2-w1 over two measured links (about 100 each).
+    dial(&nodes[0], &mut events, nodes[1].port, Some(1000));
+    link(&nodes, &mut events, 0, 2);
+    link(&nodes, &mut events, 2, 1);
+    converge(&nodes, &mut events);
+    let (w0, w1, w2) = (
+        &nodes[0].kernel_id,
+        &nodes[1].kernel_id,
+        &nodes[2].kernel_id,
+    );
+    wait_route(&nodes[0], w1, through(w2, 2));
+    // w1 took the weight from w0's hello: it goes round too.
+    wait_route(&nodes[1], w0, through(w2, 2));
+    nodes[0].call("poe://w1/node/echo", "around").unwrap();
+    let answer = events
+        .wait(WAIT, |e| e.what == "answer" && e.text(0) == "around")
+        .unwrap();
+    assert_eq!(answer.node, "w0");
+    // Its neighbour across the heavy link is still registered `direct`.
+    assert!(
+        nodes[0]
+            .route(w2)
+            .unwrap()
+            .is_some_and(|(v, h)| v == *w2 && h == 1)
+    );
+}
+
+#[test]
+fn a_link_that_gets_slower_loses_its_route() {
+    let mut events = Events::new();
+    let nodes = nodes("v", 3, &events);
+    // v0 reaches v1 through a relay (a measured link), and through v2
+    // over two links fixed at 300 each.
+    let relay = Relay::start(nodes[1].port).unwrap();
+    dial(&nodes[0], &mut events, relay.port, None);
+    dial(&nodes[0], &mut events, nodes[2].port, Some(300));
+    dial(&nodes[2], &mut events, nodes[1].port, Some(300));
+    converge(&nodes, &mut events);
+    let (v0, v1, v2) = (
+        &nodes[0].kernel_id,
+        &nodes[1].kernel_id,
+        &nodes[2].kernel_id,
+    );
+    wait_route(&nodes[0], v1, through(v1, 1));
+    nodes[0].call("poe://v1/node/echo", "direct").unwrap();
+    events
+        .wait(WAIT, |e| e.what == "answer" && e.text(0) == "direct")
+        .unwrap();
+    // The fault: the relay holds what it passes for 300 ms each way. The
+    // probes measure it, and the weight (100 + one per 100 µs of smoothed
+    // round trip) passes the 600 of the way round.
+    relay.set_delay(Duration::from_millis(300));
+    wait_route(&nodes[0], v1, through(v2, 2));
+    wait_route(&nodes[1], v0, through(v2, 2));
+    nodes[0].call("poe://v1/node/echo", "rerouted").unwrap();
+    events
+        .wait(WAIT, |e| e.what == "answer" && e.text(0) == "rerouted")
+        .unwrap();
+    relay.set_delay(Duration::ZERO);
+}
+
+/// Wait for `node`'s monitor to report `what` (`register`/`unregister`)
+/// for `kernel` with the flag `how` (`direct`/`routed`).
+fn wait_monitor(events: &mut Events, node: &str, what: &str, kernel: &str, how: &str) {
+    events
+        .wait(WAIT, |e| {
+            e.node == node && e.what == what && e.text(0) == kernel && e.text(1) == how
+        })
+        .unwrap_or_else(|e| panic!("{node}: no {what} {how} of {kernel}: {e}"));
+}
+
+#[test]
+fn a_flapping_link_settles_and_loses_nothing() {
+    let (nodes, mut events) = ring_with_chords(4, &[]);
+    // Let the ring settle first: once every kernel routes to its two
+    // neighbours directly, the monitors have heard all the ring's
+    // building (a neighbour first reached the other way round, then
+    // directly, is registered `routed`, then `direct`).
+    for (i, node) in nodes.iter().enumerate() {
+        for j in [(i + 1) % 4, (i + 3) % 4] {
+            let id = &nodes[j].kernel_id;
+            wait_route(node, id, through(id, 1));
+        }
+    }
+    events.drain(|e| e.what == "register" || e.what == "unregister");
+    let (k0, k1) = (nodes[0].kernel_id.clone(), nodes[1].kernel_id.clone());
+    let rounds = 5;
+    for round in 0..rounds {
+        // Down: each end unregisters the other as a neighbour and
+        // registers it again as reached through k2 and k3.
+        nodes[0].cut("k1").unwrap();
+        for (node, other) in [("k0", &k1), ("k1", &k0)] {
+            wait_monitor(&mut events, node, "unregister", other, "direct");
+            wait_monitor(&mut events, node, "register", other, "routed");
+        }
+        nodes[0]
+            .post("poe://k1/node/hello", format!("down-{round}-a"))
+            .unwrap();
+        nodes[1]
+            .post("poe://k0/node/hello", format!("down-{round}-b"))
+            .unwrap();
+        // Up again: a neighbour once more, no longer routed.
+        link(&nodes, &mut events, 0, 1);
+        for (node, other) in [("k0", &k1), ("k1", &k0)] {
+            wait_monitor(&mut events, node, "register", other, "direct");
+            wait_monitor(&mut events, node, "unregister", other, "routed");
+        }
+        nodes[0]
+            .post("poe://k1/node/hello", format!("up-{round}-a"))
+            .unwrap();
+        nodes[1]
+            .post("poe://k0/node/hello", format!("up-{round}-b"))
+            .unwrap();
+    }
+    // Every message arrived once, where it was sent.
+    let got = events
+        .wait_n(4 * rounds, WAIT, |e| {
+            e.what == "hello" && (e.text(0).starts_with("down-") || e.text(0).starts_with("up-"))
+        })
+        .unwrap();
+    let mut tags: Vec<(String, String)> = got.iter().map(|e| (e.text(0), e.node.clone())).collect();
+    tags.sort();
+    tags.dedup();
+    assert_eq!(tags.len(), 4 * rounds, "{tags:?}");
+    for (tag, node) in &tags {
+        assert_eq!(node, if tag.ends_with("-a") { "k1" } else { "k0" }, "{tag}");
+    }
+    settle(&nodes, &mut events, 2, "end");
+    assert!(events.drain(|e| e.what == "hello").is_empty());
+    // Nobody saw anything else come or go: k2 and k3 never lost k0 or k1.
+    let extra = events.drain(|e| e.what == "register" || e.what == "unregister");
+    assert!(extra.is_empty(), "{extra:?}");
+}
+
+#[test]
+fn a_message_past_the_hop_limit_is_reported_to_its_sender() {
+    // A chain of 19 kernels: h18 is 18 links from h0, beyond the default
+    // limit of 16 kernels passed through.
+    let n = 19;
+    let mut events = Events::new();
+    let nodes = nodes("h", n, &events);
+    for i in 1..n {
+        link(&nodes, &mut events, i, i - 1);
+    }
+    converge(&nodes, &mut events);
+    // 16 kernels between: still delivered, and answered.
+    nodes[0].call("poe://h17/node/echo", "h17").unwrap();
+    events
+        .wait(WAIT, |e| e.what == "answer" && e.text(0) == "h17")
+        .unwrap();
+    // 17 between: h17 refuses to pass it on, as IKC reports an unknown
+    // kernel: to its own monitors, and as `remote_error` to the sender.
+    nodes[0].post("poe://h18/node/hello", "too-far").unwrap();
+    let there = events
+        .wait(WAIT, |e| {
+            e.node == "h17" && e.what == "error" && e.text(1).contains("hops away")
+        })
+        .unwrap();
+    assert!(there.text(1).contains("h18"), "{there:?}");
+    let back = events
+        .wait(WAIT, |e| {
+            e.node == "h0" && e.what == "error" && e.text(1).contains("hops away")
+        })
+        .unwrap();
+    assert!(back.text(1).contains("h18"), "{back:?}");
+    settle(&nodes, &mut events, 9, "end");
+    assert!(events.drain(|e| e.what == "hello").is_empty());
+}
+
+#[test]
+fn subscribe_sender_errors_and_calls_cross_two_kernels() {
+    // c0 - c1 - c2 - c3: c1 and c2 lie between c0 and c3.
+    let mut events = Events::new();
+    let nodes = nodes("c", 4, &events);
+    for i in 1..4 {
+        link(&nodes, &mut events, i, i - 1);
+    }
+    converge(&nodes, &mut events);
+    // A call: its RSVP answer comes back the same way.
+    nodes[0].call("poe://c3/node/echo", "called").unwrap();
+    let answer = events
+        .wait(WAIT, |e| e.what == "answer" && e.text(0) == "called")
+        .unwrap();
+    assert_eq!(answer.node, "c0");
+    // A proxy SENDER: c3 posts to the SENDER of what c0's driver sent it.
+    nodes[0].post("poe://c3/node/reply", "to-sender").unwrap();
+    let answer = events
+        .wait(WAIT, |e| e.what == "answer" && e.text(0) == "to-sender")
+        .unwrap();
+    assert_eq!(answer.node, "c0");
+    // A subscription: a local proxy of c3's `node` at c0.
+    nodes[0].subscribe("poe://c3/node").unwrap();
+    let subscribed = events.wait(WAIT, |e| e.what == "subscribed").unwrap();
+    assert_eq!(subscribed.node, "c0");
+    assert_eq!(
+        subscribed.args,
+        [Value::Array(vec![Value::from("poe://c3/node")])]
+    );
+    nodes[0]
+        .post_local("poe://c3/node", "hello", "by-proxy")
+        .unwrap();
+    let hello = events
+        .wait(WAIT, |e| e.what == "hello" && e.text(0) == "by-proxy")
+        .unwrap();
+    assert_eq!(hello.node, "c3");
+    // An error at c3 (no such session) comes back as `remote_error`.
+    nodes[0].post("poe://c3/nobody/hello", "unheard").unwrap();
+    let error = events
+        .wait(WAIT, |e| {
+            e.node == "c0" && e.what == "error" && e.text(1).contains("nobody")
+        })
+        .unwrap();
+    assert!(error.text(0).starts_with("remote"), "{error:?}");
 }

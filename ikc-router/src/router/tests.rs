@@ -21,6 +21,7 @@ fn hello(kernel_id: &str, incarnation: u64) -> ControlMessage {
         incarnation,
         names: Vec::new(),
         summary: Vec::new(),
+        weight: None,
     })
 }
 
@@ -394,4 +395,48 @@ fn names_added_later_are_advertised_and_checked() {
         RouterOutput::NameClash(clash) if clash.name == "name-of-far" && clash.involves_us
     )));
     assert!(router.route("name-of-far").is_err());
+}
+
+#[test]
+fn a_weight_fixed_at_one_end_holds_at_both() {
+    let now = Instant::now();
+    // "me" fixes its link to "p" at 700: its hello says so.
+    let mut me = Router::new(RouterConfig::new("me").with_incarnation(1), now).unwrap();
+    me.link_up(
+        PEER,
+        Peer::router("p", Direction::Outbound).with_fixed_weight(700),
+        now,
+    )
+    .unwrap();
+    let sent = drain(&mut me);
+    let Some(RouterOutput::Transmit {
+        message: ControlMessage::Hello(said),
+        ..
+    }) = sent.first()
+    else {
+        panic!("no hello first: {sent:?}");
+    };
+    assert_eq!(said.weight, Some(700));
+    // "p", which configured nothing, takes the weight from that hello and
+    // advertises it, whatever its probes measure later.
+    let mut p = Router::new(RouterConfig::new("p").with_incarnation(2), now).unwrap();
+    p.link_up(LinkId(9), Peer::router("me", Direction::Inbound), now)
+        .unwrap();
+    p.handle_control(LinkId(9), ControlMessage::Hello(said.clone()), now)
+        .unwrap();
+    drain(&mut p);
+    let link = &p.links()[0];
+    assert_eq!((link.weight, link.fixed_weight), (700, Some(700)));
+    assert!(p.own_record().links.iter().all(|l| l.weight == 700));
+    // A weight this end fixes itself wins over the peer's.
+    let mut q = Router::new(RouterConfig::new("q").with_incarnation(3), now).unwrap();
+    q.link_up(
+        LinkId(4),
+        Peer::router("me", Direction::Inbound).with_fixed_weight(50),
+        now,
+    )
+    .unwrap();
+    q.handle_control(LinkId(4), ControlMessage::Hello(said.clone()), now)
+        .unwrap();
+    assert_eq!(q.links()[0].weight, 50);
 }
