@@ -14,33 +14,49 @@
 
 use std::time::Duration;
 
+use clap::Parser;
 use ikc_examples::demo::{ClientOptions, run_client};
-use ikc_examples::{Args, init_logging, protocol};
+use ikc_examples::{ServerAddress, init_logging, parse_protocol};
+use ikc_responder::Protocol;
+
+/// An IKC client kernel walking through post, call, a refused post,
+/// subscribe and a post through the proxy, against a server publishing
+/// `test`.
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    server_address: ServerAddress,
+    /// This kernel's name.
+    #[arg(long, default_value = "Client")]
+    name: String,
+    /// The server kernel's name.
+    #[arg(long, default_value = "Server")]
+    server: String,
+    /// Freezers to offer, in order, comma-separated (IKC's `serializers`).
+    #[arg(long, value_delimiter = ',')]
+    freezer: Option<Vec<String>>,
+    /// The handshake: IKC0 or IKC.
+    #[arg(long, default_value = "IKC0", value_parser = parse_protocol)]
+    protocol: Protocol,
+    /// Seconds to wait for each step.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+}
 
 fn main() {
     init_logging();
-    let result = (|| -> anyhow::Result<()> {
-        let args = Args::parse(
-            &[
-                "port", "host", "unix", "name", "server", "freezer", "protocol", "timeout",
-            ],
-            &[],
-        )?;
-        let options = ClientOptions {
-            host: args.get_or("host", "127.0.0.1").to_owned(),
-            port: args.number("port", 31337)?,
-            unix: args.get("unix").map(Into::into),
-            name: args.get_or("name", "Client").to_owned(),
-            server: args.get_or("server", "Server").to_owned(),
-            serializers: args
-                .get("freezer")
-                .map(|f| f.split(',').map(String::from).collect()),
-            protocol: protocol(args.get("protocol"))?,
-            timeout: Duration::from_secs(args.number("timeout", 10)?),
-        };
-        run_client(&options)
-    })();
-    if let Err(e) = result {
+    let args = Args::parse();
+    let options = ClientOptions {
+        host: args.server_address.host,
+        port: args.server_address.port,
+        unix: args.server_address.unix.map(Into::into),
+        name: args.name,
+        server: args.server,
+        freezers: args.freezer,
+        protocol: args.protocol,
+        timeout: Duration::from_secs(args.timeout),
+    };
+    if let Err(e) = run_client(&options) {
         eprintln!("[client] failed: {e}");
         std::process::exit(1);
     }

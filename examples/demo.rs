@@ -20,7 +20,15 @@ use ikc_examples::test_session::{spawn_connection_monitor, spawn_test_session};
 use ikc_responder::Protocol;
 use ikc_server::{Server, ServerConfig};
 
+/// An IKC server and client, each kernel on its own thread, exchanging events over TCP on 127.0.0.1: the main job, each step printed.
+///
+/// Takes no options (`--help` prints this).
+#[derive(Debug, clap::Parser)]
+#[command(name = "demo")]
+struct Args {}
+
 fn main() -> anyhow::Result<()> {
+    <Args as clap::Parser>::parse();
     init_logging();
     let (port_tx, port_rx) = mpsc::channel();
     let server = std::thread::spawn(move || -> anyhow::Result<()> {
@@ -48,7 +56,7 @@ fn main() -> anyhow::Result<()> {
         unix: None,
         name: "Client".into(),
         server: "Server".into(),
-        serializers: None,
+        freezers: None,
         protocol: Protocol::Ikc0,
         timeout: Duration::from_secs(10),
     });

@@ -213,7 +213,15 @@ fn testbox(kernel: &mut Kernel, port: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Lightspeed's synopsis (ping/pong/confused) in Rust, with call_rsvp's array and hash forms, a postback to a remote SENDER and a refusal in no-publish mode.
+///
+/// Takes no options (`--help` prints this).
+#[derive(Debug, clap::Parser)]
+#[command(name = "lightspeed")]
+struct Args {}
+
 fn main() -> anyhow::Result<()> {
+    <Args as clap::Parser>::parse();
     init_logging();
     let (port_tx, port_rx) = mpsc::channel();
     let server = std::thread::spawn(move || -> anyhow::Result<()> {

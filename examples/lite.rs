@@ -15,65 +15,54 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result};
+use clap::Parser;
 use ikc_clientlite::{Builder, Protocol, Value};
 
-#[derive(Debug, Default)]
+/// Perl's `lite.pl`: ClientLite against a server publishing `test/*`.
+#[derive(Debug, Parser)]
 struct Args {
-    host: Option<String>,
+    /// The server's TCP port (or give --unix).
+    #[arg(long, required_unless_present = "unix")]
     port: Option<u16>,
+    /// The server's host.
+    #[arg(long, default_value = "localhost")]
+    host: String,
+    /// Connect to this Unix socket instead of TCP.
+    #[arg(long)]
     unix: Option<String>,
+    /// The one freezer to offer: Storable, POE::Component::IKC::Freezer
+    /// (or Dumper), IKC::Native (or Native). By default IKC::Native, then
+    /// Storable are offered.
+    #[arg(long, value_parser = freezer_name)]
     freezer: Option<String>,
-    protocol: Option<Protocol>,
+    /// The handshake: IKC0 or IKC.
+    #[arg(long, default_value = "IKC0", value_parser = ikc_examples::parse_protocol)]
+    protocol: Protocol,
+    /// The name the server knows us by.
+    #[arg(long)]
     name: Option<String>,
-    timeout: Option<Duration>,
+    /// Seconds to wait for each reply.
+    #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
+    timeout: f64,
 }
 
-const USAGE: &str = "usage: lite --port N [--host H] [--unix PATH] [--freezer NAME] \
-                     [--protocol IKC0|IKC] [--name NAME] [--timeout SECONDS]";
+/// The freezer's full name for its short forms.
+fn freezer_name(name: &str) -> Result<String, String> {
+    Ok(match name {
+        "Dumper" => "POE::Component::IKC::Freezer".to_owned(),
+        "Native" => "IKC::Native".to_owned(),
+        _ => name.to_owned(),
+    })
+}
 
-fn parse_args() -> Result<Args> {
-    let mut args = Args::default();
-    let mut argv = std::env::args().skip(1);
-    while let Some(flag) = argv.next() {
-        if flag == "--help" || flag == "-h" {
-            println!("{USAGE}");
-            std::process::exit(0);
-        }
-        let value = argv
-            .next()
-            .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
-        match flag.as_str() {
-            "--host" => args.host = Some(value),
-            "--port" => args.port = Some(value.parse().context("--port takes a number")?),
-            "--unix" => args.unix = Some(value),
-            "--freezer" => {
-                args.freezer = Some(match value.as_str() {
-                    "Dumper" => "POE::Component::IKC::Freezer".to_owned(),
-                    "Native" => "IKC::Native".to_owned(),
-                    _ => value,
-                });
-            }
-            "--protocol" => {
-                args.protocol = Some(match value.to_ascii_uppercase().as_str() {
-                    "IKC0" => Protocol::Ikc0,
-                    "IKC" => Protocol::Ikc,
-                    _ => bail!("--protocol takes IKC0 or IKC, not {value:?}"),
-                });
-            }
-            "--name" => args.name = Some(value),
-            "--timeout" => {
-                let seconds: f64 = value.parse().context("--timeout takes seconds")?;
-                ensure!(
-                    seconds > 0.0 && seconds.is_finite(),
-                    "--timeout must be positive"
-                );
-                args.timeout = Some(Duration::from_secs_f64(seconds));
-            }
-            _ => bail!("unknown argument {flag:?}\n{USAGE}"),
-        }
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    let seconds: f64 = text.parse().map_err(|e| format!("{text:?}: {e}"))?;
+    if seconds > 0.0 && seconds.is_finite() {
+        Ok(seconds)
+    } else {
+        Err("must be positive".to_owned())
     }
-    Ok(args)
 }
 
 /// The value with its hashes' keys sorted (Perl's `Sortkeys`), so that it
@@ -108,22 +97,19 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<()> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let mut builder = match (&args.unix, args.port) {
         (Some(path), _) => Builder::unix(path),
-        (None, Some(port)) => Builder::tcp(args.host.as_deref().unwrap_or("localhost"), port),
-        (None, None) => bail!("--port or --unix is required\n{USAGE}"),
+        (None, port) => Builder::tcp(args.host.as_str(), port.unwrap_or_default()),
     };
     if let Some(freezer) = args.freezer {
         builder = builder.freezer(freezer);
     }
-    if let Some(protocol) = args.protocol {
-        builder = builder.protocol(protocol);
-    }
+    builder = builder.protocol(args.protocol);
     if let Some(name) = args.name {
         builder = builder.name(name);
     }
-    builder = builder.timeout(args.timeout.unwrap_or(Duration::from_secs(10)));
+    builder = builder.timeout(Duration::from_secs_f64(args.timeout));
 
     let mut poe = builder.connect().context("connect")?;
     if let Some(peer) = poe.peer() {

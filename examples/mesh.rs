@@ -24,7 +24,15 @@ use ikc_freezer::Value;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// Five kernels in a ring, in one process, talking through each other: the routed mesh step by step.
+///
+/// Takes no options (`--help` prints this).
+#[derive(Debug, clap::Parser)]
+#[command(name = "mesh")]
+struct Args {}
+
 fn main() -> anyhow::Result<()> {
+    <Args as clap::Parser>::parse();
     let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .try_init();
     let mut events = Events::new();

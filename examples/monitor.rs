@@ -14,31 +14,42 @@
 
 use std::time::Duration;
 
+use clap::Parser;
 use ikc_examples::watcher::{WatcherOptions, run_watcher};
-use ikc_examples::{Args, init_logging, protocol};
+use ikc_examples::{ServerAddress, init_logging, parse_protocol};
+use ikc_responder::Protocol;
+
+/// A client with `reconnect` and a monitor of `*`: prints kernels
+/// registering and unregistering.
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(flatten)]
+    server_address: ServerAddress,
+    /// This kernel's name.
+    #[arg(long, default_value = "Monitor")]
+    name: String,
+    /// Exit once the server came back this many times (0: never).
+    #[arg(long, default_value_t = 0)]
+    comebacks: usize,
+    /// The first reconnect wait, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    retry_ms: u64,
+    /// The handshake: IKC0 or IKC.
+    #[arg(long, default_value = "IKC0", value_parser = parse_protocol)]
+    protocol: Protocol,
+}
 
 fn main() -> anyhow::Result<()> {
     init_logging();
-    let args = Args::parse(
-        &[
-            "port",
-            "host",
-            "unix",
-            "name",
-            "comebacks",
-            "retry-ms",
-            "protocol",
-        ],
-        &[],
-    )?;
+    let args = Args::parse();
     run_watcher(WatcherOptions {
-        host: args.get_or("host", "127.0.0.1").to_owned(),
-        port: args.number("port", 31337)?,
-        unix: args.get("unix").map(Into::into),
-        name: args.get_or("name", "Monitor").to_owned(),
-        protocol: protocol(args.get("protocol"))?,
-        comebacks: args.number("comebacks", 0)?,
-        retry: Duration::from_millis(args.number("retry-ms", 100)?),
+        host: args.server_address.host,
+        port: args.server_address.port,
+        unix: args.server_address.unix.map(Into::into),
+        name: args.name,
+        protocol: args.protocol,
+        comebacks: args.comebacks,
+        retry: Duration::from_millis(args.retry_ms),
         events: None,
     })
 }

@@ -11,36 +11,56 @@
 //! `--port 0` picks a free port, printed on the `listening on` line.
 //! `--once` shuts down when the first client disconnects. Ctrl-C shuts down.
 
+use clap::Parser;
 use ikc_core::Kernel;
 use ikc_examples::test_session::{spawn_connection_monitor, spawn_test_session};
-use ikc_examples::{Args, init_logging, protocol};
+use ikc_examples::{init_logging, parse_protocol};
+use ikc_responder::Protocol;
 use ikc_server::{Server, ServerConfig};
+
+/// An IKC server: kernel `Server` publishing session `test` (fetchQ,
+/// add_1, here, echo).
+#[derive(Debug, Parser)]
+struct Args {
+    /// TCP port to listen on (0 picks a free one, printed on the
+    /// `listening on` line).
+    #[arg(long, default_value_t = 31337)]
+    port: u16,
+    /// Address to listen on (IKC's `ip`).
+    #[arg(long, default_value = "127.0.0.1")]
+    ip: String,
+    /// The kernel's name.
+    #[arg(long, default_value = "Server")]
+    name: String,
+    /// More names for the kernel, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    aliases: Vec<String>,
+    /// Listen on this Unix socket instead of TCP.
+    #[arg(long)]
+    unix: Option<String>,
+    /// Pause accepting at this many connections (0: no limit).
+    #[arg(long, default_value_t = 0)]
+    concurrency: usize,
+    /// The handshake: IKC0 or IKC.
+    #[arg(long, default_value = "IKC0", value_parser = parse_protocol)]
+    protocol: Protocol,
+    /// Shut down when the first client disconnects.
+    #[arg(long)]
+    once: bool,
+}
 
 fn main() -> anyhow::Result<()> {
     init_logging();
-    let args = Args::parse(
-        &[
-            "port",
-            "ip",
-            "name",
-            "aliases",
-            "unix",
-            "concurrency",
-            "protocol",
-        ],
-        &["once"],
-    )?;
-    let name = args.get_or("name", "Server").to_owned();
-    let mut config = match args.get("unix") {
+    let args = Args::parse();
+    let name = args.name.clone();
+    let config = match &args.unix {
         Some(path) => ServerConfig::unix(path),
-        None => ServerConfig::tcp(args.get_or("ip", "127.0.0.1"), args.number("port", 31337)?),
+        None => ServerConfig::tcp(args.ip.as_str(), args.port),
     }
     .name(name.as_str())
-    .concurrency(args.number("concurrency", 0)?)
-    .protocol(protocol(args.get("protocol"))?);
-    if let Some(aliases) = args.get("aliases") {
-        config = config.aliases(aliases.split(',').filter(|a| !a.is_empty()));
-    }
+    .aliases(args.aliases.iter().filter(|a| !a.is_empty()).cloned())
+    .concurrency(args.concurrency)
+    .protocol(args.protocol);
     let mut kernel = Kernel::new()?;
     let listening = Server::spawn(&mut kernel, config)?;
     println!(
@@ -49,7 +69,7 @@ fn main() -> anyhow::Result<()> {
         listening.address
     );
     spawn_test_session(&mut kernel, false);
-    spawn_connection_monitor(&mut kernel, args.has("once"));
+    spawn_connection_monitor(&mut kernel, args.once);
     kernel.run()?;
     println!("[server] stopped");
     Ok(())

@@ -5,11 +5,20 @@
 //! cargo run --example specifiers -- poe://Pulse/timeserver/connect test/fetchQ
 //! ```
 
+use clap::Parser;
 use ikc_specifier::Specifier;
+
+/// Show the parts of IKC specifiers, IKC's `specifier_name` and our
+/// round-trip form.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Specifiers to parse (a few samples if none).
+    specifiers: Vec<String>,
+}
 
 fn main() -> anyhow::Result<()> {
     ikc_examples::init_logging();
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args = Args::parse().specifiers;
     if args.is_empty() {
         args = [
             "poe://Pulse/timeserver/connect",

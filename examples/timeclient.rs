@@ -12,38 +12,64 @@
 
 use std::time::Duration;
 
+use clap::Parser;
 use ikc_examples::timeserver::{TimeClientOptions, run_time_client};
-use ikc_examples::{Args, init_logging, protocol};
+use ikc_examples::{init_logging, parse_protocol};
+use ikc_responder::Protocol;
+
+/// Subscribes to `poe://Pulse/timeserver`, asks through the proxy to be
+/// told the time, prints the pulses and leaves.
+#[derive(Debug, Parser)]
+struct Args {
+    /// The time server's TCP port.
+    #[arg(long, default_value_t = 31338)]
+    port: u16,
+    /// The time server's host.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Connect to this Unix socket instead of TCP.
+    #[arg(long)]
+    unix: Option<String>,
+    /// This kernel's name.
+    #[arg(long, default_value = "TimeClient")]
+    name: String,
+    /// The time server kernel's name.
+    #[arg(long, default_value = "Pulse")]
+    server: String,
+    /// How many pulses to print before leaving.
+    #[arg(long, default_value_t = 3)]
+    ticks: usize,
+    /// The handshake: IKC0 or IKC.
+    #[arg(long, default_value = "IKC0", value_parser = parse_protocol)]
+    protocol: Protocol,
+    /// Seconds to wait for the pulses.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+}
 
 fn main() {
     init_logging();
-    let result = (|| -> anyhow::Result<()> {
-        let args = Args::parse(
-            &[
-                "port", "host", "unix", "name", "server", "ticks", "protocol", "timeout",
-            ],
-            &[],
-        )?;
-        let report = run_time_client(&TimeClientOptions {
-            host: args.get_or("host", "127.0.0.1").to_owned(),
-            port: args.number("port", 31338)?,
-            unix: args.get("unix").map(Into::into),
-            name: args.get_or("name", "TimeClient").to_owned(),
-            server: args.get_or("server", "Pulse").to_owned(),
-            ticks: args.number("ticks", 3)?,
-            protocol: protocol(args.get("protocol"))?,
-            timeout: Duration::from_secs(args.number("timeout", 30)?),
-            quiet: false,
-        })?;
-        println!(
+    let args = Args::parse();
+    let result = run_time_client(&TimeClientOptions {
+        host: args.host,
+        port: args.port,
+        unix: args.unix.map(Into::into),
+        name: args.name,
+        server: args.server,
+        ticks: args.ticks,
+        protocol: args.protocol,
+        timeout: Duration::from_secs(args.timeout),
+        quiet: false,
+    });
+    match result {
+        Ok(report) => println!(
             "[timeclient] done: {} ticks, the server said it was {}",
             report.ticks.len(),
             report.time
-        );
-        Ok(())
-    })();
-    if let Err(e) = result {
-        eprintln!("[timeclient] failed: {e}");
-        std::process::exit(1);
+        ),
+        Err(e) => {
+            eprintln!("[timeclient] failed: {e}");
+            std::process::exit(1);
+        }
     }
 }

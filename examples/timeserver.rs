@@ -13,26 +13,51 @@
 
 use std::time::Duration;
 
+use clap::Parser;
 use ikc_core::Kernel;
 use ikc_examples::test_session::spawn_connection_monitor;
 use ikc_examples::timeserver::spawn_time_server;
-use ikc_examples::{Args, init_logging, protocol};
+use ikc_examples::{init_logging, parse_protocol};
+use ikc_responder::Protocol;
 use ikc_server::{Server, ServerConfig};
+
+/// IKC's time server: kernel `Pulse`, session `timeserver`.
+#[derive(Debug, Parser)]
+struct Args {
+    /// TCP port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 31338)]
+    port: u16,
+    /// Address to listen on (IKC's `ip`).
+    #[arg(long, default_value = "127.0.0.1")]
+    ip: String,
+    /// The kernel's name.
+    #[arg(long, default_value = "Pulse")]
+    name: String,
+    /// Listen on this Unix socket instead of TCP.
+    #[arg(long)]
+    unix: Option<String>,
+    /// Milliseconds between pulses.
+    #[arg(long, default_value_t = 1000)]
+    interval_ms: u64,
+    /// The handshake: IKC0 or IKC.
+    #[arg(long, default_value = "IKC0", value_parser = parse_protocol)]
+    protocol: Protocol,
+    /// Shut down when the first client disconnects.
+    #[arg(long)]
+    once: bool,
+}
 
 fn main() -> anyhow::Result<()> {
     init_logging();
-    let args = Args::parse(
-        &["port", "ip", "name", "unix", "interval-ms", "protocol"],
-        &["once"],
-    )?;
-    let name = args.get_or("name", "Pulse").to_owned();
-    let config = match args.get("unix") {
+    let args = Args::parse();
+    let name = args.name.clone();
+    let config = match &args.unix {
         Some(path) => ServerConfig::unix(path),
-        None => ServerConfig::tcp(args.get_or("ip", "127.0.0.1"), args.number("port", 31338)?),
+        None => ServerConfig::tcp(args.ip.as_str(), args.port),
     }
     .name(name.as_str())
-    .protocol(protocol(args.get("protocol"))?);
-    let interval = Duration::from_millis(args.number("interval-ms", 1000)?);
+    .protocol(args.protocol);
+    let interval = Duration::from_millis(args.interval_ms);
     let mut kernel = Kernel::new()?;
     let listening = Server::spawn(&mut kernel, config)?;
     println!(
@@ -41,7 +66,7 @@ fn main() -> anyhow::Result<()> {
         listening.address
     );
     spawn_time_server(&mut kernel, interval, false);
-    spawn_connection_monitor(&mut kernel, args.has("once"));
+    spawn_connection_monitor(&mut kernel, args.once);
     kernel.run()?;
     println!("[timeserver] stopped");
     Ok(())

@@ -27,7 +27,7 @@ pub struct ClientOptions {
     /// The server kernel's name (or alias) to address.
     pub server: String,
     /// Freezers to offer (default: native, Storable, Dumper).
-    pub serializers: Option<Vec<String>>,
+    pub freezers: Option<Vec<String>>,
     /// Handshake protocol.
     pub protocol: Protocol,
     /// Give up on the steps not done after this long.
@@ -160,8 +160,8 @@ pub fn run_client(options: &ClientOptions) -> anyhow::Result<()> {
                 }
                 .name(opts.name.as_str())
                 .protocol(opts.protocol);
-                if let Some(s) = &opts.serializers {
-                    config = config.serializers(s.iter().cloned());
+                if let Some(s) = &opts.freezers {
+                    config = config.freezers(s.iter().cloned());
                 }
                 let me = ctx.session_id();
                 config = config

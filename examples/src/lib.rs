@@ -1,5 +1,5 @@
 //! Helpers shared by the example programs (`cargo run --example NAME`):
-//! command-line flags, the `test` session IKC's examples publish, the
+//! the `--protocol` flag, the `test` session IKC's examples publish, the
 //! client's walk through post, call, subscribe and monitor ([`demo`]), the
 //! time-server pair ([`timeserver`]) and the reconnecting monitor
 //! ([`watcher`]). The integration tests run the same code in threads.
@@ -13,19 +13,33 @@ pub mod test_session;
 pub mod timeserver;
 pub mod watcher;
 
-use std::collections::HashMap;
-
-/// The handshake protocol named by `--protocol` (`IKC0`, the default, or `IKC`).
+/// `--protocol`: the handshake to start with, `IKC0` (the default, falling
+/// back to IKC by itself) or `IKC`, in any case. A clap value parser.
 ///
 /// # Errors
 ///
 /// Another name.
-pub fn protocol(name: Option<&str>) -> anyhow::Result<ikc_responder::Protocol> {
-    match name.map(str::to_ascii_uppercase).as_deref() {
-        None | Some("IKC0") => Ok(ikc_responder::Protocol::Ikc0),
-        Some("IKC") => Ok(ikc_responder::Protocol::Ikc),
-        Some(other) => anyhow::bail!("--protocol {other:?}: expected IKC0 or IKC"),
+pub fn parse_protocol(name: &str) -> Result<ikc_responder::Protocol, String> {
+    match name.to_ascii_uppercase().as_str() {
+        "IKC0" => Ok(ikc_responder::Protocol::Ikc0),
+        "IKC" => Ok(ikc_responder::Protocol::Ikc),
+        _ => Err(format!("{name:?}: expected IKC0 or IKC")),
     }
+}
+
+/// Where a client example connects (`--port`, `--host`, `--unix`): the
+/// server example's address by default.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerAddress {
+    /// The server's TCP port.
+    #[arg(long, default_value_t = 31337)]
+    pub port: u16,
+    /// The server's host (IKC's `ip`).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Connect to this Unix socket instead of TCP.
+    #[arg(long)]
+    pub unix: Option<String>,
 }
 
 /// Start logging for an example: `RUST_LOG` if set, else `info`.
@@ -35,105 +49,14 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// `--flag value` command-line options (and bare `--flag` switches).
-#[derive(Debug, Default)]
-pub struct Args {
-    values: HashMap<String, String>,
-}
-
-impl Args {
-    /// Read the process's arguments; `known` lists the flags that take a
-    /// value, `switches` those that do not.
-    ///
-    /// # Errors
-    ///
-    /// An unknown flag, or a flag without its value.
-    pub fn parse(known: &[&str], switches: &[&str]) -> anyhow::Result<Self> {
-        Self::parse_from(std::env::args().skip(1), known, switches)
-    }
-
-    /// Read `args` (without the program name).
-    ///
-    /// # Errors
-    ///
-    /// An unknown flag, or a flag without its value.
-    pub fn parse_from(
-        args: impl IntoIterator<Item = String>,
-        known: &[&str],
-        switches: &[&str],
-    ) -> anyhow::Result<Self> {
-        let mut values = HashMap::new();
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let Some(flag) = arg.strip_prefix("--") else {
-                anyhow::bail!(
-                    "unexpected argument {arg:?} (flags: --{})",
-                    known.join(", --")
-                );
-            };
-            if switches.contains(&flag) {
-                values.insert(flag.to_owned(), String::new());
-            } else if known.contains(&flag) {
-                let Some(value) = args.next() else {
-                    anyhow::bail!("--{flag} needs a value");
-                };
-                values.insert(flag.to_owned(), value);
-            } else {
-                anyhow::bail!("unknown flag --{flag} (flags: --{})", known.join(", --"));
-            }
-        }
-        Ok(Self { values })
-    }
-
-    /// The value of `--flag`, if given.
-    pub fn get(&self, flag: &str) -> Option<&str> {
-        self.values.get(flag).map(String::as_str)
-    }
-
-    /// The value of `--flag`, or `default`.
-    pub fn get_or<'a>(&'a self, flag: &str, default: &'a str) -> &'a str {
-        self.get(flag).unwrap_or(default)
-    }
-
-    /// Was the switch `--flag` given?
-    pub fn has(&self, flag: &str) -> bool {
-        self.values.contains_key(flag)
-    }
-
-    /// `--flag` as a number, or `default`.
-    ///
-    /// # Errors
-    ///
-    /// The value is not a number.
-    pub fn number<T: std::str::FromStr>(&self, flag: &str, default: T) -> anyhow::Result<T>
-    where
-        T::Err: std::fmt::Display,
-    {
-        match self.get(flag) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|e| anyhow::anyhow!("--{flag} {v:?}: {e}")),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::Args;
+    use super::parse_protocol;
 
     #[test]
-    fn flags_values_and_switches() {
-        let args = Args::parse_from(
-            ["--port", "31337", "--once"].map(String::from),
-            &["port", "name"],
-            &["once"],
-        )
-        .unwrap();
-        assert_eq!(args.number("port", 0u16).unwrap(), 31337);
-        assert_eq!(args.get_or("name", "Server"), "Server");
-        assert!(args.has("once"));
-        assert!(Args::parse_from(["--bogus".to_owned()], &["port"], &[]).is_err());
-        assert!(Args::parse_from(["--port".to_owned()], &["port"], &[]).is_err());
+    fn protocols_by_name() {
+        assert_eq!(parse_protocol("ikc0"), Ok(ikc_responder::Protocol::Ikc0));
+        assert_eq!(parse_protocol("IKC"), Ok(ikc_responder::Protocol::Ikc));
+        assert!(parse_protocol("IKC2").is_err());
     }
 }

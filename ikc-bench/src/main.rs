@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p ikc-bench -- <scenario> [options]
+//! cargo run --release -p ikc-bench -- --help     # every scenario and option
 //! ```
 //!
 //! Every figure is printed as one line, `<scenario> key=value ...`, so runs
@@ -21,6 +22,7 @@
 //! | `pingpong` | raw TCP round trips of 100 bytes, no IKC (`--threads N`: calls per second): the floor under `rtt` and `fanin` |
 //! | `erlang` | the same payload between two Erlang nodes on 127.0.0.1: one-way and ping-pong (skipped, with a line saying so, without `erl`) |
 //! | `nats` | `oneway` and `rtt` between two kernels through one `nats-server` (started on a free port, or `--nats URL`), next to the same through one intermediate IKC kernel (`relay`) and over a direct link, in one run |
+//! | `mesh-oneway`, `mesh-rtt`, `mesh-broadcast`, `mesh-converge`, `mesh-storm` | the routed mesh: one-way and calls through relay kernels, a broadcast to every kernel, convergence after a cut, a join storm (see `mesh.rs`) |
 //! | `all` | each of the above but `nats` with its defaults, then a `compare` line per figure: its reference from the same run and the ratio |
 //!
 //! The server is this binary again, run as `ikc-bench serve --port 0`
@@ -44,93 +46,60 @@ mod serve;
 mod stats;
 
 use anyhow::{Result, bail};
+use clap::ValueEnum;
+use ikc_freezer::{Hash, Value};
+
+use crate::args::{Args, Scenario};
 
 /// With `--features mimalloc`: mimalloc as the global allocator.
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use ikc_freezer::{Hash, Value};
-
-use crate::args::Args;
 
 /// The server kernel's name.
 pub(crate) const SERVER_NAME: &str = "Bench";
 /// The server session's alias.
 pub(crate) const SESSION: &str = "bench";
 
-const USAGE: &str =
-    "usage: ikc-bench <oneway|rtt|lite-rtt|fanin|handshake|security|local|memory|pingpong|erlang|nats|mesh-*|all|serve> [options]
-
-  oneway    [--n 2000000] [--codec native|storable|dumper] [--batch 1000] [--window 4] [--tls] [--secret]
-            [--monitor-messages]   the server has a monitor of every message (leaving, arriving,
-            routed, dropped) of every kernel: what watching messages costs
-  rtt       [--n 20000] [--warmup 1000] [--codec native|storable|dumper] [--tls] [--secret]
-  lite-rtt  [--n 20000] [--warmup 1000] [--codec native|storable|dumper] [--tls] [--secret]
-  fanin     [--threads 100] [--n 200000] [--warmup 20] [--codec native|storable|dumper]
-  handshake [--n 1000] [--tls] [--secret]   connections (handshake, then close) per second
-  security  oneway, rtt and lite-rtt in clear then with --tls; handshake clear, --secret, --tls, both
-  local     [--n 5000000]
-  memory    [--connections 1000]
-  pingpong  [--n 20000] [--warmup 1000] [--threads 1]   raw TCP, no IKC: the floor
-  nats      [--n 200000] [--calls 5000] [--warmup 1000] [--codec native|storable|dumper] [--nats URL]
-            oneway and rtt through one nats-server, through one relay kernel
-            and over a direct link
-  erlang    [--n 1000000] [--calls 20000] [--warmup 1000]   Erlang/OTP on 127.0.0.1: the reference
-  all       every scenario with its defaults (oneway and rtt for native and storable),
-            then each figure with its reference from the same run and the ratio
-  mesh-oneway [--hops 1]    one-way through N intermediate kernels (relay processes)
-  mesh-rtt                  calls across 3 hops, and raw TCP across 3 hops, in one run
-  mesh-broadcast [--kernels 50]  poe://*/node/hello to every kernel of a mesh: copies and time
-  mesh-converge [--kernels 50]   a link cut in a mesh: time until the reroute
-  mesh-storm [--kernels 100]     kernels joining one hub at once: control messages sent
-  serve     [--port 0] [--monitor-messages]   the server process (started by the scenarios themselves)
-  relay     --next PORT     a relay kernel (started by the mesh scenarios)
-
-  Scenarios that talk to a server take --connect PORT (a server started by
-  hand with `ikc-bench serve`) and --server-wrap 'CMD ARGS' (run the server
-  under a command, e.g. 'perf stat -e instructions').";
-
 fn main() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    let mut argv = std::env::args().skip(1);
-    let Some(scenario) = argv.next() else {
-        eprintln!("{USAGE}");
-        std::process::exit(2);
-    };
-    let result = Args::parse(argv).and_then(|args| run(&scenario, &args));
-    if let Err(e) = result {
-        eprintln!("ikc-bench {scenario}: {e:#}");
+    // Usage errors and --help end here (exit 2 and 0).
+    let matches = args::command().get_matches();
+    let scenario = *matches
+        .get_one::<Scenario>("scenario")
+        .expect("the scenario is required");
+    let args = Args::from_matches(&matches);
+    if let Err(e) = run(scenario, &args) {
+        let name = scenario
+            .to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_owned());
+        eprintln!("ikc-bench {name}: {e:#}");
         std::process::exit(1);
     }
 }
 
-fn run(scenario: &str, args: &Args) -> Result<()> {
+fn run(scenario: Scenario, args: &Args) -> Result<()> {
     match scenario {
-        "serve" => serve::serve(args),
-        "pingpong-serve" => pingpong::serve(args),
-        "pingpong" => pingpong::run(args).map(drop),
-        "oneway" => oneway::run(args).map(drop),
-        "rtt" => rtt::kernel_rtt(args).map(drop),
-        "lite-rtt" => rtt::lite_rtt(args).map(drop),
-        "fanin" => rtt::fanin(args).map(drop),
-        "local" => local::run(args),
-        "relay" => mesh::relay(args),
-        "mesh-oneway" => mesh::oneway(args),
-        "mesh-rtt" => mesh::rtt(args),
-        "mesh-broadcast" => mesh::broadcast(args),
-        "mesh-converge" => mesh::converge_after_cut(args),
-        "mesh-storm" => mesh::storm(args),
-        "memory" => memory::run(args).map(drop),
-        "erlang" => erlang::run(args).map(drop),
-        "nats" => nats::run(args),
-        "all" => all::run(args),
-        "handshake" => rtt::handshake(args),
-        "security" => security_run(args),
-        "help" | "--help" | "-h" => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        other => bail!("unknown scenario {other:?}\n{USAGE}"),
+        Scenario::Serve => serve::serve(args),
+        Scenario::PingpongServe => pingpong::serve(args),
+        Scenario::Pingpong => pingpong::run(args).map(drop),
+        Scenario::Oneway => oneway::run(args).map(drop),
+        Scenario::Rtt => rtt::kernel_rtt(args).map(drop),
+        Scenario::LiteRtt => rtt::lite_rtt(args).map(drop),
+        Scenario::Fanin => rtt::fanin(args).map(drop),
+        Scenario::Local => local::run(args),
+        Scenario::Memory => memory::run(args).map(drop),
+        Scenario::Erlang => erlang::run(args).map(drop),
+        Scenario::Nats => nats::run(args),
+        Scenario::All => all::run(args),
+        Scenario::Handshake => rtt::handshake(args),
+        Scenario::Security => security_run(args),
+        Scenario::MeshOneway => mesh::oneway(args),
+        Scenario::MeshRtt => mesh::rtt(args),
+        Scenario::MeshBroadcast => mesh::broadcast(args),
+        Scenario::MeshConverge => mesh::converge_after_cut(args),
+        Scenario::MeshStorm => mesh::storm(args),
+        Scenario::Relay => mesh::relay(args),
     }
 }
 

@@ -61,7 +61,7 @@ pub(crate) fn run_client_kernel<S: Session, T: 'static>(
     let config = security
         .client(ClientConfig::tcp("127.0.0.1", port))
         .name("BenchClient")
-        .serializers([codec])
+        .freezers([codec])
         .on_connect(move |ctx| {
             if direct {
                 let _ = ctx.post(driver, "go", Vec::new());

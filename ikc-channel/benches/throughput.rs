@@ -6,7 +6,9 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use ikc_channel::{Channel, ChannelEvent, ClientConfig, Identity, Message, ServerConfig};
+use ikc_channel::{
+    Channel, ChannelEvent, ClientChannelConfig, Identity, Message, ServerChannelConfig,
+};
 use ikc_freezer::{DUMPER, NATIVE, Registry, STORABLE, Value};
 use ikc_specifier::HashForm;
 
@@ -18,7 +20,7 @@ fn pair(freezer: &str) -> (Channel, Channel) {
     registry.register(standard.get(freezer).expect("a standard codec"));
     let now = Instant::now();
     let mut client = Channel::client(
-        ClientConfig::new(
+        ClientChannelConfig::new(
             Identity::new("bench-client").with_name("Cli"),
             registry.clone(),
         ),
@@ -26,7 +28,7 @@ fn pair(freezer: &str) -> (Channel, Channel) {
     )
     .expect("client");
     let mut server = Channel::server(
-        ServerConfig::new(Identity::new("bench-server").with_name("Inet"), registry),
+        ServerChannelConfig::new(Identity::new("bench-server").with_name("Inet"), registry),
         now,
     )
     .expect("server");

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use ikc_freezer::{Freezer, Value};
 
-use crate::config::{ClientConfig, Limits, ServerConfig, Side};
+use crate::config::{ClientChannelConfig, Limits, ServerChannelConfig, Side};
 use crate::error::{ChannelError, FrameError, ProtocolViolation};
 use crate::event::{ChannelEvent, Peer};
 use crate::framing::{FrameDecoder, encode_frame_header, encode_line};
@@ -78,7 +78,7 @@ impl Channel {
     ///
     /// [`ChannelError::Config`] when a name cannot be announced or no
     /// freezer is configured.
-    pub fn client(config: ClientConfig, now: Instant) -> Result<Self, ChannelError> {
+    pub fn client(config: ClientChannelConfig, now: Instant) -> Result<Self, ChannelError> {
         config.validate()?;
         let tls = config.tls.as_ref().map(TlsLayer::client).transpose()?;
         let limits = config.limits;
@@ -104,7 +104,7 @@ impl Channel {
     ///
     /// [`ChannelError::Config`] when a name cannot be announced or no
     /// freezer is configured.
-    pub fn server(config: ServerConfig, now: Instant) -> Result<Self, ChannelError> {
+    pub fn server(config: ServerChannelConfig, now: Instant) -> Result<Self, ChannelError> {
         config.validate()?;
         let tls = config.tls.as_ref().map(TlsLayer::server).transpose()?;
         let phase = ServerPhase::start(&config);

@@ -122,7 +122,7 @@ impl Identity {
 /// How the connecting side of a [`Channel`](crate::Channel) negotiates.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct ClientConfig {
+pub struct ClientChannelConfig {
     /// What we announce.
     pub identity: Identity,
     /// The freezers we offer, in order of preference (the registry's order).
@@ -142,7 +142,7 @@ pub struct ClientConfig {
     pub tls: Option<TlsClient>,
 }
 
-impl ClientConfig {
+impl ClientChannelConfig {
     /// A client configuration with the default protocol (IKC0) and limits,
     /// no secret and no TLS.
     pub fn new(identity: Identity, freezers: Registry) -> Self {
@@ -170,7 +170,7 @@ impl ClientConfig {
 /// How the accepting side of a [`Channel`](crate::Channel) negotiates.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
-pub struct ServerConfig {
+pub struct ServerChannelConfig {
     /// What we announce.
     pub identity: Identity,
     /// The freezers we accept; the client's first offer found here wins.
@@ -210,7 +210,7 @@ pub struct ServerConfig {
     pub authorizer: Option<Authorizer>,
 }
 
-impl ServerConfig {
+impl ServerChannelConfig {
     /// A server configuration accepting both protocols, with default
     /// limits, no secret, no TLS and no authorization hook.
     pub fn new(identity: Identity, freezers: Registry) -> Self {

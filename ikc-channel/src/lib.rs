@@ -37,7 +37,7 @@
 //! ```
 //! use std::time::Instant;
 //!
-//! use ikc_channel::{Channel, ChannelError, ChannelEvent, ClientConfig, Identity, Message, ServerConfig};
+//! use ikc_channel::{Channel, ChannelError, ChannelEvent, ClientChannelConfig, Identity, Message, ServerChannelConfig};
 //! use ikc_freezer::{Registry, Value};
 //! use ikc_specifier::HashForm;
 //!
@@ -65,9 +65,9 @@
 //! # fn main() -> Result<(), ChannelError> {
 //! let now = Instant::now();
 //! let me = Identity::new("host-1-1").with_name("Cli");
-//! let mut client = Channel::client(ClientConfig::new(me, Registry::standard()), now)?;
+//! let mut client = Channel::client(ClientChannelConfig::new(me, Registry::standard()), now)?;
 //! let me = Identity::new("host-2-1").with_name("Inet").with_name("127.0.0.1:603");
-//! let mut server = Channel::server(ServerConfig::new(me, Registry::standard()), now)?;
+//! let mut server = Channel::server(ServerChannelConfig::new(me, Registry::standard()), now)?;
 //!
 //! // Queued until negotiation is over, then sent first thing.
 //! let answer_to = HashForm::new("Cli", "me", "answer");
@@ -117,13 +117,15 @@ mod tls;
 
 pub use crate::auth::{Authorizer, ConnectingPeer, Secret};
 pub use crate::channel::Channel;
-pub use crate::config::{ClientConfig, Identity, Limits, Protocol, ServerConfig, Side};
+pub use crate::config::{
+    ClientChannelConfig, Identity, Limits, Protocol, ServerChannelConfig, Side,
+};
 pub use crate::error::{
     AuthError, ChannelError, ConfigError, FrameError, FrameHeaderError, MessageError,
     ProtocolViolation, TlsConfigError, TlsError,
 };
 pub use crate::event::{ChannelEvent, Peer};
-pub use crate::message::{CallerInfo, Message, Target};
+pub use crate::message::{CallerInfo, Message, MessageTarget};
 pub use crate::tls::{TlsClient, TlsServer};
 /// The rustls crate this one uses, for building [`TlsServer`] and
 /// [`TlsClient`] from configurations of your own.
@@ -137,7 +139,7 @@ pub mod internal {
     use ikc_freezer::Registry;
 
     use crate::framing::FrameDecoder;
-    use crate::{Channel, ClientConfig, Identity, Protocol, ServerConfig};
+    use crate::{Channel, ClientChannelConfig, Identity, Protocol, ServerChannelConfig};
 
     /// Run `bytes` through a frame decoder with a 4 KiB limit, in two
     /// reads split at the first byte's value, checking that it neither
@@ -166,18 +168,20 @@ pub mod internal {
     pub fn fuzz_channel(bytes: &[u8]) {
         let now = Instant::now();
         for protocol in [Protocol::Ikc0, Protocol::Ikc] {
-            let mut config = ClientConfig::new(Identity::new("fuzz-client"), Registry::standard());
+            let mut config =
+                ClientChannelConfig::new(Identity::new("fuzz-client"), Registry::standard());
             config.protocol = protocol;
             if let Ok(mut client) = Channel::client(config, now) {
                 drain(&mut client, bytes);
             }
-            let mut config = ServerConfig::new(Identity::new("fuzz-server"), Registry::standard());
+            let mut config =
+                ServerChannelConfig::new(Identity::new("fuzz-server"), Registry::standard());
             config.protocol = protocol;
             if let Ok(mut server) = Channel::server(config, now) {
                 drain(&mut server, bytes);
             }
         }
-        let config = ServerConfig::new(Identity::new("fuzz-server"), Registry::standard());
+        let config = ServerChannelConfig::new(Identity::new("fuzz-server"), Registry::standard());
         if let Ok(mut server) = Channel::server(config, now) {
             let setup =
                 b"SETUP KERNEL=fuzz;FREEZER=Storable,POE::Component::IKC::Freezer;PID=1\r\n";

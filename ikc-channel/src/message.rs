@@ -15,16 +15,16 @@ pub use self::caller::CallerInfo;
 ///
 /// The text form is not parsed on arrival: a malformed specifier is the
 /// receiving responder's to report (as IKC's `remote_error`), so it must
-/// reach it. [`Target::specifier`] parses it.
+/// reach it. [`MessageTarget::specifier`] parses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub enum MessageTarget {
     /// A specifier string, such as `poe://Inet/test/here`.
     Text(String),
     /// The hash form, such as `{kernel => 'Cli', session => 'me', state => 'reply'}`.
     Hash(HashForm),
 }
 
-impl Target {
+impl MessageTarget {
     /// The target as a [`Specifier`].
     ///
     /// # Errors
@@ -46,25 +46,25 @@ impl Target {
     }
 }
 
-impl From<&str> for Target {
+impl From<&str> for MessageTarget {
     fn from(text: &str) -> Self {
         Self::Text(text.to_owned())
     }
 }
 
-impl From<String> for Target {
+impl From<String> for MessageTarget {
     fn from(text: String) -> Self {
         Self::Text(text)
     }
 }
 
-impl From<HashForm> for Target {
+impl From<HashForm> for MessageTarget {
     fn from(hash: HashForm) -> Self {
         Self::Hash(hash)
     }
 }
 
-impl From<&Specifier> for Target {
+impl From<&Specifier> for MessageTarget {
     fn from(spec: &Specifier) -> Self {
         Self::Text(spec.to_string())
     }
@@ -94,7 +94,7 @@ impl From<&Specifier> for Target {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     /// The destination.
-    pub event: Target,
+    pub event: MessageTarget,
     /// The argument (`ARG0` of the handler). Several arguments travel as
     /// an array.
     pub params: Value,
@@ -117,7 +117,7 @@ pub struct Message {
 
 impl Message {
     /// A post: `event` with `params`, nothing else.
-    pub fn post(event: impl Into<Target>, params: impl Into<Value>) -> Self {
+    pub fn post(event: impl Into<MessageTarget>, params: impl Into<Value>) -> Self {
         Self {
             event: event.into(),
             params: params.into(),
@@ -132,7 +132,7 @@ impl Message {
 
     /// A call: a post whose answer is to be posted to `rsvp`; `wantarray`
     /// is `''` (a scalar is wanted), as ClientLite's `call` sends it.
-    pub fn call(event: impl Into<Target>, params: impl Into<Value>, rsvp: HashForm) -> Self {
+    pub fn call(event: impl Into<MessageTarget>, params: impl Into<Value>, rsvp: HashForm) -> Self {
         Self {
             rsvp: Some(rsvp),
             wantarray: Some(false),
@@ -229,14 +229,14 @@ impl Message {
                 value,
             )));
         };
-        let mut message = Self::post(Target::Text(String::new()), Value::Undef);
+        let mut message = Self::post(MessageTarget::Text(String::new()), Value::Undef);
         for (key, value) in hash {
             // Keys are unique, and an ASCII key is always a text key.
             match key.as_bytes() {
                 b"event" => {
                     message.event = match value {
-                        Value::Hash(spec) => Target::Hash(take_spec(spec)),
-                        other => Target::Text(into_text(other).unwrap_or_default()),
+                        Value::Hash(spec) => MessageTarget::Hash(take_spec(spec)),
+                        other => MessageTarget::Text(into_text(other).unwrap_or_default()),
                     };
                 }
                 b"params" => message.params = value,
@@ -317,8 +317,8 @@ impl Message {
         enc.hash(len, 0)?;
         enc.key("event");
         match &self.event {
-            Target::Text(text) => enc.str(text),
-            Target::Hash(spec) => spec_native(enc, spec, true)?,
+            MessageTarget::Text(text) => enc.str(text),
+            MessageTarget::Hash(spec) => spec_native(enc, spec, true)?,
         }
         enc.key("params");
         enc.value(&self.params, 1)?;
@@ -359,7 +359,7 @@ impl Message {
         }
         let entries = dec.hash(0).ok()?;
         let mut event = None;
-        let mut message = Self::post(Target::Text(String::new()), Value::Undef);
+        let mut message = Self::post(MessageTarget::Text(String::new()), Value::Undef);
         for _ in 0..entries {
             let key = dec.key().ok()?;
             // A repeated key replaces the earlier value, as in the hash.
@@ -367,11 +367,11 @@ impl Message {
             match key.as_bytes() {
                 b"event" => {
                     event = Some(if dec.at_hash() {
-                        Target::Hash(native_spec(&mut dec)?)
+                        MessageTarget::Hash(native_spec(&mut dec)?)
                     } else if let Some(text) = native_text(&mut dec)? {
-                        Target::Text(text)
+                        MessageTarget::Text(text)
                     } else {
-                        Target::Text(into_text(dec.value(1).ok()?)?)
+                        MessageTarget::Text(into_text(dec.value(1).ok()?)?)
                     });
                 }
                 b"from" => message.from = native_optional_spec(&mut dec)?,
@@ -485,7 +485,7 @@ pub(crate) fn into_text(value: Value) -> Option<String> {
 /// The keys of a message other than `params`, read without taking the
 /// value apart (so that a failure can hand it back whole).
 struct Head {
-    event: Target,
+    event: MessageTarget,
     from: Option<HashForm>,
     rsvp: Option<HashForm>,
     wantarray: Option<bool>,
@@ -500,8 +500,8 @@ impl Head {
         };
         let event = match hash.get("event") {
             None => return Err(MessageError::MissingEvent),
-            Some(Value::Hash(spec)) => Target::Hash(read_spec(spec, EVENT_PARTS)?),
-            Some(other) => Target::Text(text(other, "event", "a specifier string or hash")?),
+            Some(Value::Hash(spec)) => MessageTarget::Hash(read_spec(spec, EVENT_PARTS)?),
+            Some(other) => MessageTarget::Text(text(other, "event", "a specifier string or hash")?),
         };
         Ok(Self {
             event,

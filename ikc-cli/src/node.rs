@@ -212,7 +212,7 @@ fn dial(
     .aliases(aliases.iter().cloned())
     .protocol(protocol)
     .connect_timeout(timeout)
-    .serializers(freezers.iter().cloned())
+    .freezers(freezers.iter().cloned())
     .reconnect(reconnect);
     let config = match link_weight {
         Some(weight) => config.link_weight(weight),

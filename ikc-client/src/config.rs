@@ -24,7 +24,9 @@ pub type OnError = Box<dyn FnMut(&mut Ctx<'_>, &ConnectionError)>;
 pub struct Reconnect {
     /// The first wait.
     pub initial: Duration,
-    /// The longest wait (the wait doubles up to this).
+    /// The longest wait (the wait doubles up to this). Each wait is drawn
+    /// at random between half of the current one and all of it (jitter),
+    /// so that clients of a restarted server do not all come back at once.
     pub max: Duration,
     /// Give up after this many attempts in a row (`None`: never).
     pub attempts: Option<u32>,
@@ -73,10 +75,11 @@ pub struct ClientConfig {
     pub on_error: Option<OnError>,
     /// Remote sessions to subscribe to before `on_connect` (IKC's `subscribe`).
     pub subscribe: Vec<String>,
-    /// Freezers to offer, most wanted first (IKC's `serializers`). The
+    /// Freezers to offer, most wanted first, by name (IKC's `serializers`). The
     /// default offers the native codec, then Storable, then IKC's Dumper
     /// freezer: a Rust server picks the first, a Perl server Storable.
-    pub serializers: Vec<String>,
+    #[doc(alias = "serializers")]
+    pub freezers: Vec<String>,
     /// The handshake to use; IKC0 falls back to IKC by itself.
     pub protocol: Protocol,
     /// How long connecting may take (the handshake has its own limit in `limits`).
@@ -109,7 +112,7 @@ impl fmt::Debug for ClientConfig {
             .field("name", &self.name)
             .field("aliases", &self.aliases)
             .field("subscribe", &self.subscribe)
-            .field("serializers", &self.serializers)
+            .field("freezers", &self.freezers)
             .field("protocol", &self.protocol)
             .field("connect_timeout", &self.connect_timeout)
             .field("limits", &self.limits)
@@ -137,7 +140,7 @@ impl ClientConfig {
             on_connect: None,
             on_error: None,
             subscribe: Vec::new(),
-            serializers: vec![NATIVE.to_owned(), STORABLE.to_owned(), DUMPER.to_owned()],
+            freezers: vec![NATIVE.to_owned(), STORABLE.to_owned(), DUMPER.to_owned()],
             protocol: Protocol::Ikc0,
             connect_timeout: Duration::from_secs(30),
             limits: Limits::default(),
@@ -210,8 +213,9 @@ impl ClientConfig {
     }
 
     /// Offer these freezers, most wanted first.
-    pub fn serializers<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
-        self.serializers = names.into_iter().map(Into::into).collect();
+    #[doc(alias = "serializers")]
+    pub fn freezers<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.freezers = names.into_iter().map(Into::into).collect();
         self
     }
 

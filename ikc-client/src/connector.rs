@@ -3,8 +3,10 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
 use std::time::Duration;
@@ -22,6 +24,8 @@ use crate::config::{ClientConfig, OnConnect, OnError};
 const CONNECTED_STATE: &str = "IKC:connected";
 const CONNECT_TIMEOUT_STATE: &str = "IKC:connect_timeout";
 const RECONNECT_STATE: &str = "IKC:reconnect";
+/// The host name's addresses, from the resolver thread.
+const RESOLVED_STATE: &str = "IKC:resolved";
 const UP_STATE: &str = "IKC:up";
 const SHUTDOWN_STATE: &str = "IKC:client_shutdown";
 
@@ -72,6 +76,9 @@ pub(crate) struct ClientSession {
     backoff: Duration,
     failures: u32,
     stopped: bool,
+    /// Counts host name resolutions: an answer for an earlier one is
+    /// dropped.
+    resolution: i64,
 }
 
 impl ClientSession {
@@ -92,6 +99,7 @@ impl ClientSession {
             backoff,
             failures: 0,
             stopped: false,
+            resolution: 0,
         }
     }
 
@@ -139,18 +147,78 @@ impl ClientSession {
         if self.config.unix.is_none() && !self.config.addresses.is_empty() {
             self.addresses.extend(self.config.addresses.iter().copied());
         } else if self.config.unix.is_none() {
-            match (self.config.host.as_str(), self.config.port).to_socket_addrs() {
-                Ok(addrs) => self.addresses.extend(addrs),
-                Err(e) => {
-                    self.failed(ctx, ConnectionError::from_io(Operation::Connect, &e));
+            let host = self
+                .config
+                .host
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            match host.parse::<IpAddr>() {
+                Ok(ip) => self
+                    .addresses
+                    .push_back(SocketAddr::new(ip, self.config.port)),
+                Err(_) => {
+                    self.resolve(ctx);
                     return;
                 }
             }
-            if self.addresses.is_empty() {
-                let e = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
-                self.failed(ctx, ConnectionError::from_io(Operation::Connect, &e));
-                return;
-            }
+        }
+        self.try_next(ctx);
+    }
+
+    /// Resolve the host name on a thread of its own (the system resolver
+    /// blocks, and the kernel's thread must not): the addresses come back
+    /// as [`RESOLVED_STATE`] through the kernel's handle.
+    fn resolve(&mut self, ctx: &mut Ctx<'_>) {
+        self.resolution += 1;
+        let resolution = self.resolution;
+        let (host, port) = (self.config.host.clone(), self.config.port);
+        let handle = ctx.handle();
+        let me = ctx.session_id();
+        let spawned = std::thread::Builder::new()
+            .name("ikc-resolve".to_owned())
+            .spawn(move || {
+                let args = match (host.as_str(), port).to_socket_addrs() {
+                    Ok(addrs) => vec![
+                        Value::from(resolution),
+                        Value::Array(addrs.map(|a| Value::from(a.to_string())).collect()),
+                    ],
+                    Err(e) => vec![
+                        Value::from(resolution),
+                        Value::Undef,
+                        Value::from(e.to_string()),
+                    ],
+                };
+                // The kernel may have stopped meanwhile: nobody to tell.
+                let _ = handle.post(me, RESOLVED_STATE, args);
+            });
+        if let Err(e) = spawned {
+            self.failed(ctx, ConnectionError::from_io(Operation::Connect, &e));
+        }
+    }
+
+    /// The resolver thread's answer: `[resolution, [addresses]]`, or
+    /// `[resolution, undef, message]`.
+    fn resolved(&mut self, ctx: &mut Ctx<'_>, args: &[Value]) {
+        let current = args.first().and_then(Value::as_i64) == Some(self.resolution);
+        if !current || self.stopped || self.pending.is_some() {
+            return;
+        }
+        let Some(addrs) = args.get(1).and_then(Value::as_array) else {
+            let message = args.get(2).map(Value::to_string).unwrap_or_default();
+            let e = io::Error::new(io::ErrorKind::NotFound, message);
+            self.failed(ctx, ConnectionError::from_io(Operation::Connect, &e));
+            return;
+        };
+        self.addresses.clear();
+        self.addresses.extend(
+            addrs
+                .iter()
+                .filter_map(|a| a.as_str()?.parse::<SocketAddr>().ok()),
+        );
+        if self.addresses.is_empty() {
+            let e = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+            self.failed(ctx, ConnectionError::from_io(Operation::Connect, &e));
+            return;
         }
         self.try_next(ctx);
     }
@@ -311,13 +379,13 @@ impl ClientSession {
             self.stop(ctx);
             return;
         }
+        let wait = jittered(self.backoff, random_unit());
         log::info!(
-            "IKC client {}: reconnecting to {} in {:?}",
+            "IKC client {}: reconnecting to {} in {wait:?}",
             self.config.name,
             self.address(),
-            self.backoff
         );
-        ctx.delay(RECONNECT_STATE, self.backoff, Vec::new());
+        ctx.delay(RECONNECT_STATE, wait, Vec::new());
         self.backoff = (self.backoff * 2).min(reconnect.max);
     }
 
@@ -339,6 +407,22 @@ impl ClientSession {
     }
 }
 
+/// A wait between half of `backoff` and all of it, `unit` (in `[0, 1)`)
+/// choosing where: clients that lost the same server do not all come back
+/// at the same moment (equal jitter).
+fn jittered(backoff: Duration, unit: f64) -> Duration {
+    let half = backoff / 2;
+    half + half.mul_f64(unit.clamp(0.0, 1.0))
+}
+
+/// A random number in `[0, 1)`, from the standard library's randomly
+/// seeded hasher (no generator needed for a jitter).
+fn random_unit() -> f64 {
+    let bits = RandomState::new().build_hasher().finish() >> 11;
+    // 53 bits: exactly representable.
+    bits as f64 / (1_u64 << 53) as f64
+}
+
 impl Session for ClientSession {
     fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value {
         match event.state() {
@@ -358,6 +442,7 @@ impl Session for ClientSession {
                 }
             }
             RECONNECT_STATE => self.connect(ctx),
+            RESOLVED_STATE => self.resolved(ctx, &event.args),
             UP_STATE => {
                 self.failures = 0;
                 self.backoff = self.config.reconnect.map_or(Duration::ZERO, |r| r.initial);
@@ -375,5 +460,27 @@ impl Session for ClientSession {
             _ => {}
         }
         Value::Undef
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jittered_wait_lies_between_half_and_all_of_the_backoff() {
+        let backoff = Duration::from_millis(800);
+        assert_eq!(jittered(backoff, 0.0), Duration::from_millis(400));
+        assert_eq!(jittered(backoff, 0.5), Duration::from_millis(600));
+        assert!(jittered(backoff, 0.999_999) <= backoff);
+        assert_eq!(jittered(Duration::ZERO, 0.7), Duration::ZERO);
+    }
+
+    #[test]
+    fn random_units_are_in_range_and_vary() {
+        let draws: Vec<f64> = (0..64).map(|_| random_unit()).collect();
+        assert!(draws.iter().all(|u| (0.0..1.0).contains(u)));
+        let first = draws[0];
+        assert!(draws.iter().any(|u| (u - first).abs() > f64::EPSILON));
     }
 }

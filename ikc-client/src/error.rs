@@ -5,7 +5,7 @@
 #[non_exhaustive]
 pub enum ClientError {
     /// None of the freezers asked for is known.
-    #[error("none of the serializers {asked:?} is known (known: {known:?})")]
+    #[error("none of the freezers {asked:?} is known (known: {known:?})")]
     NoFreezer {
         /// The names asked for.
         asked: Vec<String>,

@@ -58,7 +58,7 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientError`] if none of the serializers asked for is known, or no
+    /// [`ClientError`] if none of the freezers asked for is known, or no
     /// address was given.
     pub fn spawn(
         spawner: &mut impl Spawner,
@@ -69,7 +69,7 @@ impl Client {
         }
         let standard = Registry::standard();
         let mut freezers = Registry::empty();
-        for name in &config.serializers {
+        for name in &config.freezers {
             match standard.get(name) {
                 Some(f) => {
                     freezers.register(f);
@@ -79,7 +79,7 @@ impl Client {
         }
         if freezers.names().is_empty() {
             return Err(ClientError::NoFreezer {
-                asked: config.serializers.clone(),
+                asked: config.freezers.clone(),
                 known: standard.names().into_iter().map(str::to_owned).collect(),
             });
         }

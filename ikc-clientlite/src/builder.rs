@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use ikc_channel::{Limits, Protocol, Secret, TlsClient};
-use ikc_freezer::{Native, Registry, Storable};
+use ikc_freezer::{Native, Registry};
 
 use crate::client::{ClientLite, Connector};
 use crate::connection::Settings;
 use crate::error::LiteError;
-use crate::stream::{self, Address, BoxedStream, Stream};
+use crate::stream::{self, Address, BlockingStream, BoxedStream};
 
 /// Perl's default for both timeouts.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -23,7 +23,7 @@ static DEFAULT_NAMES: AtomicU32 = AtomicU32::new(0);
 /// Which freezers to offer.
 #[derive(Debug, Clone)]
 enum Freezers {
-    /// `IKC::Native`, then `Storable`.
+    /// `IKC::Native`, then `Storable` (with the `storable` feature).
     Default,
     /// One of this crate's, by name.
     Named(String),
@@ -224,7 +224,7 @@ impl Builder {
         let connector: Connector = Box::new(move |address, connect_timeout| {
             stream::open(address, connect_timeout, write_timeout)
         });
-        ClientLite::start(self.settings()?, connector)
+        ClientLite::start(self.into_settings()?, connector)
     }
 
     /// Connect through `connector`, which opens a stream to the address
@@ -240,21 +240,31 @@ impl Builder {
     /// [`io::ErrorKind::TimedOut`]).
     pub fn connect_with<S, F>(self, mut connector: F) -> Result<ClientLite, LiteError>
     where
-        S: Stream + Send + 'static,
+        S: BlockingStream + Send + 'static,
         F: FnMut(&Address, Duration) -> io::Result<S> + Send + 'static,
     {
         let connector: Connector = Box::new(move |address, timeout| {
             connector(address, timeout).map(|stream| Box::new(stream) as BoxedStream)
         });
-        ClientLite::start(self.settings()?, connector)
+        ClientLite::start(self.into_settings()?, connector)
     }
 
-    fn settings(self) -> Result<Settings, LiteError> {
+    /// The settings, checked, with the defaults filled in, for another
+    /// driver of ClientLite's protocol (such as the tokio client in
+    /// `ikc-clientlite-async`), which opens its channel from them with
+    /// [`Settings::channel`].
+    ///
+    /// # Errors
+    ///
+    /// [`LiteError::UnknownFreezer`] for a [`freezer`](Self::freezer)
+    /// name this crate does not have.
+    pub fn into_settings(self) -> Result<Settings, LiteError> {
         let freezers = match self.freezers {
             Freezers::Default => {
                 let mut registry = Registry::empty();
                 registry.register(Arc::new(Native::new()));
-                registry.register(Arc::new(Storable::new()));
+                #[cfg(feature = "storable")]
+                registry.register(Arc::new(ikc_freezer::Storable::new()));
                 registry
             }
             Freezers::Named(name) => {
@@ -298,7 +308,7 @@ mod tests {
 
     #[test]
     fn defaults_follow_perl() {
-        let settings = Builder::tcp("localhost", 603).settings().unwrap();
+        let settings = Builder::tcp("localhost", 603).into_settings().unwrap();
         assert_eq!(settings.timeout, DEFAULT_TIMEOUT);
         assert_eq!(settings.connect_timeout, DEFAULT_TIMEOUT);
         assert_eq!(settings.protocol, Protocol::Ikc0);
@@ -312,7 +322,7 @@ mod tests {
 
         let settings = Builder::tcp("h", 1)
             .timeout(Duration::from_secs(3))
-            .settings()
+            .into_settings()
             .unwrap();
         assert_eq!(
             settings.connect_timeout,
@@ -323,7 +333,7 @@ mod tests {
             .timeout(Duration::from_secs(3))
             .connect_timeout(Duration::from_secs(1))
             .freezer("POE::Component::IKC::Freezer")
-            .settings()
+            .into_settings()
             .unwrap();
         assert_eq!(settings.connect_timeout, Duration::from_secs(1));
         assert_eq!(settings.freezers.names(), ["POE::Component::IKC::Freezer"]);
@@ -344,7 +354,7 @@ mod tests {
     fn an_unknown_freezer_is_an_error() {
         let err = Builder::tcp("h", 1)
             .freezer("FreezeThaw")
-            .settings()
+            .into_settings()
             .unwrap_err();
         assert!(matches!(err, LiteError::UnknownFreezer { ref name } if name == "FreezeThaw"));
     }

@@ -6,7 +6,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use ikc_channel::{Message, Peer, Target};
+use ikc_channel::{Message, MessageTarget, Peer};
 use ikc_freezer::{Hash, Value, from_value};
 use ikc_specifier::{HashForm, PartName, Specifier};
 use serde::de::DeserializeOwned;
@@ -64,7 +64,7 @@ pub struct ClientLite {
 struct Resolved {
     text: String,
     remote_name: String,
-    target: Target,
+    target: MessageTarget,
 }
 
 impl fmt::Debug for ClientLite {
@@ -214,11 +214,12 @@ impl ClientLite {
     /// or what connecting and writing again gave.
     pub fn post(
         &mut self,
-        spec: impl Into<Target>,
+        spec: impl Into<MessageTarget>,
         params: impl Into<Value>,
     ) -> Result<(), LiteError> {
         let target = spec.into();
-        let mut message = Message::post(Target::Text(String::new()), params).with_from(self.from());
+        let mut message =
+            Message::post(MessageTarget::Text(String::new()), params).with_from(self.from());
         let result = self.send(&target, &mut message);
         self.record(result)
     }
@@ -238,7 +239,7 @@ impl ClientLite {
     /// while waiting), [`LiteError::Thaw`].
     pub fn call(
         &mut self,
-        spec: impl Into<Target>,
+        spec: impl Into<MessageTarget>,
         params: impl Into<Value>,
     ) -> Result<Value, LiteError> {
         let result = self.call_inner(spec.into(), params.into(), false);
@@ -255,7 +256,7 @@ impl ClientLite {
     /// As for [`call`](Self::call).
     pub fn call_list(
         &mut self,
-        spec: impl Into<Target>,
+        spec: impl Into<MessageTarget>,
         params: impl Into<Value>,
     ) -> Result<Vec<Value>, LiteError> {
         let result = self
@@ -274,7 +275,7 @@ impl ClientLite {
     /// reply does not fit `T`.
     pub fn call_as<T: DeserializeOwned>(
         &mut self,
-        spec: impl Into<Target>,
+        spec: impl Into<MessageTarget>,
         params: impl Into<Value>,
     ) -> Result<T, LiteError> {
         let result = self
@@ -294,7 +295,7 @@ impl ClientLite {
     /// As for [`call`](Self::call).
     pub fn post_respond(
         &mut self,
-        spec: impl Into<Target>,
+        spec: impl Into<MessageTarget>,
         params: impl Into<Value>,
     ) -> Result<Value, LiteError> {
         let rsvp = self.next_rsvp();
@@ -304,7 +305,8 @@ impl ClientLite {
         hash.insert("session", Value::bytes(rsvp.session.as_str()));
         hash.insert("state", Value::bytes(rsvp.state.as_str()));
         let params = Value::Array(vec![params.into(), Value::Hash(hash)]);
-        let mut message = Message::post(Target::Text(String::new()), params).with_from(self.from());
+        let mut message =
+            Message::post(MessageTarget::Text(String::new()), params).with_from(self.from());
         let target = spec.into();
         let result = self
             .send(&target, &mut message)
@@ -389,13 +391,13 @@ impl ClientLite {
 
     fn call_inner(
         &mut self,
-        target: Target,
+        target: MessageTarget,
         params: Value,
         list: bool,
     ) -> Result<Value, LiteError> {
         let rsvp = self.next_rsvp();
         let mut message =
-            Message::call(Target::Text(String::new()), params, rsvp).with_from(self.from());
+            Message::call(MessageTarget::Text(String::new()), params, rsvp).with_from(self.from());
         message.wantarray = Some(list);
         self.send(&target, &mut message)?;
         // The RSVP goes out as it was made; the wait looks for it.
@@ -453,7 +455,7 @@ impl ClientLite {
     /// Send `message` to `target` (Perl's `_try_send`): connect first if
     /// the connection was lost; if writing fails, connect again and write
     /// once more.
-    fn send(&mut self, target: &Target, message: &mut Message) -> Result<(), LiteError> {
+    fn send(&mut self, target: &MessageTarget, message: &mut Message) -> Result<(), LiteError> {
         match self.link {
             Link::Disconnected => return Err(LiteError::NotConnected),
             Link::Lost => self.open()?,
@@ -527,10 +529,10 @@ impl ClientLite {
 /// [`resolve`], kept for the next time when the target is text.
 fn resolve_kept(
     kept: &mut Option<Resolved>,
-    target: &Target,
+    target: &MessageTarget,
     remote_name: &str,
-) -> Result<Target, LiteError> {
-    let Target::Text(text) = target else {
+) -> Result<MessageTarget, LiteError> {
+    let MessageTarget::Text(text) = target else {
         return resolve(target, remote_name);
     };
     if let Some(r) = kept.as_ref() {
@@ -548,13 +550,21 @@ fn resolve_kept(
 }
 
 /// The destination as sent, Perl's way: text starting with `poe:` and
-/// hash forms as they are, other text relative to the server's name; it
+/// hash forms as they are, other text relative to the server's name
+/// (`remote_name`, see [`remote_name`](crate::protocol::remote_name)); it
 /// must name a session and a state.
-fn resolve(target: &Target, remote_name: &str) -> Result<Target, LiteError> {
+///
+/// # Errors
+///
+/// [`LiteError::BadSpecifier`] when it does not parse, or names no session
+/// or no state.
+pub fn resolve(target: &MessageTarget, remote_name: &str) -> Result<MessageTarget, LiteError> {
     let (text, spec) = match target {
-        Target::Hash(hash) => (hash.ikc_name(), Ok(Specifier::from_hash_form(hash))),
-        Target::Text(text) if text.starts_with("poe:") => (text.clone(), Specifier::parse(text)),
-        Target::Text(text) => {
+        MessageTarget::Hash(hash) => (hash.ikc_name(), Ok(Specifier::from_hash_form(hash))),
+        MessageTarget::Text(text) if text.starts_with("poe:") => {
+            (text.clone(), Specifier::parse(text))
+        }
+        MessageTarget::Text(text) => {
             let full = format!("poe://{remote_name}/{text}");
             let spec = Specifier::parse(&full);
             (full, spec)
@@ -572,8 +582,8 @@ fn resolve(target: &Target, remote_name: &str) -> Result<Target, LiteError> {
         return Err(bad("it names no state".to_owned()));
     }
     Ok(match target {
-        Target::Hash(hash) => Target::Hash(hash.clone()),
-        Target::Text(_) => Target::Text(text),
+        MessageTarget::Hash(hash) => MessageTarget::Hash(hash.clone()),
+        MessageTarget::Text(_) => MessageTarget::Text(text),
     })
 }
 
@@ -591,43 +601,46 @@ mod tests {
 
     #[test]
     fn relative_specifiers_go_to_the_server() {
-        let resolved = resolve(&Target::from("test/fetchQ"), "vm-1-2-3").unwrap();
-        assert_eq!(resolved, Target::from("poe://vm-1-2-3/test/fetchQ"));
-        let resolved = resolve(&Target::from("test/here"), "localhost:41002").unwrap();
-        assert_eq!(resolved, Target::from("poe://localhost:41002/test/here"));
+        let resolved = resolve(&MessageTarget::from("test/fetchQ"), "vm-1-2-3").unwrap();
+        assert_eq!(resolved, MessageTarget::from("poe://vm-1-2-3/test/fetchQ"));
+        let resolved = resolve(&MessageTarget::from("test/here"), "localhost:41002").unwrap();
+        assert_eq!(
+            resolved,
+            MessageTarget::from("poe://localhost:41002/test/here")
+        );
         // Absolute ones (anything starting with poe:) are sent as they are.
         for text in ["poe://Other/test/here", "poe:/test/here"] {
             assert_eq!(
-                resolve(&Target::from(text), "X").unwrap(),
-                Target::from(text)
+                resolve(&MessageTarget::from(text), "X").unwrap(),
+                MessageTarget::from(text)
             );
         }
         let hash = HashForm::new("Other", "test", "here");
         assert_eq!(
-            resolve(&Target::from(hash.clone()), "X").unwrap(),
-            Target::Hash(hash)
+            resolve(&MessageTarget::from(hash.clone()), "X").unwrap(),
+            MessageTarget::Hash(hash)
         );
     }
 
     #[test]
     fn a_kept_resolution_is_used_only_for_the_same_text_and_server() {
         let mut kept = None;
-        let target = Target::from("test/fetchQ");
+        let target = MessageTarget::from("test/fetchQ");
         let first = resolve_kept(&mut kept, &target, "vm-1").unwrap();
-        assert_eq!(first, Target::from("poe://vm-1/test/fetchQ"));
+        assert_eq!(first, MessageTarget::from("poe://vm-1/test/fetchQ"));
         assert_eq!(resolve_kept(&mut kept, &target, "vm-1").unwrap(), first);
         // Another server (a reconnection), another text: resolved afresh.
         assert_eq!(
             resolve_kept(&mut kept, &target, "vm-2").unwrap(),
-            Target::from("poe://vm-2/test/fetchQ")
+            MessageTarget::from("poe://vm-2/test/fetchQ")
         );
         assert_eq!(
-            resolve_kept(&mut kept, &Target::from("test/here"), "vm-2").unwrap(),
-            Target::from("poe://vm-2/test/here")
+            resolve_kept(&mut kept, &MessageTarget::from("test/here"), "vm-2").unwrap(),
+            MessageTarget::from("poe://vm-2/test/here")
         );
         // A bad one is an error each time, and is not kept.
-        assert!(resolve_kept(&mut kept, &Target::from("fetchQ"), "vm-2").is_err());
-        assert!(resolve_kept(&mut kept, &Target::from("fetchQ"), "vm-2").is_err());
+        assert!(resolve_kept(&mut kept, &MessageTarget::from("fetchQ"), "vm-2").is_err());
+        assert!(resolve_kept(&mut kept, &MessageTarget::from("fetchQ"), "vm-2").is_err());
     }
 
     #[test]
@@ -638,7 +651,7 @@ mod tests {
             ("poe:fetchQ", "no session"),
             ("test/fe tch!", "state"),
         ] {
-            match resolve(&Target::from(text), "Inet") {
+            match resolve(&MessageTarget::from(text), "Inet") {
                 Err(LiteError::BadSpecifier { reason, .. }) => {
                     assert!(reason.contains(why), "{text}: {reason}");
                 }
@@ -647,7 +660,7 @@ mod tests {
         }
         let no_state = HashForm::new("Inet", "test", "");
         assert!(matches!(
-            resolve(&Target::from(no_state), "X"),
+            resolve(&MessageTarget::from(no_state), "X"),
             Err(LiteError::BadSpecifier { .. })
         ));
     }

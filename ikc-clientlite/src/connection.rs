@@ -1,4 +1,4 @@
-//! The blocking driver: one [`Channel`] (client side) over one [`Stream`],
+//! The blocking driver: one [`Channel`] (client side) over one [`BlockingStream`],
 //! moved along the way rustls' `complete_io` moves a TLS connection: write
 //! everything the channel has to send, then read once, feed what was read
 //! in, and look at the events.
@@ -9,13 +9,13 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use ikc_channel::{
-    Channel, ChannelError, ChannelEvent, ClientConfig, FrameError, Identity, Limits, Message, Peer,
-    Protocol,
+    Channel, ChannelError, ChannelEvent, ClientChannelConfig, FrameError, Identity, Limits,
+    Message, Peer, Protocol, Secret, TlsClient,
 };
 use ikc_freezer::{FreezeError, Registry};
 
 use crate::error::LiteError;
-use crate::stream::{Address, Stream};
+use crate::stream::{Address, BlockingStream};
 
 /// How much one read takes in (Perl's ClientLite reads 65535 bytes).
 const READ_SIZE: usize = 64 * 1024;
@@ -30,9 +30,16 @@ const TIMEOUT_SLACK: Duration = Duration::from_millis(1);
 /// drop them on its next wait.
 const MAX_UNREAD: usize = 1024;
 
-/// What a [`ClientLite`](crate::ClientLite) was built with.
+/// What a client was built with: a [`Builder`](crate::Builder)'s settings,
+/// checked, with their defaults filled in ([`Builder::into_settings`]).
+/// Another driver of ClientLite's protocol (the tokio client in
+/// `ikc-clientlite-async`) opens its channel from them with
+/// [`channel`](Self::channel), so both clients negotiate the same way
+/// (freezers, protocol, secret, TLS, limits).
+///
+/// [`Builder::into_settings`]: crate::Builder::into_settings
 #[derive(Debug, Clone)]
-pub(crate) struct Settings {
+pub struct Settings {
     pub(crate) address: Address,
     pub(crate) name: String,
     pub(crate) freezers: Registry,
@@ -41,8 +48,71 @@ pub(crate) struct Settings {
     pub(crate) connect_timeout: Duration,
     pub(crate) pid: u32,
     pub(crate) limits: Limits,
-    pub(crate) secret: Option<ikc_channel::Secret>,
-    pub(crate) tls: Option<ikc_channel::TlsClient>,
+    pub(crate) secret: Option<Secret>,
+    pub(crate) tls: Option<TlsClient>,
+}
+
+impl Settings {
+    /// The server's address.
+    pub fn address(&self) -> &Address {
+        &self.address
+    }
+
+    /// The name the server knows the client by.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The freezers offered, most wanted first.
+    pub fn freezers(&self) -> &Registry {
+        &self.freezers
+    }
+
+    /// The handshake started with.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// How long a wait for a reply (or a write) may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// How long connecting, and each phase of the negotiation, may take.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The client side of the channel to open over a fresh connection
+    /// (at `now`): our name and process ID, the freezers, the protocol,
+    /// the limits, the secret and TLS. The whole negotiation may take
+    /// IKC's worst case, each phase its [`connect_timeout`](Self::connect_timeout):
+    /// `SETUP`, then the old handshake's `IAM`, `DONE`, `WORLD` and one
+    /// `FREEZER` per offer.
+    ///
+    /// # Errors
+    ///
+    /// [`LiteError::Config`] for settings the channel refuses (a bad
+    /// name, the secret over IKC's old handshake...),
+    /// [`LiteError::Handshake`] when the channel cannot start.
+    pub fn channel(&self, now: Instant) -> Result<Channel, LiteError> {
+        let identity = Identity::new(&self.name).with_pid(self.pid);
+        let mut config = ClientChannelConfig::new(identity, self.freezers.clone());
+        config.protocol = self.protocol;
+        config.peer_address = Some(self.address.kernel_name());
+        config.limits = self.limits;
+        config.secret.clone_from(&self.secret);
+        config.tls.clone_from(&self.tls);
+        let phases = 4 + u32::try_from(self.freezers.names().len()).unwrap_or(u32::MAX);
+        config.limits.handshake_timeout = self.connect_timeout.saturating_mul(phases);
+        Channel::client(config, now).map_err(|e| match e {
+            ChannelError::Config(config) => LiteError::Config(config),
+            other => LiteError::Handshake {
+                address: self.address.to_string(),
+                source: other,
+            },
+        })
+    }
 }
 
 /// Something the server sent, in the order it came.
@@ -101,7 +171,7 @@ struct Wire<S> {
     read_timeout: Option<Duration>,
 }
 
-impl<S: Stream> Wire<S> {
+impl<S: BlockingStream> Wire<S> {
     fn new(stream: S, channel: Channel) -> Self {
         Self {
             stream,
@@ -224,7 +294,7 @@ impl<S> fmt::Debug for Connection<S> {
     }
 }
 
-impl<S: Stream> Connection<S> {
+impl<S: BlockingStream> Connection<S> {
     /// Run IKC's negotiation over `stream`, each phase within
     /// `settings.connect_timeout`.
     pub(crate) fn negotiate(stream: S, settings: &Settings) -> Result<Self, LiteError> {
@@ -234,22 +304,8 @@ impl<S: Stream> Connection<S> {
             source,
         };
         let per_phase = settings.connect_timeout;
-        let identity = Identity::new(&settings.name).with_pid(settings.pid);
-        let mut config = ClientConfig::new(identity, settings.freezers.clone());
-        config.protocol = settings.protocol;
-        config.peer_address = Some(settings.address.kernel_name());
-        config.limits = settings.limits;
-        config.secret.clone_from(&settings.secret);
-        config.tls.clone_from(&settings.tls);
-        // IKC's worst case, each phase taking all its time: SETUP, then the
-        // old handshake's IAM, DONE, WORLD and one FREEZER per offer.
-        let phases = 4 + u32::try_from(settings.freezers.names().len()).unwrap_or(u32::MAX);
-        config.limits.handshake_timeout = per_phase.saturating_mul(phases);
         let start = Instant::now();
-        let channel = Channel::client(config, start).map_err(|e| match e {
-            ChannelError::Config(config) => LiteError::Config(config),
-            other => handshake_error(other),
-        })?;
+        let channel = settings.channel(start)?;
         let mut wire = Wire::new(stream, channel);
         let mut unread = VecDeque::new();
         let mut phase = wire.channel.phase();
@@ -424,8 +480,8 @@ fn keep(unread: &mut VecDeque<Incoming>, event: ChannelEvent, cap: Option<usize>
 /// How a message's destination is written in logs.
 pub(crate) fn target_name(message: &Message) -> String {
     match &message.event {
-        ikc_channel::Target::Text(text) => text.clone(),
-        ikc_channel::Target::Hash(hash) => hash.ikc_name(),
+        ikc_channel::MessageTarget::Text(text) => text.clone(),
+        ikc_channel::MessageTarget::Hash(hash) => hash.ikc_name(),
     }
 }
 
@@ -434,7 +490,7 @@ pub(crate) fn target_name(message: &Message) -> String {
 /// `host:port` as the user wrote them over the old handshake. (For a Unix
 /// socket, or a `host:port` that is not a valid kernel name, such as an
 /// IPv6 address, the server's kernel ID.)
-fn remote_name(address: &Address, peer: &Peer) -> String {
+pub fn remote_name(address: &Address, peer: &Peer) -> String {
     match (peer.protocol, address) {
         (Protocol::Ikc, Address::Tcp { .. }) => {
             let name = address.kernel_name();

@@ -162,16 +162,18 @@ impl LiteError {
         )
     }
 
-    pub(crate) fn io(address: &str, source: io::Error) -> Self {
+    /// [`LiteError::Io`] with the server's address.
+    pub fn io(address: &str, source: io::Error) -> Self {
         Self::Io {
             address: address.to_owned(),
             source: Arc::new(source),
         }
     }
 
-    /// IKC's error report `[message, kernel, when]` as an error. Anything
-    /// else a server may put in `params` becomes the message.
-    pub(crate) fn remote(params: &Value) -> Self {
+    /// IKC's error report `[message, kernel, when]` (the `params` of an
+    /// `IKC/remote_error` message) as [`LiteError::Remote`]. Anything else
+    /// a server may put in `params` becomes the message.
+    pub fn remote(params: &Value) -> Self {
         let text = |v: Option<&Value>| v.map(ToString::to_string).unwrap_or_default();
         match params.as_array() {
             Some(items) if !items.is_empty() => Self::Remote {

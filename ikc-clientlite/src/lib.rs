@@ -28,7 +28,7 @@
 //! # use std::io::{Read, Write};
 //! # use std::net::TcpListener;
 //! # use std::time::Instant;
-//! # use ikc_channel::{Channel, ChannelEvent, Identity, Message, ServerConfig};
+//! # use ikc_channel::{Channel, ChannelEvent, Identity, Message, ServerChannelConfig};
 //! # use ikc_freezer::Registry;
 //! # type BoxError = Box<dyn std::error::Error + Send + Sync>;
 //! # fn spawn_server() -> Result<u16, BoxError> {
@@ -37,7 +37,7 @@
 //! #     std::thread::spawn(move || -> Result<(), BoxError> {
 //! #         let (mut socket, _) = listener.accept()?;
 //! #         let me = Identity::new("demo-1").with_name("Demo");
-//! #         let mut channel = Channel::server(ServerConfig::new(me, Registry::standard()), Instant::now())?;
+//! #         let mut channel = Channel::server(ServerChannelConfig::new(me, Registry::standard()), Instant::now())?;
 //! #         let (mut buf, mut out) = (vec![0; 65536], Vec::new());
 //! #         loop {
 //! #             let n = socket.read(&mut buf)?;
@@ -177,7 +177,7 @@
 //!
 //! # Other streams
 //!
-//! [`Builder::connect_with`] takes a function that opens any [`Stream`]
+//! [`Builder::connect_with`] takes a function that opens any [`BlockingStream`]
 //! (a TLS stream, a tunnel, an in-memory pipe), called at each
 //! (re)connection. The client drives IKC's `ikc-channel` over it with
 //! plain blocking reads and writes.
@@ -196,10 +196,21 @@ mod stream;
 pub use crate::builder::Builder;
 pub use crate::client::ClientLite;
 pub use crate::error::LiteError;
-pub use crate::stream::{Address, Stream};
+
+/// ClientLite's side of IKC, for other drivers of the same protocol (such
+/// as the tokio client in `ikc-clientlite-async`): the channel a client
+/// opens, how relative specifiers are resolved and what the client's
+/// session is called.
+pub mod protocol {
+    pub use crate::client::resolve;
+    pub use crate::connection::{Settings, remote_name};
+    pub use crate::reply::{IKC_SESSION, SESSION};
+}
+pub use crate::stream::{Address, BlockingStream};
 
 pub use ikc_channel::{
-    ChannelError, ConfigError, Limits, Peer, Protocol, Secret, Target, TlsClient, TlsConfigError,
+    ChannelError, ConfigError, Limits, MessageTarget, Peer, Protocol, Secret, TlsClient,
+    TlsConfigError,
 };
 pub use ikc_freezer::{Hash, Registry, Value};
 pub use ikc_specifier::HashForm;

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use ikc_channel::{Message, Target};
+use ikc_channel::{Message, MessageTarget};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, PartName, Specifier};
 
@@ -12,10 +12,10 @@ use crate::error::LiteError;
 
 /// The session ClientLite calls itself: replies and posts to "our sender"
 /// come to `poe://NAME/IKCLite/STATE`.
-pub(crate) const SESSION: &str = "IKCLite";
+pub const SESSION: &str = "IKCLite";
 
 /// The session that answers `ping` (`IKC/pong`).
-pub(crate) const IKC_SESSION: &str = "IKC";
+pub const IKC_SESSION: &str = "IKC";
 
 /// What a message means to the wait in progress.
 #[derive(Debug)]
@@ -72,8 +72,8 @@ pub(crate) fn classify(incoming: Incoming, expecting: &HashForm) -> Verdict {
 
 fn session_and_state(message: &Message) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
     match &message.event {
-        Target::Hash(hash) => Some((Cow::from(&hash.session), Cow::from(&hash.state))),
-        Target::Text(text) => {
+        MessageTarget::Hash(hash) => Some((Cow::from(&hash.session), Cow::from(&hash.state))),
+        MessageTarget::Text(text) => {
             let spec = Specifier::parse(text).ok()?;
             Some((
                 Cow::from(spec.part(PartName::Session)),
@@ -96,7 +96,7 @@ pub(crate) fn into_list(value: Value) -> Vec<Value> {
 mod tests {
     use super::*;
 
-    fn incoming(event: impl Into<Target>, params: impl Into<Value>) -> Incoming {
+    fn incoming(event: impl Into<MessageTarget>, params: impl Into<Value>) -> Incoming {
         Incoming::Message(Message::post(event, params))
     }
 

@@ -1,4 +1,4 @@
-//! What a client talks over: the [`Stream`] trait, the server's
+//! What a client talks over: the [`BlockingStream`] trait, the server's
 //! [`Address`], and opening a TCP or Unix connection to it.
 
 use std::fmt;
@@ -19,7 +19,7 @@ use std::time::Duration;
 ///
 /// The client only ever reads whole frames out of what it reads, so a read
 /// may return any number of bytes.
-pub trait Stream: Read + Write {
+pub trait BlockingStream: Read + Write {
     /// How long a blocking read may wait before it fails with
     /// [`io::ErrorKind::WouldBlock`] or [`io::ErrorKind::TimedOut`]
     /// (`None`: for ever). The client never passes a zero duration.
@@ -56,7 +56,7 @@ fn peek_socket(socket: socket2::SockRef<'_>) -> io::Result<usize> {
     socket.recv_with_flags(&mut byte, libc::MSG_PEEK | libc::MSG_DONTWAIT)
 }
 
-impl Stream for TcpStream {
+impl BlockingStream for TcpStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         // The inherent method (path lookup prefers it to this trait's).
         Self::set_read_timeout(self, timeout)
@@ -73,7 +73,7 @@ impl Stream for TcpStream {
 }
 
 #[cfg(unix)]
-impl Stream for std::os::unix::net::UnixStream {
+impl BlockingStream for std::os::unix::net::UnixStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         Self::set_read_timeout(self, timeout)
     }
@@ -87,7 +87,7 @@ impl Stream for std::os::unix::net::UnixStream {
     }
 }
 
-impl<S: Stream + ?Sized> Stream for Box<S> {
+impl<S: BlockingStream + ?Sized> BlockingStream for Box<S> {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         (**self).set_read_timeout(timeout)
     }
@@ -154,7 +154,7 @@ impl fmt::Display for Address {
 }
 
 /// A boxed stream, as the client keeps it.
-pub(crate) type BoxedStream = Box<dyn Stream + Send>;
+pub(crate) type BoxedStream = Box<dyn BlockingStream + Send>;
 
 /// Open a connection to `address`: TCP with `TCP_NODELAY` (a request is
 /// one small write; Nagle's algorithm would hold it back for the previous
@@ -227,7 +227,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
         let mut stream = TcpStream::connect(listener.local_addr()?)?;
         let (_server, _) = listener.accept()?;
-        let stream: &mut dyn Stream = &mut stream;
+        let stream: &mut dyn BlockingStream = &mut stream;
         stream.set_nonblocking(true)?;
         let mut buf = [0; 8];
         let err = stream.read(&mut buf).expect_err("nothing was sent");
@@ -245,7 +245,7 @@ mod tests {
     /// What a peek sees: nothing, then bytes (left to read), then the close.
     #[cfg(unix)]
     fn peeks_see_nothing_then_bytes_then_the_close(
-        stream: &mut dyn Stream,
+        stream: &mut dyn BlockingStream,
         mut other: impl Write,
     ) -> io::Result<()> {
         let nothing = stream.peek_nonblocking().expect("sockets can peek");
@@ -294,7 +294,7 @@ mod tests {
         peeks_see_nothing_then_bytes_then_the_close(&mut stream, other)?;
         // A boxed socket peeks too; a stream that cannot says so.
         let (stream, _other) = std::os::unix::net::UnixStream::pair()?;
-        let mut boxed: Box<dyn Stream> = Box::new(stream);
+        let mut boxed: Box<dyn BlockingStream> = Box::new(stream);
         assert!(boxed.peek_nonblocking().is_some());
         assert!(Pipe.peek_nonblocking().is_none());
         Ok(())
@@ -319,7 +319,7 @@ mod tests {
         }
     }
 
-    impl Stream for Pipe {
+    impl BlockingStream for Pipe {
         fn set_read_timeout(&mut self, _: Option<Duration>) -> io::Result<()> {
             Ok(())
         }
@@ -333,7 +333,7 @@ mod tests {
     #[test]
     fn unix_sockets_switch_modes_through_the_trait() -> io::Result<()> {
         let (mut stream, _other) = std::os::unix::net::UnixStream::pair()?;
-        let stream: &mut dyn Stream = &mut stream;
+        let stream: &mut dyn BlockingStream = &mut stream;
         stream.set_nonblocking(true)?;
         let err = stream.read(&mut [0; 8]).expect_err("nothing was sent");
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);

@@ -228,7 +228,7 @@ fn absolute_and_hash_specifiers_are_sent_as_given() -> Result<()> {
     let here = server.next_here();
     assert_eq!(
         here.event,
-        ikc_clientlite::Target::Hash(HashForm::new("Ikc", "test", "here"))
+        ikc_clientlite::MessageTarget::Hash(HashForm::new("Ikc", "test", "here"))
     );
     assert_eq!(poe.call("poe:/test/fetchQ", ())?, Value::Int(42));
     Ok(())

@@ -372,7 +372,7 @@ fn bad_specifiers_and_unfreezable_values_send_nothing() -> Result<()> {
 fn a_pong_that_is_not_pong_fails_the_ping() -> Result<()> {
     // A server whose IKC/ping answers something else: the in-memory pipe
     // with a hand-written answer.
-    use ikc_channel::{Channel, ChannelEvent, Identity, Message, ServerConfig};
+    use ikc_channel::{Channel, ChannelEvent, Identity, Message, ServerChannelConfig};
     use std::io::Write;
     use std::time::Instant;
 
@@ -380,8 +380,10 @@ fn a_pong_that_is_not_pong_fails_the_ping() -> Result<()> {
         let (ours, mut theirs) = util::mem::mem_pair();
         thread::spawn(move || -> Result<()> {
             let me = Identity::new("odd-1");
-            let mut channel =
-                Channel::server(ServerConfig::new(me, Registry::standard()), Instant::now())?;
+            let mut channel = Channel::server(
+                ServerChannelConfig::new(me, Registry::standard()),
+                Instant::now(),
+            )?;
             let (mut buf, mut out) = (vec![0; 4096], Vec::new());
             loop {
                 let n = theirs.read(&mut buf)?;

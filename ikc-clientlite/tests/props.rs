@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ikc_channel::{Channel, Identity, ServerConfig};
+use ikc_channel::{Channel, Identity, ServerChannelConfig};
 use ikc_clientlite::{Builder, ClientLite, LiteError};
 use ikc_freezer::Registry;
 use proptest::prelude::*;
@@ -33,8 +33,11 @@ fn client_of(server: impl FnOnce(MemStream) + Send + 'static) -> Result<ClientLi
 /// Negotiate as a server on `stream`; the stream and channel afterwards.
 fn negotiate(mut stream: MemStream) -> Option<(MemStream, Channel)> {
     let me = Identity::new("fuzz-server");
-    let mut channel =
-        Channel::server(ServerConfig::new(me, Registry::standard()), Instant::now()).ok()?;
+    let mut channel = Channel::server(
+        ServerChannelConfig::new(me, Registry::standard()),
+        Instant::now(),
+    )
+    .ok()?;
     let (mut buf, mut out) = (vec![0; 4096], Vec::new());
     while !channel.is_negotiated() {
         let n = stream.read(&mut buf).ok().filter(|&n| n > 0)?;

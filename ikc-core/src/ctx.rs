@@ -182,7 +182,7 @@ impl<'k> Ctx<'k> {
     ///
     /// As [`call`](Self::call).
     #[track_caller]
-    pub fn call_as<'t>(
+    pub(crate) fn call_as<'t>(
         &mut self,
         sender: impl Into<Sender>,
         to: impl Into<Target<'t>>,
@@ -200,7 +200,7 @@ impl<'k> Ctx<'k> {
     ///
     /// As [`post`](Self::post).
     #[track_caller]
-    pub fn post_as<'t>(
+    pub(crate) fn post_as<'t>(
         &mut self,
         sender: impl Into<Sender>,
         to: impl Into<Target<'t>>,
@@ -304,15 +304,28 @@ impl<'k> Ctx<'k> {
         KernelHandle::new(std::sync::Arc::clone(&self.core.shared))
     }
 
+    /// Report that the running handler failed (POE's `die` in a handler
+    /// that IKC catches): the `call` that ran it returns
+    /// [`CallError::Failed`] with `message` (the handler's return value is
+    /// dropped); a posted event's failure is logged with `log::warn!`. A
+    /// request from another kernel that fails is reported by the IKC
+    /// responder as any failed request is: to the local error monitors and
+    /// back to the requester as `IKC/remote_error`. The session is not
+    /// stopped. Typed states ([`InlineStates::typed_state`](crate::InlineStates::typed_state))
+    /// fail this way on a bad argument.
+    pub fn fail(&mut self, message: impl Into<String>) {
+        self.core.failure = Some((self.core.depth, message.into()));
+    }
+
     /// Make this session the forwarder: it receives, as
     /// [`FORWARD_STATE`](crate::FORWARD_STATE), every event posted to a
     /// specifier naming another kernel. The IKC responder registers itself.
-    pub fn set_forwarder(&mut self) {
+    pub(crate) fn set_forwarder(&mut self) {
         self.core.forwarder = Some(self.me);
     }
 
     /// Stop being the forwarder (if this session is it).
-    pub fn clear_forwarder(&mut self) {
+    pub(crate) fn clear_forwarder(&mut self) {
         if self.core.forwarder == Some(self.me) {
             self.core.forwarder = None;
         }

@@ -103,6 +103,18 @@ pub enum CallError {
         /// The panic message.
         message: String,
     },
+    /// The handler reported a failure ([`Ctx::fail`](crate::Ctx::fail)),
+    /// for example a typed state whose argument did not fit its type. The
+    /// session lives on.
+    #[error("{message}")]
+    Failed {
+        /// The session whose handler failed.
+        session: SessionId,
+        /// The state it was handling.
+        state: StateName,
+        /// What went wrong.
+        message: String,
+    },
     /// `KernelHandle::call_timeout`: no answer in time. The event may still
     /// be handled later.
     #[error("no answer from the kernel in time")]

@@ -77,8 +77,8 @@
 //! an alias, a session id in digits, or an IKC specifier. A specifier whose
 //! kernel is not given or is one of this kernel's names
 //! ([`Kernel::add_name`]) is delivered locally. One naming another kernel
-//! (or `*`) goes to the forwarder ([`Kernel::set_forwarder`],
-//! [`Ctx::set_forwarder`]), which receives [`FORWARD_STATE`] with the
+//! (or `*`) goes to the forwarder ([`Kernel::set_forwarder`]; the IKC
+//! responder registers itself), which receives [`FORWARD_STATE`] with the
 //! original SENDER and takes the parsed destination and the event with
 //! [`Ctx::take_remote_post`] (nothing is printed back to text).
 //! `post(to, state, args)` takes a specifier naming a session
@@ -177,10 +177,13 @@ mod error;
 mod event;
 mod handle;
 mod ids;
+#[doc(hidden)]
+pub mod internal;
 mod kernel;
 mod postback;
 mod sender;
 mod session;
+mod typed;
 mod wheel;
 
 pub use crate::ctx::{Ctx, RemovedAlarm};
@@ -196,6 +199,7 @@ pub use crate::kernel::{FORWARD_STATE, Kernel, RemotePost, SessionInfo};
 pub use crate::postback::{Callback, Postback};
 pub use crate::sender::{RemoteSender, Sender};
 pub use crate::session::{InlineStates, Session, Spawner, StateFn};
+pub use crate::typed::ArgError;
 pub use crate::wheel::{ReadWrite, ReadyOutcome};
 /// mio's `Interest`, re-exported for [`Ctx::watch`].
 pub use mio::Interest;

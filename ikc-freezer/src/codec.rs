@@ -1,7 +1,9 @@
 //! The [`Freezer`] trait and the [`Registry`] that maps negotiated names to codecs.
 
+#[cfg(feature = "dumper")]
 pub(crate) mod dumper;
 pub(crate) mod native;
+#[cfg(feature = "storable")]
 pub(crate) mod storable;
 
 use std::cell::Cell;
@@ -12,8 +14,10 @@ use std::thread::LocalKey;
 use crate::error::{FreezeError, ThawError};
 use crate::value::Value;
 
+#[cfg(feature = "dumper")]
 pub use self::dumper::Dumper;
 pub use self::native::{Native, NativeDecoder, NativeEncoder, NativeString};
+#[cfg(feature = "storable")]
 pub use self::storable::Storable;
 
 /// The name under which our native codec (postcard over [`Value`]) is
@@ -64,12 +68,15 @@ impl Registry {
         Self::default()
     }
 
-    /// Every codec this crate provides, with default [`Limits`](crate::Limits),
-    /// in order of preference: [`NATIVE`], [`STORABLE`], [`DUMPER`].
+    /// Every codec this crate was built with, with default
+    /// [`Limits`](crate::Limits), in order of preference: [`NATIVE`], then
+    /// [`STORABLE`] (feature `storable`) and [`DUMPER`] (feature `dumper`).
     pub fn standard() -> Self {
         let mut registry = Self::empty();
         registry.register(Arc::new(Native::new()));
+        #[cfg(feature = "storable")]
         registry.register(Arc::new(Storable::new()));
+        #[cfg(feature = "dumper")]
         registry.register(Arc::new(Dumper::new()));
         registry
     }
@@ -117,7 +124,7 @@ pub(crate) fn with_kept_stack<F, R>(
     result
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "storable", feature = "dumper"))]
 mod tests {
     use super::*;
 

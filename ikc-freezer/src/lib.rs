@@ -5,13 +5,18 @@
 //! (Perl's UTF-8 flag), arrays, hashes, scalar references and blessed
 //! references. A [`Freezer`] turns values into bytes under the name two
 //! kernels negotiate in their handshake; a [`Registry`] maps names to
-//! freezers. Three are provided:
+//! freezers. Three are provided, the two Perl formats behind features
+//! (both on by default):
 //!
-//! | codec | name | for |
-//! |---|---|---|
-//! | [`Native`] | [`NATIVE`] (`IKC::Native`) | Rust peers: postcard, fast and lossless |
-//! | [`Storable`] | [`STORABLE`] (`Storable`) | Perl peers: `Storable::nfreeze`, Perl IKC's default |
-//! | [`Dumper`] | [`DUMPER`] (`POE::Component::IKC::Freezer`) | Perl peers: Data::Dumper text, read as data, never evaluated |
+//! | codec | name | for | feature |
+//! |---|---|---|---|
+//! | [`Native`] | [`NATIVE`] (`IKC::Native`) | Rust peers: postcard, fast and lossless | always |
+//! | `Storable` | [`STORABLE`] (`Storable`) | Perl peers: `Storable::nfreeze`, Perl IKC's default | `storable` |
+//! | `Dumper` | [`DUMPER`] (`POE::Component::IKC::Freezer`) | Perl peers: Data::Dumper text, read as data, never evaluated | `dumper` |
+//!
+//! A cluster of Rust kernels only can leave both out (`default-features =
+//! false`): [`Registry::standard`] then holds the native codec alone, and a
+//! peer offering only a Perl format is refused in the handshake.
 //!
 //! Each codec's documentation says which values come back changed from a
 //! Perl format and how (Perl has no booleans on the wire, writes large
@@ -26,6 +31,7 @@
 //! # Examples
 //!
 //! ```
+//! # #[cfg(all(feature = "storable", feature = "dumper"))] {
 //! use ikc_freezer::{Hash, Registry, Value, from_value, to_value};
 //! use serde::{Deserialize, Serialize};
 //!
@@ -65,6 +71,7 @@
 //!
 //! // A Perl client offering [Storable] gets Storable.
 //! assert_eq!(registry.choose(&["Storable"]).map(|c| c.name().to_owned()).as_deref(), Some("Storable"));
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -75,15 +82,19 @@
 mod bridge;
 mod codec;
 mod error;
+#[cfg(all(feature = "storable", feature = "dumper"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod limits;
 mod value;
 
 pub use crate::bridge::{from_value, to_value};
+#[cfg(feature = "dumper")]
+pub use crate::codec::Dumper;
+#[cfg(feature = "storable")]
+pub use crate::codec::Storable;
 pub use crate::codec::{
-    DUMPER, Dumper, Freezer, NATIVE, Native, NativeDecoder, NativeEncoder, NativeString, Registry,
-    STORABLE, Storable,
+    DUMPER, Freezer, NATIVE, Native, NativeDecoder, NativeEncoder, NativeString, Registry, STORABLE,
 };
 pub use crate::error::{FreezeError, ThawError, ValueError};
 pub use crate::limits::Limits;

@@ -21,7 +21,7 @@ use async_nats::{Client, HeaderMap, Subscriber};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::stream::SelectAll;
-use ikc_channel::{Channel, ChannelEvent, Identity, Message, ServerConfig, Target};
+use ikc_channel::{Channel, ChannelEvent, Identity, Message, MessageTarget, ServerChannelConfig};
 use ikc_freezer::{Freezer, Registry};
 use ikc_specifier::Specifier;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -107,11 +107,11 @@ impl Outbound {
     async fn publish(&self, pipe: &PipeId, msg: &Message) {
         let (kernel, subject_name) = (pipe.kernel.as_str(), pipe.subject_name.as_str());
         let (session, state) = match &msg.event {
-            Target::Text(text) => match Specifier::parse(text) {
+            MessageTarget::Text(text) => match Specifier::parse(text) {
                 Ok(spec) => (spec.session.to_ikc(), spec.state.unwrap_or_default()),
                 Err(_) => (text.clone(), String::new()),
             },
-            Target::Hash(h) => (h.session.clone(), h.state.clone()),
+            MessageTarget::Hash(h) => (h.session.clone(), h.state.clone()),
         };
         let subject = self.subjects.destination(subject_name, &session, &state);
         let mut payload = Vec::new();
@@ -539,7 +539,7 @@ impl Bridge {
         let mut identity = Identity::new(p.kernel.clone()).with_pid(p.pid);
         identity.names = p.names().into_iter().skip(1).collect();
         let channel = match Channel::server(
-            ServerConfig::new(identity, self.registry.clone()),
+            ServerChannelConfig::new(identity, self.registry.clone()),
             Instant::now(),
         ) {
             Ok(c) => c,
@@ -863,7 +863,7 @@ const BYE: &str = "IKC:bye";
 /// The `IKC`-session state a message is for, if it names one by hash.
 fn ikc_state(msg: &Message) -> Option<&str> {
     match &msg.event {
-        Target::Hash(h) if h.session == "IKC" => Some(h.state.as_str()),
+        MessageTarget::Hash(h) if h.session == "IKC" => Some(h.state.as_str()),
         _ => None,
     }
 }

@@ -427,7 +427,7 @@ impl Ikc {
 }
 
 /// IKC reads a specifier without `poe:` as `poe://` + it.
-fn absolute(to: &str) -> String {
+pub(crate) fn absolute(to: &str) -> String {
     if to.starts_with("poe:") {
         to.to_owned()
     } else {

@@ -156,6 +156,7 @@ mod monitor;
 mod proxy;
 mod published;
 mod remote;
+mod remote_call;
 mod request;
 mod responder;
 mod security;
@@ -171,10 +172,11 @@ pub use crate::api::{Ikc, KernelInfo, Reached};
 pub use crate::error::{ConnectionError, IkcError, Operation, unix_name};
 pub use crate::introspect::{Counters, LinkInfo, RouteInfo, SessionSummary};
 pub use crate::link::{
-    ChannelOptions, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, OnConnect, OnError, Stream,
+    ChannelOptions, ChannelStream, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, OnConnect, OnError,
     spawn_channel,
 };
 pub use crate::monitor::{MonitorOp, MonitorStates};
+pub use crate::remote_call::{CALLS_ALIAS, RemoteCallError, RemoteCalls, RemoteReply};
 pub use crate::responder::{IKC_ALIAS, Responder};
 pub use crate::security::{LinkSecurity, RequestAuthorizer, RequestCheck};
 pub use crate::trace::DEFAULT_TRACE_STATE;

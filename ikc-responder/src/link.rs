@@ -10,8 +10,8 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use ikc_channel::{
-    Channel, ChannelEvent, ClientConfig, FrameError, Identity, Limits, Message, Peer, Protocol,
-    ServerConfig, Side,
+    Channel, ChannelEvent, ClientChannelConfig, FrameError, Identity, Limits, Message, Peer,
+    Protocol, ServerChannelConfig, Side,
 };
 use ikc_core::{AlarmId, Ctx, Event, ReadWrite, Readiness, Session, SessionId, Spawner};
 use ikc_freezer::{Registry, Value};
@@ -41,9 +41,9 @@ pub const DEFAULT_HIGH_WATER: usize = 64 * 1024 * 1024;
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A byte stream a channel can run on: a mio `TcpStream` or `UnixStream`.
-pub trait Stream: Read + Write + mio::event::Source + 'static {}
+pub trait ChannelStream: Read + Write + mio::event::Source + 'static {}
 
-impl<T: Read + Write + mio::event::Source + 'static> Stream for T {}
+impl<T: Read + Write + mio::event::Source + 'static> ChannelStream for T {}
 
 /// Called once the channel is up and its subscriptions succeeded (IKC's
 /// `on_connect`), in the channel session.
@@ -151,7 +151,7 @@ impl ChannelOptions {
 
 /// Start a channel session for a connected socket. Its `_start` begins
 /// the handshake (a client speaks first). Returns the session's id.
-pub fn spawn_channel<S: Stream>(
+pub fn spawn_channel<S: ChannelStream>(
     spawner: &mut impl Spawner,
     stream: S,
     options: ChannelOptions,
@@ -170,7 +170,7 @@ pub fn spawn_channel<S: Stream>(
 
 /// A channel session. The connection's state (peer, phase) lives in its
 /// [`Link`], shared with the responder; the session owns the socket.
-struct ChannelSession<S: Stream> {
+struct ChannelSession<S: ChannelStream> {
     stream: Option<S>,
     wheel: Option<ReadWrite<S>>,
     /// Set in `_start`, once the channel and socket are set up.
@@ -183,7 +183,7 @@ struct ChannelSession<S: Stream> {
     close_timeout: Option<AlarmId>,
 }
 
-impl<S: Stream> ChannelSession<S> {
+impl<S: ChannelStream> ChannelSession<S> {
     fn shared(&self) -> Option<Rc<RefCell<State>>> {
         self.shared.upgrade()
     }
@@ -221,7 +221,7 @@ impl<S: Stream> ChannelSession<S> {
         let now = ctx.now();
         let channel = match self.options.side {
             Side::Client => {
-                let mut config = ClientConfig::new(identity, self.options.freezers.clone());
+                let mut config = ClientChannelConfig::new(identity, self.options.freezers.clone());
                 config.protocol = self.options.protocol;
                 config.peer_address.clone_from(&self.options.peer_address);
                 config.limits = self.options.limits;
@@ -229,7 +229,7 @@ impl<S: Stream> ChannelSession<S> {
                 Channel::client(config, now)
             }
             _ => {
-                let mut config = ServerConfig::new(identity, self.options.freezers.clone());
+                let mut config = ServerChannelConfig::new(identity, self.options.freezers.clone());
                 config.names_for_foreign_clients = crate::mesh::far_names(&ikc.shared().borrow());
                 config.protocol = self.options.protocol;
                 config.peer_address.clone_from(&self.options.peer_address);
@@ -772,7 +772,7 @@ impl<S: Stream> ChannelSession<S> {
     }
 }
 
-impl<S: Stream> Session for ChannelSession<S> {
+impl<S: ChannelStream> Session for ChannelSession<S> {
     fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value {
         match event.state() {
             IO_STATE => self.on_io(ctx, &event),

@@ -27,7 +27,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use ikc_channel::{Message, Peer, Side, Target};
+use ikc_channel::{Message, MessageTarget, Peer, Side};
 use ikc_core::{Ctx, SessionId};
 use ikc_freezer::Value;
 use ikc_router::{
@@ -236,16 +236,16 @@ pub(crate) fn say_bye(link: &LinkRef) {
 /// Is this message a routing peer's goodbye?
 fn is_bye(msg: &Message) -> bool {
     match &msg.event {
-        Target::Hash(h) => h.state == BYE_STATE && h.session == IKC_ALIAS,
-        Target::Text(_) => false,
+        MessageTarget::Hash(h) => h.state == BYE_STATE && h.session == IKC_ALIAS,
+        MessageTarget::Text(_) => false,
     }
 }
 
 /// Is this message one of the router's?
 fn is_control(msg: &Message) -> bool {
     match &msg.event {
-        Target::Hash(h) => h.state == ROUTE_STATE && h.session == IKC_ALIAS,
-        Target::Text(_) => false,
+        MessageTarget::Hash(h) => h.state == ROUTE_STATE && h.session == IKC_ALIAS,
+        MessageTarget::Text(_) => false,
     }
 }
 
@@ -557,8 +557,8 @@ fn route_incoming(
     let errors_to = origin.unwrap_or_else(|| remote.to_owned());
     unrelay(&mut msg);
     let kernel = match &msg.event {
-        Target::Hash(h) => Part::from_ikc(&h.kernel),
-        Target::Text(_) => match parsed_target(shared, &msg.event) {
+        MessageTarget::Hash(h) => Part::from_ikc(&h.kernel),
+        MessageTarget::Text(_) => match parsed_target(shared, &msg.event) {
             Ok(t) => t.spec.kernel.clone(),
             // A bad specifier is the local request's to report.
             Err(_) => Part::Unspecified,
@@ -668,14 +668,16 @@ fn route_incoming(
 /// A reply a Perl leaf sent to a relay session: back to the kernel and
 /// session the relay names.
 fn unrelay(msg: &mut Message) {
-    let Target::Hash(h) = &msg.event else { return };
+    let MessageTarget::Hash(h) = &msg.event else {
+        return;
+    };
     let Some(rest) = h.session.strip_prefix(RELAY_PREFIX) else {
         return;
     };
     let Some((kernel, session)) = rest.split_once(RELAY_SEP) else {
         return;
     };
-    msg.event = Target::Hash(HashForm::new(kernel, session, h.state.as_str()));
+    msg.event = MessageTarget::Hash(HashForm::new(kernel, session, h.state.as_str()));
 }
 
 /// `spec` as a relay through this kernel (named `us` on the leaf's link).
@@ -751,10 +753,12 @@ pub(crate) fn pass_on(
 }
 
 /// Does `event` name exactly one kernel (not a list, not `*`, not none)?
-fn names_one_kernel(shared: &Shared, event: &Target) -> bool {
+fn names_one_kernel(shared: &Shared, event: &MessageTarget) -> bool {
     match event {
-        Target::Hash(h) => !h.kernel.is_empty() && h.kernel != "*" && !h.kernel.contains(','),
-        Target::Text(_) => parsed_target(shared, event)
+        MessageTarget::Hash(h) => {
+            !h.kernel.is_empty() && h.kernel != "*" && !h.kernel.contains(',')
+        }
+        MessageTarget::Text(_) => parsed_target(shared, event)
             .is_ok_and(|t| matches!(&t.spec.kernel, Part::Names(n) if n.len() == 1)),
     }
 }

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use ikc_channel::{Message, Target};
+use ikc_channel::{Message, MessageTarget};
 use ikc_core::{Ctx, Sender, SessionId, StateName};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, ParseError, Part, Specifier};
@@ -45,11 +45,11 @@ impl ParsedTarget {
 /// (a few dozen, most recent last): requests mostly go to a few targets.
 pub(crate) fn parsed_target(
     shared: &Shared,
-    event: &Target,
+    event: &MessageTarget,
 ) -> Result<Rc<ParsedTarget>, ParseError> {
     let text = match event {
-        Target::Text(text) => text,
-        Target::Hash(hash) => {
+        MessageTarget::Text(text) => text,
+        MessageTarget::Hash(hash) => {
             return Ok(Rc::new(ParsedTarget::new(Specifier::from_hash_form(hash))));
         }
     };
@@ -115,8 +115,8 @@ pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, erro
     let failure = match &to {
         None => {
             let text = match &msg.event {
-                Target::Text(t) => t.clone(),
-                Target::Hash(h) => h.ikc_name(),
+                MessageTarget::Text(t) => t.clone(),
+                MessageTarget::Hash(h) => h.ikc_name(),
             };
             Failure::new(format!("{text} isn't a valid specifier"), "request")
         }
@@ -188,10 +188,10 @@ fn several_sessions(
 }
 
 /// `spec` as the target of one of its sessions.
-fn for_session(spec: &Specifier, session: &str) -> Target {
+fn for_session(spec: &Specifier, session: &str) -> MessageTarget {
     let mut one = spec.clone();
     one.session = Part::Names(vec![session.to_owned()]);
-    Target::Text(one.to_string())
+    MessageTarget::Text(one.to_string())
 }
 
 /// Run the state, and send a call's answer to its RSVP. IKC answers only
@@ -206,8 +206,7 @@ fn invoke(
     let thunk = thunk::thunk_for(shared, ctx, caller::answer_to(msg).as_deref());
     let sender = caller::remote_sender(msg, came_from, thunk);
     let answered_state = inv.state.to_string();
-    let ret = ctx
-        .call_as(sender, inv.target, inv.state, inv.args)
+    let ret = ikc_core::internal::call_as(ctx, sender, inv.target, inv.state, inv.args)
         .map_err(|e| Failure::new(e.to_string(), "invocation"))?;
     shared.borrow_mut().counters.delivered += 1;
     let Some(rsvp) = msg.rsvp.take() else {

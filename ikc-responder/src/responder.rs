@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use ikc_channel::{CallerInfo, Message, Target};
+use ikc_channel::{CallerInfo, Message, MessageTarget};
 use ikc_core::{Ctx, Event, FORWARD_STATE, RemotePost, Session, SessionId, Spawner, destination};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, Specifier};
@@ -87,8 +87,9 @@ impl Responder {
         )));
         ctx.set_service(Rc::clone(&shared));
         let local = local::spawn(ctx, &shared);
+        crate::remote_call::spawn(ctx);
         shared.borrow_mut().local_channel = Some(local);
-        ctx.set_forwarder();
+        ikc_core::internal::set_forwarder(ctx);
         self.shared = Some(shared);
     }
 
@@ -302,7 +303,7 @@ impl Session for Responder {
                 if ours {
                     ctx.remove_service::<RefCell<State>>();
                 }
-                ctx.clear_forwarder();
+                ikc_core::internal::clear_forwarder(ctx);
                 self.shared = None;
                 return Value::Undef;
             }
@@ -318,15 +319,15 @@ impl Session for Responder {
 /// A destination as IKC's `post` and `call` take it: a specifier string
 /// (`poe://` may be left out), or Lightspeed's array `[kernel, session,
 /// state]` or hash `{KERNEL, SESSION, STATE}` (IKC's lower-case keys too).
-fn target_of(to: &Value) -> Option<Target> {
+fn target_of(to: &Value) -> Option<MessageTarget> {
     match to {
-        Value::Hash(_) | Value::Array(_) => {
-            destination(to).ok().map(|s| Target::Hash(s.to_hash_form()))
-        }
+        Value::Hash(_) | Value::Array(_) => destination(to)
+            .ok()
+            .map(|s| MessageTarget::Hash(s.to_hash_form())),
         other => {
             let text = other.as_str()?;
             // IKC reads a bare "kernel/session/state" as poe://kernel/session/state.
-            Some(Target::Text(if text.starts_with("poe:") {
+            Some(MessageTarget::Text(if text.starts_with("poe:") {
                 text.to_owned()
             } else {
                 format!("poe://{text}")
@@ -641,13 +642,13 @@ fn forward(shared: &Shared, ctx: &mut Ctx<'_>, post: RemotePost, sender: Option<
     let msg = if args.len() == 1 {
         to.state = Some(state);
         Message::post(
-            Target::Hash(to.to_hash_form()),
+            MessageTarget::Hash(to.to_hash_form()),
             args.pop().unwrap_or_default(),
         )
     } else {
         to.state = Some(PROXY_STATE.to_owned());
         Message::post(
-            Target::Hash(to.to_hash_form()),
+            MessageTarget::Hash(to.to_hash_form()),
             Value::Array(vec![Value::from(state), Value::Array(args)]),
         )
     };
@@ -720,7 +721,7 @@ pub(crate) fn shutdown(shared: &Shared, ctx: &mut Ctx<'_>) {
         return;
     }
     let _ = ctx.alias_remove(IKC_ALIAS);
-    ctx.clear_forwarder();
+    ikc_core::internal::clear_forwarder(ctx);
     crate::mesh::disarm(shared, ctx);
     let channels: Vec<SessionId> = shared.borrow().links.keys().copied().collect();
     // Stay (and keep the responder's state) until every channel has

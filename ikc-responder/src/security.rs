@@ -5,7 +5,9 @@
 use std::fmt;
 use std::rc::Rc;
 
-use ikc_channel::{Authorizer, ClientConfig, Secret, ServerConfig, TlsClient, TlsServer};
+use ikc_channel::{
+    Authorizer, ClientChannelConfig, Secret, ServerChannelConfig, TlsClient, TlsServer,
+};
 
 /// The security settings of one channel, filled in by servers and clients
 /// (`ikc-server`'s and `ikc-client`'s builders) and applied to the
@@ -26,12 +28,12 @@ pub struct LinkSecurity {
 }
 
 impl LinkSecurity {
-    pub(crate) fn apply_to_client(&self, config: &mut ClientConfig) {
+    pub(crate) fn apply_to_client(&self, config: &mut ClientChannelConfig) {
         config.secret.clone_from(&self.secret);
         config.tls.clone_from(&self.tls_client);
     }
 
-    pub(crate) fn apply_to_server(&self, config: &mut ServerConfig) {
+    pub(crate) fn apply_to_server(&self, config: &mut ServerChannelConfig) {
         config.secret.clone_from(&self.secret);
         config.require_auth = self.require_auth;
         config.tls.clone_from(&self.tls_server);

@@ -1,7 +1,7 @@
 //! Sending: routing a message to the kernels its specifier names, telling
 //! monitors, and reporting errors the way IKC does.
 
-use ikc_channel::{Message, Target};
+use ikc_channel::{Message, MessageTarget};
 use ikc_core::{Ctx, SessionId};
 use ikc_freezer::Value;
 use ikc_specifier::{HashForm, Part, PartName, Specifier, specifier_part};
@@ -202,7 +202,7 @@ pub(crate) fn send_msg_scoped(
     let parsed;
     let hash_kernel;
     let (kernel, session_given, state) = match &msg.event {
-        Target::Text(_) => {
+        MessageTarget::Text(_) => {
             parsed = match parsed_target(shared, &msg.event) {
                 Ok(to) => to,
                 Err(e) => {
@@ -217,7 +217,7 @@ pub(crate) fn send_msg_scoped(
                 spec.state.as_deref(),
             )
         }
-        Target::Hash(h) => {
+        MessageTarget::Hash(h) => {
             hash_kernel = Part::from_ikc(&h.kernel);
             let state = (!h.state.is_empty()).then_some(h.state.as_str());
             (&hash_kernel, !h.session.is_empty(), state)
@@ -472,19 +472,19 @@ fn deliver_copy(
 }
 
 /// `event` with its kernel part replaced by `names`.
-pub(crate) fn for_kernels(event: &Target, names: &[String]) -> Target {
+pub(crate) fn for_kernels(event: &MessageTarget, names: &[String]) -> MessageTarget {
     match event {
-        Target::Text(text) => match Specifier::parse(text) {
+        MessageTarget::Text(text) => match Specifier::parse(text) {
             Ok(mut spec) => {
                 spec.kernel = Part::Names(names.to_vec());
-                Target::Text(spec.to_string())
+                MessageTarget::Text(spec.to_string())
             }
             Err(_) => event.clone(),
         },
-        Target::Hash(hash) => {
+        MessageTarget::Hash(hash) => {
             let mut hash = hash.clone();
             hash.kernel = names.join(",");
-            Target::Hash(hash)
+            MessageTarget::Hash(hash)
         }
     }
 }
@@ -626,8 +626,8 @@ pub(crate) fn deliver_to_channel(
 /// A short description of a message for logs.
 pub(crate) fn describe(msg: &Message) -> String {
     match &msg.event {
-        Target::Text(t) => t.clone(),
-        Target::Hash(h) => h.ikc_name(),
+        MessageTarget::Text(t) => t.clone(),
+        MessageTarget::Hash(h) => h.ikc_name(),
     }
 }
 

@@ -24,7 +24,7 @@
 //! one branch ([`watching`]). The kernels that watch remotely (through
 //! `IKC/watch`) are left out: their own traffic is not reported to them.
 
-use ikc_channel::{Message, Target};
+use ikc_channel::{Message, MessageTarget};
 use ikc_core::Ctx;
 use ikc_freezer::{Hash, Value};
 
@@ -68,14 +68,14 @@ pub(crate) fn report(
             .map_or(Value::Undef, |f| Value::from(f.ikc_name())),
     );
     let (to, state) = match &msg.event {
-        Target::Text(t) => (
+        MessageTarget::Text(t) => (
             t.clone(),
             ikc_specifier::Specifier::parse(t)
                 .ok()
                 .and_then(|s| s.state)
                 .unwrap_or_default(),
         ),
-        Target::Hash(hf) => (hf.ikc_name(), hf.state.clone()),
+        MessageTarget::Hash(hf) => (hf.ikc_name(), hf.state.clone()),
     };
     h.insert("to", to);
     h.insert("state", state);

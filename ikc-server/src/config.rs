@@ -23,9 +23,11 @@ use ikc_responder::{
 /// ```
 #[non_exhaustive]
 pub struct ServerConfig {
-    /// The address to bind (IKC's `ip`). Default `127.0.0.1`; Perl IKC's
-    /// default, `0.0.0.0`, listens on every interface.
-    pub ip: String,
+    /// The address to bind, an IP address (IKC's `ip`; `host` as in
+    /// `ClientConfig`). Default `127.0.0.1`; Perl IKC's default, `0.0.0.0`,
+    /// listens on every interface.
+    #[doc(alias = "ip")]
+    pub host: String,
     /// The port (IKC's `port`); 0 picks a free one, reported by
     /// [`Listening::port`](crate::Listening::port).
     pub port: u16,
@@ -67,7 +69,7 @@ pub struct ServerConfig {
 impl fmt::Debug for ServerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerConfig")
-            .field("ip", &self.ip)
+            .field("host", &self.host)
             .field("port", &self.port)
             .field("unix", &self.unix)
             .field("name", &self.name)
@@ -86,10 +88,10 @@ impl fmt::Debug for ServerConfig {
 }
 
 impl ServerConfig {
-    /// Listen on TCP `ip:port`.
-    pub fn tcp(ip: impl Into<String>, port: u16) -> Self {
+    /// Listen on TCP `host:port` (`host` an IP address: IKC's `ip`).
+    pub fn tcp(host: impl Into<String>, port: u16) -> Self {
         Self {
-            ip: ip.into(),
+            host: host.into(),
             port,
             unix: None,
             name: None,

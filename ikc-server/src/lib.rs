@@ -187,7 +187,7 @@ impl Server {
                 }
             }
             None => {
-                let addr = SocketAddr::new(parse_ip(&config.ip)?, config.port);
+                let addr = SocketAddr::new(parse_ip(&config.host)?, config.port);
                 let l = TcpListener::bind(addr).map_err(|source| ServerError::Listen {
                     address: addr.to_string(),
                     source,

@@ -166,7 +166,7 @@ impl Server {
         let first = config(0);
         let (sockets, address, local_port) = match first.unix.clone() {
             Some(path) => bind_unix(path, threads)?,
-            None => bind_tcp(&first.ip, first.port, threads)?,
+            None => bind_tcp(&first.host, first.port, threads)?,
         };
         drop(first);
         let config = Arc::new(config);

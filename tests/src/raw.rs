@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::time::Instant;
 
-use ikc_channel::{Channel, ChannelEvent, ClientConfig, Identity, Message, Peer, Protocol};
+use ikc_channel::{Channel, ChannelEvent, ClientChannelConfig, Identity, Message, Peer, Protocol};
 use ikc_freezer::{Registry, Value};
 use ikc_specifier::HashForm;
 
@@ -87,7 +87,7 @@ impl RawPeer {
                 .ok_or_else(|| anyhow::anyhow!("unknown freezer {f}"))?;
             registry.register(freezer);
         }
-        let mut config = ClientConfig::new(Identity::new(name), registry);
+        let mut config = ClientChannelConfig::new(Identity::new(name), registry);
         config.protocol = protocol;
         let channel = Channel::client(config, Instant::now())?;
         let mut peer = Self {

@@ -55,7 +55,7 @@ fn client_options(at: &Endpoint) -> ClientOptions {
         },
         name: "Client".into(),
         server: "Server".into(),
-        serializers: None,
+        freezers: None,
         protocol: Protocol::Ikc0,
         timeout: WAIT,
     }
@@ -64,14 +64,14 @@ fn client_options(at: &Endpoint) -> ClientOptions {
 fn client_walk(transport: Transport) {
     let net = Net::new(transport);
     // Every freezer and both handshakes: all 7 steps each time.
-    for (serializers, protocol) in [
+    for (freezers, protocol) in [
         (None, Protocol::Ikc0),
         (Some(vec![STORABLE.to_owned()]), Protocol::Ikc),
         (Some(vec![DUMPER.to_owned()]), Protocol::Ikc0),
     ] {
         let server = example_server("Server", &net.endpoint());
         let mut options = client_options(&server.value.at);
-        options.serializers = serializers;
+        options.freezers = freezers;
         options.protocol = protocol;
         run_client(&options).unwrap();
         server

@@ -152,14 +152,14 @@ fn perl_server(proto: &str) -> anyhow::Result<(Process, u16)> {
     Ok((perl, port))
 }
 
-fn client_options(port: u16, serializers: Option<&str>, protocol: Protocol) -> ClientOptions {
+fn client_options(port: u16, freezers: Option<&str>, protocol: Protocol) -> ClientOptions {
     ClientOptions {
         host: "127.0.0.1".into(),
         port,
         unix: None,
         name: "Client".into(),
         server: "Inet".into(),
-        serializers: serializers.map(|s| vec![s.to_owned()]),
+        freezers: freezers.map(|s| vec![s.to_owned()]),
         protocol,
         timeout: WAIT,
     }
@@ -173,17 +173,15 @@ fn perl_server_against_our_client() {
     for proto in ["IKC0", "IKC"] {
         let (perl, port) = perl_server(proto).unwrap();
         for protocol in [Protocol::Ikc0, Protocol::Ikc] {
-            for serializers in [None, Some(STORABLE), Some(DUMPER)] {
-                run_client(&client_options(port, serializers, protocol))
+            for freezers in [None, Some(STORABLE), Some(DUMPER)] {
+                run_client(&client_options(port, freezers, protocol))
                     .with_context(|| {
-                        format!(
-                            "Perl server PROTO={proto}, our client {serializers:?} {protocol:?}"
-                        )
+                        format!("Perl server PROTO={proto}, our client {freezers:?} {protocol:?}")
                     })
                     .unwrap();
                 println!(
                     "interop: Perl server.pl (PROTO={proto}) <- our client ({}, {}): all 7 steps",
-                    serializers.unwrap_or("default freezers"),
+                    freezers.unwrap_or("default freezers"),
                     protocol.as_str()
                 );
             }
@@ -672,19 +670,21 @@ fn check_auth_capture(t: &Transcript) {
 fn golden_perl_answers_an_auth_offer_with_its_plain_setup() {
     use std::time::Instant;
 
-    use ikc_channel::{AuthError, Channel, ChannelError, ClientConfig, Identity, ServerConfig};
+    use ikc_channel::{
+        AuthError, Channel, ChannelError, ClientChannelConfig, Identity, ServerChannelConfig,
+    };
 
     let dir = auth_golden_dir();
     let reply = std::fs::read_to_string(dir.join("reply.txt")).unwrap();
     let offer = std::fs::read_to_string(dir.join("offer.txt")).unwrap();
-    let mut config = ClientConfig::new(Identity::new("WithSecret"), Registry::standard());
+    let mut config = ClientChannelConfig::new(Identity::new("WithSecret"), Registry::standard());
     config.secret = Some(ikc_channel::Secret::new("cluster secret").unwrap());
     let mut client = Channel::client(config, Instant::now()).unwrap();
     assert_eq!(
         client.handle_input(format!("{}\r\n", reply.trim_end()).as_bytes()),
         Err(ChannelError::Auth(AuthError::PeerDoesNotAuthenticate))
     );
-    let config = ServerConfig::new(
+    let config = ServerChannelConfig::new(
         Identity::new("Inet").with_name("Inet"),
         Registry::standard(),
     );

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use ikc_channel::{Message, Target};
+use ikc_channel::{Message, MessageTarget};
 use ikc_examples::mesh::{Events, Node};
 use ikc_freezer::Value;
 use ikc_specifier::HashForm;
@@ -158,7 +158,7 @@ fn a_leaf_sees_only_what_perl_ikc_understands() {
         .unwrap();
     nodes[2].call("poe://RawLeaf/me/twice", 21).unwrap();
     let req = leaf.recv().unwrap();
-    let Target::Text(event) = &req.event else {
+    let MessageTarget::Text(event) = &req.event else {
         panic!("{req:?}")
     };
     assert_eq!(event, "poe://RawLeaf/me/twice");
@@ -182,7 +182,7 @@ fn a_leaf_sees_only_what_perl_ikc_understands() {
     let req = leaf.recv().unwrap();
     assert_eq!(
         req.event,
-        Target::Text("poe://RawLeaf/me/greet".into()),
+        MessageTarget::Text("poe://RawLeaf/me/greet".into()),
         "{req:?}"
     );
     assert!(req.extra.is_empty());

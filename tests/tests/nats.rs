@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 use std::time::Duration;
 
-use ikc_channel::{Message, Target};
+use ikc_channel::{Message, MessageTarget};
 use ikc_core::{InlineStates, Kernel, KernelHandle};
 use ikc_freezer::Value;
 use ikc_nats::NatsConfig;
@@ -697,7 +697,7 @@ fn a_perl_style_leaf_of_a_nats_kernel_reaches_the_bus() {
     let req = leaf.recv().unwrap();
     assert_eq!(
         req.event,
-        Target::Text("poe://RawLeaf/me/twice".into()),
+        MessageTarget::Text("poe://RawLeaf/me/twice".into()),
         "{req:?}"
     );
     assert!(req.extra.is_empty(), "no mesh keys for a leaf: {req:?}");

@@ -6,7 +6,7 @@ use std::time::Instant;
 use ikc_freezer::Value;
 
 use crate::auth::ConnectingPeer;
-use crate::config::{ClientConfig, Limits, ServerConfig};
+use crate::config::{ClientChannelConfig, Limits, ServerChannelConfig};
 use crate::error::{ChannelError, ProtocolViolation};
 use crate::framing::{LineDecoder, encode_line};
 use crate::handshake::{
@@ -39,8 +39,8 @@ pub(super) struct TlsFacts {
 
 /// Which end, in which phase, with what configuration.
 pub(super) enum Role {
-    Client(ClientPhase, ClientConfig),
-    Server(ServerPhase, ServerConfig),
+    Client(ClientPhase, ClientChannelConfig),
+    Server(ServerPhase, ServerChannelConfig),
 }
 
 /// What a line did to the negotiation.
@@ -140,7 +140,7 @@ impl Negotiation {
 
 /// A server's negotiation is about to succeed: ask the authorization hook,
 /// and turn the success into a refusal if it says no.
-fn authorize(config: &ServerConfig, tls: &TlsFacts, step: &mut Step<()>) {
+fn authorize(config: &ServerChannelConfig, tls: &TlsFacts, step: &mut Step<()>) {
     let (Some(hook), Next::Done(agreement)) = (&config.authorizer, &step.next) else {
         return;
     };

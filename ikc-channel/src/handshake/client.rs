@@ -6,7 +6,7 @@ use ikc_freezer::Freezer;
 
 use super::{Agreement, AuthInput, Line, Setup, Step, announced, refused_line};
 use crate::auth::{Prover, SCHEME, Transcript, is_nonce};
-use crate::config::{ClientConfig, Protocol};
+use crate::config::{ClientChannelConfig, Protocol};
 use crate::error::{AuthError, ChannelError, ProtocolViolation};
 
 /// Where the client is in the negotiation.
@@ -45,7 +45,7 @@ impl ClientPhase {
     /// With a secret, the `SETUP` offers authentication with our `nonce`;
     /// the field ends in `PID=n` so that Perl IKC, which matches
     /// `PID=(\d+)` anywhere in a field, takes it for the PID it already has.
-    pub(crate) fn start(config: &ClientConfig, nonce: &str) -> (Self, String) {
+    pub(crate) fn start(config: &ClientChannelConfig, nonce: &str) -> (Self, String) {
         let offer = config
             .secret
             .as_ref()
@@ -75,7 +75,7 @@ impl ClientPhase {
     pub(crate) fn on_line(
         self,
         line: Line<'_>,
-        config: &ClientConfig,
+        config: &ClientChannelConfig,
         auth: AuthInput<'_>,
     ) -> Step<Self> {
         match (self, line) {
@@ -210,7 +210,7 @@ impl ClientPhase {
     }
 
     /// Offer the freezer at `index` of our list, or fail when none is left.
-    fn offer(peer_names: Vec<String>, index: usize, config: &ClientConfig) -> Step<Self> {
+    fn offer(peer_names: Vec<String>, index: usize, config: &ClientChannelConfig) -> Step<Self> {
         let names = config.freezers.names();
         let offer = names
             .get(index)

@@ -6,7 +6,7 @@ use ikc_freezer::{Freezer, STORABLE};
 
 use super::{Agreement, AuthInput, Line, Setup, Step, announced, refused_line};
 use crate::auth::{Prover, SCHEME, Transcript, is_nonce};
-use crate::config::{Protocol, ServerConfig, is_freezer_name};
+use crate::config::{Protocol, ServerChannelConfig, is_freezer_name};
 use crate::error::{AuthError, ChannelError};
 
 /// What a server requiring authentication tells a client that does not offer it.
@@ -41,7 +41,7 @@ pub(crate) enum ServerPhase {
 
 impl ServerPhase {
     /// The first phase: the server waits for the client to speak.
-    pub(crate) fn start(config: &ServerConfig) -> Self {
+    pub(crate) fn start(config: &ServerChannelConfig) -> Self {
         match config.protocol {
             Protocol::Ikc0 => Self::Server010,
             Protocol::Ikc => Self::Server000,
@@ -64,7 +64,7 @@ impl ServerPhase {
     pub(crate) fn on_line(
         self,
         line: Line<'_>,
-        config: &ServerConfig,
+        config: &ServerChannelConfig,
         auth: AuthInput<'_>,
     ) -> Step<Self> {
         match (self, line) {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::{ClientConfig, ServerConfig};
+use crate::config::{ClientChannelConfig, ServerChannelConfig};
 use crate::error::ProtocolViolation;
 use crate::tests::util::registry;
 
@@ -101,8 +101,8 @@ fn setup_lines_are_written_as_ikc_writes_them() {
     );
 }
 
-fn client_config(protocol: Protocol) -> ClientConfig {
-    let mut config = ClientConfig::new(
+fn client_config(protocol: Protocol) -> ClientChannelConfig {
+    let mut config = ClientChannelConfig::new(
         Identity::new("c-id").with_name("Cli").with_name("Two"),
         registry(&["IKC::Native", "Storable"]),
     );
@@ -112,7 +112,7 @@ fn client_config(protocol: Protocol) -> ClientConfig {
 
 /// Run `lines` through the client phases from the start, returning what it
 /// sent and where it ended.
-fn run_client(config: &ClientConfig, lines: &[&str]) -> (Vec<String>, Next<ClientPhase>) {
+fn run_client(config: &ClientChannelConfig, lines: &[&str]) -> (Vec<String>, Next<ClientPhase>) {
     let (phase, first) = ClientPhase::start(config, "");
     let mut sent = vec![first];
     let mut next = Next::Phase(phase);
@@ -199,8 +199,8 @@ fn client_takes_the_servers_setup() {
     ));
 }
 
-fn server_config(protocol: Protocol) -> ServerConfig {
-    let mut config = ServerConfig::new(
+fn server_config(protocol: Protocol) -> ServerChannelConfig {
+    let mut config = ServerChannelConfig::new(
         Identity::new("s-id")
             .with_name("Srv")
             .with_name("127.0.0.1:1"),
@@ -210,7 +210,7 @@ fn server_config(protocol: Protocol) -> ServerConfig {
     config
 }
 
-fn run_server(config: &ServerConfig, lines: &[&str]) -> (Vec<String>, Next<ServerPhase>) {
+fn run_server(config: &ServerChannelConfig, lines: &[&str]) -> (Vec<String>, Next<ServerPhase>) {
     let mut sent = Vec::new();
     let mut next = Next::Phase(ServerPhase::start(config));
     for line in lines {

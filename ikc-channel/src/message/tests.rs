@@ -33,7 +33,7 @@ fn a_clientlite_call_reads_as_a_call() {
     assert_eq!(
         message,
         Message {
-            event: Target::Text("poe://vm-6b01b142-00000a62-00000001/test/fetchQ".into()),
+            event: MessageTarget::Text("poe://vm-6b01b142-00000a62-00000001/test/fetchQ".into()),
             params: Value::Undef,
             from: Some(HashForm::new("LiteClient", "IKCLite", "")),
             rsvp: Some(HashForm::new("LiteClient", "IKCLite", "response0")),
@@ -73,7 +73,7 @@ fn a_remote_error_reads_with_its_flag_and_hash_target() {
     assert!(message.is_error);
     assert_eq!(
         message.event,
-        Target::Hash(HashForm::new("vm-1", "IKC", "remote_error"))
+        MessageTarget::Hash(HashForm::new("vm-1", "IKC", "remote_error"))
     );
     assert_eq!(message.wantarray, None);
     assert_eq!(
@@ -162,7 +162,7 @@ fn perl_truth_and_perl_text() {
     let message = Message::try_from(Value::Hash(hash)).unwrap();
     assert_eq!(
         message.event,
-        Target::Hash(HashForm::new("caf\u{e9}", "s", ""))
+        MessageTarget::Hash(HashForm::new("caf\u{e9}", "s", ""))
     );
     assert_eq!(message.from, Some(HashForm::new("42", "", "")));
 }
@@ -239,7 +239,7 @@ fn scalar() -> impl Strategy<Value = Value> {
 
 prop_compose! {
     fn message()(
-        event in prop_oneof![name().prop_map(Target::Text), hash_form().prop_map(Target::Hash)],
+        event in prop_oneof![name().prop_map(MessageTarget::Text), hash_form().prop_map(MessageTarget::Hash)],
         params in prop_oneof![scalar(), proptest::collection::vec(scalar(), 0..4).prop_map(Value::Array)],
         from in proptest::option::of(hash_form()),
         rsvp in proptest::option::of(hash_form()),

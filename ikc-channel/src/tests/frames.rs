@@ -10,7 +10,8 @@ use ikc_specifier::HashForm;
 use super::golden::{Replay, identity};
 use super::util::{Dir, Transcript, codec, registry, split_frames};
 use crate::{
-    Channel, ChannelEvent, ClientConfig, Identity, Message, Protocol, ServerConfig, Target,
+    Channel, ChannelEvent, ClientChannelConfig, Identity, Message, MessageTarget, Protocol,
+    ServerChannelConfig,
 };
 
 /// The frames that went one way, thawed and read by the test itself.
@@ -61,13 +62,13 @@ fn round_trip(channel: &mut Channel, messages: &[Message], freezer: &str) {
 struct Case {
     file: &'static str,
     freezer: &'static str,
-    server: ServerConfig,
-    client: ClientConfig,
+    server: ServerChannelConfig,
+    client: ClientChannelConfig,
 }
 
 fn cases() -> Vec<Case> {
     let server = |id: &str, protocol| {
-        let mut config = ServerConfig::new(
+        let mut config = ServerChannelConfig::new(
             identity(id, &["Inet", "Ikc", "127.0.0.1:41001"], 1),
             registry(&[STORABLE, DUMPER]),
         );
@@ -75,7 +76,7 @@ fn cases() -> Vec<Case> {
         config
     };
     let client = |me: Identity, freezer: &str, protocol| {
-        let mut config = ClientConfig::new(me, registry(&[freezer]));
+        let mut config = ClientChannelConfig::new(me, registry(&[freezer]));
         config.protocol = protocol;
         config
     };
@@ -180,7 +181,7 @@ fn perl_frames_read_as_the_requests_ikc_documents() {
     );
     assert_eq!(
         sent[3].event,
-        Target::Hash(HashForm::new("Inet", "IKC", "do_you_have"))
+        MessageTarget::Hash(HashForm::new("Inet", "IKC", "do_you_have"))
     );
     assert_eq!(sent[3].from, Some(HashForm::new(cli, "IKC", "")));
     // Storable carries Perl's plain strings as bytes.
@@ -193,7 +194,7 @@ fn perl_frames_read_as_the_requests_ikc_documents() {
     assert!(answers[1].is_error);
     assert_eq!(
         answers[1].event,
-        Target::Hash(HashForm::new(cli, "IKC", "remote_error"))
+        MessageTarget::Hash(HashForm::new(cli, "IKC", "remote_error"))
     );
     assert_eq!(answers[1].params.as_array().map(<[Value]>::len), Some(3));
 
@@ -222,7 +223,7 @@ fn a_server_that_took_no_freezer_reads_storable_as_perl_does() {
     ] {
         let t = Transcript::load(file);
         let me = identity("s", &["Inet", "Ikc", "127.0.0.1:1"], 1);
-        let mut config = ServerConfig::new(me, registry(&[STORABLE, DUMPER]));
+        let mut config = ServerChannelConfig::new(me, registry(&[STORABLE, DUMPER]));
         config.protocol = if file.contains("-ikc-") {
             Protocol::Ikc
         } else {
@@ -232,7 +233,10 @@ fn a_server_that_took_no_freezer_reads_storable_as_perl_does() {
         let replay = super::golden::replay(&mut server, &t, Dir::ToServer);
         let messages = messages_of(&replay);
         assert_eq!(messages.len(), 1, "{file}");
-        assert_eq!(messages[0].event, Target::from("poe://Inet/test/here"));
+        assert_eq!(
+            messages[0].event,
+            MessageTarget::from("poe://Inet/test/here")
+        );
         assert_eq!(messages[0].params, Value::Int(7));
     }
 }

@@ -8,7 +8,8 @@ use ikc_freezer::{DUMPER, STORABLE};
 
 use super::util::{Dir, Transcript, registry};
 use crate::{
-    Channel, ChannelError, ChannelEvent, ClientConfig, Identity, Peer, Protocol, ServerConfig,
+    Channel, ChannelError, ChannelEvent, ClientChannelConfig, Identity, Peer, Protocol,
+    ServerChannelConfig,
 };
 
 /// What a channel did when fed one direction of a transcript.
@@ -59,7 +60,7 @@ pub(super) fn identity(id: &str, names: &[&str], pid: u32) -> Identity {
 /// Our server, configured as the Perl server of `transcript`, fed the
 /// client's side; the negotiation it sends must be the Perl server's.
 #[track_caller]
-pub(super) fn as_perl_server(transcript: &Transcript, config: ServerConfig) -> Replay {
+pub(super) fn as_perl_server(transcript: &Transcript, config: ServerChannelConfig) -> Replay {
     let mut server = Channel::server(config, Instant::now()).unwrap();
     let replay = replay(&mut server, transcript, Dir::ToServer);
     let (perl_said, _) = transcript.split(Dir::ToClient);
@@ -75,7 +76,7 @@ pub(super) fn as_perl_server(transcript: &Transcript, config: ServerConfig) -> R
 /// Our client, configured as the Perl client of `transcript`, fed the
 /// server's side; the negotiation it sends must be the Perl client's.
 #[track_caller]
-pub(super) fn as_perl_client(transcript: &Transcript, config: ClientConfig) -> Replay {
+pub(super) fn as_perl_client(transcript: &Transcript, config: ClientChannelConfig) -> Replay {
     let mut client = Channel::client(config, Instant::now()).unwrap();
     let replay = replay(&mut client, transcript, Dir::ToClient);
     let (perl_said, _) = transcript.split(Dir::ToServer);
@@ -88,9 +89,15 @@ pub(super) fn as_perl_client(transcript: &Transcript, config: ClientConfig) -> R
     replay
 }
 
-fn server(id: &str, port: u16, freezers: &[&str], protocol: Protocol, pid: u32) -> ServerConfig {
+fn server(
+    id: &str,
+    port: u16,
+    freezers: &[&str],
+    protocol: Protocol,
+    pid: u32,
+) -> ServerChannelConfig {
     let address = format!("127.0.0.1:{port}");
-    let mut config = ServerConfig::new(
+    let mut config = ServerChannelConfig::new(
         identity(id, &["Inet", "Ikc", &address], pid),
         registry(freezers),
     );
@@ -98,8 +105,8 @@ fn server(id: &str, port: u16, freezers: &[&str], protocol: Protocol, pid: u32) 
     config
 }
 
-fn client(identity: Identity, freezers: &[&str], protocol: Protocol) -> ClientConfig {
-    let mut config = ClientConfig::new(identity, registry(freezers));
+fn client(identity: Identity, freezers: &[&str], protocol: Protocol) -> ClientChannelConfig {
+    let mut config = ClientChannelConfig::new(identity, registry(freezers));
     config.protocol = protocol;
     config
 }

@@ -6,18 +6,21 @@ use std::time::{Duration, Instant};
 use super::golden::identity;
 use super::util::{Dir, Pair, Transcript, registry};
 use crate::{
-    Channel, ChannelError, ChannelEvent, ClientConfig, ConfigError, Identity, Protocol,
-    ProtocolViolation, ServerConfig,
+    Channel, ChannelError, ChannelEvent, ClientChannelConfig, ConfigError, Identity, Protocol,
+    ProtocolViolation, ServerChannelConfig,
 };
 
-pub(super) fn configs(client: Protocol, server: Protocol) -> (ClientConfig, ServerConfig) {
-    let mut c = ClientConfig::new(
+pub(super) fn configs(
+    client: Protocol,
+    server: Protocol,
+) -> (ClientChannelConfig, ServerChannelConfig) {
+    let mut c = ClientChannelConfig::new(
         identity("c-id", &["Cli", "Two", "127.0.0.1:5"], 11),
         registry(&["IKC::Native", "Storable"]),
     );
     c.protocol = client;
     c.peer_address = Some("localhost:6".into());
-    let mut s = ServerConfig::new(
+    let mut s = ServerChannelConfig::new(
         identity("s-id", &["Srv", "127.0.0.1:6"], 22),
         registry(&["Storable", "POE::Component::IKC::Freezer"]),
     );
@@ -35,15 +38,15 @@ pub(super) const PROTOCOL_PAIRS: [(Protocol, Protocol); 4] = [
 
 /// Run a pair to the end of negotiation, recording each transmission as a
 /// read of a transcript.
-fn recorded(client: ClientConfig, server: ServerConfig) -> (Transcript, Pair) {
+fn recorded(client: ClientChannelConfig, server: ServerChannelConfig) -> (Transcript, Pair) {
     recorded_with(client, server, false)
 }
 
 /// [`recorded`], optionally with messages both ways, some queued before
 /// negotiation and some sent after it.
 pub(super) fn recorded_with(
-    client: ClientConfig,
-    server: ServerConfig,
+    client: ClientChannelConfig,
+    server: ServerChannelConfig,
     messages: bool,
 ) -> (Transcript, Pair) {
     let mut pair = Pair::new(client, server);
@@ -323,7 +326,7 @@ fn a_config_that_cannot_be_announced_is_refused() {
 #[test]
 fn cr_and_lf_line_ends_work_and_a_split_crlf_does_not_leak_into_frames() {
     let t = Transcript::load("perl-ikc-storable-clientlite.log");
-    let mut c = ClientConfig::new(Identity::new("LiteClient"), registry(&["Storable"]));
+    let mut c = ClientChannelConfig::new(Identity::new("LiteClient"), registry(&["Storable"]));
     c.protocol = Protocol::Ikc;
     let (server_lines, frames) = t.split(Dir::ToClient);
     for ending in ["\r", "\n", "\r\n"] {

@@ -6,7 +6,7 @@ use ikc_freezer::{Freezer, Hash, Key, Limits, Native, Value};
 use ikc_specifier::HashForm;
 use proptest::prelude::*;
 
-use crate::{CallerInfo, Message, Target};
+use crate::{CallerInfo, Message, MessageTarget};
 
 fn arb_text() -> impl Strategy<Value = String> {
     prop_oneof![Just(String::new()), "[a-zA-Z:/._-]{1,12}", "\\PC{0,6}",]
@@ -57,8 +57,8 @@ fn arb_spec() -> impl Strategy<Value = HashForm> {
 fn arb_message() -> impl Strategy<Value = Message> {
     (
         prop_oneof![
-            arb_text().prop_map(Target::Text),
-            arb_spec().prop_map(Target::Hash)
+            arb_text().prop_map(MessageTarget::Text),
+            arb_spec().prop_map(MessageTarget::Hash)
         ],
         arb_value(),
         prop::option::of(arb_spec()),

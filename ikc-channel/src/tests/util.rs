@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use ikc_freezer::{Freezer, Registry};
 
-use crate::{Channel, ChannelError, ChannelEvent, ClientConfig, ServerConfig};
+use crate::{Channel, ChannelError, ChannelEvent, ClientChannelConfig, ServerChannelConfig};
 
 /// Which way bytes went in a transcript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,7 +198,7 @@ pub(crate) struct Pair {
 
 impl Pair {
     #[track_caller]
-    pub(crate) fn new(client: ClientConfig, server: ServerConfig) -> Self {
+    pub(crate) fn new(client: ClientChannelConfig, server: ServerChannelConfig) -> Self {
         let time = Instant::now();
         Self {
             client: Channel::client(client, time).unwrap(),

@@ -7,7 +7,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use ikc_clientlite::Stream;
+use ikc_clientlite::BlockingStream;
 
 use super::transcript::{Dir, Transcript};
 
@@ -80,7 +80,7 @@ impl Write for MemStream {
     }
 }
 
-impl Stream for MemStream {
+impl BlockingStream for MemStream {
     fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.read_timeout = timeout;
         Ok(())
@@ -189,7 +189,7 @@ impl Write for Script {
     }
 }
 
-impl Stream for Script {
+impl BlockingStream for Script {
     fn set_read_timeout(&mut self, _timeout: Option<Duration>) -> io::Result<()> {
         Ok(())
     }

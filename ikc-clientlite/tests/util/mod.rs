@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use ikc_channel::{Channel, ChannelEvent, Identity, Message, Peer, Protocol, ServerConfig, Target};
+use ikc_channel::{
+    Channel, ChannelEvent, Identity, Message, MessageTarget, Peer, Protocol, ServerChannelConfig,
+};
 use ikc_freezer::{Registry, Value};
 use ikc_specifier::{HashForm, PartName};
 
@@ -277,7 +279,7 @@ pub fn serve<S: Read + Write>(
         .with_name("Inet")
         .with_name("Ikc")
         .with_name(local_name);
-    let mut config = ServerConfig::new(me, options.freezers.clone());
+    let mut config = ServerChannelConfig::new(me, options.freezers.clone());
     config.protocol = options.protocol;
     config.peer_address = peer_address;
     let mut channel = Channel::server(config, Instant::now()).map_err(io::Error::other)?;
@@ -451,9 +453,9 @@ fn hash_form(value: &Value) -> Option<HashForm> {
 }
 
 /// The message a target names, for assertions.
-pub fn target_text(target: &Target) -> String {
+pub fn target_text(target: &MessageTarget) -> String {
     match target {
-        Target::Text(text) => text.clone(),
-        Target::Hash(hash) => hash.ikc_name(),
+        MessageTarget::Text(text) => text.clone(),
+        MessageTarget::Hash(hash) => hash.ikc_name(),
     }
 }

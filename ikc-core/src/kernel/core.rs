@@ -32,6 +32,8 @@ pub(crate) enum DispatchError {
     Busy(Event),
     /// The handler panicked and the session was stopped.
     Panicked { state: StateName, message: String },
+    /// The handler reported a failure with `Ctx::fail`.
+    Failed { state: StateName, message: String },
 }
 
 /// Everything a handler may touch through its [`Ctx`].
@@ -65,6 +67,9 @@ pub(crate) struct Core {
     pub(crate) depth: u32,
     pub(crate) state_changes: Vec<(SessionId, StateChange)>,
     pub(crate) shared: Arc<Shared>,
+    /// A failure reported by a running handler (`Ctx::fail`), with the
+    /// call depth of that handler.
+    pub(crate) failure: Option<(u32, String)>,
 }
 
 impl Core {
@@ -105,6 +110,7 @@ impl Core {
             depth: 0,
             state_changes: Vec::new(),
             shared,
+            failure: None,
         }
     }
 
@@ -144,7 +150,14 @@ impl Core {
         s.pending -= 1;
         // At the top of the stack no handler is running, so the session
         // cannot be busy, and a panic has already been reported.
-        let _ = self.dispatch(item.slot, item.session, item.event);
+        if let Err(DispatchError::Failed { state, message }) =
+            self.dispatch(item.slot, item.session, item.event)
+        {
+            log::warn!(
+                "session {} failed in posted event {state:?}: {message}",
+                item.session
+            );
+        }
         self.collect_pending_garbage();
         true
     }
@@ -183,6 +196,13 @@ impl Core {
             let result = panic::catch_unwind(AssertUnwindSafe(|| handler.handle(&mut ctx, event)));
             (result, ctx.state)
         };
+        let failure = match self.failure.take() {
+            Some((depth, message)) if depth == self.depth => Some(message),
+            other => {
+                self.failure = other;
+                None
+            }
+        };
         self.depth -= 1;
         if let Some(s) = self.sessions.get_mut(slot, session) {
             s.handler = Some(handler);
@@ -193,6 +213,10 @@ impl Core {
             self.discard_state_changes(session);
         }
         match result {
+            Ok(_) if failure.is_some() => Err(DispatchError::Failed {
+                state,
+                message: failure.unwrap_or_default(),
+            }),
             Ok(value) => Ok(value),
             Err(payload) => {
                 let message = panic_message(payload.as_ref());

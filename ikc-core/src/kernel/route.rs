@@ -324,6 +324,11 @@ impl Core {
                 state,
                 message,
             },
+            DispatchError::Failed { state, message } => CallError::Failed {
+                session,
+                state,
+                message,
+            },
         })
     }
 }

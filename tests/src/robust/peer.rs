@@ -7,7 +7,7 @@ use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use ikc_channel::{Channel, ChannelEvent, ClientConfig, Identity, Message, Peer, Protocol};
+use ikc_channel::{Channel, ChannelEvent, ClientChannelConfig, Identity, Message, Peer, Protocol};
 use ikc_freezer::{Registry, Value};
 use ikc_specifier::HashForm;
 
@@ -95,7 +95,7 @@ impl RawPeer {
         let standard = Registry::standard();
         let mut freezers = Registry::empty();
         freezers.register(standard.get(freezer).context("a standard freezer")?);
-        let mut config = ClientConfig::new(Identity::new(name), freezers);
+        let mut config = ClientChannelConfig::new(Identity::new(name), freezers);
         config.protocol = protocol;
         let channel = Channel::client(config, Instant::now())?;
         let mut me = Self {

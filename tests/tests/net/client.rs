@@ -163,6 +163,27 @@ fn every_address_is_tried_until_one_accepts() {
 }
 
 #[test]
+fn a_host_name_is_resolved_and_every_address_tried() {
+    // "localhost" is a name: resolved on a thread of its own (the kernel's
+    // thread never waits for the resolver); it may give ::1 first, where
+    // nothing listens, then 127.0.0.1.
+    let net = Net::new(Transport::Tcp);
+    let (n, mut inbox) = notes();
+    let server = server(&net.endpoint(), &n, |_| Ok(()));
+    let port = server.value.at.port();
+    let n1 = n.clone();
+    let client = spawn_kernel("Client", move |kernel| {
+        let config = ClientConfig::tcp("localhost", port)
+            .name("Client")
+            .on_connect(move |_| n1.send("connected", Vec::new()));
+        Client::spawn(kernel, config)?;
+        Ok(kernel.handle())
+    });
+    inbox.wait("connected");
+    drop(client);
+}
+
+#[test]
 fn on_error_connection_refused() {
     let (n, mut inbox) = notes();
     // A TCP port nobody listens on: bound, then let go.
@@ -246,7 +267,7 @@ fn freezers_offered_and_chosen(serializers: Option<&'static [&'static str]>) -> 
                 .name("Client")
                 .on_connect(move |_| n2.send("connected", Vec::new()));
             match serializers {
-                Some(list) => c.serializers(list.iter().copied()),
+                Some(list) => c.freezers(list.iter().copied()),
                 None => c,
             }
         },
@@ -303,11 +324,8 @@ fn serializers_preference() {
     assert_eq!(chosen, DUMPER);
     // Nothing known: the client does not start.
     let err = spawn_kernel("Client", |kernel| {
-        let err = Client::spawn(
-            kernel,
-            ClientConfig::tcp("127.0.0.1", 1).serializers(["YAML"]),
-        )
-        .unwrap_err();
+        let err = Client::spawn(kernel, ClientConfig::tcp("127.0.0.1", 1).freezers(["YAML"]))
+            .unwrap_err();
         Ok(err)
     });
     let (err, k) = err.split();

@@ -18,3 +18,4 @@ mod sender;
 mod server;
 mod shutdown;
 mod subscribe;
+mod typed;

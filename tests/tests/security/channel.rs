@@ -4,15 +4,15 @@
 use std::time::{Duration, Instant};
 
 use ikc_channel::{
-    AuthError, Authorizer, Channel, ChannelError, ChannelEvent, ClientConfig, Identity, Message,
-    Protocol, Secret, ServerConfig, TlsError,
+    AuthError, Authorizer, Channel, ChannelError, ChannelEvent, ClientChannelConfig, Identity,
+    Message, Protocol, Secret, ServerChannelConfig, TlsError,
 };
 use ikc_freezer::{Registry, Value};
 use ikc_tests::TestPki;
 use ikc_tests::certs::CLIENT_SUBJECT;
 
-fn client_config(name: &str, secret: Option<&str>) -> ClientConfig {
-    let mut config = ClientConfig::new(
+fn client_config(name: &str, secret: Option<&str>) -> ClientChannelConfig {
+    let mut config = ClientChannelConfig::new(
         Identity::new(format!("{name}-id")).with_name(name),
         Registry::standard(),
     );
@@ -20,8 +20,8 @@ fn client_config(name: &str, secret: Option<&str>) -> ClientConfig {
     config
 }
 
-fn server_config(secret: Option<&str>) -> ServerConfig {
-    let config = ServerConfig::new(
+fn server_config(secret: Option<&str>) -> ServerChannelConfig {
+    let config = ServerChannelConfig::new(
         Identity::new("srv-id").with_name("Server"),
         Registry::standard(),
     );
@@ -42,7 +42,7 @@ struct Run {
 }
 
 impl Run {
-    fn new(client: ClientConfig, server: ServerConfig) -> Self {
+    fn new(client: ClientChannelConfig, server: ServerChannelConfig) -> Self {
         let now = Instant::now();
         Self {
             client: Channel::client(client, now).unwrap(),

@@ -270,7 +270,7 @@ fn two_hundred_stalled_tls_handshakes_time_out_and_the_server_goes_on() {
     limits.handshake_timeout = Duration::from_secs(3);
     let server = secure_server(&pki, &n, limits);
     let hello = {
-        let mut client = ikc_channel::ClientConfig::new(
+        let mut client = ikc_channel::ClientChannelConfig::new(
             ikc_channel::Identity::new("x"),
             ikc_freezer::Registry::standard(),
         );
@@ -356,4 +356,113 @@ fn a_failed_handshake_is_an_error_monitor_event() {
     drop(handle);
     server.join().unwrap();
     assert!(inbox.all("register").is_empty(), "nobody registered");
+}
+
+/// The tokio client (`ikc-clientlite-async`) proves the secret and speaks
+/// TLS with the same channel as ClientLite: calls over the TLS port and
+/// the clear port, several tasks on one TLS connection, the per-request
+/// hook's refusal; a wrong secret, no secret and a certificate for another
+/// name fail with the channel's typed errors, and the server goes on.
+#[test]
+fn the_async_client_proves_the_secret_and_speaks_tls() {
+    use ikc_clientlite_async::Builder;
+
+    let pki = TestPki::new();
+    let (n, mut inbox) = notes();
+    let server = secure_server(&pki, &n, Limits::default());
+    let secret = || Secret::new(SECRET).unwrap();
+    let lite = |port, name: &str| {
+        Builder::tcp("127.0.0.1", port)
+            .name(name)
+            .timeout(Duration::from_secs(20))
+    };
+    let async_handshake_error = |result: Result<_, LiteError>| match result {
+        Err(LiteError::Handshake { source, .. }) => source,
+        Err(other) => panic!("expected a handshake error, got {other:?}"),
+        Ok(_) => panic!("expected a handshake error, got a connection"),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let tls = lite(server.tls_port, "AsyncTls")
+            .tls(pki.client("localhost", false))
+            .secret(secret())
+            .connect()
+            .await
+            .unwrap();
+        let tasks: Vec<_> = (0..20_i64)
+            .map(|i| {
+                let tls = tls.clone();
+                tokio::spawn(async move { tls.call_as::<i64>("test/echo", i).await })
+            })
+            .collect();
+        for (i, task) in (0..).zip(tasks) {
+            assert_eq!(task.await.unwrap().unwrap(), i);
+        }
+        let refused = tls.call("test/private", ()).await.unwrap_err();
+        assert!(
+            matches!(&refused, LiteError::Remote { message, .. } if message.contains("Not authorized")),
+            "{refused}"
+        );
+        registered(&mut inbox, "AsyncTls");
+
+        let clear = lite(server.clear_port, "AsyncClear")
+            .secret(secret())
+            .connect()
+            .await
+            .unwrap();
+        assert_eq!(
+            clear.call("test/echo", "in clear").await.unwrap(),
+            Value::from("in clear")
+        );
+        registered(&mut inbox, "AsyncClear");
+
+        let wrong = lite(server.tls_port, "AsyncWrong")
+            .tls(pki.client("localhost", false))
+            .secret(Secret::new("guess").unwrap())
+            .connect()
+            .await;
+        assert_eq!(
+            async_handshake_error(wrong),
+            AuthError::BadProof { peer: "server" }.into()
+        );
+        assert!(failed(&mut inbox).contains("Refused"));
+
+        let none = async_handshake_error(lite(server.clear_port, "AsyncNoSecret").connect().await);
+        assert!(
+            matches!(&none, ChannelError::Refused { reason } if reason.starts_with("authentication required")),
+            "{none}"
+        );
+        assert!(failed(&mut inbox).contains("NotOffered"));
+
+        let wrong_name = async_handshake_error(
+            lite(server.tls_port, "AsyncWrongName")
+                .tls(pki.client("ikc.example.net", false))
+                .secret(secret())
+                .connect()
+                .await,
+        );
+        assert!(
+            format!("{wrong_name:?}").contains("NotValidForName"),
+            "{wrong_name:?}"
+        );
+        failed(&mut inbox);
+
+        // The good connections still work.
+        assert_eq!(tls.call("test/echo", 8).await.unwrap(), Value::from(8));
+        assert_eq!(clear.call("test/echo", 9).await.unwrap(), Value::from(9));
+    });
+    drop(runtime);
+    server.handle.post("test", "stop", vec![]).unwrap();
+    drop(server.handle);
+    server.kernel.join().unwrap();
+    for note in inbox.all("register") {
+        let name = note.text(0);
+        assert!(
+            !["AsyncWrong", "AsyncNoSecret", "AsyncWrongName"].contains(&name.as_str()),
+            "{name} registered"
+        );
+    }
 }

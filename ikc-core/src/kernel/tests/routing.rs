@@ -133,7 +133,7 @@ fn the_forwarder_gets_remote_events_with_the_original_sender() {
         InlineStates::new()
             .state("_start", |_, ctx, _| {
                 ctx.alias_set("IKC").unwrap();
-                ctx.set_forwarder();
+                crate::internal::set_forwarder(ctx);
             })
             .state(FORWARD_STATE, move |_, ctx, ev| {
                 assert!(ev.args.is_empty());

@@ -1,0 +1,59 @@
+//! Hooks for the IKC responder, not for sessions: registering the
+//! forwarder of posts to other kernels, and calling or posting on behalf
+//! of a remote sender. Hidden from the docs and outside the API's stability: a session
+//! that used them would take over every remote post of its kernel, or
+//! forge its SENDER.
+
+use ikc_freezer::Value;
+
+use crate::ctx::Ctx;
+use crate::error::{CallError, PostError};
+use crate::event::StateName;
+use crate::ids::Target;
+use crate::sender::Sender;
+
+/// Make the running session the forwarder: it receives, as
+/// [`FORWARD_STATE`](crate::FORWARD_STATE), every event posted to a
+/// specifier naming another kernel.
+pub fn set_forwarder(ctx: &mut Ctx<'_>) {
+    ctx.set_forwarder();
+}
+
+/// Stop being the forwarder (if the running session is it).
+pub fn clear_forwarder(ctx: &mut Ctx<'_>) {
+    ctx.clear_forwarder();
+}
+
+/// `ctx.call` on behalf of another sender: the handler sees `sender` as
+/// its SENDER (the responder calls a request's state so, with SENDER the
+/// remote session, answered by the thunk that stands for it).
+///
+/// # Errors
+///
+/// As [`Ctx::call`].
+#[track_caller]
+pub fn call_as<'t>(
+    ctx: &mut Ctx<'_>,
+    sender: impl Into<Sender>,
+    to: impl Into<Target<'t>>,
+    state: impl Into<StateName>,
+    args: Vec<Value>,
+) -> Result<Value, CallError> {
+    ctx.call_as(sender, to, state, args)
+}
+
+/// `ctx.post` on behalf of another sender, as [`call_as`] calls.
+///
+/// # Errors
+///
+/// As [`Ctx::post`].
+#[track_caller]
+pub fn post_as<'t>(
+    ctx: &mut Ctx<'_>,
+    sender: impl Into<Sender>,
+    to: impl Into<Target<'t>>,
+    state: impl Into<StateName>,
+    args: Vec<Value>,
+) -> Result<(), PostError> {
+    ctx.post_as(sender, to, state, args)
+}
