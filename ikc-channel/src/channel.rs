@@ -13,7 +13,7 @@ use crate::event::{ChannelEvent, Peer};
 use crate::framing::{FrameDecoder, encode_frame_header, encode_line};
 use crate::handshake::refused_line;
 use crate::handshake::{Agreement, ClientPhase, ServerPhase};
-use crate::message::Message;
+use crate::message::{CallerCache, Message, SentCaller};
 use crate::tls::TlsLayer;
 
 mod negotiation;
@@ -59,6 +59,10 @@ pub struct Channel {
     tls: Option<TlsLayer>,
     /// Decrypted input (TLS only), kept to reuse its allocation.
     plain: Vec<u8>,
+    /// The caller of the last message read, shared with the next ones.
+    callers: CallerCache,
+    /// The caller of the last message sent, with its bytes.
+    sent_caller: SentCaller,
 }
 
 enum State {
@@ -124,6 +128,8 @@ impl Channel {
             peer: None,
             tls,
             plain: Vec::new(),
+            callers: CallerCache::default(),
+            sent_caller: SentCaller::default(),
         }
     }
 
@@ -256,7 +262,8 @@ impl Channel {
                             Ok(payload) => payload,
                             Err(error) => return Err(self.fail(error)),
                         };
-                        self.events.push_back(decode(freezer.as_ref(), &payload));
+                        let event = decode(freezer.as_ref(), &payload, &mut self.callers);
+                        self.events.push_back(event);
                     }
                     return Ok(());
                 }
@@ -294,7 +301,9 @@ impl Channel {
         if let State::Open { freezer, .. } = &self.state {
             if let Some(native) = freezer.as_native() {
                 self.scratch.clear();
-                if let Some(result) = message.freeze_native(native, &mut self.scratch) {
+                if let Some(result) =
+                    message.freeze_native_sharing(native, &mut self.scratch, &mut self.sent_caller)
+                {
                     result?;
                     encode_frame_header(self.scratch.len(), &mut self.transmit);
                     self.transmit.extend_from_slice(&self.scratch);
@@ -437,9 +446,9 @@ impl Channel {
 }
 
 /// Thaw and convert one frame's payload.
-fn decode(freezer: &dyn Freezer, payload: &[u8]) -> ChannelEvent {
+fn decode(freezer: &dyn Freezer, payload: &[u8], callers: &mut CallerCache) -> ChannelEvent {
     if let Some(native) = freezer.as_native() {
-        if let Some(message) = Message::thaw_native(native, payload) {
+        if let Some(message) = Message::thaw_native_sharing(native, payload, callers) {
             return ChannelEvent::Message(message);
         }
     }
@@ -453,7 +462,7 @@ fn decode(freezer: &dyn Freezer, payload: &[u8]) -> ChannelEvent {
             });
         }
     };
-    match Message::from_value(value) {
+    match Message::from_value(value, callers) {
         Ok(message) => ChannelEvent::Message(message),
         Err(failed) => {
             let (source, value) = *failed;

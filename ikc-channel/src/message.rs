@@ -1,5 +1,7 @@
 //! [`Message`]: IKC's request hash as a Rust type.
 
+use std::sync::Arc;
+
 use ikc_freezer::{FreezeError, Hash, Native, NativeDecoder, NativeEncoder, NativeString, Value};
 use ikc_specifier::{HashForm, ParseError, Specifier};
 
@@ -9,6 +11,7 @@ mod caller;
 
 use self::caller::CALLER_KEY;
 pub use self::caller::CallerInfo;
+pub(crate) use self::caller::{CallerCache, SentCaller};
 
 /// Where a message goes: IKC's `event` key, a specifier string or a
 /// `{kernel, session, state}` hash, kept as the sender wrote it.
@@ -109,8 +112,9 @@ pub struct Message {
     /// error.
     pub is_error: bool,
     /// Who sent it and from where (not an IKC key: Perl IKC ignores it and
-    /// sends none).
-    pub caller: Option<CallerInfo>,
+    /// sends none). Shared: messages a channel reads from the same caller
+    /// hold the same copy.
+    pub caller: Option<Arc<CallerInfo>>,
     /// Keys IKC does not define, in their order.
     pub extra: Hash,
 }
@@ -147,8 +151,8 @@ impl Message {
     }
 
     /// Set the caller details (builder style).
-    pub fn with_caller(mut self, caller: CallerInfo) -> Self {
-        self.caller = Some(caller);
+    pub fn with_caller(mut self, caller: impl Into<Arc<CallerInfo>>) -> Self {
+        self.caller = Some(caller.into());
         self
     }
 
@@ -195,7 +199,7 @@ impl TryFrom<Value> for Message {
     type Error = MessageError;
 
     fn try_from(value: Value) -> Result<Self, MessageError> {
-        Self::from_value(value).map_err(|failed| failed.0)
+        Self::from_value(value, &mut CallerCache::default()).map_err(|failed| failed.0)
     }
 }
 
@@ -216,7 +220,10 @@ impl Message {
     /// Convert, handing the value back with the error so that it can be
     /// reported. The value is checked first, then taken apart: strings are
     /// moved into the message, not copied.
-    pub(crate) fn from_value(value: Value) -> Result<Self, Box<(MessageError, Value)>> {
+    pub(crate) fn from_value(
+        value: Value,
+        callers: &mut CallerCache,
+    ) -> Result<Self, Box<(MessageError, Value)>> {
         if let Err(error) = Head::check(&value) {
             return Err(Box::new((error, value)));
         }
@@ -245,7 +252,7 @@ impl Message {
                 b"wantarray" => message.wantarray = Some(is_true(&value)),
                 b"is_error" => message.is_error = is_true(&value),
                 b"caller" => match CallerInfo::from_value(&value) {
-                    Some(caller) => message.caller = Some(caller),
+                    Some(caller) => message.caller = Some(callers.keep(caller)),
                     None => {
                         message.extra.insert(key, value);
                     }
@@ -291,23 +298,39 @@ impl Message {
     /// Append the native encoding of [`to_value`](Self::to_value) to `out`;
     /// `None` (nothing written) for a message with [`extra`](Self::extra)
     /// keys.
+    #[cfg(test)]
     pub(crate) fn freeze_native(
         &self,
         native: &Native,
         out: &mut Vec<u8>,
     ) -> Option<Result<(), FreezeError>> {
+        self.freeze_native_sharing(native, out, &mut SentCaller::default())
+    }
+
+    /// [`freeze_native`](Self::freeze_native), copying the caller's bytes
+    /// when it is the caller `sent` wrote last.
+    pub(crate) fn freeze_native_sharing(
+        &self,
+        native: &Native,
+        out: &mut Vec<u8>,
+        sent: &mut SentCaller,
+    ) -> Option<Result<(), FreezeError>> {
         if !self.extra.is_empty() {
             return None;
         }
         let start = out.len();
-        let result = self.freeze_native_fields(&mut native.encoder(out));
+        let result = self.freeze_native_fields(&mut native.encoder(out), sent);
         if result.is_err() {
             out.truncate(start);
         }
         Some(result)
     }
 
-    fn freeze_native_fields(&self, enc: &mut NativeEncoder<'_>) -> Result<(), FreezeError> {
+    fn freeze_native_fields(
+        &self,
+        enc: &mut NativeEncoder<'_>,
+        sent: &mut SentCaller,
+    ) -> Result<(), FreezeError> {
         let len = 2
             + usize::from(self.from.is_some())
             + usize::from(self.rsvp.is_some())
@@ -345,14 +368,25 @@ impl Message {
         }
         if let Some(caller) = &self.caller {
             enc.key(CALLER_KEY);
-            caller.freeze_native(enc)?;
+            sent.write(caller, enc)?;
         }
         Ok(())
     }
 
     /// Read a message from native bytes; `None` when they are not a plain
     /// message hash (or not valid), which the general path then reports.
+    #[cfg(test)]
     pub(crate) fn thaw_native(native: &Native, bytes: &[u8]) -> Option<Self> {
+        Self::thaw_native_sharing(native, bytes, &mut CallerCache::default())
+    }
+
+    /// [`thaw_native`](Self::thaw_native), sharing the caller with the
+    /// previous message's when it is the same.
+    pub(crate) fn thaw_native_sharing(
+        native: &Native,
+        bytes: &[u8],
+        callers: &mut CallerCache,
+    ) -> Option<Self> {
         let mut dec = native.decoder(bytes).ok()?;
         if !dec.at_hash() {
             return None;
@@ -376,7 +410,7 @@ impl Message {
                 }
                 b"from" => message.from = native_optional_spec(&mut dec)?,
                 b"rsvp" => message.rsvp = native_optional_spec(&mut dec)?,
-                b"caller" => message.caller = Some(CallerInfo::thaw_native(&mut dec)?),
+                b"caller" => message.caller = Some(CallerInfo::thaw_native(&mut dec, callers)?),
                 _ => {
                     let value = dec.value(1).ok()?;
                     match key.as_bytes() {
@@ -490,7 +524,7 @@ struct Head {
     rsvp: Option<HashForm>,
     wantarray: Option<bool>,
     is_error: bool,
-    caller: Option<CallerInfo>,
+    caller: Option<Arc<CallerInfo>>,
 }
 
 impl Head {
@@ -509,7 +543,10 @@ impl Head {
             rsvp: optional_spec(hash.get("rsvp"), "rsvp", RSVP_PARTS)?,
             wantarray: hash.get("wantarray").map(is_true),
             is_error: hash.get("is_error").is_some_and(is_true),
-            caller: hash.get(CALLER_KEY).and_then(CallerInfo::from_value),
+            caller: hash
+                .get(CALLER_KEY)
+                .and_then(CallerInfo::from_value)
+                .map(Arc::new),
         })
     }
 

@@ -207,7 +207,7 @@ impl Event {
         Self {
             state: state.into(),
             args,
-            caller_state: sender.state().map(StateName::new),
+            caller_state: sender.state_name().cloned(),
             caller_file: Cow::Owned(sender.file().unwrap_or_default().to_owned()),
             caller_line: sender.line().unwrap_or(0),
             sender: Sender::Remote(sender),

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::event::StateName;
 use crate::ids::{SessionId, Target};
 
 /// Who sent an event: POE's `SENDER`.
@@ -117,7 +118,9 @@ impl From<Arc<RemoteSender>> for Sender {
 pub struct RemoteSender {
     kernel: String,
     session: String,
-    state: Option<String>,
+    /// Kept as the event name it becomes (`CALLER_STATE` of the events
+    /// it sends), so that each event shares it.
+    state: Option<StateName>,
     file: Option<String>,
     line: Option<u32>,
     via: Option<SessionId>,
@@ -137,7 +140,7 @@ impl RemoteSender {
     /// The state the remote session was running when it sent the event.
     #[must_use]
     pub fn with_state(mut self, state: impl Into<String>) -> Self {
-        self.state = Some(state.into());
+        self.state = Some(StateName::from(state.into()));
         self
     }
 
@@ -171,7 +174,12 @@ impl RemoteSender {
     /// The state it was running (`remote_state`); `None` if the remote
     /// kernel did not say (Perl IKC never does).
     pub fn state(&self) -> Option<&str> {
-        self.state.as_deref()
+        self.state.as_ref().map(StateName::as_str)
+    }
+
+    /// [`state`](Self::state) as the event name it is.
+    pub(crate) fn state_name(&self) -> Option<&StateName> {
+        self.state.as_ref()
     }
 
     /// The file it posted from (`remote_file`); `None` if not known.

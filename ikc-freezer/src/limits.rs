@@ -87,6 +87,16 @@ impl Budget {
         Ok(())
     }
 
+    /// How many values were counted.
+    pub(crate) fn elements(&self) -> usize {
+        self.elements
+    }
+
+    /// Could `n` more values be counted?
+    pub(crate) fn has_room_for(&self, n: usize) -> bool {
+        self.elements.saturating_add(n) <= self.limits.max_elements
+    }
+
     /// Check that entering nesting level `depth` is allowed.
     pub(crate) fn check_depth(&self, depth: usize) -> Result<(), crate::ThawError> {
         if depth > self.limits.max_depth {

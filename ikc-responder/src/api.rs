@@ -436,7 +436,7 @@ pub(crate) fn absolute(to: &str) -> String {
 }
 
 /// The `caller` of a message the running handler sends from `at`.
-fn here(ctx: &Ctx<'_>, at: &Location<'_>) -> Option<ikc_channel::CallerInfo> {
+fn here(ctx: &Ctx<'_>, at: &Location<'_>) -> Option<std::sync::Arc<ikc_channel::CallerInfo>> {
     let sender = ikc_core::Sender::Session(ctx.session_id());
     crate::caller::caller_of(
         ctx,

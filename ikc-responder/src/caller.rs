@@ -3,6 +3,7 @@
 //! SENDER a state invoked from another kernel sees.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use ikc_channel::{CallerInfo, Message};
@@ -10,38 +11,72 @@ use ikc_core::{Ctx, Event, RemoteSender, Sender, SessionId};
 use ikc_specifier::HashForm;
 
 use crate::request::PROXY_STATE;
+use crate::state::Shared;
+use crate::thunk;
 
 /// The `caller` of a message a local session sends: this kernel's ID, the
 /// session's first alias (or its id in digits), the state it was running,
 /// the file and line. `None` when no session sent it (the kernel, another
-/// thread) or a remote sender is being relayed.
+/// thread) or a remote sender is being relayed. A session posting in a
+/// loop sends the same caller again: the last one made on this thread is
+/// kept and shared while it is.
 pub(crate) fn caller_of(
     ctx: &Ctx<'_>,
     sender: &Sender,
     state: Option<&str>,
     file: &str,
     line: u32,
-) -> Option<CallerInfo> {
+) -> Option<Arc<CallerInfo>> {
+    thread_local! {
+        static LAST: RefCell<Option<Arc<CallerInfo>>> = const { RefCell::new(None) };
+    }
     let Sender::Session(id) = sender else {
         return None;
     };
-    let session = ctx
-        .aliases(*id)
-        .first()
-        .cloned()
-        .unwrap_or_else(|| id.to_string());
-    Some(CallerInfo::new(
-        ctx.kernel_id(),
-        session,
-        state.unwrap_or_default(),
-        file,
-        line,
-    ))
+    let alias = ctx.aliases(*id).first();
+    let state = state.unwrap_or_default();
+    let kernel = ctx.kernel_id();
+    LAST.with_borrow_mut(|last| {
+        if let Some(same) = last.as_ref().filter(|c| {
+            c.line == line
+                && c.kernel == kernel
+                && c.state == state
+                && c.file == file
+                && match alias {
+                    Some(alias) => c.session == *alias,
+                    None => displays_as(id, &c.session),
+                }
+        }) {
+            return Some(Arc::clone(same));
+        }
+        let session = alias.cloned().unwrap_or_else(|| id.to_string());
+        let caller = Arc::new(CallerInfo::new(kernel, session, state, file, line));
+        *last = Some(Arc::clone(&caller));
+        Some(caller)
+    })
+}
+
+/// Does `value` print as `text`? Found without building the text.
+fn displays_as(value: &impl std::fmt::Display, text: &str) -> bool {
+    struct Compare<'t>(&'t str);
+    impl std::fmt::Write for Compare<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            match self.0.strip_prefix(s) {
+                Some(rest) => {
+                    self.0 = rest;
+                    Ok(())
+                }
+                None => Err(std::fmt::Error),
+            }
+        }
+    }
+    let mut rest = Compare(text);
+    std::fmt::write(&mut rest, format_args!("{value}")).is_ok() && rest.0.is_empty()
 }
 
 /// The `caller` of a message made from `event` (a post to another kernel,
 /// or an answer to a remote SENDER).
-pub(crate) fn caller_of_event(ctx: &Ctx<'_>, event: &Event) -> Option<CallerInfo> {
+pub(crate) fn caller_of_event(ctx: &Ctx<'_>, event: &Event) -> Option<Arc<CallerInfo>> {
     caller_of(
         ctx,
         &event.sender,
@@ -69,6 +104,43 @@ pub(crate) fn answer_to(msg: &Message) -> Option<Cow<'_, HashForm>> {
     })
 }
 
+/// The SENDER a state invoked by `msg` sees, answered for by the thunk
+/// for [`answer_to`] (started if needed): see [`remote_sender`]. A request
+/// from the caller of the previous one (a caller the channel shared) gets
+/// the same SENDER, found without building anything.
+pub(crate) fn sender_of(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    msg: &mut Message,
+    came_from: &str,
+) -> Arc<RemoteSender> {
+    // Only a caller that names its kernel decides the SENDER on its own
+    // (without `from`, or the kernel the request came from).
+    let caller = msg
+        .caller
+        .as_ref()
+        .filter(|c| msg.from.is_none() && !c.kernel.is_empty())
+        .map(Arc::clone);
+    if let Some(caller) = &caller {
+        let kept = shared
+            .borrow()
+            .last_sender
+            .as_ref()
+            .filter(|(last, _)| Arc::ptr_eq(last, caller))
+            .map(|(_, sender)| Arc::clone(sender));
+        if let Some(sender) = kept.filter(|s| s.via().is_some_and(|t| ctx.session_exists(t))) {
+            msg.caller = None;
+            return sender;
+        }
+    }
+    let thunk = thunk::thunk_for(shared, ctx, answer_to(msg).as_deref());
+    let sender = remote_sender(msg, came_from, thunk);
+    if let Some(caller) = caller {
+        shared.borrow_mut().last_sender = Some((caller, Arc::clone(&sender)));
+    }
+    sender
+}
+
 /// The SENDER a state invoked by `msg` sees: the remote kernel and
 /// session (from `caller`, which is taken out of the message, else
 /// `from`, else the kernel the request came from), the remote state, file
@@ -81,19 +153,12 @@ pub(crate) fn remote_sender(
 ) -> Arc<RemoteSender> {
     let remote = match (msg.caller.take(), &msg.from) {
         (Some(caller), _) if !caller.kernel.is_empty() => {
-            let CallerInfo {
-                kernel,
-                session,
-                state,
-                file,
-                line,
-            } = caller;
-            let mut remote = RemoteSender::new(kernel, session);
-            if !state.is_empty() {
-                remote = remote.with_state(state);
+            let mut remote = RemoteSender::new(caller.kernel.as_str(), caller.session.as_str());
+            if !caller.state.is_empty() {
+                remote = remote.with_state(caller.state.as_str());
             }
-            if !file.is_empty() || line != 0 {
-                remote = remote.with_location(file, line);
+            if !caller.file.is_empty() || caller.line != 0 {
+                remote = remote.with_location(caller.file.as_str(), caller.line);
             }
             remote
         }

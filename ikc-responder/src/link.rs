@@ -192,7 +192,7 @@ impl<S: ChannelStream> ChannelSession<S> {
     fn remote_id(&self) -> Option<String> {
         self.link
             .as_ref()
-            .and_then(|l| l.borrow().remote_id.clone())
+            .and_then(|l| l.borrow().remote_id.as_deref().map(str::to_owned))
     }
 
     /// Is the handshake done?
@@ -508,7 +508,7 @@ impl<S: ChannelStream> ChannelSession<S> {
                 .register(&rid, &peer.aliases, Route::Channel(me));
         if let Some(link) = &self.link {
             let mut link = link.borrow_mut();
-            link.remote_id = Some(rid.clone());
+            link.remote_id = Some(rid.as_str().into());
             link.remote_names.clone_from(&peer.aliases);
             link.registered = registered;
             link.phase = LinkPhase::Up;
@@ -677,7 +677,10 @@ impl<S: ChannelStream> ChannelSession<S> {
         let (remote_id, registered) = {
             let mut link = link.borrow_mut();
             link.phase = LinkPhase::Closed;
-            (link.remote_id.clone(), link.registered)
+            (
+                link.remote_id.as_deref().map(str::to_owned),
+                link.registered,
+            )
         };
         let me = ctx.session_id();
         if let Some(id) = self.timeout.take() {

@@ -24,6 +24,7 @@
 //!   (`IKC:via:<kernel>\x1f<session>`): what the leaf sends back there
 //!   is forwarded to the kernel and session the relay names.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::time::Instant;
 
@@ -167,7 +168,7 @@ fn join(
     let (peer_id, names, weight) = {
         let l = link.borrow();
         (
-            l.remote_id.clone().unwrap_or_default(),
+            l.remote_id.as_deref().unwrap_or_default().to_owned(),
             l.remote_names.clone(),
             l.link_weight,
         )
@@ -226,7 +227,7 @@ pub(crate) fn link_down(shared: &Shared, ctx: &mut Ctx<'_>, session: SessionId, 
 /// reads it (after everything we sent before it).
 pub(crate) fn say_bye(link: &LinkRef) {
     let mut l = link.borrow_mut();
-    let peer = l.remote_id.clone().unwrap_or_default();
+    let peer = l.remote_id.as_deref().unwrap_or_default().to_owned();
     let msg = Message::post(HashForm::new(peer, IKC_ALIAS, BYE_STATE), Value::Undef);
     if let Err(e) = l.channel.send(&msg) {
         log::debug!("IKC mesh: cannot say goodbye: {e}");
@@ -321,7 +322,10 @@ fn close_link(shared: &Shared, ctx: &mut Ctx<'_>, link: LinkId, reason: &CloseRe
     };
     let (peer, role) = {
         let l = l.borrow();
-        (l.remote_id.clone().unwrap_or_default(), l.mesh)
+        (
+            l.remote_id.as_deref().unwrap_or_default().to_owned(),
+            l.mesh,
+        )
     };
     let text = match reason {
         CloseReason::DuplicateLink { .. } => {
@@ -370,7 +374,7 @@ fn transmit(shared: &Shared, ctx: &mut Ctx<'_>, session: SessionId, params: Valu
     if l.is_closed() {
         return;
     }
-    let peer = l.remote_id.clone().unwrap_or_default();
+    let peer = l.remote_id.as_deref().unwrap_or_default().to_owned();
     let msg = Message::post(HashForm::new(peer, IKC_ALIAS, ROUTE_STATE), params);
     if let Err(e) = l.channel.send(&msg) {
         log::warn!("IKC mesh: cannot send a control message: {e}");
@@ -514,7 +518,7 @@ pub(crate) fn incoming(
                 ctx,
                 ErrorSide::Channel,
                 &format!("bad routing message: {e}"),
-                Some(&remote),
+                Some(&*remote),
                 "mesh",
                 false,
             );
@@ -554,23 +558,27 @@ fn route_incoming(
     } else {
         (0, None)
     };
-    let errors_to = origin.unwrap_or_else(|| remote.to_owned());
+    let errors_to = origin.as_deref().unwrap_or(remote);
     unrelay(&mut msg);
+    let parsed;
     let kernel = match &msg.event {
-        MessageTarget::Hash(h) => Part::from_ikc(&h.kernel),
+        MessageTarget::Hash(h) => Cow::Owned(Part::from_ikc(&h.kernel)),
         MessageTarget::Text(_) => match parsed_target(shared, &msg.event) {
-            Ok(t) => t.spec.kernel.clone(),
+            Ok(t) => {
+                parsed = t;
+                Cow::Borrowed(&parsed.spec.kernel)
+            }
             // A bad specifier is the local request's to report.
-            Err(_) => Part::Unspecified,
+            Err(_) => Cow::Owned(Part::Unspecified),
         },
     };
-    let Part::Names(names) = kernel else {
-        return request(shared, ctx, msg, &errors_to);
+    let Part::Names(names) = &*kernel else {
+        return request(shared, ctx, msg, errors_to);
     };
     let link = arrived_on.map(link_id);
     if let [name] = names.as_slice() {
         if ctx.is_local_name(name) {
-            return request(shared, ctx, msg, &errors_to);
+            return request(shared, ctx, msg, errors_to);
         }
         let st = shared.borrow();
         let route = st.mesh.router.route(name);
@@ -578,7 +586,7 @@ fn route_incoming(
         match route {
             Ok(Route::Local) => {
                 drop(st);
-                request(shared, ctx, msg, &errors_to);
+                request(shared, ctx, msg, errors_to);
             }
             Ok(Route::Link {
                 link: next,
@@ -588,7 +596,7 @@ fn route_incoming(
                 drop(st);
                 if hops >= limit {
                     let why = format!("Kernel '{name}' is more than {limit} hops away");
-                    unreachable(shared, ctx, &msg, &[(name.clone(), why)], &errors_to);
+                    unreachable(shared, ctx, &msg, &[(name.clone(), why)], errors_to);
                 } else {
                     forward(
                         shared,
@@ -597,7 +605,7 @@ fn route_incoming(
                         msg,
                         &[kernel_id],
                         hops + 1,
-                        &errors_to,
+                        errors_to,
                     );
                 }
             }
@@ -607,10 +615,10 @@ fn route_incoming(
                     // IKC ignores the kernel of a request that came
                     // straight from its sender: a name we do not know
                     // (an address the sender reached us by...) is ours.
-                    request(shared, ctx, msg, &errors_to);
+                    request(shared, ctx, msg, errors_to);
                 } else {
                     let why = why_unreachable(&u);
-                    unreachable(shared, ctx, &msg, &[(name.clone(), why)], &errors_to);
+                    unreachable(shared, ctx, &msg, &[(name.clone(), why)], errors_to);
                 }
             }
         }
@@ -649,7 +657,7 @@ fn route_incoming(
             copy,
             &kernels,
             hops + 1,
-            &errors_to,
+            errors_to,
         );
     }
     if !plan.unreachable.is_empty() {
@@ -658,10 +666,10 @@ fn route_incoming(
             .iter()
             .map(|u| (u.name.clone(), why_unreachable(u)))
             .collect();
-        unreachable(shared, ctx, &msg, &list, &errors_to);
+        unreachable(shared, ctx, &msg, &list, errors_to);
     }
     if plan.local {
-        request(shared, ctx, msg, &errors_to);
+        request(shared, ctx, msg, errors_to);
     }
 }
 
@@ -707,7 +715,7 @@ pub(crate) fn pass_on(
         (
             l.mesh,
             l.kernel_name.clone(),
-            l.remote_id.clone().unwrap_or_default(),
+            l.remote_id.as_deref().unwrap_or_default().to_owned(),
         )
     };
     let kernel_id = shared.borrow().kernel_id.clone();

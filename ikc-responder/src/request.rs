@@ -14,7 +14,6 @@ use crate::responder::IKC_ALIAS;
 use crate::security::RequestCheck;
 use crate::send::{ErrorSide, error_params, report_error, send_msg};
 use crate::state::Shared;
-use crate::thunk;
 
 /// The proxy state: params are `[state, [args...]]`.
 pub(crate) const PROXY_STATE: &str = "IKC:proxy";
@@ -203,9 +202,9 @@ fn invoke(
     inv: Invocation,
     came_from: &str,
 ) -> Result<(), Failure> {
-    let thunk = thunk::thunk_for(shared, ctx, caller::answer_to(msg).as_deref());
-    let sender = caller::remote_sender(msg, came_from, thunk);
-    let answered_state = inv.state.to_string();
+    let sender = caller::sender_of(shared, ctx, msg, came_from);
+    // The state's name is needed after the call only for an answer.
+    let answered_state = msg.rsvp.is_some().then(|| inv.state.clone());
     let ret = ikc_core::internal::call_as(ctx, sender, inv.target, inv.state, inv.args)
         .map_err(|e| Failure::new(e.to_string(), "invocation"))?;
     shared.borrow_mut().counters.delivered += 1;
@@ -225,7 +224,8 @@ fn invoke(
     if answer {
         let mut answer = Message::post(rsvp, params);
         let sender = Sender::Session(inv.target);
-        answer.caller = caller::caller_of(ctx, &sender, Some(&answered_state), "", 0);
+        let state = answered_state.as_ref().map(StateName::as_str);
+        answer.caller = caller::caller_of(ctx, &sender, state, "", 0);
         send_msg(shared, ctx, answer, Some(inv.target));
     }
     Ok(())

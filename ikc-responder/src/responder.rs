@@ -349,7 +349,7 @@ pub(crate) fn call(
     params: Value,
     rsvp: &Value,
     sender: Option<SessionId>,
-    caller: Option<CallerInfo>,
+    caller: Option<std::sync::Arc<CallerInfo>>,
 ) -> usize {
     let Some(to) = target_of(to) else {
         bad_target("call", to);

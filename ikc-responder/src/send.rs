@@ -386,7 +386,7 @@ fn plan_copies(
                     };
                     let id = st
                         .link(session)
-                        .and_then(|l| l.borrow().remote_id.clone())
+                        .and_then(|l| l.borrow().remote_id.as_deref().map(str::to_owned))
                         .unwrap_or_default();
                     if !id.is_empty() && !covered.contains(&id.as_str()) {
                         copies.add_mesh(route, &id);
@@ -592,9 +592,9 @@ pub(crate) fn deliver_to_channel(
             let flush = link.note_output();
             drop(link);
             if let Some(next) = traced {
-                let next = next.unwrap_or_default();
+                let next = next.as_deref().unwrap_or_default();
                 let action = passage.trace_action();
-                crate::trace::hop(shared, ctx, &msg, action, &[("link", &next)]);
+                crate::trace::hop(shared, ctx, &msg, action, &[("link", next)]);
             }
             passage.count(&mut shared.borrow_mut().counters);
             if let Some(leaving) = leaving {

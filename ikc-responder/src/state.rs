@@ -12,9 +12,10 @@
 use foldhash::HashMap;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 
-use ikc_channel::Channel;
-use ikc_core::SessionId;
+use ikc_channel::{CallerInfo, Channel};
+use ikc_core::{RemoteSender, SessionId};
 
 use ikc_specifier::HashForm;
 
@@ -61,7 +62,7 @@ pub(crate) struct Link {
     /// `kernel` of an RSVP that has none.
     pub(crate) kernel_name: String,
     /// The peer's real ID, once the handshake is done.
-    pub(crate) remote_id: Option<String>,
+    pub(crate) remote_id: Option<Rc<str>>,
     /// The remote kernel was registered through this channel (not a
     /// second channel to a kernel already connected).
     pub(crate) registered: bool,
@@ -134,6 +135,11 @@ pub(crate) struct State {
     pub(crate) thunks: HashMap<ThunkKey, SessionId>,
     /// Thunks in creation order, for evicting the oldest.
     pub(crate) thunk_order: Vec<ThunkKey>,
+    /// The SENDER made for the last request that carried a `caller` (and
+    /// no `from`), with that caller: the next request from the same
+    /// caller (a channel shares it while it repeats) reuses it. Cleared
+    /// whenever a thunk is added or released.
+    pub(crate) last_sender: Option<(Arc<CallerInfo>, Arc<RemoteSender>)>,
     /// The session that runs requests our kernel sends to itself.
     pub(crate) local_channel: Option<SessionId>,
     /// `IKC/shutdown` was asked for.
@@ -186,6 +192,7 @@ impl State {
             proxies: HashMap::default(),
             thunks: HashMap::default(),
             thunk_order: Vec::new(),
+            last_sender: None,
             local_channel: None,
             shutting_down: false,
             targets: Vec::new(),

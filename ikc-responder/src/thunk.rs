@@ -74,6 +74,7 @@ pub(crate) fn thunk_for(shared: &Shared, ctx: &mut Ctx<'_>, from: Option<&HashFo
     }
     let evicted = {
         let mut st = shared.borrow_mut();
+        st.last_sender = None;
         st.thunks.insert(key.clone(), id);
         st.thunk_order.retain(|k| k != &key);
         st.thunk_order.push(key);
@@ -100,6 +101,7 @@ pub(crate) fn release_kernel(shared: &Shared, ctx: &mut Ctx<'_>, names: &[String
             .filter(|k| names.contains(&k.kernel))
             .cloned()
             .collect();
+        st.last_sender = None;
         st.thunk_order.retain(|k| !keys.contains(k));
         keys.iter().filter_map(|k| st.thunks.remove(k)).collect()
     };
@@ -112,6 +114,7 @@ pub(crate) fn release_kernel(shared: &Shared, ctx: &mut Ctx<'_>, names: &[String
 pub(crate) fn release_all(shared: &Shared, ctx: &mut Ctx<'_>) {
     let all: Vec<SessionId> = {
         let mut st = shared.borrow_mut();
+        st.last_sender = None;
         st.thunk_order.clear();
         st.thunks.drain().map(|(_, id)| id).collect()
     };

@@ -164,7 +164,7 @@ pub(crate) fn leaving(
         return None;
     }
     Some(Leaving {
-        kernel: link.remote_id.clone().unwrap_or_default(),
+        kernel: link.remote_id.as_deref().unwrap_or_default().to_owned(),
         size: encoded_size(link, msg),
         op: passage.op(),
     })

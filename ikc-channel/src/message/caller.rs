@@ -1,9 +1,12 @@
 //! [`CallerInfo`]: who sent a message and from where, in the `caller` key
 //! that Perl IKC ignores.
 
-use ikc_freezer::{FreezeError, Hash, NativeDecoder, NativeEncoder, Value};
+use std::borrow::Cow;
+use std::sync::Arc;
 
-use super::{into_text, native_text};
+use ikc_freezer::{FreezeError, Hash, NativeDecoder, NativeEncoder, NativeString, Value};
+
+use super::into_text;
 
 /// The message key [`CallerInfo`] travels under.
 pub(crate) const CALLER_KEY: &str = "caller";
@@ -29,6 +32,10 @@ pub(crate) const CALLER_KEY: &str = "caller";
 /// assert_eq!(back, msg);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// A message holds it behind an [`Arc`]: a channel reading the same
+/// caller in message after message (a session posting in a loop) shares
+/// one copy instead of building it again for each.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct CallerInfo {
     /// The sending kernel's name (its unique ID, or a name it registered).
@@ -125,29 +132,145 @@ impl CallerInfo {
 
     /// Read it straight from native bytes (at nesting level 1); `None` for
     /// anything [`from_value`](Self::from_value) would not read, which the
-    /// general path then handles.
-    pub(crate) fn thaw_native(dec: &mut NativeDecoder<'_>) -> Option<Self> {
+    /// general path then handles. A caller equal to the one `last` holds is
+    /// that one, shared: nothing is allocated for it, and when its bytes
+    /// are the same as last time, nothing is decoded either.
+    pub(crate) fn thaw_native(
+        dec: &mut NativeDecoder<'_>,
+        last: &mut CallerCache,
+    ) -> Option<Arc<Self>> {
+        if let Some(kept) = &last.0 {
+            if dec.skip_same(&kept.encoding, kept.values) {
+                return Some(Arc::clone(&kept.caller));
+            }
+        }
         if !dec.at_hash() {
             return None;
         }
+        let start = dec.read_so_far().len();
+        let values_before = dec.values_read();
         let entries = dec.hash(1).ok()?;
-        let mut caller = Self::default();
+        // kernel, session, state, file: borrowed from the frame while they
+        // are UTF-8, as they nearly always are.
+        let mut parts: [Cow<'_, str>; 4] = Default::default();
+        let mut line_number = 0;
         for _ in 0..entries {
             let key = dec.key().ok()?;
-            match caller.part(key.as_bytes()) {
-                Some(part) => *part = native_text(dec)??,
-                None => {
+            let part = match key.as_bytes() {
+                b"kernel" => 0,
+                b"session" => 1,
+                b"state" => 2,
+                b"file" => 3,
+                other => {
                     let value = dec.value(2).ok()?;
                     if matches!(value, Value::Array(_) | Value::Hash(_)) {
                         return None;
                     }
-                    if key.as_bytes() == b"line" {
-                        caller.line = line(&value);
+                    if other == b"line" {
+                        line_number = line(&value);
                     }
+                    continue;
                 }
+            };
+            parts[part] = match dec.string().ok()?? {
+                NativeString::Str(s) => Cow::Borrowed(s),
+                NativeString::Bytes(bytes) => match std::str::from_utf8(bytes) {
+                    Ok(s) => Cow::Borrowed(s),
+                    Err(_) => Cow::Owned(bytes.iter().map(|&byte| char::from(byte)).collect()),
+                },
+            };
+        }
+        let caller = match last.matching(&parts, line_number) {
+            Some(same) => same,
+            None => {
+                let [kernel, session, state, file] = parts;
+                Arc::new(Self {
+                    kernel: kernel.into_owned(),
+                    session: session.into_owned(),
+                    state: state.into_owned(),
+                    file: file.into_owned(),
+                    line: line_number,
+                })
+            }
+        };
+        last.0 = Some(KeptCaller {
+            caller: Arc::clone(&caller),
+            encoding: dec.read_so_far()[start..].to_vec(),
+            values: dec.values_read() - values_before,
+        });
+        Some(caller)
+    }
+}
+
+/// The caller a channel wrote last, with its bytes: the next messages
+/// from the same caller (the same `Arc`) copy them.
+#[derive(Debug, Default)]
+pub(crate) struct SentCaller(Option<(Arc<CallerInfo>, Vec<u8>)>);
+
+impl SentCaller {
+    /// Write `caller` (at nesting level 1), as
+    /// [`CallerInfo::freeze_native`] writes it.
+    pub(crate) fn write(
+        &mut self,
+        caller: &Arc<CallerInfo>,
+        enc: &mut NativeEncoder<'_>,
+    ) -> Result<(), FreezeError> {
+        if let Some((last, encoding)) = &self.0 {
+            // Kept alive here, so the same address is the same caller.
+            if Arc::ptr_eq(last, caller) {
+                enc.append_encoded(encoding);
+                return Ok(());
             }
         }
-        Some(caller)
+        let start = enc.written().len();
+        caller.freeze_native(enc)?;
+        self.0 = Some((Arc::clone(caller), enc.written()[start..].to_vec()));
+        Ok(())
+    }
+}
+
+/// The caller a channel read last, which the next messages share while
+/// they repeat it.
+#[derive(Debug, Default)]
+pub(crate) struct CallerCache(Option<KeptCaller>);
+
+/// A caller read from native bytes, with those bytes.
+#[derive(Debug)]
+pub(crate) struct KeptCaller {
+    caller: Arc<CallerInfo>,
+    /// Its encoding (empty when it came through the general path).
+    encoding: Vec<u8>,
+    /// How many values reading it counted.
+    values: usize,
+}
+
+impl CallerCache {
+    /// The kept caller, if it has these parts (kernel, session, state,
+    /// file) and line.
+    fn matching(&self, parts: &[Cow<'_, str>; 4], line: u32) -> Option<Arc<CallerInfo>> {
+        let last = &self.0.as_ref()?.caller;
+        (last.line == line
+            && last.kernel == parts[0]
+            && last.session == parts[1]
+            && last.state == parts[2]
+            && last.file == parts[3])
+            .then(|| Arc::clone(last))
+    }
+
+    /// `caller`, shared with the kept one if equal, else kept in its place.
+    pub(crate) fn keep(&mut self, caller: CallerInfo) -> Arc<CallerInfo> {
+        if let Some(last) = &self.0 {
+            if *last.caller == caller {
+                return Arc::clone(&last.caller);
+            }
+        }
+        let caller = Arc::new(caller);
+        self.0 = Some(KeptCaller {
+            caller: Arc::clone(&caller),
+            encoding: Vec::new(),
+            values: 0,
+        });
+        caller
     }
 }
 

@@ -6,6 +6,9 @@ use ikc_freezer::{Freezer, Hash, Key, Limits, Native, Value};
 use ikc_specifier::HashForm;
 use proptest::prelude::*;
 
+use std::sync::Arc;
+
+use crate::message::{CallerCache, SentCaller};
 use crate::{CallerInfo, Message, MessageTarget};
 
 fn arb_text() -> impl Strategy<Value = String> {
@@ -72,7 +75,7 @@ fn arb_message() -> impl Strategy<Value = Message> {
             |(event, params, from, rsvp, wantarray, is_error, extra, caller)| {
                 let mut message = Message::post(event, params);
                 message.caller = caller.map(|(at, file, line)| {
-                    CallerInfo::new(at.kernel, at.session, at.state, file, line)
+                    CallerInfo::new(at.kernel, at.session, at.state, file, line).into()
                 });
                 message.from = from;
                 message.rsvp = rsvp;
@@ -187,4 +190,77 @@ fn the_benchmark_post_takes_the_fast_path_both_ways() {
     native.freeze(&message.to_value(), &mut expected).unwrap();
     assert_eq!(bytes, expected);
     assert_eq!(Message::thaw_native(&native, &bytes), Some(message));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Reading messages one after another through one channel's caller
+    /// cache gives each what reading it alone gives, and a caller that
+    /// repeats is shared.
+    #[test]
+    fn a_run_of_messages_reads_as_each_alone(
+        messages in prop::collection::vec(arb_message(), 1..6),
+        repeat in any::<bool>(),
+        small in any::<bool>(),
+    ) {
+        let native = if small { Native::with_limits(small_limits()) } else { Native::new() };
+        let mut callers = CallerCache::default();
+        let mut last: Option<Arc<CallerInfo>> = None;
+        for message in messages.iter().flat_map(|m| std::iter::repeat_n(m, 1 + usize::from(repeat))) {
+            let mut bytes = Vec::new();
+            Native::new().freeze(&message.to_value(), &mut bytes).unwrap();
+            let alone = Message::thaw_native(&native, &bytes);
+            let in_run = Message::thaw_native_sharing(&native, &bytes, &mut callers);
+            prop_assert_eq!(&in_run, &alone);
+            let caller = in_run.and_then(|m| m.caller);
+            if let (Some(a), Some(b)) = (&caller, &last) {
+                if a == b {
+                    prop_assert!(Arc::ptr_eq(a, b));
+                }
+            }
+            last = caller.or(last);
+        }
+    }
+}
+
+#[test]
+fn a_repeated_caller_is_read_once_and_shared() {
+    let native = Native::new();
+    let mut callers = CallerCache::default();
+    let caller = CallerInfo::new("Client", "pinger", "go", "src/main.rs", 12);
+    let read = |seq: i64, caller: &CallerInfo, callers: &mut CallerCache| {
+        let message = Message::post("poe://S/s/st", seq).with_caller(caller.clone());
+        let mut bytes = Vec::new();
+        message.freeze_native(&native, &mut bytes).unwrap().unwrap();
+        let back = Message::thaw_native_sharing(&native, &bytes, callers).unwrap();
+        assert_eq!(back, message);
+        back.caller.unwrap()
+    };
+    let first = read(1, &caller, &mut callers);
+    let second = read(2, &caller, &mut callers);
+    assert!(Arc::ptr_eq(&first, &second));
+    let other = CallerInfo::new("Client", "pinger", "go", "src/main.rs", 13);
+    let third = read(3, &other, &mut callers);
+    assert_eq!(*third, other);
+    assert!(!Arc::ptr_eq(&first, &third));
+}
+
+#[test]
+fn a_caller_sent_again_is_written_as_the_first_time() {
+    let native = Native::new();
+    let mut sent = SentCaller::default();
+    let caller = Arc::new(CallerInfo::new("Client", "pinger", "go", "src/main.rs", 12));
+    let other = Arc::new(CallerInfo::new("Client", "pinger", "go", "src/main.rs", 13));
+    for (seq, caller) in [&caller, &caller, &other, &caller].into_iter().enumerate() {
+        let message = Message::post("poe://S/s/st", seq as i64).with_caller(Arc::clone(caller));
+        let mut shared = vec![1, 2];
+        message
+            .freeze_native_sharing(&native, &mut shared, &mut sent)
+            .unwrap()
+            .unwrap();
+        let mut alone = vec![1, 2];
+        message.freeze_native(&native, &mut alone).unwrap().unwrap();
+        assert_eq!(shared, alone);
+    }
 }

@@ -186,6 +186,20 @@ impl NativeEncoder<'_> {
     pub fn value(&mut self, value: &Value, depth: usize) -> Result<(), FreezeError> {
         self.writer.value(value, depth)
     }
+
+    /// Everything in the output so far (what it held before this encoder
+    /// started, then what it wrote).
+    pub fn written(&self) -> &[u8] {
+        self.writer.out
+    }
+
+    /// Append `encoding`, the bytes an encoder of the same codec wrote
+    /// earlier for a value at the same nesting level (a slice of
+    /// [`written`](Self::written)): a writer that sends the same value
+    /// again and again (a message's fixed parts) writes it once.
+    pub fn append_encoded(&mut self, encoding: &[u8]) {
+        self.writer.out.extend_from_slice(encoding);
+    }
 }
 
 /// A string read by [`NativeDecoder::string`], borrowed from the input.
@@ -245,6 +259,31 @@ impl<'a> NativeDecoder<'a> {
     /// Malformed input, or a value over the limits.
     pub fn value(&mut self, depth: usize) -> Result<Value, ThawError> {
         self.reader.run(depth)
+    }
+
+    /// The bytes read so far, from the start of the input.
+    pub fn read_so_far(&self) -> &'a [u8] {
+        self.reader.read_so_far()
+    }
+
+    /// How many values have been read so far (what the limit on the
+    /// number of values counts).
+    pub fn values_read(&self) -> usize {
+        self.reader.values_read()
+    }
+
+    /// Step over the next value if its encoding is `encoding`, byte for
+    /// byte: the encoding of a value read earlier from the same freezer,
+    /// at the same nesting level, which then counted `values` values.
+    /// Returns whether it did; nothing is read when the bytes differ or
+    /// when counting `values` more would pass the limit (reading the value
+    /// then reports it as before).
+    ///
+    /// The encoding is self-delimiting, so the next value is then exactly
+    /// the earlier one: a reader that meets the same value again and again
+    /// (a message's fixed parts) can reuse what it built from it.
+    pub fn skip_same(&mut self, encoding: &[u8], values: usize) -> bool {
+        self.reader.skip_same(encoding, values)
     }
 
     /// Check that the input was read to its end.

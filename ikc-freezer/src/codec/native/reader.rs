@@ -66,6 +66,25 @@ impl<'a> Reader<'a> {
         })
     }
 
+    pub(super) fn read_so_far(&self) -> &'a [u8] {
+        &self.input[..self.pos]
+    }
+
+    pub(super) fn values_read(&self) -> usize {
+        self.budget.elements()
+    }
+
+    pub(super) fn skip_same(&mut self, encoding: &[u8], values: usize) -> bool {
+        if encoding.is_empty() || !self.input[self.pos..].starts_with(encoding) {
+            return false;
+        }
+        if !self.budget.has_room_for(values) || self.budget.take_elements(values).is_err() {
+            return false;
+        }
+        self.pos += encoding.len();
+        true
+    }
+
     /// Fail unless every byte was read.
     pub(super) fn finish(&self) -> Result<(), ThawError> {
         if self.pos != self.input.len() {

@@ -136,3 +136,48 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let value = reader.join().unwrap();
     assert!(value.is_ok());
 }
+
+#[test]
+fn a_value_seen_before_is_stepped_over_and_counted() {
+    let mut inner = Hash::new();
+    inner.insert("kernel", "K");
+    inner.insert("line", 7);
+    let value = Value::Array(vec![
+        Value::Hash(inner.clone()),
+        Value::Hash(inner),
+        Value::Int(1),
+    ]);
+    let mut bytes = Vec::new();
+    Native::new().freeze(&value, &mut bytes).unwrap();
+
+    // Past the array's header (its tag, then its count), read the first
+    // hash in full and note its bytes and count.
+    let native = Native::new();
+    let header = 2;
+    let mut reader_only = native.decoder(&bytes[header..]).unwrap();
+    let start = reader_only.read_so_far().len();
+    let before = reader_only.values_read();
+    let first = reader_only.value(1).unwrap();
+    let encoding = reader_only.read_so_far()[start..].to_vec();
+    let counted = reader_only.values_read() - before;
+    assert_eq!(first, value[0]);
+    // The second hash is the same bytes: stepped over, counted alike.
+    assert!(reader_only.skip_same(&encoding, counted));
+    assert_eq!(reader_only.values_read(), 2 * counted);
+    // The integer is not.
+    assert!(!reader_only.skip_same(&encoding, counted));
+    assert_eq!(reader_only.value(1).unwrap(), Value::Int(1));
+    reader_only.finish().unwrap();
+
+    // No room for the values under a tight limit: nothing is read, and
+    // reading it reports the limit as it would have.
+    let limits = Limits {
+        max_elements: counted + 1,
+        ..Limits::default()
+    };
+    let tight = Native::with_limits(limits);
+    let mut dec = tight.decoder(&bytes[header..]).unwrap();
+    dec.value(1).unwrap();
+    assert!(!dec.skip_same(&encoding, counted));
+    assert!(dec.value(1).is_err());
+}
