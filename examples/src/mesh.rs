@@ -246,6 +246,24 @@ impl Node {
         )
     }
 
+    /// Set this node's hop limit (`Ikc::configure_mesh`): how many kernels
+    /// a message may pass through before it is refused.
+    ///
+    /// # Errors
+    ///
+    /// The kernel is gone, or the router refused (a link is up already, or
+    /// the limit is 0).
+    pub fn set_hop_limit(&self, limit: u32) -> anyhow::Result<()> {
+        let v = self
+            .handle
+            .call("driver", "hop_limit", vec![Value::from(i64::from(limit))])
+            .map_err(|e| anyhow::anyhow!("node {}: {e:?}", self.name))?;
+        match v.as_str() {
+            Some(refused) => anyhow::bail!("node {}: {refused}", self.name),
+            None => Ok(()),
+        }
+    }
+
     /// The route this node's mesh router takes to `kernel` (an ID): the
     /// ID of the neighbour it leaves through and the number of links;
     /// `None` while the kernel is unreachable.
@@ -533,6 +551,17 @@ fn spawn_sessions(kernel: &mut Kernel, name: &str, tx: Sender<MeshEvent>) {
                 move |_, _, ev| {
                     let args = ev.args.into_iter().skip(4).collect();
                     report("error", args);
+                }
+            })
+            .state("hop_limit", |_, ctx, ev| {
+                let limit = ev.args.first().and_then(Value::as_i64).unwrap_or(0);
+                let Some(ikc) = Ikc::of(ctx) else {
+                    return Value::from("no IKC responder");
+                };
+                let limit = u32::try_from(limit).unwrap_or(0);
+                match ikc.configure_mesh(ctx, |config| config.hop_limit = limit) {
+                    Ok(()) => Value::Undef,
+                    Err(e) => Value::from(e.to_string()),
                 }
             })
             .state("route", |_, ctx, ev| {

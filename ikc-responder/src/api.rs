@@ -405,6 +405,48 @@ impl Ikc {
         self.shared.borrow().mesh.router.routes()
     }
 
+    /// Configure the mesh's router: the most kernels it keeps records of
+    /// (which bounds its memory), the hop limit, how often links are
+    /// probed, record ages, link weights from round trips, flood limits
+    /// (see [`RouterConfig`](crate::RouterConfig)). Its kernel ID,
+    /// incarnation and names stay this kernel's. Call it before the kernel
+    /// joins the mesh, typically in the session that starts its servers
+    /// and clients: once a link is up the router's configuration is fixed.
+    ///
+    /// ```
+    /// use ikc_core::{InlineStates, Kernel};
+    /// use ikc_responder::Responder;
+    ///
+    /// let mut kernel = Kernel::new()?;
+    /// kernel.spawn(InlineStates::new().state("_start", |_, ctx, _| {
+    ///     let ikc = Responder::spawn(ctx);
+    ///     ikc.configure_mesh(ctx, |config| {
+    ///         config.max_kernels = 200;
+    ///         config.hop_limit = 4;
+    ///     })
+    ///     .expect("no link is up yet, and the limits are valid");
+    ///     ikc.shutdown(ctx);
+    /// }));
+    /// kernel.run()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`MeshConfigError::LinksUp`](crate::MeshConfigError::LinksUp) once
+    /// a link is up; [`MeshConfigError::Invalid`](crate::MeshConfigError::Invalid)
+    /// when the router refuses the values (a limit of 0...).
+    pub fn configure_mesh(
+        &self,
+        ctx: &mut Ctx<'_>,
+        configure: impl FnOnce(&mut crate::RouterConfig),
+    ) -> Result<(), crate::MeshConfigError> {
+        let now = ctx.now();
+        self.shared.borrow_mut().mesh.reconfigure(configure, now)?;
+        crate::mesh::drive(&self.shared, ctx);
+        Ok(())
+    }
+
     /// Is a kernel with this name or ID connected?
     pub fn is_connected(&self, kernel: &str) -> bool {
         let st = self.shared.borrow();

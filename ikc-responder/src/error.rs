@@ -21,6 +21,24 @@ pub enum IkcError {
     UnknownKernel(String),
 }
 
+/// Why [`Ikc::configure_mesh`](crate::Ikc::configure_mesh) refused a
+/// configuration of the mesh's router.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MeshConfigError {
+    /// Routing links are up already: the router is configured before the
+    /// kernel joins the mesh (before its servers accept or its clients
+    /// connect).
+    #[error("the mesh is configured before any link is up ({links} up)")]
+    LinksUp {
+        /// The links up when it was asked.
+        links: usize,
+    },
+    /// The router refused the configuration.
+    #[error("invalid mesh configuration: {0}")]
+    Invalid(#[from] ikc_router::ConfigError),
+}
+
 /// What was being done when a connection failed, as IKC names it in
 /// `on_error` and in `channel-<operation>` error monitors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

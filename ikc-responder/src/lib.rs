@@ -169,7 +169,7 @@ mod traffic;
 mod watch;
 
 pub use crate::api::{Ikc, KernelInfo, Reached};
-pub use crate::error::{ConnectionError, IkcError, Operation, unix_name};
+pub use crate::error::{ConnectionError, IkcError, MeshConfigError, Operation, unix_name};
 pub use crate::introspect::{Counters, LinkInfo, RouteInfo, SessionSummary};
 pub use crate::link::{
     ChannelOptions, ChannelStream, DEFAULT_CLOSE_TIMEOUT, DEFAULT_HIGH_WATER, OnConnect, OnError,
@@ -185,4 +185,4 @@ pub use ikc_channel::{
     Authorizer, ChannelError, ConfigError, ConnectingPeer, Limits, Protocol, Secret, Side,
     TlsClient, TlsConfigError, TlsServer,
 };
-pub use ikc_router::{KernelEntry as MeshKernel, RouterStats};
+pub use ikc_router::{KernelEntry as MeshKernel, RouterConfig, RouterStats};

@@ -95,6 +95,26 @@ pub(crate) struct Mesh {
 }
 
 impl Mesh {
+    /// Build the router again from `config` (its kernel ID, incarnation
+    /// and names are kept): only while no link is up.
+    pub(crate) fn reconfigure(
+        &mut self,
+        configure: impl FnOnce(&mut RouterConfig),
+        now: Instant,
+    ) -> Result<(), crate::MeshConfigError> {
+        if self.links > 0 {
+            return Err(crate::MeshConfigError::LinksUp { links: self.links });
+        }
+        let current = self.router.config().clone();
+        let mut config = current.clone();
+        configure(&mut config);
+        config.kernel_id = current.kernel_id;
+        config.incarnation = current.incarnation;
+        config.names = current.names;
+        self.router = Router::new(config, now)?;
+        Ok(())
+    }
+
     pub(crate) fn new(kernel_id: &str, now: Instant) -> Self {
         let router = Router::new(RouterConfig::new(kernel_id), now)
             .expect("a kernel ID is never empty, and the defaults are valid");

@@ -573,6 +573,46 @@ fn a_message_past_the_hop_limit_is_reported_to_its_sender() {
 }
 
 #[test]
+fn a_configured_hop_limit_is_kept() {
+    // g0 - g1 - g2 - g3 - g4, every kernel limited to 2 kernels passed
+    // through: g3 is reached, g4 is refused at g3.
+    let n = 5;
+    let mut events = Events::new();
+    let nodes = nodes("g", n, &events);
+    let zero = nodes[0].set_hop_limit(0).unwrap_err().to_string();
+    assert!(zero.contains("invalid mesh configuration"), "{zero}");
+    for node in &nodes {
+        node.set_hop_limit(2).unwrap();
+    }
+    for i in 1..n {
+        link(&nodes, &mut events, i, i - 1);
+    }
+    converge(&nodes, &mut events);
+    let late = nodes[2].set_hop_limit(16).unwrap_err().to_string();
+    assert!(late.contains("before any link is up"), "{late}");
+    nodes[0].call("poe://g3/node/echo", "g3").unwrap();
+    events
+        .wait(WAIT, |e| e.what == "answer" && e.text(0) == "g3")
+        .unwrap();
+    nodes[0].post("poe://g4/node/hello", "too-far").unwrap();
+    let there = events
+        .wait(WAIT, |e| {
+            e.node == "g3" && e.what == "error" && e.text(1).contains("hops away")
+        })
+        .unwrap();
+    assert!(there.text(1).contains("more than 2 hops"), "{there:?}");
+    let back = events
+        .wait(WAIT, |e| {
+            e.node == "g0" && e.what == "error" && e.text(1).contains("hops away")
+        })
+        .unwrap();
+    assert!(back.text(1).contains("g4"), "{back:?}");
+    // From the middle: every kernel is within the limit.
+    settle(&nodes, &mut events, 2, "end");
+    assert!(events.drain(|e| e.what == "hello").is_empty());
+}
+
+#[test]
 fn subscribe_sender_errors_and_calls_cross_two_kernels() {
     // c0 - c1 - c2 - c3: c1 and c2 lie between c0 and c3.
     let mut events = Events::new();
