@@ -31,7 +31,7 @@ pub(crate) enum Scenario {
     Memory,
     /// Raw TCP round trips of 100 bytes, no IKC: the floor under rtt and fanin
     Pingpong,
-    /// Oneway and rtt between two kernels through one nats-server, next to the same over a direct link
+    /// Oneway and rtt between two kernels through one nats-server, next to the same through one relay kernel and over a direct link
     Nats,
     /// The same payload between two Erlang nodes on 127.0.0.1: the reference (skipped without `erl`)
     Erlang,

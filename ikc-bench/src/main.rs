@@ -21,7 +21,7 @@
 //! | `memory` | resident size of a server holding `--connections` idle connections, per connection |
 //! | `pingpong` | raw TCP round trips of 100 bytes, no IKC (`--threads N`: calls per second): the floor under `rtt` and `fanin` |
 //! | `erlang` | the same payload between two Erlang nodes on 127.0.0.1: one-way and ping-pong (skipped, with a line saying so, without `erl`) |
-//! | `nats` | `oneway` and `rtt` between two kernels through one `nats-server` (started on a free port, or `--nats URL`), next to the same over a direct link, in one run |
+//! | `nats` | `oneway` and `rtt` between two kernels through one `nats-server` (started on a free port, or `--nats URL`), next to the same through one intermediate IKC kernel (`relay`) and over a direct link, in one run |
 //! | `mesh-oneway`, `mesh-rtt`, `mesh-broadcast`, `mesh-converge`, `mesh-storm` | the routed mesh: one-way and calls through relay kernels, a broadcast to every kernel, convergence after a cut, a join storm (see `mesh.rs`) |
 //! | `all` | each of the above but `nats` with its defaults, then a `compare` line per figure: its reference from the same run and the ratio |
 //!

@@ -175,12 +175,19 @@ fn mesh_of(kernels: usize, events: &mut Events) -> Result<Vec<Node>> {
     let nodes: Vec<Node> = (0..kernels)
         .map(|i| Node::start(&format!("n{i}"), events))
         .collect::<Result<_>>()?;
+    let mut links = 0;
     for i in 1..kernels {
         nodes[i].connect(nodes[(i - 1) / 2].port)?;
+        links += 1;
         if i % 5 == 0 {
             nodes[i].connect(nodes[i - 3].port)?;
+            links += 1;
         }
     }
+    // Every link up at its dialer: a kernel may register its neighbour
+    // (reached through others) before their own link is, and cutting a
+    // link still in its handshake would tell its dialer's monitors nothing.
+    events.wait_n(links, WAIT, |e| e.what == "linked")?;
     converge(&nodes, events)?;
     Ok(nodes)
 }

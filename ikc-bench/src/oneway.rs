@@ -16,7 +16,6 @@ use ikc_responder::{Ikc, MonitorOp, MonitorStates};
 
 use crate::args::Args;
 use crate::nats::Link;
-use crate::process::ServerProcess;
 use crate::security::Security;
 use crate::stats::per_sec;
 use crate::{SERVER_NAME, SESSION, codec_name, payload};
@@ -200,27 +199,19 @@ pub(crate) fn run(args: &Args) -> Result<u64> {
 }
 
 /// The `nats` scenario's one-way figure: the server attached to the bus at
-/// `url`, the client over it (`via_nats`) or over a direct link. Returns
+/// `url`, the client over it, through a relay kernel or over a direct link (`via`). Returns
 /// the messages per second.
-pub(crate) fn run_over(args: &Args, url: &str, via_nats: bool) -> Result<u64> {
-    measure(args, Some((url, via_nats)))
+pub(crate) fn run_over(args: &Args, url: &str, via: crate::nats::Via) -> Result<u64> {
+    measure(args, Some((url, via)))
 }
 
-fn measure(args: &Args, nats: Option<(&str, bool)>) -> Result<u64> {
+fn measure(args: &Args, nats: Option<(&str, crate::nats::Via)>) -> Result<u64> {
     let codec = args.get_or("codec", "native");
     let (args, security) = Security::prepare(args)?;
-    let server = match nats {
-        Some((url, _)) => {
-            ServerProcess::start_as(&args, "serve", &["--nats", url, "--codec", codec])?
-        }
-        None => ServerProcess::start(&args)?,
-    };
-    let link = match nats {
-        Some((url, true)) => Link::Nats(url.to_owned()),
-        _ => Link::Direct(server.port()),
-    };
+    let (server, relay, link) = crate::nats::start(&args, codec, nats)?;
     let (fields, rate) = measure_over(&args, &link, &security)?;
     server.finish()?;
+    drop(relay);
     let scenario = match nats {
         Some(_) => format!("nats-oneway via={}", link.label()),
         None => "oneway".to_owned(),

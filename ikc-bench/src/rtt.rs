@@ -82,30 +82,22 @@ pub(crate) fn kernel_rtt(args: &Args) -> Result<Summary> {
 }
 
 /// The `nats` scenario's round trips: the server attached to the bus at
-/// `url`, the client calling over it (`via_nats`) or over a direct link.
-pub(crate) fn kernel_rtt_over(args: &Args, url: &str, via_nats: bool) -> Result<Summary> {
-    measure_kernel_rtt(args, Some((url, via_nats)))
+/// `url`, the client calling over it, through a relay kernel or over a direct link (`via`).
+pub(crate) fn kernel_rtt_over(args: &Args, url: &str, via: crate::nats::Via) -> Result<Summary> {
+    measure_kernel_rtt(args, Some((url, via)))
 }
 
-fn measure_kernel_rtt(args: &Args, nats: Option<(&str, bool)>) -> Result<Summary> {
+fn measure_kernel_rtt(args: &Args, nats: Option<(&str, crate::nats::Via)>) -> Result<Summary> {
     let codec = args.get_or("codec", "native");
     let name = codec_name(codec)?;
     let n: u64 = args.number("n", 20_000)?;
     let warmup: u64 = args.number("warmup", 1000)?;
     ensure!(n > 0, "--n must be positive");
     let (args, security) = Security::prepare(args)?;
-    let server = match nats {
-        Some((url, _)) => {
-            ServerProcess::start_as(&args, "serve", &["--nats", url, "--codec", codec])?
-        }
-        None => ServerProcess::start(&args)?,
-    };
-    let link = match nats {
-        Some((url, true)) => Link::Nats(url.to_owned()),
-        _ => Link::Direct(server.port()),
-    };
+    let (server, relay, link) = crate::nats::start(&args, codec, nats)?;
     let summary = calls_over(&link, name, &security, warmup, n)?;
     server.finish()?;
+    drop(relay);
     let scenario = match nats {
         Some(_) => format!("nats-rtt via={}", link.label()),
         None => "rtt".to_owned(),

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use ikc_freezer::{FreezeError, Hash, Native, NativeDecoder, NativeEncoder, NativeString, Value};
+use ikc_freezer::{
+    FreezeError, Hash, Key, Native, NativeDecoder, NativeEncoder, NativeString, Value,
+};
 use ikc_specifier::{HashForm, ParseError, Specifier};
 
 use crate::error::MessageError;
@@ -12,6 +14,17 @@ mod caller;
 use self::caller::CALLER_KEY;
 pub use self::caller::CallerInfo;
 pub(crate) use self::caller::{CallerCache, SentCaller};
+
+/// The keys of IKC's request hash that [`Message`] has fields for.
+const MESSAGE_KEYS: [&str; 7] = [
+    "event",
+    "params",
+    "from",
+    "rsvp",
+    "wantarray",
+    "is_error",
+    CALLER_KEY,
+];
 
 /// Where a message goes: IKC's `event` key, a specifier string or a
 /// `{kernel, session, state}` hash, kept as the sender wrote it.
@@ -296,8 +309,9 @@ fn take_optional_spec(value: Value) -> Option<HashForm> {
 /// left to that general path.
 impl Message {
     /// Append the native encoding of [`to_value`](Self::to_value) to `out`;
-    /// `None` (nothing written) for a message with [`extra`](Self::extra)
-    /// keys.
+    /// `None` (nothing written) for a message with an [`extra`](Self::extra)
+    /// key that is bytes or one of the message's own keys (then
+    /// `to_value` decides what the hash holds).
     #[cfg(test)]
     pub(crate) fn freeze_native(
         &self,
@@ -315,7 +329,8 @@ impl Message {
         out: &mut Vec<u8>,
         sent: &mut SentCaller,
     ) -> Option<Result<(), FreezeError>> {
-        if !self.extra.is_empty() {
+        let plain_extra = |key: &Key| key.as_str().is_some_and(|k| !MESSAGE_KEYS.contains(&k));
+        if !self.extra.keys().all(plain_extra) {
             return None;
         }
         let start = out.len();
@@ -336,7 +351,8 @@ impl Message {
             + usize::from(self.rsvp.is_some())
             + usize::from(self.wantarray.is_some())
             + usize::from(self.is_error)
-            + usize::from(self.caller.is_some());
+            + usize::from(self.caller.is_some())
+            + self.extra.len();
         enc.hash(len, 0)?;
         enc.key("event");
         match &self.event {
@@ -369,6 +385,14 @@ impl Message {
         if let Some(caller) = &self.caller {
             enc.key(CALLER_KEY);
             sent.write(caller, enc)?;
+        }
+        // Keys a kernel added (the mesh's hop count and origin, a trace
+        // mark), after the message's own as in `to_value`: a message
+        // passed on by the mesh is written from its fields, its params
+        // never copied into a hash first.
+        for (key, value) in &self.extra {
+            enc.key(key.as_str().unwrap_or_default());
+            enc.value(value, 1)?;
         }
         Ok(())
     }

@@ -932,3 +932,39 @@ fn introspection_goes_through_the_request_hook() {
     );
     stop(server);
 }
+
+/// `ikc node --listen ... --nats URL` bridges its direct peers and the bus:
+/// `ikc ping` and `ikc trace` connected to it reach a node that is only on
+/// NATS. Skips (with a line) when nats-server is missing outside CI.
+#[test]
+fn a_node_on_nats_and_tcp_bridges_them() {
+    if !ikc_tests::nats::nats_available("a_node_on_nats_and_tcp_bridges_them") {
+        return;
+    }
+    let bus = ikc_nats::server::NatsServer::start().unwrap();
+    let url = bus.url();
+    let (mut edge, addr) = json_node("Edge", &["--listen", "127.0.0.1:0", "--nats", &url]);
+    let addr = addr.expect("Edge listens");
+    let mut busy = Process::spawn(ikc(&["node", "--name", "OnBus", "--nats", &url])).unwrap();
+    busy.wait_line(|l| l.starts_with("register Edge")).unwrap();
+    wait_registered(&mut edge, "OnBus");
+
+    let out = run(&["ping", &addr, "OnBus"]);
+    expect_code(&out, 0);
+    assert!(out.text().contains("PONG from OnBus"), "{}", out.text());
+    let hops = json_lines(&[
+        "--json",
+        "trace",
+        &addr,
+        "poe://OnBus/IKC/ping",
+        r#""PING""#,
+    ]);
+    assert_eq!(hops.len(), 2, "{hops:?}");
+    assert_eq!(hops[0]["action"], json!("sent"));
+    assert_eq!(hops[1]["action"], json!("delivered"));
+
+    for node in [busy, edge] {
+        node.interrupt().unwrap();
+        expect_code(&node.wait().unwrap(), 0);
+    }
+}

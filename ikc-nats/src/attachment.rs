@@ -246,9 +246,8 @@ impl NatsSession {
         let mut options = ChannelOptions::new(Side::Client, "nats");
         options.name = Some(self.name.clone());
         options.aliases.clone_from(&self.aliases);
-        // Every kernel on the bus is one pipe away: the pipes are not
-        // routing links (each end of a pair comes and goes on its own).
-        options.routing = false;
+        // A routing link of the mesh: the pipes of a pair share one
+        // lifecycle (see the crate docs, "Kernels on NATS in a mesh").
         let peer = kernel.to_owned();
         options.on_error = Some(Box::new(move |_, e| {
             log::warn!("IKC channel to kernel {peer} over NATS: {e}");

@@ -28,6 +28,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::json;
+use crate::pairing::{Generations, LINK_HEADER, LinkTag, Verdict};
 use crate::port::{KernelPort, ToKernel, ToNats};
 use crate::presence::{Change, PeerTable, Presence};
 use crate::subject::Subjects;
@@ -103,7 +104,8 @@ struct Outbound {
 impl Outbound {
     /// Publish one message the kernel sent to `kernel` (known on the bus
     /// as `subject_name`).
-    async fn publish(&self, kernel: &str, subject_name: &str, msg: &Message) {
+    async fn publish(&self, pipe: &PipeId, msg: &Message) {
+        let (kernel, subject_name) = (pipe.kernel.as_str(), pipe.subject_name.as_str());
         let (session, state) = match &msg.event {
             MessageTarget::Text(text) => match Specifier::parse(text) {
                 Ok(spec) => (spec.session.to_ikc(), spec.state.unwrap_or_default()),
@@ -123,16 +125,29 @@ impl Outbound {
         let mut headers = HeaderMap::new();
         headers.insert(FREEZER_HEADER, self.freezer.name());
         headers.insert(SENDER_HEADER, self.me.as_str());
-        let seq = self
-            .book
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .note(kernel, subject.clone());
-        let reply = format!("{}.{seq}", self.status_prefix);
-        let sent = self
-            .client
-            .publish_with_reply_and_headers(subject.clone(), reply, headers, Bytes::from(payload))
-            .await;
+        headers.insert(LINK_HEADER, pipe.tag.as_str());
+        let sent = if is_mesh_control(msg) {
+            // The mesh's own messages: a lost one is the link's end, which
+            // the pair's next generation reports; no status for each.
+            self.client
+                .publish_with_headers(subject.clone(), headers, Bytes::from(payload))
+                .await
+        } else {
+            let seq = self
+                .book
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .note(kernel, subject.clone());
+            let reply = format!("{}.{seq}", self.status_prefix);
+            self.client
+                .publish_with_reply_and_headers(
+                    subject.clone(),
+                    reply,
+                    headers,
+                    Bytes::from(payload),
+                )
+                .await
+        };
         if let Err(e) = sent {
             self.port.send(ToKernel::Undeliverable {
                 kernel: kernel.to_owned(),
@@ -150,13 +165,48 @@ impl Outbound {
 struct Pipe {
     to_kernel: mpsc::Sender<Message>,
     task: tokio::task::JoinHandle<()>,
+    /// Its pair generation (see [`crate::pairing`]).
+    generation: u64,
+    /// Unique among the pipes this bridge opened.
+    serial: u64,
+    /// When it was opened.
+    opened: Instant,
 }
+
+/// When to open again a pipe the kernel closed.
+#[derive(Debug, Clone, Copy)]
+struct Reopen {
+    /// Not before this (`None`: it is open again).
+    after: Option<Instant>,
+    /// How many times in a row the kernel closed a young pipe (the wait
+    /// is the peer's heartbeat times 2 to this power).
+    times: u32,
+}
+
+/// A pipe that lived this long before the kernel closed it resets the
+/// wait before it is reopened.
+const REOPEN_RESET: std::time::Duration = std::time::Duration::from_secs(60);
+/// The most the wait doubles: 256 heartbeats.
+const REOPEN_DOUBLINGS: u32 = 8;
+
+/// Who a pipe speaks for, as its task needs it.
+struct PipeId {
+    /// The remote kernel's ID.
+    kernel: String,
+    /// The name its subjects use.
+    subject_name: String,
+    /// The `IKC-Link` header of what the pipe publishes.
+    tag: String,
+}
+
+/// A message kept for a kernel not heard on the bus yet, with its link tag.
+type Held = (LinkTag, Message);
 
 /// Messages from kernels that have not announced themselves (yet): kept
 /// until they do, within bounds.
 #[derive(Debug, Default)]
 struct Pending {
-    by_sender: HashMap<String, (Instant, Vec<Message>)>,
+    by_sender: HashMap<String, (Instant, Vec<Held>)>,
     last_ask: Option<Instant>,
 }
 
@@ -192,7 +242,12 @@ pub(crate) async fn run(setup: BridgeSetup) {
         book: Mutex::new(StatusBook::default()),
         port: port.clone(),
     });
+    let (closed_tx, mut closed) = mpsc::unbounded_channel();
     let mut bridge = Bridge {
+        gens: Generations::new(me.incarnation.clone()),
+        serial: 0,
+        closed: closed_tx,
+        reopen: HashMap::new(),
         client,
         subjects,
         registry: Registry::standard(),
@@ -231,7 +286,8 @@ pub(crate) async fn run(setup: BridgeSetup) {
             m = presence.next() => if let Some(m) = m { bridge.on_presence(m, &me).await },
             _ = beat.tick() => bridge.on_beat(),
             m = status.next() => if let Some(m) = m { bridge.on_status(&m) },
-            m = subscriptions.next() => if let Some(m) = m { bridge.on_message(m).await },
+            c = closed.recv() => if let Some((kernel, serial)) = c { bridge.on_pipe_closed(&kernel, serial) },
+            m = subscriptions.next() => if let Some(m) = m { bridge.on_message(m, &me).await },
         }
         if !bridge.port.is_open() {
             break;
@@ -255,6 +311,16 @@ pub(crate) async fn run(setup: BridgeSetup) {
 }
 
 struct Bridge {
+    /// The generation of each pair (see [`crate::pairing`]).
+    gens: Generations,
+    /// The serial of the last pipe opened.
+    serial: u64,
+    /// Each pipe's task says here when it ends (kernel ID, serial).
+    closed: mpsc::UnboundedSender<(String, u64)>,
+    /// Kernels whose pipe our kernel closed while they are on the bus:
+    /// reopened when they are heard after the instant given (how many
+    /// times in a row the kernel closed a young pipe of theirs sets it).
+    reopen: HashMap<String, Reopen>,
     client: Client,
     subjects: Subjects,
     registry: Registry,
@@ -315,6 +381,7 @@ impl Bridge {
                     gone.len()
                 );
                 self.pipes.clear();
+                self.reopen.clear();
             }
             async_nats::Event::Connected => {
                 if !self.connected.swap(true, Ordering::SeqCst) {
@@ -352,6 +419,7 @@ impl Bridge {
                 crate::presence::MISSED_HEARTBEATS
             );
             self.pipes.remove(&gone.kernel);
+            self.reopen.remove(&gone.kernel);
         }
     }
 
@@ -383,22 +451,91 @@ impl Bridge {
                 log::warn!("cannot answer a presence request: {e}");
             }
         }
+        let kernel = record.kernel.clone();
         match self.table.heard(record, Instant::now()) {
-            Change::None => {}
-            Change::Arrived(p) => self.open_pipe(&p, me),
+            Change::None => {
+                let due = self
+                    .reopen
+                    .get(&kernel)
+                    .and_then(|r| r.after)
+                    .is_some_and(|t| t <= Instant::now());
+                if due {
+                    if let Some(p) = self.table.get(&kernel).cloned() {
+                        log::info!("reopening the pipe of kernel {kernel} on NATS");
+                        self.open_own_pipe(&p, me);
+                    }
+                }
+            }
+            Change::Arrived(p) => self.open_own_pipe(&p, me),
             Change::Restarted(p) => {
                 self.pipes.remove(&p.kernel);
-                self.open_pipe(&p, me);
+                self.gens.forget(&p.kernel);
+                self.open_own_pipe(&p, me);
             }
             Change::Left(kernel) => {
                 self.pipes.remove(&kernel);
+                self.gens.forget(&kernel);
+                self.reopen.remove(&kernel);
             }
         }
     }
 
+    /// Open a pipe for `p` on our own initiative: the next generation of
+    /// the pair (or the one the peer's held messages already use).
+    fn open_own_pipe(&mut self, p: &Presence, me: &Presence) {
+        let held = self
+            .pending
+            .by_sender
+            .get(&p.kernel)
+            .into_iter()
+            .flat_map(|(_, msgs)| msgs.iter())
+            .map(|(tag, _)| tag)
+            .filter(|t| t.sender == p.incarnation)
+            .map(|t| t.generation)
+            .max()
+            .unwrap_or(0);
+        let generation = self.gens.open(&p.kernel, held);
+        self.open_pipe(p, me, generation);
+    }
+
+    /// A pipe's task ended. If it is the kernel's current pipe, the kernel
+    /// closed the channel (the mesh's rule for a second link to one
+    /// kernel, an unresponsive peer...): the pipe is opened again, in a
+    /// new generation, when the kernel is next heard on the bus.
+    fn on_pipe_closed(&mut self, kernel: &str, serial: u64) {
+        if self.pipes.get(kernel).is_none_or(|p| p.serial != serial) {
+            return;
+        }
+        let Some(pipe) = self.pipes.remove(kernel) else {
+            return;
+        };
+        let Some(peer) = self.table.get(kernel) else {
+            return;
+        };
+        // A pipe closed young again and again (the kernel keeps another
+        // link to that kernel, say) is reopened less and less often.
+        let now = Instant::now();
+        let young = now.saturating_duration_since(pipe.opened) < REOPEN_RESET;
+        let times = match self.reopen.get(kernel) {
+            Some(r) if young => (r.times + 1).min(REOPEN_DOUBLINGS),
+            _ => 0,
+        };
+        let wait = peer.heartbeat * (1u32 << times);
+        log::info!(
+            "the kernel closed its link to kernel {kernel} over NATS: reopened when {kernel} is heard after {wait:?}"
+        );
+        self.reopen.insert(
+            kernel.to_owned(),
+            Reopen {
+                after: Some(now + wait),
+                times,
+            },
+        );
+    }
+
     /// Start the pipe of a kernel that arrived, and hand its kernel end
     /// to the kernel.
-    fn open_pipe(&mut self, p: &Presence, me: &Presence) {
+    fn open_pipe(&mut self, p: &Presence, me: &Presence, generation: u64) {
         let mut identity = Identity::new(p.kernel.clone()).with_pid(p.pid);
         identity.names = p.names().into_iter().skip(1).collect();
         let channel = match Channel::server(
@@ -442,27 +579,51 @@ impl Bridge {
         };
         let (tx, rx) = mpsc::channel(PIPE_QUEUE.max(PENDING_PER_SENDER));
         if let Some((_, waiting)) = self.pending.by_sender.remove(&p.kernel) {
-            for msg in waiting {
+            for (tag, msg) in waiting {
+                // Routing messages of another link than this one are over;
+                // requests stand on their own.
+                if is_mesh_control(&msg) && !self.gens.fits(p, generation, &tag) {
+                    log::debug!(
+                        "a routing message from {} on a closed link: dropped",
+                        p.kernel
+                    );
+                    continue;
+                }
                 // A fresh queue at least as long as the pending bound.
                 let _ = tx.try_send(msg);
             }
         }
-        let task = tokio::spawn(pipe(
-            stream,
-            channel,
-            rx,
-            Arc::clone(&self.out),
-            p.kernel.clone(),
+        self.serial += 1;
+        let serial = self.serial;
+        let id = PipeId {
+            kernel: p.kernel.clone(),
             subject_name,
-        ));
+            tag: self.gens.tag(p, generation).header(),
+        };
+        let (out, closed) = (Arc::clone(&self.out), self.closed.clone());
+        let task = tokio::spawn(async move {
+            let kernel = id.kernel.clone();
+            pipe(stream, channel, rx, out, id).await;
+            let _ = closed.send((kernel, serial));
+        });
         self.pipes.insert(
             p.kernel.clone(),
             Pipe {
                 to_kernel: tx,
                 task,
+                generation,
+                serial,
+                opened: Instant::now(),
             },
         );
-        log::info!("kernel {} ({}) is on NATS", p.kernel, p.name);
+        if let Some(r) = self.reopen.get_mut(&p.kernel) {
+            r.after = None;
+        }
+        log::info!(
+            "kernel {} ({}) is on NATS (pipe generation {generation})",
+            p.kernel,
+            p.name
+        );
         self.port.send(ToKernel::PeerUp {
             kernel: p.kernel.clone(),
             stream: theirs,
@@ -493,20 +654,20 @@ impl Bridge {
         });
     }
 
-    async fn on_message(&mut self, m: async_nats::Message) {
+    async fn on_message(&mut self, m: async_nats::Message, me: &Presence) {
         let sender = m
             .headers
             .as_ref()
             .and_then(|h| h.get(SENDER_HEADER))
             .map(|v| v.as_str().to_owned());
         match sender {
-            Some(sender) => self.on_kernel_message(&sender, &m).await,
+            Some(sender) => self.on_kernel_message(&sender, &m, me).await,
             None => self.on_client_message(m).await,
         }
     }
 
     /// An IKC message from another kernel: into its pipe.
-    async fn on_kernel_message(&mut self, sender: &str, m: &async_nats::Message) {
+    async fn on_kernel_message(&mut self, sender: &str, m: &async_nats::Message, me: &Presence) {
         let freezer_name = m
             .headers
             .as_ref()
@@ -533,17 +694,59 @@ impl Bridge {
                 return;
             }
         };
-        match self.pipes.get(sender) {
-            Some(pipe) => {
-                let _ = pipe.to_kernel.send(msg).await;
+        let tag = m
+            .headers
+            .as_ref()
+            .and_then(|h| h.get(LINK_HEADER))
+            .and_then(|v| LinkTag::parse(v.as_str()));
+        let Some(tag) = tag else {
+            log::warn!(
+                "IKC message on {} from {sender} without a valid {LINK_HEADER} header: dropped",
+                m.subject
+            );
+            return;
+        };
+        let peer = self.table.get(sender).cloned();
+        let has_pipe = self
+            .pipes
+            .get(sender)
+            .is_some_and(|p| p.generation == self.gens.current(sender));
+        match self.gens.judge(sender, peer.as_ref(), has_pipe, &tag) {
+            Verdict::Deliver => {}
+            Verdict::Reset(generation) => {
+                let Some(peer) = peer else { return };
+                log::info!(
+                    "kernel {sender} opened pipe generation {generation} on NATS: ours follows"
+                );
+                self.pipes.remove(sender);
+                self.gens.adopt(sender, generation);
+                self.open_pipe(&peer, me, generation);
             }
-            None => self.hold(sender, msg, &m.subject).await,
+            Verdict::Stale if is_mesh_control(&msg) => {
+                log::debug!("a routing message from {sender} on a closed link: dropped");
+                return;
+            }
+            Verdict::Stale => {
+                // A request the sender's kernel sent before the pair moved
+                // on: it stands on its own, so it is delivered all the same.
+                if !self.pipes.contains_key(sender) {
+                    log::warn!(
+                        "IKC message on {} from kernel {sender} dropped: our kernel closed its link to {sender}",
+                        m.subject
+                    );
+                    return;
+                }
+            }
+            Verdict::Hold => return self.hold(sender, tag, msg, &m.subject).await,
+        }
+        if let Some(pipe) = self.pipes.get(sender) {
+            let _ = pipe.to_kernel.send(msg).await;
         }
     }
 
     /// A message from a kernel not (or no longer) announced: keep it for
     /// when it announces itself, and ask every kernel to announce now.
-    async fn hold(&mut self, sender: &str, msg: Message, subject: &str) {
+    async fn hold(&mut self, sender: &str, tag: LinkTag, msg: Message, subject: &str) {
         let senders = self.pending.by_sender.len();
         let entry = match self.pending.by_sender.get_mut(sender) {
             Some(entry) => entry,
@@ -565,7 +768,7 @@ impl Bridge {
             );
             return;
         }
-        entry.1.push(msg);
+        entry.1.push((tag, msg));
         let now = Instant::now();
         if self
             .pending
@@ -651,26 +854,47 @@ impl Bridge {
     }
 }
 
+/// The states of the mesh's own messages between routing peers (in the
+/// `IKC` session): routing records and the goodbye of a closing link.
+const MESH_STATES: [&str; 2] = ["IKC:route", "IKC:bye"];
+/// The goodbye a kernel sends on a routing link it closes.
+const BYE: &str = "IKC:bye";
+
+/// The `IKC`-session state a message is for, if it names one by hash.
+fn ikc_state(msg: &Message) -> Option<&str> {
+    match &msg.event {
+        MessageTarget::Hash(h) if h.session == "IKC" => Some(h.state.as_str()),
+        _ => None,
+    }
+}
+
+/// Is this one of the mesh's own messages (a routing record, a goodbye)?
+fn is_mesh_control(msg: &Message) -> bool {
+    ikc_state(msg).is_some_and(|s| MESH_STATES.contains(&s))
+}
+
 /// Drive one remote kernel's pipe: bytes from the kernel's channel
 /// session become messages published on NATS; messages from NATS are
 /// written to the channel session.
 ///
-/// When the bridge lets go of the pipe (the remote kernel left, or our
-/// connection to the bus is lost), what is queued for the kernel is
-/// written, our end stops writing (the channel session reads its end and
-/// the kernel unregisters the remote kernel), and the messages the kernel
-/// wrote before it noticed are still read and published: the client
-/// library holds them while it reconnects, and a destination nobody
-/// subscribes to any more comes back as "no responders", reported to the
-/// kernel. None is dropped unseen here.
+/// When the bridge lets go of the pipe (the remote kernel left, our
+/// connection to the bus is lost, or the pair moved to a new generation),
+/// what is queued for the kernel is written, our end stops writing (the
+/// channel session reads its end and the kernel unregisters the remote
+/// kernel), and the messages the kernel wrote before it noticed are still
+/// read and published: the client library holds them while it
+/// reconnects, and a destination nobody subscribes to any more comes back
+/// as "no responders", reported to the kernel. None is dropped unseen
+/// here. When the kernel closes the link itself (its goodbye passes
+/// here), our end stops writing at once, as the peer's would.
 async fn pipe(
     mut stream: tokio::net::UnixStream,
     mut channel: Channel,
     mut rx: mpsc::Receiver<Message>,
     out: Arc<Outbound>,
-    kernel: String,
-    subject_name: String,
+    id: PipeId,
 ) {
+    let kernel = id.kernel.as_str();
     let mut buf = vec![0u8; 64 * 1024];
     let mut bytes = Vec::new();
     let mut open = true;
@@ -687,15 +911,7 @@ async fn pipe(
                 log::debug!("pipe of kernel {kernel}: {e}");
             }
             // Read what the kernel wrote until it closes its end.
-            drain(
-                &mut stream,
-                &mut channel,
-                &mut buf,
-                &out,
-                &kernel,
-                &subject_name,
-            )
-            .await;
+            drain(&mut stream, &mut channel, &mut buf, &out, &id).await;
             return;
         }
         tokio::select! {
@@ -708,8 +924,10 @@ async fn pipe(
                         return;
                     }
                 };
-                if !pass_on(&mut channel, &buf[..n], &out, &kernel, &subject_name).await {
-                    return;
+                match pass_on(&mut channel, &buf[..n], &out, &id).await {
+                    Passed::More => {}
+                    Passed::Bye => open = false,
+                    Passed::Broken => return,
                 }
             }
             msg = rx.recv() => {
@@ -728,28 +946,36 @@ async fn pipe(
     }
 }
 
+/// What became of bytes from the kernel.
+enum Passed {
+    /// Published; more may come.
+    More,
+    /// The kernel said goodbye on a routing link: it closes it.
+    Bye,
+    /// The kernel broke the protocol.
+    Broken,
+}
+
 /// Feed bytes from the kernel into the channel and publish the messages
-/// they complete; false if the kernel broke the protocol.
-async fn pass_on(
-    channel: &mut Channel,
-    input: &[u8],
-    out: &Outbound,
-    kernel: &str,
-    subject_name: &str,
-) -> bool {
+/// they complete.
+async fn pass_on(channel: &mut Channel, input: &[u8], out: &Outbound, id: &PipeId) -> Passed {
     let result = channel.handle_input(input);
+    let mut bye = false;
     while let Some(event) = channel.poll_event() {
         match event {
-            ChannelEvent::Message(msg) => out.publish(kernel, subject_name, &msg).await,
-            ChannelEvent::BadFrame(e) => log::warn!("pipe of kernel {kernel}: {e}"),
+            ChannelEvent::Message(msg) => {
+                bye |= ikc_state(&msg) == Some(BYE);
+                out.publish(id, &msg).await;
+            }
+            ChannelEvent::BadFrame(e) => log::warn!("pipe of kernel {}: {e}", id.kernel),
             _ => {}
         }
     }
     if let Err(e) = result {
-        log::warn!("pipe of kernel {kernel}: {e}");
-        return false;
+        log::warn!("pipe of kernel {}: {e}", id.kernel);
+        return Passed::Broken;
     }
-    true
+    if bye { Passed::Bye } else { Passed::More }
 }
 
 /// After our end stopped writing: publish what the kernel still writes
@@ -759,14 +985,13 @@ async fn drain(
     channel: &mut Channel,
     buf: &mut [u8],
     out: &Outbound,
-    kernel: &str,
-    subject_name: &str,
+    id: &PipeId,
 ) {
     loop {
         match stream.read(buf).await {
             Ok(0) | Err(_) => return,
             Ok(n) => {
-                if !pass_on(channel, &buf[..n], out, kernel, subject_name).await {
+                if let Passed::Broken = pass_on(channel, &buf[..n], out, id).await {
                     return;
                 }
             }

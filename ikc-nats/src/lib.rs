@@ -53,6 +53,53 @@
 //!
 //! With the `nats` CLI: `nats request ikc.Server.test.add_1 41` answers `42`.
 //!
+//! # Kernels on NATS in a mesh
+//!
+//! Each pipe (the link to one kernel on the bus) is a routing link of the
+//! mesh (`ikc-router`): the kernels on the bus are each other's direct
+//! neighbours, and the routing records they exchange over NATS carry
+//! whatever each of them reaches beyond the bus. So a kernel may have
+//! direct IKC links (TCP, Unix sockets) and be on NATS at once, and:
+//!
+//! - a kernel M linked only to A, which is on NATS, reaches every kernel
+//!   on the bus through A, and they reach M through A: posts, calls and
+//!   their answers, `remote_error`, subscriptions, `*` (one copy each);
+//!   their monitors hear each other `register` (as routed kernels) and
+//!   `unregister` when the other goes;
+//! - a Perl IKC kernel connected to A is a leaf of the mesh: A offers it
+//!   the names of the kernels on the bus in the handshake, passes on its
+//!   posts and calls, and relays the answers; kernels on the bus reach it
+//!   through A, their answers relayed back the same way.
+//!
+//! A leaf would be simpler (no routing records on the bus) but is a dead
+//! end: a kernel behind a NATS kernel would be unknown to the rest of the
+//! bus, and `*` sent there would miss it.
+//!
+//! **One lifecycle per pair.** Each kernel holds its own pipe for every
+//! other, and the two live apart (a kernel that lost its server drops its
+//! pipes while the far kernel keeps its own). So every message between
+//! kernels carries the header `IKC-Link`
+//! (`<sender attachment>/<receiver attachment>/<generation>`): a kernel
+//! that opens a pipe on its own takes the pair's next generation, the far
+//! kernel seeing a newer generation drops its pipe and opens one of that
+//! generation (its monitors hear `unregister` and `register`: the link did
+//! break), and routing records of an older generation are dropped, so a
+//! record of an old link never reaches a new one before its hello.
+//! Requests sent on an old link are still delivered. A pipe the kernel
+//! closes itself (IKC's `close` on its channel, the mesh's rules) is
+//! opened again, in a new generation, when the peer is heard after one
+//! heartbeat interval, twice as long each time the kernel closes it again
+//! within a minute (up to 256 intervals).
+//!
+//! **Costs.** Routing records and the mesh's round-trip probes travel on
+//! the bus: a change of one kernel's links is flooded to every kernel
+//! over every pipe (about N² messages on a bus of N kernels; a kernel
+//! joining changes N records), and each pair probes every 2 s. That is
+//! small for tens of kernels and grows quickly past a hundred. Two kernels
+//! that share a bus should not also be linked directly: the mesh keeps one
+//! link between two kernels and closes the other, and a closed NATS pipe
+//! keeps being reopened (less and less often, as above).
+//!
 //! # Delivery guarantees
 //!
 //! Core NATS delivers **at most once**: a message published while its
@@ -125,6 +172,7 @@ mod bridge;
 mod config;
 mod error;
 mod json;
+mod pairing;
 mod port;
 mod presence;
 pub mod server;
@@ -140,6 +188,7 @@ pub use crate::bridge::{ERROR_CODE_HEADER, ERROR_HEADER, FREEZER_HEADER, SENDER_
 pub use crate::config::{DEFAULT_HEARTBEAT, NatsConfig};
 pub use crate::error::NatsError;
 pub use crate::json::{body_to_value, from_json, to_json};
+pub use crate::pairing::LINK_HEADER;
 pub use crate::presence::{MISSED_HEARTBEATS, Presence};
 pub use crate::subject::{BROADCAST, DEFAULT_PREFIX, Destination, Subjects, escape, unescape};
 

@@ -99,7 +99,11 @@ impl KernelPort {
     /// [`try_send`](Self::try_send), logging an item that could not be queued.
     pub(crate) fn send(&self, item: ToKernel) {
         if let Err(item) = self.try_send(item) {
-            log::error!("the kernel's NATS queue is full or gone: {item:?} dropped");
+            if self.is_open() {
+                log::error!("the kernel's NATS queue is full: {item:?} dropped");
+            } else {
+                log::debug!("the kernel has stopped: {item:?} dropped");
+            }
         }
     }
 

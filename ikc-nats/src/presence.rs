@@ -217,7 +217,6 @@ impl PeerTable {
     }
 
     /// A kernel's record, by ID.
-    #[cfg(test)]
     pub(crate) fn get(&self, kernel: &str) -> Option<&Presence> {
         self.peers
             .iter()

@@ -259,6 +259,20 @@ proptest! {
     fn messages_survive_the_trip_through_a_value(message in message()) {
         prop_assert_eq!(Message::try_from(message.to_value()).unwrap(), message);
     }
+
+    #[test]
+    fn the_native_path_writes_what_the_value_path_writes(message in message()) {
+        // Extra keys included (the mesh's hop count and origin): written
+        // from the fields, the bytes are those of `to_value` frozen.
+        use ikc_freezer::Freezer as _;
+        let native = Native::new();
+        let mut direct = Vec::new();
+        message.freeze_native(&native, &mut direct).unwrap().unwrap();
+        let mut general = Vec::new();
+        native.freeze(&message.to_value(), &mut general).unwrap();
+        prop_assert_eq!(&direct, &general);
+        prop_assert_eq!(Message::thaw_native(&native, &direct), Some(message));
+    }
 }
 
 #[test]
