@@ -447,10 +447,15 @@ impl Channel {
 
 /// Thaw and convert one frame's payload.
 fn decode(freezer: &dyn Freezer, payload: &[u8], callers: &mut CallerCache) -> ChannelEvent {
-    if let Some(native) = freezer.as_native() {
-        if let Some(message) = Message::thaw_native_sharing(native, payload, callers) {
-            return ChannelEvent::Message(message);
-        }
+    let read = if let Some(native) = freezer.as_native() {
+        Message::thaw_native_sharing(native, payload, callers)
+    } else if let Some(storable) = freezer.as_storable() {
+        Message::thaw_storable_sharing(storable, payload, callers)
+    } else {
+        None
+    };
+    if let Some(message) = read {
+        return ChannelEvent::Message(message);
     }
     let value = match freezer.thaw(payload) {
         Ok(value) => value,

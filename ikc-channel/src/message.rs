@@ -10,6 +10,7 @@ use ikc_specifier::{HashForm, ParseError, Specifier};
 use crate::error::MessageError;
 
 mod caller;
+mod storable;
 
 use self::caller::CALLER_KEY;
 pub use self::caller::CallerInfo;

@@ -7,4 +7,5 @@ mod limits;
 mod native_fast;
 mod pair;
 mod props;
+mod storable_fast;
 pub(crate) mod util;

@@ -3,7 +3,7 @@
 #[cfg(feature = "dumper")]
 pub(crate) mod dumper;
 pub(crate) mod native;
-#[cfg(feature = "storable")]
+#[cfg(feature = "storable-codec")]
 pub(crate) mod storable;
 
 use std::cell::Cell;
@@ -17,8 +17,8 @@ use crate::value::Value;
 #[cfg(feature = "dumper")]
 pub use self::dumper::Dumper;
 pub use self::native::{Native, NativeDecoder, NativeEncoder, NativeString};
-#[cfg(feature = "storable")]
-pub use self::storable::Storable;
+#[cfg(feature = "storable-codec")]
+pub use self::storable::{Storable, StorableDecoder, StorableKept, StorableMark};
 
 /// The name under which our native codec (postcard over [`Value`]) is
 /// offered. Perl IKC cannot load it and falls back to the next name offered.
@@ -52,6 +52,14 @@ pub trait Freezer: Send + Sync + fmt::Debug {
     /// faster path for the native encoding (ikc-channel's message codec)
     /// use it, with this codec's limits.
     fn as_native(&self) -> Option<&Native> {
+        None
+    }
+
+    /// This codec as the [`Storable`] codec, if it is one: callers with a
+    /// faster path for Storable images (ikc-channel's message codec) use
+    /// it, with this codec's limits.
+    #[cfg(feature = "storable-codec")]
+    fn as_storable(&self) -> Option<&Storable> {
         None
     }
 }

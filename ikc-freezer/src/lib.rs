@@ -91,11 +91,11 @@ mod value;
 pub use crate::bridge::{from_value, to_value};
 #[cfg(feature = "dumper")]
 pub use crate::codec::Dumper;
-#[cfg(feature = "storable")]
-pub use crate::codec::Storable;
 pub use crate::codec::{
     DUMPER, Freezer, NATIVE, Native, NativeDecoder, NativeEncoder, NativeString, Registry, STORABLE,
 };
+#[cfg(feature = "storable-codec")]
+pub use crate::codec::{Storable, StorableDecoder, StorableKept, StorableMark};
 pub use crate::error::{FreezeError, ThawError, ValueError};
 pub use crate::limits::Limits;
 pub use crate::value::{Blessed, Hash, Key, Value};

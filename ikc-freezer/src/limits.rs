@@ -87,6 +87,12 @@ impl Budget {
         Ok(())
     }
 
+    /// The limits counted against.
+    #[cfg(feature = "storable-codec")]
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// How many values were counted.
     pub(crate) fn elements(&self) -> usize {
         self.elements

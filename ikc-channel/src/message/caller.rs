@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use ikc_freezer::{FreezeError, Hash, NativeDecoder, NativeEncoder, NativeString, Value};
+use ikc_freezer::{
+    FreezeError, Hash, NativeDecoder, NativeEncoder, NativeString, StorableKept, Value,
+};
 
 use super::into_text;
 
@@ -197,6 +199,7 @@ impl CallerInfo {
             caller: Arc::clone(&caller),
             encoding: dec.read_so_far()[start..].to_vec(),
             values: dec.values_read() - values_before,
+            storable: None,
         });
         Some(caller)
     }
@@ -242,6 +245,8 @@ pub(crate) struct KeptCaller {
     encoding: Vec<u8>,
     /// How many values reading it counted.
     values: usize,
+    /// Its Storable encoding, when it came through the Storable path.
+    storable: Option<Box<StorableKept>>,
 }
 
 impl CallerCache {
@@ -269,7 +274,30 @@ impl CallerCache {
             caller: Arc::clone(&caller),
             encoding: Vec::new(),
             values: 0,
+            storable: None,
         });
+        caller
+    }
+
+    /// The kept caller and its Storable encoding, if it has one.
+    pub(crate) fn storable(&self) -> Option<(&StorableKept, &Arc<CallerInfo>)> {
+        let kept = self.0.as_ref()?;
+        Some((kept.storable.as_deref()?, &kept.caller))
+    }
+
+    /// [`keep`](Self::keep) a caller read from Storable bytes, keeping
+    /// those bytes (made by `encoding`) unless the kept caller has some.
+    pub(crate) fn keep_storable(
+        &mut self,
+        caller: CallerInfo,
+        encoding: impl FnOnce() -> StorableKept,
+    ) -> Arc<CallerInfo> {
+        let caller = self.keep(caller);
+        if let Some(kept) = &mut self.0 {
+            if kept.storable.is_none() {
+                kept.storable = Some(Box::new(encoding()));
+            }
+        }
         caller
     }
 }

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use crate::message::{CallerCache, SentCaller};
 use crate::{CallerInfo, Message, MessageTarget};
 
-fn arb_text() -> impl Strategy<Value = String> {
+pub(super) fn arb_text() -> impl Strategy<Value = String> {
     prop_oneof![Just(String::new()), "[a-zA-Z:/._-]{1,12}", "\\PC{0,6}",]
 }
 
-fn arb_key() -> impl Strategy<Value = Key> {
+pub(super) fn arb_key() -> impl Strategy<Value = Key> {
     prop_oneof![
         4 => prop::sample::select(vec![
             "event", "params", "from", "rsvp", "wantarray", "is_error", "kernel", "session",
@@ -27,7 +27,7 @@ fn arb_key() -> impl Strategy<Value = Key> {
     ]
 }
 
-fn arb_value() -> impl Strategy<Value = Value> {
+pub(super) fn arb_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Undef),
         any::<bool>().prop_map(Value::Bool),
@@ -53,11 +53,11 @@ fn arb_value() -> impl Strategy<Value = Value> {
     })
 }
 
-fn arb_spec() -> impl Strategy<Value = HashForm> {
+pub(super) fn arb_spec() -> impl Strategy<Value = HashForm> {
     (arb_text(), arb_text(), arb_text()).prop_map(|(k, s, t)| HashForm::new(k, s, t))
 }
 
-fn arb_message() -> impl Strategy<Value = Message> {
+pub(super) fn arb_message() -> impl Strategy<Value = Message> {
     (
         prop_oneof![
             arb_text().prop_map(MessageTarget::Text),
@@ -89,7 +89,7 @@ fn arb_message() -> impl Strategy<Value = Message> {
         )
 }
 
-fn small_limits() -> Limits {
+pub(super) fn small_limits() -> Limits {
     Limits {
         max_depth: 3,
         max_elements: 12,
@@ -206,21 +206,40 @@ proptest! {
     ) {
         let native = if small { Native::with_limits(small_limits()) } else { Native::new() };
         let mut callers = CallerCache::default();
-        let mut last: Option<Arc<CallerInfo>> = None;
-        for message in messages.iter().flat_map(|m| std::iter::repeat_n(m, 1 + usize::from(repeat))) {
+        let mut shared = SharedCallers::default();
+        for message in run_of(&messages, repeat) {
             let mut bytes = Vec::new();
             Native::new().freeze(&message.to_value(), &mut bytes).unwrap();
             let alone = Message::thaw_native(&native, &bytes);
             let in_run = Message::thaw_native_sharing(&native, &bytes, &mut callers);
             prop_assert_eq!(&in_run, &alone);
-            let caller = in_run.and_then(|m| m.caller);
-            if let (Some(a), Some(b)) = (&caller, &last) {
-                if a == b {
-                    prop_assert!(Arc::ptr_eq(a, b));
-                }
-            }
-            last = caller.or(last);
+            shared.check(in_run.and_then(|m| m.caller))?;
         }
+    }
+}
+
+/// `messages` in order, each twice when `repeat`.
+pub(super) fn run_of(messages: &[Message], repeat: bool) -> impl Iterator<Item = &Message> {
+    messages
+        .iter()
+        .flat_map(move |m| std::iter::repeat_n(m, 1 + usize::from(repeat)))
+}
+
+/// Checks that a caller read again in a run is the copy read last.
+#[derive(Default)]
+pub(super) struct SharedCallers(Option<Arc<CallerInfo>>);
+
+impl SharedCallers {
+    pub(super) fn check(&mut self, caller: Option<Arc<CallerInfo>>) -> Result<(), TestCaseError> {
+        if let (Some(a), Some(b)) = (&caller, &self.0) {
+            if a == b {
+                prop_assert!(Arc::ptr_eq(a, b));
+            }
+        }
+        if caller.is_some() {
+            self.0 = caller;
+        }
+        Ok(())
     }
 }
 

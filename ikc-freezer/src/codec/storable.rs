@@ -30,6 +30,8 @@
 mod reader;
 mod writer;
 
+pub use self::reader::{StorableDecoder, StorableKept, StorableMark};
+
 use crate::codec::{Freezer, STORABLE};
 use crate::error::{FreezeError, ThawError};
 use crate::limits::Limits;
@@ -131,6 +133,35 @@ impl Storable {
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
+
+    /// Read an image whose root is a hash entry by entry, with this
+    /// codec's limits counted over the whole image as
+    /// [`thaw`](Freezer::thaw) counts them.
+    ///
+    /// ```
+    /// use ikc_freezer::{Freezer, Hash, Storable, Value};
+    ///
+    /// let storable = Storable::new();
+    /// let mut hash = Hash::new();
+    /// hash.insert("text", "hello");
+    /// let mut image = Vec::new();
+    /// storable.freeze(&Value::Hash(hash), &mut image)?;
+    ///
+    /// let mut dec = storable.decoder(&image)?;
+    /// assert_eq!(dec.hash()?, Some(1));
+    /// assert_eq!(dec.value()?, Value::from("hello"));
+    /// assert_eq!(dec.key()?.as_ref().and_then(|k| k.as_str()), Some("text"));
+    /// dec.finish()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`ThawError`] when `bytes` is over the input limit or its header
+    /// is not one this reads.
+    pub fn decoder<'a>(&self, bytes: &'a [u8]) -> Result<StorableDecoder<'a>, ThawError> {
+        StorableDecoder::new(bytes, self.limits)
+    }
 }
 
 impl Freezer for Storable {
@@ -149,6 +180,10 @@ impl Freezer for Storable {
 
     fn thaw(&self, bytes: &[u8]) -> Result<Value, ThawError> {
         reader::thaw(bytes, self.limits)
+    }
+
+    fn as_storable(&self) -> Option<&Storable> {
+        Some(self)
     }
 }
 

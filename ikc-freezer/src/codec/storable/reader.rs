@@ -23,7 +23,10 @@ use crate::value::{Hash, Value};
 
 use super::op;
 
+mod decoder;
 mod parts;
+
+pub use self::decoder::{StorableDecoder, StorableKept, StorableMark};
 
 /// Room reserved up front for an array or hash: a declared length is only
 /// a claim, so larger ones grow as their elements actually arrive.
@@ -96,22 +99,10 @@ struct Tag {
 }
 
 pub(super) fn thaw(input: &[u8], limits: Limits) -> Result<Value, ThawError> {
-    let mut reader = Reader {
-        input,
-        pos: 0,
-        budget: Budget::new(limits, input.len())?,
-        // Every tag takes at least one byte of input.
-        tags: Vec::with_capacity((input.len() / 2).min(MAX_PREALLOCATE)),
-        classes: Vec::new(),
-        replaying: 0,
-    };
-    reader.header()?;
+    let mut reader = Reader::new(input, limits)?;
     let root = reader.run()?;
     if reader.pos != input.len() {
-        return Err(ThawError::TrailingData {
-            offset: reader.pos,
-            count: input.len() - reader.pos,
-        });
+        return Err(reader.trailing());
     }
     Ok(root.into_reference())
 }
@@ -124,9 +115,38 @@ struct Reader<'a> {
     classes: Vec<String>,
     /// Above zero while re-reading a back-reference's bytes.
     replaying: u32,
+    /// Is the value [`run`](Self::run) reads a hash value (see
+    /// [`slot_value`](Self::slot_value)) rather than the image's root?
+    root_in_slot: bool,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader of `input` after its header.
+    fn new(input: &'a [u8], limits: Limits) -> Result<Self, ThawError> {
+        let mut reader = Reader {
+            input,
+            pos: 0,
+            budget: Budget::new(limits, input.len())?,
+            // Every tag takes at least one byte of input.
+            tags: Vec::with_capacity((input.len() / 2).min(MAX_PREALLOCATE)),
+            classes: Vec::new(),
+            replaying: 0,
+            root_in_slot: false,
+        };
+        reader.header()?;
+        Ok(reader)
+    }
 }
 
 impl Reader<'_> {
+    #[cold]
+    fn trailing(&self) -> ThawError {
+        ThawError::TrailingData {
+            offset: self.pos,
+            count: self.input.len() - self.pos,
+        }
+    }
+
     /// Read the root object. The stack of open aggregates is kept per
     /// thread between values.
     fn run(&mut self) -> Result<Node, ThawError> {
@@ -238,13 +258,14 @@ impl Reader<'_> {
         }
         // Array elements and hash values are scalars: an array or hash
         // there is malformed, and refused before anything is allocated.
-        let in_slot = matches!(
-            stack
-                .iter()
-                .rev()
-                .find(|f| !matches!(f, Frame::Replay { .. })),
-            Some(Frame::Array { .. } | Frame::Hash { .. })
-        );
+        let in_slot = match stack
+            .iter()
+            .rev()
+            .find(|f| !matches!(f, Frame::Replay { .. }))
+        {
+            Some(frame) => matches!(frame, Frame::Array { .. } | Frame::Hash { .. }),
+            None => self.root_in_slot,
+        };
         let mut class = None;
         if matches!(opcode, op::BLESS | op::IX_BLESS) {
             class = Some(self.class(opcode, start)?);
