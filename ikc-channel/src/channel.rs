@@ -299,16 +299,21 @@ impl Channel {
     /// the channel.
     pub fn send(&mut self, message: &Message) -> Result<(), ChannelError> {
         if let State::Open { freezer, .. } = &self.state {
-            if let Some(native) = freezer.as_native() {
-                self.scratch.clear();
-                if let Some(result) =
-                    message.freeze_native_sharing(native, &mut self.scratch, &mut self.sent_caller)
-                {
-                    result?;
-                    encode_frame_header(self.scratch.len(), &mut self.transmit);
-                    self.transmit.extend_from_slice(&self.scratch);
-                    return Ok(());
-                }
+            // The fast paths write the message's fields straight into the
+            // frame; `None` leaves it to the general path.
+            self.scratch.clear();
+            let written = if let Some(native) = freezer.as_native() {
+                message.freeze_native_sharing(native, &mut self.scratch, &mut self.sent_caller)
+            } else if let Some(storable) = freezer.as_storable() {
+                message.freeze_storable_sharing(storable, &mut self.scratch, &mut self.sent_caller)
+            } else {
+                None
+            };
+            if let Some(result) = written {
+                result?;
+                encode_frame_header(self.scratch.len(), &mut self.transmit);
+                self.transmit.extend_from_slice(&self.scratch);
+                return Ok(());
             }
         }
         self.send_value(&message.to_value())

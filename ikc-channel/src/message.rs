@@ -170,6 +170,17 @@ impl Message {
         self
     }
 
+    /// How many keys the hash of [`to_value`](Self::to_value) has (for a
+    /// message whose extra keys are not its own).
+    fn field_count(&self) -> usize {
+        2 + usize::from(self.from.is_some())
+            + usize::from(self.rsvp.is_some())
+            + usize::from(self.wantarray.is_some())
+            + usize::from(self.is_error)
+            + usize::from(self.caller.is_some())
+            + self.extra.len()
+    }
+
     /// The message as the hash IKC sends.
     pub fn to_value(&self) -> Value {
         let mut hash = Hash::with_capacity(4 + self.extra.len());
@@ -347,14 +358,7 @@ impl Message {
         enc: &mut NativeEncoder<'_>,
         sent: &mut SentCaller,
     ) -> Result<(), FreezeError> {
-        let len = 2
-            + usize::from(self.from.is_some())
-            + usize::from(self.rsvp.is_some())
-            + usize::from(self.wantarray.is_some())
-            + usize::from(self.is_error)
-            + usize::from(self.caller.is_some())
-            + self.extra.len();
-        enc.hash(len, 0)?;
+        enc.hash(self.field_count(), 0)?;
         enc.key("event");
         match &self.event {
             MessageTarget::Text(text) => enc.str(text),
@@ -385,7 +389,7 @@ impl Message {
         }
         if let Some(caller) = &self.caller {
             enc.key(CALLER_KEY);
-            sent.write(caller, enc)?;
+            sent.write(caller, enc, |enc| caller.freeze_native(enc))?;
         }
         // Keys a kernel added (the mesh's hop count and origin, a trace
         // mark), after the message's own as in `to_value`: a message

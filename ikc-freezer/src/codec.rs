@@ -18,7 +18,7 @@ use crate::value::Value;
 pub use self::dumper::Dumper;
 pub use self::native::{Native, NativeDecoder, NativeEncoder, NativeString};
 #[cfg(feature = "storable-codec")]
-pub use self::storable::{Storable, StorableDecoder, StorableKept, StorableMark};
+pub use self::storable::{Storable, StorableDecoder, StorableEncoder, StorableKept, StorableMark};
 
 /// The name under which our native codec (postcard over [`Value`]) is
 /// offered. Perl IKC cannot load it and falls back to the next name offered.

@@ -95,7 +95,7 @@ pub use crate::codec::{
     DUMPER, Freezer, NATIVE, Native, NativeDecoder, NativeEncoder, NativeString, Registry, STORABLE,
 };
 #[cfg(feature = "storable-codec")]
-pub use crate::codec::{Storable, StorableDecoder, StorableKept, StorableMark};
+pub use crate::codec::{Storable, StorableDecoder, StorableEncoder, StorableKept, StorableMark};
 pub use crate::error::{FreezeError, ThawError, ValueError};
 pub use crate::limits::Limits;
 pub use crate::value::{Blessed, Hash, Key, Value};

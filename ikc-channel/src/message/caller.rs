@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use ikc_freezer::{
-    FreezeError, Hash, NativeDecoder, NativeEncoder, NativeString, StorableKept, Value,
+    FreezeError, Hash, NativeDecoder, NativeEncoder, NativeString, StorableEncoder, StorableKept,
+    Value,
 };
 
 use super::into_text;
@@ -206,17 +207,47 @@ impl CallerInfo {
 }
 
 /// The caller a channel wrote last, with its bytes: the next messages
-/// from the same caller (the same `Arc`) copy them.
+/// from the same caller (the same `Arc`) copy them. A channel writes with
+/// one codec once negotiated, so the bytes are always that codec's.
 #[derive(Debug, Default)]
 pub(crate) struct SentCaller(Option<(Arc<CallerInfo>, Vec<u8>)>);
 
+/// An encoder whose earlier output can be copied into it again.
+pub(crate) trait CopyingEncoder {
+    /// Everything written so far.
+    fn written(&self) -> &[u8];
+    /// Write bytes it wrote earlier for a value at the same level.
+    fn append_encoded(&mut self, encoding: &[u8]);
+}
+
+impl CopyingEncoder for NativeEncoder<'_> {
+    fn written(&self) -> &[u8] {
+        NativeEncoder::written(self)
+    }
+
+    fn append_encoded(&mut self, encoding: &[u8]) {
+        NativeEncoder::append_encoded(self, encoding);
+    }
+}
+
+impl CopyingEncoder for StorableEncoder<'_, '_> {
+    fn written(&self) -> &[u8] {
+        StorableEncoder::written(self)
+    }
+
+    fn append_encoded(&mut self, encoding: &[u8]) {
+        StorableEncoder::append_encoded(self, encoding);
+    }
+}
+
 impl SentCaller {
-    /// Write `caller` (at nesting level 1), as
-    /// [`CallerInfo::freeze_native`] writes it.
-    pub(crate) fn write(
+    /// Write `caller` (at nesting level 1) as `fresh` writes it, or copy
+    /// what it wrote for the same caller last time.
+    pub(crate) fn write<E: CopyingEncoder>(
         &mut self,
         caller: &Arc<CallerInfo>,
-        enc: &mut NativeEncoder<'_>,
+        enc: &mut E,
+        fresh: impl FnOnce(&mut E) -> Result<(), FreezeError>,
     ) -> Result<(), FreezeError> {
         if let Some((last, encoding)) = &self.0 {
             // Kept alive here, so the same address is the same caller.
@@ -226,7 +257,7 @@ impl SentCaller {
             }
         }
         let start = enc.written().len();
-        caller.freeze_native(enc)?;
+        fresh(enc)?;
         self.0 = Some((Arc::clone(caller), enc.written()[start..].to_vec()));
         Ok(())
     }

@@ -31,6 +31,7 @@ mod reader;
 mod writer;
 
 pub use self::reader::{StorableDecoder, StorableKept, StorableMark};
+pub use self::writer::StorableEncoder;
 
 use crate::codec::{Freezer, STORABLE};
 use crate::error::{FreezeError, ThawError};
@@ -132,6 +133,36 @@ impl Storable {
     /// The limits this codec applies.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// Write an image piece by piece, byte for byte as
+    /// [`freeze`](Freezer::freeze) writes the same value: for a caller
+    /// that has the value's parts rather than the value (ikc-channel writes
+    /// a message's fields this way, without building its hash).
+    ///
+    /// ```
+    /// use ikc_freezer::{Freezer, Hash, Storable, Value};
+    ///
+    /// let storable = Storable::new();
+    /// let list = Value::from(vec![1, 2]);
+    /// let mut pieces = Vec::new();
+    /// let mut enc = storable.encoder(&mut pieces);
+    /// enc.hash(2)?;
+    /// enc.str("hello")?;
+    /// enc.key(b"text")?;
+    /// enc.value(&list, 1)?;
+    /// enc.key(b"list")?;
+    ///
+    /// let mut hash = Hash::new();
+    /// hash.insert("text", "hello");
+    /// hash.insert("list", list.clone());
+    /// let mut whole = Vec::new();
+    /// storable.freeze(&Value::Hash(hash), &mut whole)?;
+    /// assert_eq!(pieces, whole);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn encoder<'a, 'v>(&self, out: &'a mut Vec<u8>) -> StorableEncoder<'a, 'v> {
+        StorableEncoder::new(out, self.limits.max_depth)
     }
 
     /// Read an image whose root is a hash entry by entry, with this

@@ -10,19 +10,16 @@ use crate::value::{Hash, Key, Value};
 
 use super::{LG_BLESS, LG_SCALAR, MAJOR, WRITE_MINOR, key_flag, op};
 
+mod encoder;
+
+pub use self::encoder::StorableEncoder;
+
 pub(super) fn freeze(
     value: &Value,
     out: &mut Vec<u8>,
     max_depth: usize,
 ) -> Result<(), FreezeError> {
-    out.push((MAJOR << 1) | 1);
-    out.push(WRITE_MINOR);
-    let mut writer = Writer {
-        out,
-        classes: Vec::new(),
-        max_depth,
-    };
-    writer.referent(value, 0)
+    Writer::new(out, max_depth).referent(value, 0)
 }
 
 fn unsupported(what: impl Into<String>) -> FreezeError {
@@ -37,6 +34,19 @@ struct Writer<'a, 'v> {
     /// Classes already written, by index (`SX_IX_BLESS`).
     classes: Vec<&'v str>,
     max_depth: usize,
+}
+
+impl<'a> Writer<'a, '_> {
+    /// A writer that has written the image's header.
+    fn new(out: &'a mut Vec<u8>, max_depth: usize) -> Self {
+        out.push((MAJOR << 1) | 1);
+        out.push(WRITE_MINOR);
+        Self {
+            out,
+            classes: Vec::new(),
+            max_depth,
+        }
+    }
 }
 
 impl<'v> Writer<'_, 'v> {
