@@ -612,7 +612,7 @@ fn route_incoming(
                 link: next,
                 kernel_id,
             }) => {
-                let kernel_id = kernel_id.to_string();
+                let kernel_id = kernel_id.as_str().to_owned();
                 drop(st);
                 if hops >= limit {
                     let why = format!("Kernel '{name}' is more than {limit} hops away");
@@ -663,7 +663,7 @@ fn route_incoming(
         let kernels: Vec<String> = fwd
             .kernels
             .iter()
-            .map(|d| d.kernel_id.to_string())
+            .map(|d| d.kernel_id.as_str().to_owned())
             .collect();
         let copy = if i + 1 == last && !plan.local {
             std::mem::replace(&mut msg, Message::post("", Value::Undef))
@@ -730,15 +730,7 @@ pub(crate) fn pass_on(
     let Some(link) = shared.borrow().link(session) else {
         return Err(Box::new(msg));
     };
-    let (role, us, leaf) = {
-        let l = link.borrow();
-        (
-            l.mesh,
-            l.kernel_name.clone(),
-            l.remote_id.as_deref().unwrap_or_default().to_owned(),
-        )
-    };
-    let kernel_id = shared.borrow().kernel_id.clone();
+    let role = link.borrow().mesh;
     // A copy for one kernel whose `event` already names one kernel (the
     // name this copy was routed by) goes as it is: no reprinting.
     let names_one = kernels.len() == 1 && names_one_kernel(shared, &msg.event);
@@ -750,13 +742,19 @@ pub(crate) fn pass_on(
         if msg.extra.get(ORIGIN_KEY).is_none() {
             msg.extra.insert(ORIGIN_KEY, Value::from(origin));
         }
-        if let Some(r) = msg.rsvp.as_mut() {
-            if r.kernel.is_empty() {
-                r.kernel.clone_from(&kernel_id);
-            }
+        if let Some(r) = msg.rsvp.as_mut().filter(|r| r.kernel.is_empty()) {
+            r.kernel.clone_from(&shared.borrow().kernel_id);
         }
     } else {
         // A leaf: one kernel, no mesh keys, replies through us.
+        let (us, leaf) = {
+            let l = link.borrow();
+            (
+                l.kernel_name.clone(),
+                l.remote_id.as_deref().unwrap_or_default().to_owned(),
+            )
+        };
+        let kernel_id = shared.borrow().kernel_id.clone();
         msg.extra.remove(HOPS_KEY);
         msg.extra.remove(ORIGIN_KEY);
         if !names_one {
