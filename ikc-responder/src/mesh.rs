@@ -150,8 +150,7 @@ fn mesh_names(names: &[String], id: &str) -> Vec<String> {
 }
 
 /// A channel finished its handshake: tell the router, in the role the
-/// handshake shows (a leaf whatever it shows when the channel's options
-/// say it does not route).
+/// handshake shows.
 pub(crate) fn link_up(
     shared: &Shared,
     ctx: &mut Ctx<'_>,
@@ -162,10 +161,7 @@ pub(crate) fn link_up(
     registered: bool,
 ) {
     let native = peer.freezer == ikc_freezer::NATIVE;
-    let leaf_only = !link.borrow().routing;
     let role = match (native, side) {
-        _ if leaf_only && registered => MeshRole::Leaf,
-        _ if leaf_only => MeshRole::Outside,
         (true, Side::Client) => MeshRole::Router,
         (true, _) => MeshRole::Pending,
         (false, _) if registered => MeshRole::Leaf,
