@@ -511,6 +511,7 @@ impl<S: ChannelStream> ChannelSession<S> {
                 peer.aliases.join(", "),
                 peer.freezer
             );
+            crate::mesh::routed_becomes_direct(&shared, ctx, &rid);
             let pid = peer.pid.map_or(Value::Undef, Value::from);
             inform(
                 &shared,

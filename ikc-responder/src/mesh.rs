@@ -25,7 +25,7 @@
 //!   is forwarded to the kernel and session the relay names.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Instant;
 
 use ikc_channel::{Message, MessageTarget, Peer, Side};
@@ -89,9 +89,10 @@ pub(crate) struct Mesh {
     /// Links the router knows (no timer without one).
     links: usize,
     /// Kernels monitors were told are registered `routed` (reached
-    /// through others) and not told since that this ended: each such
-    /// `register` gets exactly one `unregister`.
-    routed: HashSet<String>,
+    /// through others) and not told since that this ended, with the names
+    /// they were told: each such `register` gets exactly one `unregister`,
+    /// under the same names.
+    routed: HashMap<String, Vec<String>>,
 }
 
 impl Mesh {
@@ -123,7 +124,7 @@ impl Mesh {
             armed: None,
             arm_posted: false,
             links: 0,
-            routed: HashSet::new(),
+            routed: HashMap::new(),
         }
     }
 }
@@ -463,25 +464,51 @@ pub(crate) fn disarm(shared: &Shared, ctx: &mut Ctx<'_>) {
 /// Tell monitors about a kernel reached through others: a `register`
 /// once, and an `unregister` only after a `register`.
 fn inform_routed(shared: &Shared, ctx: &mut Ctx<'_>, info: &KernelInfo, op: MonitorOp) {
-    {
+    let names = {
         let routed = &mut shared.borrow_mut().mesh.routed;
-        let news = match op {
-            MonitorOp::Register => routed.insert(info.kernel_id.to_string()),
-            _ => routed.remove(info.kernel_id.as_str()),
-        };
-        if !news {
-            return;
+        match op {
+            MonitorOp::Register => {
+                if routed.contains_key(info.kernel_id.as_str()) {
+                    return;
+                }
+                routed.insert(info.kernel_id.to_string(), info.names.clone());
+                info.names.clone()
+            }
+            _ => match routed.remove(info.kernel_id.as_str()) {
+                Some(names) => names,
+                None => return,
+            },
         }
-    }
-    let names: Vec<String> = info.names.clone();
+    };
+    inform_routed_kernel(shared, ctx, &info.kernel_id, &names, op);
+}
+
+fn inform_routed_kernel(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    kernel_id: &str,
+    names: &[String],
+    op: MonitorOp,
+) {
     inform_kernel(
         shared,
         ctx,
-        &info.kernel_id,
-        &names,
+        kernel_id,
+        names,
         op,
         &[Value::Undef, Value::from("routed")],
     );
+}
+
+/// A kernel registered `routed` now has its own link, about to be
+/// registered `direct`: its registration through others ends first, so
+/// monitors hear `unregister routed` before `register direct` and the last
+/// word they hear says it is there.
+pub(crate) fn routed_becomes_direct(shared: &Shared, ctx: &mut Ctx<'_>, kernel_id: &str) {
+    let names = shared.borrow_mut().mesh.routed.remove(kernel_id);
+    if let Some(names) = names {
+        inform_routed_kernel(shared, ctx, kernel_id, &names, MonitorOp::Unregister);
+    }
 }
 
 /// A message arrived on a channel: a control message for the router, a
