@@ -1,6 +1,7 @@
 //! [`ReadWrite`]: buffered nonblocking I/O on a stream, the role of POE's
 //! `Wheel::ReadWrite`.
 
+use std::cell::Cell;
 use std::io::{self, Read, Write};
 
 use mio::Interest;
@@ -21,6 +22,39 @@ const FIRST_READ_CHUNK: usize = 4 * 1024;
 const DEFAULT_READ_LIMIT: usize = 256 * 1024;
 /// Default high-water mark of queued output.
 const DEFAULT_HIGH_WATER: usize = 1024 * 1024;
+/// An input buffer larger than this is freed once consumed, not kept.
+const MAX_KEPT_INPUT: usize = 4 * READ_CHUNK;
+
+thread_local! {
+    /// The input buffer of the last stream on this thread whose input was
+    /// all consumed, for the next stream that reads. A stream holds an input
+    /// buffer only from a read until its input is consumed, so an idle
+    /// connection holds none, while reading neither allocates nor zeroes
+    /// memory again: the kernel runs one handler at a time, and one buffer
+    /// goes from stream to stream.
+    static SPARE_INPUT: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// A buffer for the next read: the spare one, or a new one.
+fn take_spare_input() -> Vec<u8> {
+    SPARE_INPUT.with(Cell::take)
+}
+
+/// Keep `input` (all consumed) for the next read on this thread, unless the
+/// spare buffer already there is larger.
+fn give_spare_input(input: Vec<u8>) {
+    if input.len() > MAX_KEPT_INPUT {
+        return; // give a burst's memory back
+    }
+    SPARE_INPUT.with(|spare| {
+        let other = spare.take();
+        spare.set(if input.len() >= other.len() {
+            input
+        } else {
+            other
+        });
+    });
+}
 
 /// What one [`ReadWrite::on_ready`] call did.
 #[derive(Debug, Default)]
@@ -53,7 +87,9 @@ pub struct ReadyOutcome {
 /// block, but at most [`set_read_limit`](Self::set_read_limit) bytes per
 /// event; if it stops at the limit it posts itself another readiness event
 /// so other sessions get their turn. Consume the input each time: the
-/// buffer grows by up to the read limit per event.
+/// buffer grows by up to the read limit per event. Once all of it is
+/// consumed the stream holds no input buffer (its memory goes to the next
+/// stream of the thread that reads), so idle connections cost little.
 ///
 /// Works with any `Read + Write + Source`: `mio::net::TcpStream`,
 /// `mio::net::UnixStream`.
@@ -63,7 +99,9 @@ pub struct ReadWrite<S: Read + Write + Source> {
     watcher: WatcherId,
     state: StateName,
     /// Input: the first `filled` bytes are data; the rest is zeroed space
-    /// kept for the next reads, so reading never re-zeroes memory.
+    /// kept for the next reads, so reading never re-zeroes memory. Empty
+    /// (no allocation) while there is no input: once consumed, the buffer
+    /// goes back to the thread's spare (see [`SPARE_INPUT`]).
     input: Vec<u8>,
     filled: usize,
     /// Bytes asked for by the next `read`.
@@ -149,8 +187,8 @@ impl<S: Read + Write + Source> ReadWrite<S> {
         let n = n.min(self.filled);
         self.input.copy_within(n..self.filled, 0);
         self.filled -= n;
-        if self.filled == 0 && self.input.len() > 4 * READ_CHUNK {
-            self.input = Vec::new(); // give a burst's memory back
+        if self.filled == 0 && !self.input.is_empty() {
+            give_spare_input(std::mem::take(&mut self.input));
         }
     }
 
@@ -275,6 +313,15 @@ impl<S: Read + Write + Source> ReadWrite<S> {
     }
 
     fn read_available(&mut self, ctx: &mut Ctx<'_>, out: &mut ReadyOutcome) {
+        if self.input.is_empty() {
+            self.input = take_spare_input();
+        }
+        self.read_into_input(ctx, out);
+        // Nothing read: the buffer goes back at once.
+        self.consume(0);
+    }
+
+    fn read_into_input(&mut self, ctx: &mut Ctx<'_>, out: &mut ReadyOutcome) {
         let Some(stream) = self.stream.as_mut() else {
             return;
         };
@@ -383,5 +430,93 @@ fn kernel_to_io(e: KernelError) -> io::Error {
     match e {
         KernelError::Io(e) => e,
         other => io::Error::other(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use ikc_freezer::Value;
+    use mio::net::UnixStream;
+
+    use super::*;
+    use crate::{Event, Kernel, Session};
+
+    /// What a stream saw when it read: its input, the input buffer's
+    /// address, and the bytes it held once the input was consumed.
+    type Reads = Rc<RefCell<Vec<(Vec<u8>, usize, usize)>>>;
+
+    /// Two streams; the peer of the first writes, then, once the first
+    /// has read, the peer of the second.
+    struct TwoReaders {
+        streams: Vec<UnixStream>,
+        peers: Vec<UnixStream>,
+        wheels: Vec<ReadWrite<UnixStream>>,
+        reads: Reads,
+    }
+
+    impl Session for TwoReaders {
+        fn handle(&mut self, ctx: &mut Ctx<'_>, ev: Event) -> Value {
+            match ev.state() {
+                "_start" => {
+                    for stream in self.streams.drain(..) {
+                        self.wheels
+                            .push(ReadWrite::new(ctx, stream, "io").expect("watched"));
+                    }
+                    self.peers[0].write_all(b"first").expect("written");
+                }
+                "io" => {
+                    let ready = Readiness::from_event(&ev).expect("readiness");
+                    let Some(i) = self.wheels.iter().position(|w| w.is_mine(&ready)) else {
+                        return Value::Undef;
+                    };
+                    let wheel = &mut self.wheels[i];
+                    let out = wheel.on_ready(ctx, &ready);
+                    if out.read == 0 {
+                        return Value::Undef;
+                    }
+                    let input = wheel.input().to_vec();
+                    let address = wheel.input.as_ptr() as usize;
+                    wheel.consume(input.len());
+                    self.reads
+                        .borrow_mut()
+                        .push((input, address, wheel.input.capacity()));
+                    if i == 0 {
+                        self.peers[1].write_all(b"second").expect("written");
+                    } else {
+                        for wheel in &mut self.wheels {
+                            wheel.close(ctx);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            Value::Undef
+        }
+    }
+
+    #[test]
+    fn a_stream_holds_no_input_buffer_once_its_input_is_consumed() {
+        let (a, peer_a) = UnixStream::pair().expect("pair");
+        let (b, peer_b) = UnixStream::pair().expect("pair");
+        let reads = Reads::default();
+        let mut kernel = Kernel::new().expect("kernel");
+        kernel.spawn(TwoReaders {
+            streams: vec![a, b],
+            peers: vec![peer_a, peer_b],
+            wheels: Vec::new(),
+            reads: Rc::clone(&reads),
+        });
+        kernel.run().expect("ran");
+        let reads = reads.borrow();
+        assert_eq!(reads.len(), 2, "{reads:?}");
+        assert_eq!(reads[0].0, b"first");
+        assert_eq!(reads[1].0, b"second");
+        // Consumed: nothing held.
+        assert_eq!((reads[0].2, reads[1].2), (0, 0));
+        // The second stream read into the buffer the first gave back.
+        assert_eq!(reads[0].1, reads[1].1);
     }
 }
