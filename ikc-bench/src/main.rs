@@ -33,6 +33,7 @@
 mod all;
 mod args;
 mod erlang;
+mod link;
 mod local;
 mod memory;
 mod mesh;

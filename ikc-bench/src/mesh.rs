@@ -27,7 +27,7 @@ use ikc_examples::mesh::{Events, Node};
 use ikc_server::{Server, ServerConfig};
 
 use crate::args::Args;
-use crate::nats::Link;
+use crate::link::Link;
 use crate::process::ServerProcess;
 use crate::security::Security;
 use crate::stats::{Summary, per_sec};

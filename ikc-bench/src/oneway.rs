@@ -15,7 +15,7 @@ use ikc_freezer::Value;
 use ikc_responder::{Ikc, MonitorOp, MonitorStates};
 
 use crate::args::Args;
-use crate::nats::Link;
+use crate::link::Link;
 use crate::security::Security;
 use crate::stats::per_sec;
 use crate::{SERVER_NAME, SESSION, codec_name, payload};

@@ -13,7 +13,7 @@ use ikc_freezer::{NATIVE, Value};
 use ikc_responder::Ikc;
 
 use crate::args::Args;
-use crate::nats::Link;
+use crate::link::Link;
 use crate::oneway::{Outcome, bench_state, quit_and_shutdown, run_client_kernel};
 use crate::process::ServerProcess;
 use crate::security::Security;

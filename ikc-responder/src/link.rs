@@ -89,11 +89,6 @@ pub struct ChannelOptions {
     pub close_timeout: Duration,
     /// Shared secret, TLS and the authorization hook (none by default).
     pub security: LinkSecurity,
-    /// Route over this channel when the peer can (a Rust kernel that chose
-    /// the native codec): exchange the mesh's routing records and carry
-    /// messages for other kernels. When false the peer is a leaf of this
-    /// kernel, reached directly and never a transit hop (true by default).
-    pub routing: bool,
     /// The routing weight of this link, fixed instead of derived from the
     /// measured round trip (`None` by default: measured). Routes prefer
     /// links of smaller weight; a measured loopback link weighs about 100.
@@ -118,7 +113,6 @@ impl fmt::Debug for ChannelOptions {
             .field("high_water", &self.high_water)
             .field("close_timeout", &self.close_timeout)
             .field("security", &self.security)
-            .field("routing", &self.routing)
             .field("link_weight", &self.link_weight)
             .finish_non_exhaustive()
     }
@@ -143,7 +137,6 @@ impl ChannelOptions {
             high_water: DEFAULT_HIGH_WATER,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             security: LinkSecurity::default(),
-            routing: true,
             link_weight: None,
         }
     }
@@ -274,7 +267,6 @@ impl<S: ChannelStream> ChannelSession<S> {
             awaiting_eof: false,
             dialed: self.options.side == Side::Client,
             link_weight: self.options.link_weight,
-            routing: self.options.routing,
             flush_pending: false,
             stats: LinkStats::new(
                 &self.options.local_address,
@@ -519,6 +511,7 @@ impl<S: ChannelStream> ChannelSession<S> {
                 peer.aliases.join(", "),
                 peer.freezer
             );
+            crate::mesh::routed_becomes_direct(&shared, ctx, &rid);
             let pid = peer.pid.map_or(Value::Undef, Value::from);
             inform(
                 &shared,

@@ -25,7 +25,7 @@
 //!   is forwarded to the kernel and session the relay names.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Instant;
 
 use ikc_channel::{Message, MessageTarget, Peer, Side};
@@ -89,9 +89,10 @@ pub(crate) struct Mesh {
     /// Links the router knows (no timer without one).
     links: usize,
     /// Kernels monitors were told are registered `routed` (reached
-    /// through others) and not told since that this ended: each such
-    /// `register` gets exactly one `unregister`.
-    routed: HashSet<String>,
+    /// through others) and not told since that this ended, with the names
+    /// they were told: each such `register` gets exactly one `unregister`,
+    /// under the same names.
+    routed: HashMap<String, Vec<String>>,
 }
 
 impl Mesh {
@@ -123,7 +124,7 @@ impl Mesh {
             armed: None,
             arm_posted: false,
             links: 0,
-            routed: HashSet::new(),
+            routed: HashMap::new(),
         }
     }
 }
@@ -150,8 +151,7 @@ fn mesh_names(names: &[String], id: &str) -> Vec<String> {
 }
 
 /// A channel finished its handshake: tell the router, in the role the
-/// handshake shows (a leaf whatever it shows when the channel's options
-/// say it does not route).
+/// handshake shows.
 pub(crate) fn link_up(
     shared: &Shared,
     ctx: &mut Ctx<'_>,
@@ -162,10 +162,7 @@ pub(crate) fn link_up(
     registered: bool,
 ) {
     let native = peer.freezer == ikc_freezer::NATIVE;
-    let leaf_only = !link.borrow().routing;
     let role = match (native, side) {
-        _ if leaf_only && registered => MeshRole::Leaf,
-        _ if leaf_only => MeshRole::Outside,
         (true, Side::Client) => MeshRole::Router,
         (true, _) => MeshRole::Pending,
         (false, _) if registered => MeshRole::Leaf,
@@ -467,25 +464,51 @@ pub(crate) fn disarm(shared: &Shared, ctx: &mut Ctx<'_>) {
 /// Tell monitors about a kernel reached through others: a `register`
 /// once, and an `unregister` only after a `register`.
 fn inform_routed(shared: &Shared, ctx: &mut Ctx<'_>, info: &KernelInfo, op: MonitorOp) {
-    {
+    let names = {
         let routed = &mut shared.borrow_mut().mesh.routed;
-        let news = match op {
-            MonitorOp::Register => routed.insert(info.kernel_id.to_string()),
-            _ => routed.remove(info.kernel_id.as_str()),
-        };
-        if !news {
-            return;
+        match op {
+            MonitorOp::Register => {
+                if routed.contains_key(info.kernel_id.as_str()) {
+                    return;
+                }
+                routed.insert(info.kernel_id.to_string(), info.names.clone());
+                info.names.clone()
+            }
+            _ => match routed.remove(info.kernel_id.as_str()) {
+                Some(names) => names,
+                None => return,
+            },
         }
-    }
-    let names: Vec<String> = info.names.clone();
+    };
+    inform_routed_kernel(shared, ctx, &info.kernel_id, &names, op);
+}
+
+fn inform_routed_kernel(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    kernel_id: &str,
+    names: &[String],
+    op: MonitorOp,
+) {
     inform_kernel(
         shared,
         ctx,
-        &info.kernel_id,
-        &names,
+        kernel_id,
+        names,
         op,
         &[Value::Undef, Value::from("routed")],
     );
+}
+
+/// A kernel registered `routed` now has its own link, about to be
+/// registered `direct`: its registration through others ends first, so
+/// monitors hear `unregister routed` before `register direct` and the last
+/// word they hear says it is there.
+pub(crate) fn routed_becomes_direct(shared: &Shared, ctx: &mut Ctx<'_>, kernel_id: &str) {
+    let names = shared.borrow_mut().mesh.routed.remove(kernel_id);
+    if let Some(names) = names {
+        inform_routed_kernel(shared, ctx, kernel_id, &names, MonitorOp::Unregister);
+    }
 }
 
 /// A message arrived on a channel: a control message for the router, a
@@ -612,7 +635,7 @@ fn route_incoming(
                 link: next,
                 kernel_id,
             }) => {
-                let kernel_id = kernel_id.to_string();
+                let kernel_id = kernel_id.as_str().to_owned();
                 drop(st);
                 if hops >= limit {
                     let why = format!("Kernel '{name}' is more than {limit} hops away");
@@ -663,7 +686,7 @@ fn route_incoming(
         let kernels: Vec<String> = fwd
             .kernels
             .iter()
-            .map(|d| d.kernel_id.to_string())
+            .map(|d| d.kernel_id.as_str().to_owned())
             .collect();
         let copy = if i + 1 == last && !plan.local {
             std::mem::replace(&mut msg, Message::post("", Value::Undef))
@@ -730,15 +753,7 @@ pub(crate) fn pass_on(
     let Some(link) = shared.borrow().link(session) else {
         return Err(Box::new(msg));
     };
-    let (role, us, leaf) = {
-        let l = link.borrow();
-        (
-            l.mesh,
-            l.kernel_name.clone(),
-            l.remote_id.as_deref().unwrap_or_default().to_owned(),
-        )
-    };
-    let kernel_id = shared.borrow().kernel_id.clone();
+    let role = link.borrow().mesh;
     // A copy for one kernel whose `event` already names one kernel (the
     // name this copy was routed by) goes as it is: no reprinting.
     let names_one = kernels.len() == 1 && names_one_kernel(shared, &msg.event);
@@ -750,13 +765,19 @@ pub(crate) fn pass_on(
         if msg.extra.get(ORIGIN_KEY).is_none() {
             msg.extra.insert(ORIGIN_KEY, Value::from(origin));
         }
-        if let Some(r) = msg.rsvp.as_mut() {
-            if r.kernel.is_empty() {
-                r.kernel.clone_from(&kernel_id);
-            }
+        if let Some(r) = msg.rsvp.as_mut().filter(|r| r.kernel.is_empty()) {
+            r.kernel.clone_from(&shared.borrow().kernel_id);
         }
     } else {
         // A leaf: one kernel, no mesh keys, replies through us.
+        let (us, leaf) = {
+            let l = link.borrow();
+            (
+                l.kernel_name.clone(),
+                l.remote_id.as_deref().unwrap_or_default().to_owned(),
+            )
+        };
+        let kernel_id = shared.borrow().kernel_id.clone();
         msg.extra.remove(HOPS_KEY);
         msg.extra.remove(ORIGIN_KEY);
         if !names_one {

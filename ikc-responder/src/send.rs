@@ -1,6 +1,8 @@
 //! Sending: routing a message to the kernels its specifier names, telling
 //! monitors, and reporting errors the way IKC does.
 
+use std::collections::HashSet;
+
 use ikc_channel::{Message, MessageTarget};
 use ikc_core::{Ctx, SessionId};
 use ikc_freezer::Value;
@@ -366,12 +368,12 @@ fn plan_copies(
                 None,
                 0,
             );
-            let mut covered: Vec<&str> = Vec::new();
+            let mut covered: HashSet<&str> = HashSet::new();
             for fwd in &plan.forward {
                 let route = Route::Channel(crate::mesh::session_of(fwd.link));
                 for d in &fwd.kernels {
                     copies.add_mesh(route, &d.kernel_id);
-                    covered.push(d.kernel_id.as_str());
+                    covered.insert(d.kernel_id.as_str());
                 }
             }
             for route in st.remotes.channels_of(name) {
@@ -588,7 +590,7 @@ pub(crate) fn deliver_to_channel(
         Ok(()) => {
             link.stats.messages_out += 1;
             let leaving = crate::traffic::leaving(shared, &link, &msg, passage);
-            let traced = (!msg.extra.is_empty()).then(|| link.remote_id.clone());
+            let traced = crate::trace::is_marked(&msg).then(|| link.remote_id.clone());
             let flush = link.note_output();
             drop(link);
             if let Some(next) = traced {

@@ -78,8 +78,6 @@ pub(crate) struct Link {
     pub(crate) dialed: bool,
     /// The routing weight the configuration fixes for this link.
     pub(crate) link_weight: Option<u32>,
-    /// The channel may be a routing link (`ChannelOptions::routing`).
-    pub(crate) routing: bool,
     /// A flush event is already posted to the channel session.
     pub(crate) flush_pending: bool,
     /// What the link has carried (introspection).

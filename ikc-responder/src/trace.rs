@@ -124,6 +124,11 @@ pub(crate) fn hop_arrived(shared: &Shared, ctx: &mut Ctx<'_>, hop: Value) {
     }
 }
 
+/// Does the message carry a trace mark? (Cheap: no copy of the mark.)
+pub(crate) fn is_marked(msg: &Message) -> bool {
+    msg.extra.get(TRACE_KEY).is_some()
+}
+
 /// The trace mark of a message, if it has one: (entry kernel, id).
 fn mark(msg: &Message) -> Option<(String, u64)> {
     let mark = msg.extra.get(TRACE_KEY)?;

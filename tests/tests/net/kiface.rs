@@ -11,7 +11,7 @@ use ikc_freezer::{Hash, Value};
 use ikc_responder::{MonitorOp, MonitorStates, RequestCheck, Responder};
 use ikc_tests::{Net, Notes, Transport, driver, notes, spawn_client};
 
-use crate::common::{error_note, list, s, server};
+use crate::common::{error_note, list, s, server, server_as};
 
 /// The server's session `who`: `whoami` notes what it knows of its
 /// SENDER and answers it `pong` three ways; `add` returns the sum of its
@@ -85,11 +85,31 @@ fn client(
     client_sending_caller(net_at, n, true)
 }
 
+/// [`client`], whose driver monitors the kernel `Server` from the start
+/// (its `mon_register` note says when `Server` can be reached).
+fn client_watching_server(
+    net_at: &ikc_tests::Endpoint,
+    n: &Notes,
+) -> ikc_tests::KernelThread<ikc_core::KernelHandle> {
+    client_with(net_at, n, true, true)
+}
+
 /// [`client`], sending `caller` details or not.
 fn client_sending_caller(
     net_at: &ikc_tests::Endpoint,
     n: &Notes,
     send_caller: bool,
+) -> ikc_tests::KernelThread<ikc_core::KernelHandle> {
+    client_with(net_at, n, send_caller, false)
+}
+
+/// The client kernel of [`client`]: sending `caller` details or not, its
+/// driver monitoring `Server` or not.
+fn client_with(
+    net_at: &ikc_tests::Endpoint,
+    n: &Notes,
+    send_caller: bool,
+    watch_server: bool,
 ) -> ikc_tests::KernelThread<ikc_core::KernelHandle> {
     let (c, n) = (n.clone(), n.clone());
     spawn_client(
@@ -102,6 +122,11 @@ fn client_sending_caller(
         move |kernel| {
             kernel.spawn(driver(&n, "me"));
             Responder::spawn(kernel).send_caller(send_caller);
+            if watch_server {
+                // Queued before the client connects: the monitor is set
+                // before `Server` can register.
+                kernel.post("me", "monitor", vec![s("Server")])?;
+            }
             let (n1, n2, n3) = (n.clone(), n.clone(), n.clone());
             kernel.spawn(
                 InlineStates::new()
@@ -156,7 +181,17 @@ fn client_sending_caller(
     )
 }
 
-fn sender_details_and_answers(transport: Transport) {
+/// How the client reaches the server in [`sender_details_and_answers`].
+#[derive(Clone, Copy, PartialEq)]
+enum Path {
+    /// The client dials the server.
+    Direct,
+    /// The client dials a kernel `Hop` that dials the server: every
+    /// message, answer and postback crosses `Hop`'s routing.
+    ThroughHop,
+}
+
+fn sender_details_and_answers(transport: Transport, path: Path) {
     let net = Net::new(transport);
     let (n, mut inbox) = notes();
     let n1 = n.clone();
@@ -164,7 +199,30 @@ fn sender_details_and_answers(transport: Transport) {
         who(k, &n1, false);
         Ok(())
     });
-    let client = client(&server.value.at, &n);
+    let hop = (path == Path::ThroughHop).then(|| {
+        let (to_server, linked) = (server.value.at.clone(), n.clone());
+        let hop = server_as("Hop", &[], "hop", &net.endpoint(), &n, move |k| {
+            let config = to_server
+                .client_config()
+                .name("Hop")
+                .on_connect(move |_| linked.send("hop_linked", vec![]));
+            ikc_client::Client::spawn(k, config)?;
+            Ok(())
+        });
+        inbox.wait("hop_linked");
+        hop
+    });
+    let client = match &hop {
+        None => client(&server.value.at, &n),
+        Some(hop) => {
+            let client = client_watching_server(&hop.value.at, &n);
+            inbox.wait_for("Server registered at the client", |note| {
+                note.label == "mon_register"
+                    && note.args.iter().any(|a| a.as_str() == Some("Server"))
+            });
+            client
+        }
+    };
     inbox.wait("connected");
     let me = &client.value;
     // `me` publishes `pong`, so that IKC's default mode lets answers in.
@@ -231,18 +289,27 @@ fn sender_details_and_answers(transport: Transport) {
     me.call("me", "shutdown", vec![]).unwrap();
     let _ = client.value.post("caller", "ikc_down", vec![]);
     client.join().unwrap();
+    if let Some(hop) = hop {
+        hop.value.handle.call("hop", "shutdown", vec![]).unwrap();
+        hop.join().unwrap();
+    }
     server.value.handle.call("srv", "shutdown", vec![]).unwrap();
     server.join().unwrap();
 }
 
 #[test]
 fn sender_details_and_answers_tcp() {
-    sender_details_and_answers(Transport::Tcp);
+    sender_details_and_answers(Transport::Tcp, Path::Direct);
 }
 
 #[test]
 fn sender_details_and_answers_unix() {
-    sender_details_and_answers(Transport::Unix);
+    sender_details_and_answers(Transport::Unix, Path::Direct);
+}
+
+#[test]
+fn sender_details_and_answers_through_a_routing_kernel() {
+    sender_details_and_answers(Transport::Tcp, Path::ThroughHop);
 }
 
 /// Unpublished states: refused by IKC's default, run in no-publish mode
