@@ -114,7 +114,7 @@ impl Registry {
 }
 
 /// The most entries of a decoder's stack kept for the next value.
-const KEPT_STACK: usize = 64;
+pub(crate) const KEPT_STACK: usize = 64;
 
 /// Run `read` with a stack kept per thread in `kept` between values, so
 /// that decoding a message does not allocate its stack anew (a stack that

@@ -16,7 +16,11 @@
 //!
 //! A cluster of Rust kernels only can leave both out (`default-features =
 //! false`): [`Registry::standard`] then holds the native codec alone, and a
-//! peer offering only a Perl format is refused in the handshake.
+//! peer offering only a Perl format is refused in the handshake. The
+//! `storable-codec` feature (which `storable` turns on) builds the
+//! Storable types without offering the codec there; ikc-channel turns it
+//! on for its Storable message path (`Storable::encoder`,
+//! `Storable::decoder`: a message written and read without its hash).
 //!
 //! Each codec's documentation says which values come back changed from a
 //! Perl format and how (Perl has no booleans on the wire, writes large

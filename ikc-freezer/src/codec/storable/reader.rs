@@ -63,7 +63,13 @@ impl Node {
 thread_local! {
     /// The stack [`Reader::run`] reuses.
     static STACK: Cell<Vec<Frame>> = const { Cell::new(Vec::new()) };
+    /// The table of tags a [`Reader`] reuses (given back when it is
+    /// dropped).
+    static TAGS: Cell<Vec<Tag>> = const { Cell::new(Vec::new()) };
 }
+
+/// The most tags a reader's table keeps for the next image.
+const KEPT_TAGS: usize = 4096;
 
 /// Something the reader is inside of.
 enum Frame {
@@ -127,14 +133,24 @@ impl<'a> Reader<'a> {
             input,
             pos: 0,
             budget: Budget::new(limits, input.len())?,
-            // Every tag takes at least one byte of input.
-            tags: Vec::with_capacity((input.len() / 2).min(MAX_PREALLOCATE)),
+            tags: TAGS.take(),
             classes: Vec::new(),
             replaying: 0,
             root_in_slot: false,
         };
         reader.header()?;
         Ok(reader)
+    }
+}
+
+impl Drop for Reader<'_> {
+    /// Give the table of tags back for the next image on this thread.
+    fn drop(&mut self) {
+        if self.tags.capacity() <= KEPT_TAGS {
+            let mut tags = std::mem::take(&mut self.tags);
+            tags.clear();
+            TAGS.set(tags);
+        }
     }
 }
 

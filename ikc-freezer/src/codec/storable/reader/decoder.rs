@@ -1,12 +1,13 @@
 //! [`StorableDecoder`]: a Storable image whose root is a hash, read entry
 //! by entry.
 
+use crate::codec::KEPT_STACK;
 use crate::error::ThawError;
 use crate::limits::Limits;
 use crate::value::{Key, Value};
 
 use super::super::op;
-use super::{Reader, Tag};
+use super::{Frame, Reader, STACK, Tag};
 
 /// Reads a Storable image whose root is a hash reference one entry at a
 /// time, as [`thaw`](crate::Freezer::thaw) reads it: the same limits,
@@ -19,6 +20,9 @@ use super::{Reader, Tag};
 /// [`key`](Self::key).
 pub struct StorableDecoder<'a> {
     reader: Reader<'a>,
+    /// The reader's stack, kept for the whole image (and given back to
+    /// the thread's when dropped).
+    stack: Vec<Frame>,
     /// The root hash's tag, and whether its keys carry flags.
     root: Option<(Option<usize>, bool)>,
 }
@@ -61,6 +65,7 @@ impl<'a> StorableDecoder<'a> {
     ) -> Result<Self, ThawError> {
         Ok(Self {
             reader: Reader::new(input, limits)?,
+            stack: STACK.take(),
             root: None,
         })
     }
@@ -99,7 +104,9 @@ impl<'a> StorableDecoder<'a> {
     pub fn value(&mut self) -> Result<Value, ThawError> {
         let r = &mut self.reader;
         r.root_in_slot = true;
-        let node = r.run()?;
+        // Empty unless the last value failed.
+        self.stack.clear();
+        let node = r.run_with(&mut self.stack)?;
         r.slot(node)
     }
 
@@ -163,23 +170,21 @@ impl<'a> StorableDecoder<'a> {
         if kept.limits != r.budget.limits() || r.replaying > 0 {
             return Ok(false);
         }
-        let Some(after) = r.input[r.pos..].strip_prefix(kept.bytes.as_slice()) else {
+        let Ok(key_len) = i32::try_from(key.len()) else {
             return Ok(false);
         };
-        let after = if flagged {
-            match after.strip_prefix(&[0]) {
-                Some(after) => after,
-                None => return Ok(false),
-            }
-        } else {
-            after
-        };
-        let Ok(key_len) = i32::try_from(key.len()) else {
+        // The key first (short, and where another entry differs at
+        // once), then the value's bytes.
+        let (value, after) = r.input[r.pos..]
+            .split_at_checked(kept.bytes.len())
+            .unwrap_or_default();
+        let ((true, [0, after @ ..]) | (false, after)) = (flagged, after) else {
             return Ok(false);
         };
         let matches = after
             .strip_prefix(&key_len.to_be_bytes())
-            .is_some_and(|rest| rest.starts_with(key.as_bytes()));
+            .is_some_and(|rest| rest.starts_with(key.as_bytes()))
+            && value == kept.bytes.as_slice();
         if !matches {
             return Ok(false);
         }
@@ -207,5 +212,15 @@ impl<'a> StorableDecoder<'a> {
             return Err(self.reader.trailing());
         }
         Ok(())
+    }
+}
+
+impl Drop for StorableDecoder<'_> {
+    fn drop(&mut self) {
+        if self.stack.capacity() <= KEPT_STACK {
+            let mut stack = std::mem::take(&mut self.stack);
+            stack.clear();
+            STACK.set(stack);
+        }
     }
 }
