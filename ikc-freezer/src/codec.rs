@@ -125,11 +125,17 @@ pub(crate) fn with_kept_stack<F, R>(
 ) -> R {
     let mut stack = kept.take();
     let result = read(&mut stack);
-    if stack.capacity() <= KEPT_STACK {
-        stack.clear();
-        kept.set(stack);
-    }
+    give_back(kept, stack, KEPT_STACK);
     result
+}
+
+/// Put `items` back in `kept`, emptied, for the next value read on this
+/// thread, unless it grew past `most` entries.
+pub(crate) fn give_back<F>(kept: &'static LocalKey<Cell<Vec<F>>>, mut items: Vec<F>, most: usize) {
+    if items.capacity() <= most {
+        items.clear();
+        kept.set(items);
+    }
 }
 
 #[cfg(all(test, feature = "storable", feature = "dumper"))]

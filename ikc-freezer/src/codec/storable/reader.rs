@@ -16,7 +16,7 @@
 
 use std::cell::Cell;
 
-use crate::codec::with_kept_stack;
+use crate::codec::{give_back, with_kept_stack};
 use crate::error::ThawError;
 use crate::limits::{Budget, Limits};
 use crate::value::{Hash, Value};
@@ -146,11 +146,7 @@ impl<'a> Reader<'a> {
 impl Drop for Reader<'_> {
     /// Give the table of tags back for the next image on this thread.
     fn drop(&mut self) {
-        if self.tags.capacity() <= KEPT_TAGS {
-            let mut tags = std::mem::take(&mut self.tags);
-            tags.clear();
-            TAGS.set(tags);
-        }
+        give_back(&TAGS, std::mem::take(&mut self.tags), KEPT_TAGS);
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`StorableDecoder`]: a Storable image whose root is a hash, read entry
 //! by entry.
 
-use crate::codec::KEPT_STACK;
+use crate::codec::{KEPT_STACK, give_back};
 use crate::error::ThawError;
 use crate::limits::Limits;
 use crate::value::{Key, Value};
@@ -217,10 +217,6 @@ impl<'a> StorableDecoder<'a> {
 
 impl Drop for StorableDecoder<'_> {
     fn drop(&mut self) {
-        if self.stack.capacity() <= KEPT_STACK {
-            let mut stack = std::mem::take(&mut self.stack);
-            stack.clear();
-            STACK.set(stack);
-        }
+        give_back(&STACK, std::mem::take(&mut self.stack), KEPT_STACK);
     }
 }
