@@ -297,6 +297,26 @@ pub(crate) fn drive(shared: &Shared, ctx: &mut Ctx<'_>) {
                     crate::responder::forget_sessions_of(shared, ctx, &names);
                 }
             }
+            RouterOutput::RouteChanged(route) => {
+                let names = shared
+                    .borrow()
+                    .mesh
+                    .router
+                    .reachable(&route.kernel_id)
+                    .map(|info| info.names)
+                    .unwrap_or_default();
+                inform_kernel(
+                    shared,
+                    ctx,
+                    &route.kernel_id,
+                    &names,
+                    MonitorOp::Route,
+                    &[
+                        Value::from(route.via.as_str()),
+                        Value::from(i64::from(route.hops)),
+                    ],
+                );
+            }
             RouterOutput::NameClash(clash) => {
                 let kernels: Vec<&str> = clash.kernels.iter().map(|k| k.as_str()).collect();
                 report_plain(
