@@ -531,6 +531,20 @@ pub(crate) fn routed_becomes_direct(shared: &Shared, ctx: &mut Ctx<'_>, kernel_i
     }
 }
 
+/// A kernel registered `direct` lost its link and was just unregistered
+/// `direct`: if the router still reaches it through others, it is
+/// registered `routed` now. (When the router had counted the lost link,
+/// its `KernelMoved` does this once it hears the link is down; when it had
+/// not yet, because the link went before the peer's record confirmed it,
+/// nothing would move, and the monitors' last word would wrongly say the
+/// kernel is gone.)
+pub(crate) fn direct_becomes_routed(shared: &Shared, ctx: &mut Ctx<'_>, kernel_id: &str) {
+    let info = shared.borrow().mesh.router.reachable(kernel_id);
+    if let Some(info) = info.filter(|info| !info.direct()) {
+        inform_routed(shared, ctx, &info, MonitorOp::Register);
+    }
+}
+
 /// A message arrived on a channel: a control message for the router, a
 /// request for this kernel, or one to pass on.
 pub(crate) fn incoming(
