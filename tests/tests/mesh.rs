@@ -6,7 +6,7 @@
 //! waits for the notes it expects (registrations, deliveries, answers).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ikc_examples::mesh::{Events, Node};
 use ikc_freezer::Value;
