@@ -24,7 +24,8 @@ pub struct MeshEvent {
     /// What happened: `hello` (its `node/hello` state ran), `answer` (a
     /// call's answer, or a reply to its sender, came back), `subscribed`
     /// (args: the specifiers subscribed to), `register`/`unregister` (a kernel came or
-    /// went: args `[kernel ID, "direct"|"routed"]`), `error` (args
+    /// went: args `[kernel ID, "direct"|"routed"]`), `route` (the route to
+    /// a kernel is new or changed: args `[kernel ID, neighbour ID, hops]`), `error` (args
     /// `[operation, message]`), `linked` (a client link is up), `posted`
     /// (args `[number of kernels]`).
     pub what: String,
@@ -447,6 +448,7 @@ fn spawn_sessions(kernel: &mut Kernel, name: &str, tx: Sender<MeshEvent>) {
                     &MonitorStates::new()
                         .on(MonitorOp::Register, "registered")
                         .on(MonitorOp::Unregister, "unregistered")
+                        .on(MonitorOp::Route, "rerouted")
                         .on(MonitorOp::Error, "failed"),
                 );
             })
@@ -543,6 +545,19 @@ fn spawn_sessions(kernel: &mut Kernel, name: &str, tx: Sender<MeshEvent>) {
                         let id = ev.args.get(1).cloned().unwrap_or_default();
                         let how = ev.args.get(5).cloned().unwrap_or_default();
                         report("unregister", vec![id, how]);
+                    }
+                }
+            })
+            .state("rerouted", {
+                let report = report.clone();
+                move |_, _, ev| {
+                    // [name given, kernel, real?, data, via, hops]
+                    if ev.args.get(2).is_some_and(Value::as_bool) {
+                        let mut args = ev.args;
+                        let hops = args.get(5).cloned().unwrap_or_default();
+                        let via = args.get(4).cloned().unwrap_or_default();
+                        let id = args.swap_remove(1);
+                        report("route", vec![id, via, hops]);
                     }
                 }
             })

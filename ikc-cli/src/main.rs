@@ -117,7 +117,8 @@ enum Command {
         kernel: Option<String>,
         /// The operations to watch, comma-separated: register, unregister,
         /// subscribe, unsubscribe, shutdown, channel, error (the default:
-        /// all of these), and the messages leaving, arriving, routed, dropped.
+        /// all of these), the messages leaving, arriving, routed, dropped,
+        /// and route (the route to a kernel of the mesh changed).
         #[arg(long, value_delimiter = ',')]
         ops: Vec<String>,
         /// Exit after this many events.

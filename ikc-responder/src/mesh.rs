@@ -297,6 +297,26 @@ pub(crate) fn drive(shared: &Shared, ctx: &mut Ctx<'_>) {
                     crate::responder::forget_sessions_of(shared, ctx, &names);
                 }
             }
+            RouterOutput::RouteChanged(route) => {
+                let names = shared
+                    .borrow()
+                    .mesh
+                    .router
+                    .reachable(&route.kernel_id)
+                    .map(|info| info.names)
+                    .unwrap_or_default();
+                inform_kernel(
+                    shared,
+                    ctx,
+                    &route.kernel_id,
+                    &names,
+                    MonitorOp::Route,
+                    &[
+                        Value::from(route.via.as_str()),
+                        Value::from(i64::from(route.hops)),
+                    ],
+                );
+            }
             RouterOutput::NameClash(clash) => {
                 let kernels: Vec<&str> = clash.kernels.iter().map(|k| k.as_str()).collect();
                 report_plain(
@@ -508,6 +528,20 @@ pub(crate) fn routed_becomes_direct(shared: &Shared, ctx: &mut Ctx<'_>, kernel_i
     let names = shared.borrow_mut().mesh.routed.remove(kernel_id);
     if let Some(names) = names {
         inform_routed_kernel(shared, ctx, kernel_id, &names, MonitorOp::Unregister);
+    }
+}
+
+/// A kernel registered `direct` lost its link and was just unregistered
+/// `direct`: if the router still reaches it through others, it is
+/// registered `routed` now. (When the router had counted the lost link,
+/// its `KernelMoved` does this once it hears the link is down; when it had
+/// not yet, because the link went before the peer's record confirmed it,
+/// nothing would move, and the monitors' last word would wrongly say the
+/// kernel is gone.)
+pub(crate) fn direct_becomes_routed(shared: &Shared, ctx: &mut Ctx<'_>, kernel_id: &str) {
+    let info = shared.borrow().mesh.router.reachable(kernel_id);
+    if let Some(info) = info.filter(|info| !info.direct()) {
+        inform_routed(shared, ctx, &info, MonitorOp::Register);
     }
 }
 

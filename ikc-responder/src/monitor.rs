@@ -32,6 +32,10 @@ pub enum MonitorOp {
     Routed,
     /// A message from another kernel was not delivered (the hash has a `reason`).
     Dropped,
+    /// The route to a kernel of the mesh is new or leads another way
+    /// (extra args: the neighbour its messages go to first, and the hop
+    /// count). A change of the route's cost alone is not reported.
+    Route,
 }
 
 impl MonitorOp {
@@ -49,6 +53,9 @@ impl MonitorOp {
     /// The message monitors (ikc-rs's own): messages leaving, arriving,
     /// routed through and dropped.
     pub const MESSAGES: [Self; 4] = [Self::Leaving, Self::Arriving, Self::Routed, Self::Dropped];
+
+    /// The mesh's own operations (ikc-rs's): a route that changed.
+    pub const MESH: [Self; 1] = [Self::Route];
 
     /// Is this one of the [message monitors](Self::MESSAGES)?
     pub fn is_message(self) -> bool {
@@ -69,6 +76,7 @@ impl MonitorOp {
             Self::Arriving => "arriving",
             Self::Routed => "routed",
             Self::Dropped => "dropped",
+            Self::Route => "route",
         }
     }
 
@@ -77,6 +85,7 @@ impl MonitorOp {
         Self::ALL
             .into_iter()
             .chain(Self::MESSAGES)
+            .chain(Self::MESH)
             .find(|op| op.key() == key)
     }
 }
@@ -343,6 +352,7 @@ mod tests {
         );
         assert!(ms.watches_messages());
         assert_eq!(MonitorOp::from_key("dropped"), Some(MonitorOp::Dropped));
+        assert_eq!(MonitorOp::from_key("route"), Some(MonitorOp::Route));
         ms.remove_session(2);
         assert!(!ms.watches_messages());
         ms.set(

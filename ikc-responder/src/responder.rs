@@ -676,6 +676,7 @@ pub(crate) fn unregister_remote(shared: &Shared, ctx: &mut Ctx<'_>, rid: &str) {
         MonitorOp::Unregister,
         &[Value::Undef, Value::from("direct")],
     );
+    crate::mesh::direct_becomes_routed(shared, ctx, rid);
     let Some(gone) = shared.borrow_mut().remotes.unregister(rid) else {
         return;
     };

@@ -26,6 +26,12 @@ pub enum RouterOutput {
     /// A reachable kernel is now reached another way: directly instead of
     /// through others, or the other way round.
     KernelMoved(KernelInfo),
+    /// The route to a reachable kernel is new or changed: another first
+    /// link, neighbour or hop count (a change of cost alone is not
+    /// reported: measured weights move all the time). Comes after the
+    /// [`KernelUp`](Self::KernelUp) of a new kernel; a kernel that is no
+    /// longer reachable has a [`KernelDown`](Self::KernelDown) instead.
+    RouteChanged(crate::info::RouteEntry),
     /// Two kernels claim one name. The name resolves to neither until one
     /// of them goes; see [`NameClash`].
     NameClash(NameClash),

@@ -584,6 +584,13 @@ impl Router {
         plan
     }
 
+    /// A reachable kernel as monitors see it (its names, how it is
+    /// reached); `None` when it cannot be reached now.
+    pub fn reachable(&self, kernel_id: &str) -> Option<crate::output::KernelInfo> {
+        let (id, reached) = self.paths.reach.get_key_value(kernel_id)?;
+        Some(reached.info(id))
+    }
+
     /// Every kernel known: this one, the reachable ones, and those whose
     /// record is held but that cannot be reached now. Sorted by ID.
     pub fn kernels(&self) -> Vec<KernelEntry> {
@@ -645,13 +652,7 @@ impl Router {
             .paths
             .reach
             .iter()
-            .map(|(kernel_id, reached)| RouteEntry {
-                kernel_id: kernel_id.clone(),
-                next_hop: reached.reach.next_hop(),
-                via: reached.via.clone(),
-                cost: reached.reach.cost(),
-                hops: reached.reach.hops(),
-            })
+            .map(|(kernel_id, reached)| route_entry(kernel_id, reached))
             .collect();
         routes.sort_by(|a, b| a.kernel_id.cmp(&b.kernel_id));
         routes
@@ -1079,6 +1080,21 @@ impl Router {
                 changes.push((kernel_id, RouterOutput::KernelUp(now.info(kernel_id))));
             }
         }
+        // Routes that are new or lead another way, after the kernels'
+        // own news (a sort that keeps each kernel's order).
+        for (kernel_id, now) in &self.paths.reach {
+            let same = old.reach.get(kernel_id).is_some_and(|before| {
+                before.reach.next_hop() == now.reach.next_hop()
+                    && before.via == now.via
+                    && before.reach.hops() == now.reach.hops()
+            });
+            if !same {
+                changes.push((
+                    kernel_id,
+                    RouterOutput::RouteChanged(route_entry(kernel_id, now)),
+                ));
+            }
+        }
         changes.sort_by(|a, b| a.0.cmp(b.0));
         let changes: Vec<RouterOutput> = changes.into_iter().map(|(_, output)| output).collect();
         self.outputs.extend(changes);
@@ -1366,6 +1382,17 @@ enum Verdict {
 }
 
 /// Whether a kernel went from direct to routed or back.
+/// The route to `kernel_id` as [`Router::routes`] lists it.
+fn route_entry(kernel_id: &KernelId, reached: &Reached) -> RouteEntry {
+    RouteEntry {
+        kernel_id: kernel_id.clone(),
+        next_hop: reached.reach.next_hop(),
+        via: reached.via.clone(),
+        cost: reached.reach.cost(),
+        hops: reached.reach.hops(),
+    }
+}
+
 fn moved(before: &Reached, now: &Reached) -> bool {
     before.info_direct() != now.info_direct()
 }

@@ -450,3 +450,63 @@ fn hop_limit_is_reported() {
     assert_eq!(lost[0].name, "k5");
     assert_eq!(lost[0].reason, UnreachableReason::HopLimit { limit: 3 });
 }
+
+/// The routes `node`'s router announced, in order: (kernel, neighbour, hops).
+fn route_changes(sim: &Sim, node: NodeId) -> Vec<(String, String, u32)> {
+    sim.notes(node)
+        .iter()
+        .filter_map(|(_, o)| match o {
+            RouterOutput::RouteChanged(route) => Some((
+                route.kernel_id.to_string(),
+                route.via.to_string(),
+                route.hops,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_route_that_changes_is_announced_once_per_change() {
+    let mut sim = Sim::new();
+    let a = sim.add_kernel("a");
+    let b = sim.add_kernel("b");
+    let c = sim.add_kernel("c");
+    sim.connect(a, b, MS);
+    sim.connect(b, c, MS);
+    let ac = sim.connect(a, c, MS);
+    sim.run_until_quiet();
+    sim.check_converged().unwrap();
+    // The last route announced for each kernel is the route it has.
+    let first = route_changes(&sim, a);
+    for (kernel, via) in [("b", "b"), ("c", "c")] {
+        let last = first.iter().rev().find(|r| r.0 == kernel);
+        assert_eq!(
+            last,
+            Some(&(kernel.to_owned(), via.to_owned(), 1)),
+            "{first:?}"
+        );
+    }
+    sim.clear_notes();
+    // The direct link goes: c is reached through b, and a says so once.
+    sim.disconnect(ac);
+    sim.run_until_quiet();
+    let changes = route_changes(&sim, a);
+    assert_eq!(changes, [("c".to_owned(), "b".to_owned(), 2)]);
+    // Time passes, probes measure the links: no change, no announcement.
+    sim.clear_notes();
+    sim.advance(Duration::from_secs(30));
+    sim.run_until_quiet();
+    assert!(
+        route_changes(&sim, a).is_empty(),
+        "{:?}",
+        route_changes(&sim, a)
+    );
+    // The link is back: the route is direct again.
+    sim.connect(a, c, MS);
+    sim.run_until_quiet();
+    assert_eq!(
+        route_changes(&sim, a),
+        [("c".to_owned(), "c".to_owned(), 1)]
+    );
+}

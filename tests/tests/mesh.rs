@@ -6,7 +6,7 @@
 //! waits for the notes it expects (registrations, deliveries, answers).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ikc_examples::mesh::{Events, Node};
 use ikc_freezer::Value;
@@ -368,27 +368,32 @@ fn fifty_kernels_in_a_mesh() {
     assert!(events.drain(|e| e.what == "hello").is_empty());
 }
 
-/// Ask `node` for its route to `kernel` until `want` accepts it. Routes
-/// move as records and round-trip measurements arrive, which no event
-/// tells a session, so this reads the router's table again after a pause;
-/// the deadline is the hang guard.
+/// Wait until `node`'s route to `kernel` is what `want` accepts, and
+/// return it. The router's table is read again each time the node's
+/// monitor reports a new route to `kernel` (`route` events), so no pause
+/// is needed; the deadline is the hang guard.
 fn wait_route(
     node: &Node,
+    events: &mut Events,
     kernel: &str,
     want: impl Fn(Option<&(String, u32)>) -> bool,
 ) -> Option<(String, u32)> {
-    let deadline = Instant::now() + WAIT;
+    let is_news = |e: &ikc_examples::mesh::MeshEvent| {
+        e.node == node.name && (e.what == "route" || e.what == "unregister") && e.text(0) == kernel
+    };
     loop {
+        // News already heard is older than the table read next.
+        events.drain(is_news);
         let route = node.route(kernel).unwrap();
         if want(route.as_ref()) {
             return route;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{}: the route to {kernel} is still {route:?}",
-            node.name
-        );
-        std::thread::sleep(Duration::from_millis(20));
+        events.wait(WAIT, is_news).unwrap_or_else(|e| {
+            panic!(
+                "{}: the route to {kernel} is still {route:?}: {e}",
+                node.name
+            )
+        });
     }
 }
 
@@ -413,9 +418,9 @@ fn a_route_follows_a_configured_weight() {
         &nodes[1].kernel_id,
         &nodes[2].kernel_id,
     );
-    wait_route(&nodes[0], w1, through(w2, 2));
+    wait_route(&nodes[0], &mut events, w1, through(w2, 2));
     // w1 took the weight from w0's hello: it goes round too.
-    wait_route(&nodes[1], w0, through(w2, 2));
+    wait_route(&nodes[1], &mut events, w0, through(w2, 2));
     nodes[0].call("poe://w1/node/echo", "around").unwrap();
     let answer = events
         .wait(WAIT, |e| e.what == "answer" && e.text(0) == "around")
@@ -446,7 +451,7 @@ fn a_link_that_gets_slower_loses_its_route() {
         &nodes[1].kernel_id,
         &nodes[2].kernel_id,
     );
-    wait_route(&nodes[0], v1, through(v1, 1));
+    wait_route(&nodes[0], &mut events, v1, through(v1, 1));
     nodes[0].call("poe://v1/node/echo", "direct").unwrap();
     events
         .wait(WAIT, |e| e.what == "answer" && e.text(0) == "direct")
@@ -455,8 +460,8 @@ fn a_link_that_gets_slower_loses_its_route() {
     // probes measure it, and the weight (100 + one per 100 µs of smoothed
     // round trip) passes the 600 of the way round.
     relay.set_delay(Duration::from_millis(300));
-    wait_route(&nodes[0], v1, through(v2, 2));
-    wait_route(&nodes[1], v0, through(v2, 2));
+    wait_route(&nodes[0], &mut events, v1, through(v2, 2));
+    wait_route(&nodes[1], &mut events, v0, through(v2, 2));
     nodes[0].call("poe://v1/node/echo", "rerouted").unwrap();
     events
         .wait(WAIT, |e| e.what == "answer" && e.text(0) == "rerouted")
@@ -484,7 +489,7 @@ fn a_flapping_link_settles_and_loses_nothing() {
     for (i, node) in nodes.iter().enumerate() {
         for j in [(i + 1) % 4, (i + 3) % 4] {
             let id = &nodes[j].kernel_id;
-            wait_route(node, id, through(id, 1));
+            wait_route(node, &mut events, id, through(id, 1));
         }
     }
     events.drain(|e| e.what == "register" || e.what == "unregister");
