@@ -216,9 +216,12 @@ fn sender_details_and_answers(transport: Transport, path: Path) {
         None => client(&server.value.at, &n),
         Some(hop) => {
             let client = client_watching_server(&hop.value.at, &n);
+            // The client's own monitor of `Server` (its first argument),
+            // not `Hop`'s or the server's monitors of `*`, which also name
+            // `Server`: only then does the client know a route to it.
             inbox.wait_for("Server registered at the client", |note| {
                 note.label == "mon_register"
-                    && note.args.iter().any(|a| a.as_str() == Some("Server"))
+                    && note.args.first().and_then(Value::as_str) == Some("Server")
             });
             client
         }
