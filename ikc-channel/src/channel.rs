@@ -56,7 +56,9 @@ pub struct Channel {
     scratch: Vec<u8>,
     peer: Option<Peer>,
     /// TLS, when configured: what goes in and out passes through it.
-    tls: Option<TlsLayer>,
+    /// Boxed: a rustls connection is large, and a clear channel (the
+    /// usual kind) should not carry its room.
+    tls: Option<Box<TlsLayer>>,
     /// Decrypted input (TLS only), kept to reuse its allocation.
     plain: Vec<u8>,
     /// The caller of the last message read, shared with the next ones.
@@ -84,7 +86,12 @@ impl Channel {
     /// freezer is configured.
     pub fn client(config: ClientChannelConfig, now: Instant) -> Result<Self, ChannelError> {
         config.validate()?;
-        let tls = config.tls.as_ref().map(TlsLayer::client).transpose()?;
+        let tls = config
+            .tls
+            .as_ref()
+            .map(TlsLayer::client)
+            .transpose()?
+            .map(Box::new);
         let limits = config.limits;
         let mut negotiation =
             Negotiation::new(Role::Client(ClientPhase::Client010, config), &limits, now);
@@ -110,14 +117,24 @@ impl Channel {
     /// freezer is configured.
     pub fn server(config: ServerChannelConfig, now: Instant) -> Result<Self, ChannelError> {
         config.validate()?;
-        let tls = config.tls.as_ref().map(TlsLayer::server).transpose()?;
+        let tls = config
+            .tls
+            .as_ref()
+            .map(TlsLayer::server)
+            .transpose()?
+            .map(Box::new);
         let phase = ServerPhase::start(&config);
         let limits = config.limits;
         let negotiation = Negotiation::new(Role::Server(phase, config), &limits, now);
         Ok(Self::new(Side::Server, negotiation, limits, tls))
     }
 
-    fn new(side: Side, negotiation: Negotiation, limits: Limits, tls: Option<TlsLayer>) -> Self {
+    fn new(
+        side: Side,
+        negotiation: Negotiation,
+        limits: Limits,
+        tls: Option<Box<TlsLayer>>,
+    ) -> Self {
         Self {
             side,
             limits,
@@ -411,7 +428,7 @@ impl Channel {
                 protocol: agreement.protocol,
                 authenticated: agreement.authenticated,
                 tls: self.tls.is_some(),
-                certificate_subject: self.tls.as_ref().and_then(TlsLayer::peer_subject),
+                certificate_subject: self.tls.as_deref().and_then(TlsLayer::peer_subject),
             },
             None => return Err(self.fail(ProtocolViolation::NoKernelName.into())),
         };
