@@ -52,7 +52,7 @@ pub struct Channel {
     limits: Limits,
     state: State,
     transmit: Vec<u8>,
-    events: VecDeque<ChannelEvent>,
+    pub(crate) events: VecDeque<ChannelEvent>,
     scratch: Vec<u8>,
     peer: Option<Peer>,
     /// TLS, when configured: what goes in and out passes through it.
@@ -388,7 +388,13 @@ impl Channel {
     /// The next event, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ChannelEvent> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if matches!(event, Some(ChannelEvent::Negotiated(_))) && self.events.is_empty() {
+            // The queue's room was taken by negotiation: an idle channel
+            // gives it back (the first message takes it again).
+            self.events = VecDeque::new();
+        }
+        event
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next:

@@ -164,3 +164,23 @@ fn frames_that_are_not_messages_are_reported_and_reading_goes_on() {
         ChannelEvent::Message(sample_messages()[0].clone())
     );
 }
+
+#[test]
+fn an_idle_channel_gives_back_the_room_negotiation_took_and_messages_still_flow() {
+    for (cp, sp) in PROTOCOL_PAIRS {
+        let (c, s) = configs(cp, sp);
+        let mut pair = Pair::new(c, s);
+        pair.drive().unwrap();
+        assert!(matches!(
+            pair.server_events[..],
+            [ChannelEvent::Negotiated(_)]
+        ));
+        // Nothing queued after `Negotiated`: the queue holds no allocation.
+        assert_eq!(pair.server.events.capacity(), 0, "{cp:?}/{sp:?}");
+        assert_eq!(pair.client.events.capacity(), 0, "{cp:?}/{sp:?}");
+        let post = Message::post("poe://s-id/test/here", Value::from(7));
+        pair.client.send(&post).unwrap();
+        pair.drive().unwrap();
+        assert_eq!(messages(&pair.server_events), [post]);
+    }
+}
