@@ -214,15 +214,25 @@ pub(crate) fn send_msg_scoped(
             };
             let spec = &parsed.spec;
             (
-                &spec.kernel,
+                KernelPart::of(&spec.kernel),
                 spec.session.is_specified(),
                 spec.state.as_deref(),
             )
         }
         MessageTarget::Hash(h) => {
-            hash_kernel = Part::from_ikc(&h.kernel);
+            // One kernel (an RSVP's answer, nearly always) is borrowed as
+            // it is; only a list is split.
+            let kernel = match h.kernel.as_str() {
+                "" => KernelPart::Unspecified,
+                "*" => KernelPart::All,
+                one if !one.contains(',') => KernelPart::Names(std::slice::from_ref(&h.kernel)),
+                list => {
+                    hash_kernel = Part::from_ikc(list);
+                    KernelPart::of(&hash_kernel)
+                }
+            };
             let state = (!h.state.is_empty()).then_some(h.state.as_str());
-            (&hash_kernel, !h.session.is_empty(), state)
+            (kernel, !h.session.is_empty(), state)
         }
     };
     if !session_given {
@@ -234,9 +244,9 @@ pub(crate) fn send_msg_scoped(
         return 0;
     };
     let default;
-    let all = ["*".to_owned()];
+    let all;
     let names: &[String] = match kernel {
-        Part::Unspecified => match shared.borrow().remotes.default_kernel() {
+        KernelPart::Unspecified => match shared.borrow().remotes.default_kernel() {
             Some(d) => {
                 default = [d.to_owned()];
                 &default
@@ -248,8 +258,11 @@ pub(crate) fn send_msg_scoped(
                 return 0;
             }
         },
-        Part::All => &all,
-        Part::Names(names) => names,
+        KernelPart::All => {
+            all = ["*".to_owned()];
+            &all
+        }
+        KernelPart::Names(names) => names,
     };
     if let (Some(sender), None) = (sender, &msg.from) {
         let st = shared.borrow();
@@ -279,6 +292,25 @@ pub(crate) fn send_msg_scoped(
         count += deliver_copy(shared, ctx, copy, msg.clone());
     }
     count + deliver_copy(shared, ctx, last, msg)
+}
+
+/// The kernel part of a target, borrowed from the parsed target or from
+/// the hash form's text.
+#[derive(Clone, Copy)]
+enum KernelPart<'a> {
+    Unspecified,
+    All,
+    Names(&'a [String]),
+}
+
+impl<'a> KernelPart<'a> {
+    fn of(part: &'a Part) -> Self {
+        match part {
+            Part::Unspecified => Self::Unspecified,
+            Part::All => Self::All,
+            Part::Names(names) => Self::Names(names),
+        }
+    }
 }
 
 /// What the `event` of one copy names.
