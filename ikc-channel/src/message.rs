@@ -424,7 +424,7 @@ impl Message {
         let mut event = None;
         let mut message = Self::post(MessageTarget::Text(String::new()), Value::Undef);
         for _ in 0..entries {
-            let key = dec.key().ok()?;
+            let key = dec.key_ref().ok()?;
             // A repeated key replaces the earlier value, as in the hash.
             // An ASCII key is always a text key, so its bytes say which it is.
             match key.as_bytes() {
@@ -447,7 +447,7 @@ impl Message {
                         b"wantarray" => message.wantarray = Some(is_true(&value)),
                         b"is_error" => message.is_error = is_true(&value),
                         _ => {
-                            message.extra.insert(key, value);
+                            message.extra.insert(key.to_key(), value);
                         }
                     }
                 }
@@ -498,7 +498,7 @@ fn native_spec(dec: &mut NativeDecoder<'_>) -> Option<HashForm> {
     let entries = dec.hash(1).ok()?;
     let mut spec = HashForm::default();
     for _ in 0..entries {
-        let key = dec.key().ok()?;
+        let key = dec.key_ref().ok()?;
         let part = match key.as_bytes() {
             b"kernel" => &mut spec.kernel,
             b"session" => &mut spec.session,

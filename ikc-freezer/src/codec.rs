@@ -16,7 +16,7 @@ use crate::value::Value;
 
 #[cfg(feature = "dumper")]
 pub use self::dumper::Dumper;
-pub use self::native::{Native, NativeDecoder, NativeEncoder, NativeString};
+pub use self::native::{Native, NativeDecoder, NativeEncoder, NativeKey, NativeString};
 #[cfg(feature = "storable-codec")]
 pub use self::storable::{Storable, StorableDecoder, StorableEncoder, StorableKept, StorableMark};
 

@@ -96,7 +96,8 @@ pub use crate::bridge::{from_value, to_value};
 #[cfg(feature = "dumper")]
 pub use crate::codec::Dumper;
 pub use crate::codec::{
-    DUMPER, Freezer, NATIVE, Native, NativeDecoder, NativeEncoder, NativeString, Registry, STORABLE,
+    DUMPER, Freezer, NATIVE, Native, NativeDecoder, NativeEncoder, NativeKey, NativeString,
+    Registry, STORABLE,
 };
 #[cfg(feature = "storable-codec")]
 pub use crate::codec::{Storable, StorableDecoder, StorableEncoder, StorableKept, StorableMark};

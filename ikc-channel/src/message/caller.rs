@@ -158,7 +158,7 @@ impl CallerInfo {
         let mut parts: [Cow<'_, str>; 4] = Default::default();
         let mut line_number = 0;
         for _ in 0..entries {
-            let key = dec.key().ok()?;
+            let key = dec.key_ref().ok()?;
             let part = match key.as_bytes() {
                 b"kernel" => 0,
                 b"session" => 1,

@@ -211,6 +211,38 @@ pub enum NativeString<'a> {
     Bytes(&'a [u8]),
 }
 
+/// A hash key read by [`NativeDecoder::key_ref`], borrowed from the input:
+/// a reader that knows the keys it expects compares the bytes and builds
+/// a [`Key`] only for the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NativeKey<'a> {
+    bytes: &'a [u8],
+    /// A text key (valid UTF-8, checked when read), or a byte key.
+    text: bool,
+}
+
+impl<'a> NativeKey<'a> {
+    /// The key's bytes (UTF-8 for a text key).
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Is it a text key (Perl's UTF-8 flag), rather than a byte key?
+    pub fn is_text(&self) -> bool {
+        self.text
+    }
+
+    /// The key as [`NativeDecoder::key`] reads it.
+    pub fn to_key(&self) -> Key {
+        if self.text {
+            // Checked to be UTF-8 when read.
+            Key::from_utf8_slice(self.bytes).unwrap_or_else(|| Key::from_byte_slice(self.bytes))
+        } else {
+            Key::from_byte_slice(self.bytes)
+        }
+    }
+}
+
 /// Reads the native encoding piece by piece; see [`Native::decoder`].
 #[derive(Debug)]
 pub struct NativeDecoder<'a> {
@@ -250,6 +282,15 @@ impl<'a> NativeDecoder<'a> {
     /// Malformed input.
     pub fn key(&mut self) -> Result<Key, ThawError> {
         self.reader.key()
+    }
+
+    /// Read a hash key without building a [`Key`] (see [`NativeKey`]).
+    ///
+    /// # Errors
+    ///
+    /// Malformed input.
+    pub fn key_ref(&mut self) -> Result<NativeKey<'a>, ThawError> {
+        self.reader.key_ref()
     }
 
     /// Read a whole value at nesting level `depth`.

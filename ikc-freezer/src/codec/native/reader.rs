@@ -8,7 +8,7 @@ use crate::error::ThawError;
 use crate::limits::{Budget, Limits};
 use crate::value::{Hash, Key, Value};
 
-use super::{NativeString, tag};
+use super::{NativeKey, NativeString, tag};
 
 /// Room reserved up front for an array or hash: larger ones grow as their
 /// elements actually arrive.
@@ -143,7 +143,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     fn malformed(offset: usize, reason: &str) -> ThawError {
         ThawError::Malformed {
             offset,
@@ -206,10 +206,11 @@ impl Reader<'_> {
         }
     }
 
-    fn raw(&mut self) -> Result<&[u8], ThawError> {
+    fn raw(&mut self) -> Result<&'a [u8], ThawError> {
         let len = self.count(1)?;
         self.budget.check_string(len)?;
-        let bytes = &self.input[self.pos..self.pos + len];
+        let input = self.input;
+        let bytes = &input[self.pos..self.pos + len];
         self.pos += len;
         Ok(bytes)
     }
@@ -221,16 +222,23 @@ impl Reader<'_> {
     }
 
     pub(super) fn key(&mut self) -> Result<Key, ThawError> {
+        self.key_ref().map(|key| key.to_key())
+    }
+
+    /// A hash key, borrowed from the input: a text key is checked to be
+    /// UTF-8 here, so [`NativeKey::to_key`] cannot fail.
+    pub(super) fn key_ref(&mut self) -> Result<NativeKey<'a>, ThawError> {
         let start = self.pos;
-        match self.varint()? {
-            n if n == u64::from(tag::KEY_STR) => {
-                let raw = self.raw()?;
-                Key::from_utf8_slice(raw)
-                    .ok_or_else(|| Self::malformed(start, "hash key is not valid UTF-8"))
-            }
-            n if n == u64::from(tag::KEY_BYTES) => self.raw().map(Key::from_byte_slice),
-            _ => Err(Self::malformed(start, "unknown hash key kind")),
+        let text = match self.varint()? {
+            n if n == u64::from(tag::KEY_STR) => true,
+            n if n == u64::from(tag::KEY_BYTES) => false,
+            _ => return Err(Self::malformed(start, "unknown hash key kind")),
+        };
+        let bytes = self.raw()?;
+        if text && !bytes.is_ascii() && std::str::from_utf8(bytes).is_err() {
+            return Err(Self::malformed(start, "hash key is not valid UTF-8"));
         }
+        Ok(NativeKey { bytes, text })
     }
 
     /// Read one value at nesting level `base` (0: the top).

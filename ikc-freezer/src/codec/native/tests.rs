@@ -181,3 +181,37 @@ fn a_value_seen_before_is_stepped_over_and_counted() {
     assert!(!dec.skip_same(&encoding, counted));
     assert!(dec.value(1).is_err());
 }
+
+#[test]
+fn a_borrowed_key_is_the_key_the_decoder_builds() {
+    let mut hash = Hash::new();
+    hash.insert("event", 1);
+    hash.insert(Key::from_bytes(vec![b'k', 0xff]), 2);
+    hash.insert("caf\u{e9} with a key longer than the inline room", 3);
+    let mut bytes = Vec::new();
+    Native::new()
+        .freeze(&Value::Hash(hash.clone()), &mut bytes)
+        .unwrap();
+    let native = Native::new();
+    let (mut by_ref, mut by_key) = (
+        native.decoder(&bytes).unwrap(),
+        native.decoder(&bytes).unwrap(),
+    );
+    assert_eq!(by_ref.hash(0).unwrap(), 3);
+    assert_eq!(by_key.hash(0).unwrap(), 3);
+    for (want, _) in &hash {
+        let key = by_ref.key_ref().unwrap();
+        assert_eq!(key.as_bytes(), want.as_bytes());
+        assert_eq!(key.to_key(), *want);
+        assert_eq!(by_key.key().unwrap(), *want);
+        assert_eq!(by_ref.value(1).unwrap(), by_key.value(1).unwrap());
+    }
+    assert!(by_ref.key_ref().is_err(), "no key is left");
+
+    // A text key that is not UTF-8 is refused, as `key` refuses it.
+    let bad = [tag::HASH, 1, tag::KEY_STR, 1, 0xff, tag::INT, 0];
+    let mut dec = native.decoder(&bad).unwrap();
+    dec.hash(0).unwrap();
+    let error = dec.key_ref().unwrap_err().to_string();
+    assert!(error.contains("not valid UTF-8"), "{error}");
+}
