@@ -483,7 +483,7 @@ fn decode(freezer: &dyn Freezer, payload: &[u8], callers: &mut CallerCache) -> C
         None
     };
     if let Some(message) = read {
-        return ChannelEvent::Message(message);
+        return ChannelEvent::Message(Box::new(message));
     }
     let value = match freezer.thaw(payload) {
         Ok(value) => value,
@@ -496,7 +496,7 @@ fn decode(freezer: &dyn Freezer, payload: &[u8], callers: &mut CallerCache) -> C
         }
     };
     match Message::from_value(value, callers) {
-        Ok(message) => ChannelEvent::Message(message),
+        Ok(message) => ChannelEvent::Message(Box::new(message)),
         Err(failed) => {
             let (source, value) = *failed;
             ChannelEvent::BadFrame(FrameError::NotAMessage { value, source })

@@ -18,8 +18,9 @@ pub enum ChannelEvent {
     /// Negotiation is over; messages flow from now on. Register the peer's
     /// names (IKC's `IKC/register`) on this event.
     Negotiated(Peer),
-    /// A message arrived.
-    Message(Message),
+    /// A message arrived. Boxed: a message is large, and it is moved from
+    /// the channel to the responder's routing and on to its request.
+    Message(Box<Message>),
     /// A whole frame arrived that is not a message (it does not thaw, or it
     /// is not a request hash). The connection goes on; IKC reports such a
     /// frame and keeps reading.

@@ -46,7 +46,8 @@
 //! #             }
 //! #             channel.handle_input(&buf[..n])?;
 //! #             while let Some(event) = channel.poll_event() {
-//! #                 if let ChannelEvent::Message(Message { rsvp: Some(rsvp), params, .. }) = event {
+//! #                 let ChannelEvent::Message(message) = event else { continue };
+//! #                 if let Message { rsvp: Some(rsvp), params, .. } = *message {
 //! #                     let params = params.as_array().map_or(params.clone(), |p| p[0].clone());
 //! #                     channel.send(&Message::post(rsvp, params.as_i64().unwrap_or(0) + 1))?;
 //! #                 }

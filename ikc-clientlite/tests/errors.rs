@@ -392,9 +392,8 @@ fn a_pong_that_is_not_pong_fails_the_ping() -> Result<()> {
                 }
                 channel.handle_input(&buf[..n])?;
                 while let Some(event) = channel.poll_event() {
-                    if let ChannelEvent::Message(Message {
-                        rsvp: Some(rsvp), ..
-                    }) = event
+                    if let ChannelEvent::Message(message) = event
+                        && let Some(rsvp) = message.rsvp
                     {
                         channel.send(&Message::post(rsvp, "PANG"))?;
                     }

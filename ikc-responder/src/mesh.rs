@@ -552,7 +552,7 @@ pub(crate) fn incoming(
     ctx: &mut Ctx<'_>,
     session: SessionId,
     link: &LinkRef,
-    msg: Message,
+    msg: Box<Message>,
 ) {
     let (role, remote, closing) = {
         let l = link.borrow();
@@ -617,7 +617,7 @@ fn route_incoming(
     ctx: &mut Ctx<'_>,
     arrived_on: Option<SessionId>,
     from_mesh: bool,
-    mut msg: Message,
+    mut msg: Box<Message>,
     remote: &str,
 ) {
     let (hops, origin) = if from_mesh {
@@ -650,12 +650,12 @@ fn route_incoming(
         },
     };
     let Part::Names(names) = &*kernel else {
-        return request(shared, ctx, msg, errors_to);
+        return request(shared, ctx, *msg, errors_to);
     };
     let link = arrived_on.map(link_id);
     if let [name] = names.as_slice() {
         if ctx.is_local_name(name) {
-            return request(shared, ctx, msg, errors_to);
+            return request(shared, ctx, *msg, errors_to);
         }
         let st = shared.borrow();
         let route = st.mesh.router.route(name);
@@ -663,7 +663,7 @@ fn route_incoming(
         match route {
             Ok(Route::Local) => {
                 drop(st);
-                request(shared, ctx, msg, errors_to);
+                request(shared, ctx, *msg, errors_to);
             }
             Ok(Route::Link {
                 link: next,
@@ -679,7 +679,7 @@ fn route_incoming(
                         shared,
                         ctx,
                         session_of(next),
-                        msg,
+                        *msg,
                         &[kernel_id],
                         hops + 1,
                         errors_to,
@@ -692,7 +692,7 @@ fn route_incoming(
                     // IKC ignores the kernel of a request that came
                     // straight from its sender: a name we do not know
                     // (an address the sender reached us by...) is ours.
-                    request(shared, ctx, msg, errors_to);
+                    request(shared, ctx, *msg, errors_to);
                 } else {
                     let why = why_unreachable(&u);
                     unreachable(shared, ctx, &msg, &[(name.clone(), why)], errors_to);
@@ -723,9 +723,9 @@ fn route_incoming(
             .map(|d| d.kernel_id.as_str().to_owned())
             .collect();
         let copy = if i + 1 == last && !plan.local {
-            std::mem::replace(&mut msg, Message::post("", Value::Undef))
+            std::mem::replace(&mut *msg, Message::post("", Value::Undef))
         } else {
-            msg.clone()
+            Message::clone(&msg)
         };
         forward(
             shared,
@@ -746,7 +746,7 @@ fn route_incoming(
         unreachable(shared, ctx, &msg, &list, errors_to);
     }
     if plan.local {
-        request(shared, ctx, msg, errors_to);
+        request(shared, ctx, *msg, errors_to);
     }
 }
 

@@ -186,7 +186,7 @@ impl RawPeer {
     pub fn recv(&mut self) -> anyhow::Result<Message> {
         loop {
             match self.channel.poll_event() {
-                Some(ChannelEvent::Message(msg)) => return Ok(msg),
+                Some(ChannelEvent::Message(msg)) => return Ok(*msg),
                 Some(other) => anyhow::bail!("expected a message, got {other:?}"),
                 None => self.read_more()?,
             }

@@ -35,7 +35,7 @@ fn messages_of(replay: &Replay) -> Vec<Message> {
         .events
         .iter()
         .filter_map(|event| match event {
-            ChannelEvent::Message(message) => Some(message.clone()),
+            ChannelEvent::Message(message) => Some(Message::clone(message)),
             ChannelEvent::Negotiated(_) => None,
             other => panic!("unexpected {other:?}"),
         })

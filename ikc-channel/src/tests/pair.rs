@@ -13,7 +13,7 @@ fn messages(events: &[ChannelEvent]) -> Vec<Message> {
     events
         .iter()
         .filter_map(|e| match e {
-            ChannelEvent::Message(m) => Some(m.clone()),
+            ChannelEvent::Message(m) => Some(Message::clone(m)),
             _ => None,
         })
         .collect()
@@ -161,7 +161,7 @@ fn frames_that_are_not_messages_are_reported_and_reading_goes_on() {
     );
     assert_eq!(
         events[2],
-        ChannelEvent::Message(sample_messages()[0].clone())
+        ChannelEvent::Message(Box::new(sample_messages()[0].clone()))
     );
 }
 

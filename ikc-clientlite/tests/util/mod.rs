@@ -297,7 +297,7 @@ pub fn serve<S: Read + Write>(
                     client_id.clone_from(&peer.kernel_id);
                     shared.tell(Heard::Negotiated(peer));
                 }
-                ChannelEvent::Message(message) => match respond(shared, &client_id, message) {
+                ChannelEvent::Message(message) => match respond(shared, &client_id, *message) {
                     Respond::Send(replies) => {
                         if shared.behaviour() == Behaviour::BadFrameFirst && !replies.is_empty() {
                             while channel.poll_transmit(&mut out).is_some() {

@@ -212,7 +212,7 @@ impl RawPeer {
         let deadline = Instant::now() + timeout;
         loop {
             match self.channel.poll_event() {
-                Some(ChannelEvent::Message(m)) => return Ok(m),
+                Some(ChannelEvent::Message(m)) => return Ok(*m),
                 Some(other) => bail!("unexpected event: {other:?}"),
                 None => self.read_some(deadline)?,
             }
