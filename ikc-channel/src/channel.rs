@@ -53,6 +53,8 @@ pub struct Channel {
     state: State,
     transmit: Vec<u8>,
     pub(crate) events: VecDeque<ChannelEvent>,
+    /// Frames read but not yet thawed, polled after `events`.
+    pub(crate) unread: UnreadFrames,
     scratch: Vec<u8>,
     peer: Option<Peer>,
     /// TLS, when configured: what goes in and out passes through it.
@@ -141,6 +143,7 @@ impl Channel {
             state: State::Negotiating(Box::new(negotiation)),
             transmit: Vec::new(),
             events: VecDeque::new(),
+            unread: UnreadFrames::default(),
             scratch: Vec::new(),
             peer: None,
             tls,
@@ -274,13 +277,19 @@ impl Channel {
                     }
                 }
                 State::Open { frames, freezer } => {
+                    // Framed now (a bad header fails the channel here), thawed
+                    // when polled: one message is built, handled and dropped
+                    // before the next is built, so the allocator reuses the
+                    // same memory for each instead of holding a whole read's
+                    // worth of messages at once.
+                    if self.unread.freezer.is_none() {
+                        self.unread.freezer = Some(Arc::clone(freezer));
+                    }
                     while let Some(frame) = frames.decode(&mut input) {
-                        let payload = match frame {
-                            Ok(payload) => payload,
+                        match frame {
+                            Ok(payload) => self.unread.push(&payload),
                             Err(error) => return Err(self.fail(error)),
-                        };
-                        let event = decode(freezer.as_ref(), &payload, &mut self.callers);
-                        self.events.push_back(event);
+                        }
                     }
                     return Ok(());
                 }
@@ -388,13 +397,17 @@ impl Channel {
     /// The next event, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ChannelEvent> {
-        let event = self.events.pop_front();
-        if matches!(event, Some(ChannelEvent::Negotiated(_))) && self.events.is_empty() {
-            // The queue's room was taken by negotiation: an idle channel
-            // gives it back (the first message takes it again).
-            self.events = VecDeque::new();
+        // Events made while reading (negotiation's) come before the frames
+        // that followed them.
+        if let Some(event) = self.events.pop_front() {
+            if matches!(event, ChannelEvent::Negotiated(_)) && self.events.is_empty() {
+                // The queue's room was taken by negotiation: an idle channel
+                // gives it back.
+                self.events = VecDeque::new();
+            }
+            return Some(event);
         }
-        event
+        self.unread.thaw_next(&mut self.callers)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next:
@@ -473,6 +486,48 @@ impl Channel {
     }
 }
 
+/// Frames whose payloads are read but not yet thawed.
+#[derive(Default)]
+pub(crate) struct UnreadFrames {
+    /// The payloads, one after another.
+    pub(crate) bytes: Vec<u8>,
+    /// Where each payload ends in `bytes`, in order.
+    pub(crate) ends: VecDeque<usize>,
+    /// Where the next payload starts.
+    start: usize,
+    /// The freezer the payloads are thawed with (the one agreed on).
+    freezer: Option<Arc<dyn Freezer>>,
+}
+
+/// The most room [`UnreadFrames`] keeps once its frames are all thawed: a
+/// burst's worth is given back, so an idle channel holds little.
+pub(crate) const UNREAD_ROOM_KEPT: usize = 4096;
+
+impl UnreadFrames {
+    fn push(&mut self, payload: &[u8]) {
+        self.bytes.extend_from_slice(payload);
+        self.ends.push_back(self.bytes.len());
+    }
+
+    /// Thaw the next frame into its event.
+    fn thaw_next(&mut self, callers: &mut CallerCache) -> Option<ChannelEvent> {
+        let end = self.ends.pop_front()?;
+        let freezer = self.freezer.as_ref()?;
+        let event = decode(freezer.as_ref(), &self.bytes[self.start..end], callers);
+        self.start = end;
+        if self.ends.is_empty() {
+            self.start = 0;
+            if self.bytes.capacity() > UNREAD_ROOM_KEPT {
+                self.bytes = Vec::new();
+                self.ends = VecDeque::new();
+            } else {
+                self.bytes.clear();
+            }
+        }
+        Some(event)
+    }
+}
+
 /// Thaw and convert one frame's payload.
 fn decode(freezer: &dyn Freezer, payload: &[u8], callers: &mut CallerCache) -> ChannelEvent {
     let read = if let Some(native) = freezer.as_native() {
@@ -532,6 +587,7 @@ impl fmt::Debug for Channel {
             .field("peer", &self.peer)
             .field("transmit", &self.transmit.len())
             .field("events", &self.events.len())
+            .field("unread_frames", &self.unread.ends.len())
             .finish_non_exhaustive()
     }
 }

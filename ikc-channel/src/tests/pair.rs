@@ -184,3 +184,55 @@ fn an_idle_channel_gives_back_the_room_negotiation_took_and_messages_still_flow(
         assert_eq!(messages(&pair.server_events), [post]);
     }
 }
+
+#[test]
+fn frames_are_thawed_one_at_a_time_as_they_are_polled_and_a_burst_room_is_given_back() {
+    let (c, s) = configs(PROTOCOL_PAIRS[0].0, PROTOCOL_PAIRS[0].1);
+    let mut pair = Pair::new(c, s);
+    pair.drive().unwrap();
+    let posts: Vec<Message> = (0..3)
+        .map(|i| Message::post("poe://s-id/test/here", Value::from(i)))
+        .chain([Message::post(
+            "poe://s-id/test/here",
+            Value::from("x".repeat(3 * super::super::channel::UNREAD_ROOM_KEPT)),
+        )])
+        .collect();
+    for post in &posts {
+        pair.client.send(post).unwrap();
+    }
+    let mut bytes = Vec::new();
+    pair.client.poll_transmit(&mut bytes).unwrap();
+    pair.server.handle_input(&bytes).unwrap();
+    // Framed, not thawed: nothing is built until it is polled.
+    assert!(pair.server.events.is_empty());
+    assert_eq!(pair.server.unread.ends.len(), posts.len());
+    for (i, want) in posts.iter().enumerate() {
+        match pair.server.poll_event() {
+            Some(ChannelEvent::Message(got)) => assert_eq!(*got, *want),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(pair.server.unread.ends.len(), posts.len() - i - 1);
+    }
+    assert!(pair.server.poll_event().is_none());
+    // The burst's room, more than is kept, went back.
+    assert_eq!(pair.server.unread.bytes.capacity(), 0);
+}
+
+#[test]
+fn frames_before_a_fatal_header_in_the_same_read_are_still_polled() {
+    let (c, s) = configs(PROTOCOL_PAIRS[0].0, PROTOCOL_PAIRS[0].1);
+    let mut pair = Pair::new(c, s);
+    pair.drive().unwrap();
+    let post = Message::post("poe://s-id/test/here", Value::from(1));
+    pair.client.send(&post).unwrap();
+    let mut bytes = Vec::new();
+    pair.client.poll_transmit(&mut bytes).unwrap();
+    // A frame header that is not a length.
+    bytes.extend_from_slice(b"x\0");
+    assert!(pair.server.handle_input(&bytes).is_err());
+    match pair.server.poll_event() {
+        Some(ChannelEvent::Message(got)) => assert_eq!(*got, post),
+        other => panic!("{other:?}"),
+    }
+    assert!(pair.server.poll_event().is_none());
+}
