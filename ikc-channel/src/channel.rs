@@ -285,6 +285,9 @@ impl Channel {
                     if self.unread.freezer.is_none() {
                         self.unread.freezer = Some(Arc::clone(freezer));
                     }
+                    // The payloads take no more room than the input: made
+                    // once, not grown (and copied) as they are added.
+                    self.unread.bytes.reserve(input.len());
                     while let Some(frame) = frames.decode(&mut input) {
                         match frame {
                             Ok(payload) => self.unread.push(&payload),
