@@ -1,9 +1,9 @@
 //! Which local states remote kernels may invoke: published states, and the
 //! one-shot permissions that let a call's answer reach its RSVP state.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use foldhash::HashMap;
+use foldhash::{HashMap, HashSet};
 
 /// The states the `IKC` session publishes by itself.
 pub(crate) const AUTO_PUBLISHED: [&str; 3] = ["remote_error", "do_you_have", "ping"];
@@ -34,7 +34,8 @@ impl Refusal {
 /// Published states by session alias, plus one-shot RSVP permissions.
 #[derive(Debug)]
 pub(crate) struct Published {
-    local: HashMap<String, BTreeSet<String>>,
+    /// A hash set per alias: every request looks a state up here.
+    local: HashMap<String, HashSet<String>>,
     rsvp: HashMap<String, HashMap<String, u32>>,
 }
 
@@ -95,17 +96,14 @@ impl Published {
 
     /// The states published by one alias (sorted).
     pub(crate) fn states_of(&self, alias: &str) -> Vec<String> {
-        self.local
-            .get(alias)
-            .map(|set| set.iter().cloned().collect())
-            .unwrap_or_default()
+        self.local.get(alias).map(sorted).unwrap_or_default()
     }
 
     /// Every alias with its published states (sorted).
     pub(crate) fn all(&self) -> BTreeMap<String, Vec<String>> {
         self.local
             .iter()
-            .map(|(k, v)| (k.clone(), v.iter().cloned().collect()))
+            .map(|(k, v)| (k.clone(), sorted(v)))
             .collect()
     }
 
@@ -148,7 +146,7 @@ impl Published {
     /// May a remote kernel invoke `session/state`? A one-shot RSVP
     /// permission is used up first; otherwise the state must be published.
     pub(crate) fn check(&mut self, session: &str, state: &str) -> Result<(), Refusal> {
-        if self.rsvp.get(session).and_then(|s| s.get(state)).is_some() {
+        if !self.rsvp.is_empty() && self.rsvp.get(session).and_then(|s| s.get(state)).is_some() {
             self.revoke_once(session, state);
             return Ok(());
         }
@@ -161,6 +159,13 @@ impl Published {
             Some(_) => Ok(()),
         }
     }
+}
+
+/// A set's states, sorted.
+fn sorted(set: &HashSet<String>) -> Vec<String> {
+    let mut states: Vec<String> = set.iter().cloned().collect();
+    states.sort_unstable();
+    states
 }
 
 #[cfg(test)]
