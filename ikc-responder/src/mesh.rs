@@ -638,16 +638,13 @@ fn route_incoming(
     let errors_to = origin.as_deref().unwrap_or(remote);
     unrelay(&mut msg);
     let parsed;
-    let kernel = match &msg.event {
-        MessageTarget::Hash(h) => Cow::Owned(Part::from_ikc(&h.kernel)),
-        MessageTarget::Text(_) => match parsed_target(shared, &msg.event) {
-            Ok(t) => {
-                parsed = t;
-                Cow::Borrowed(&parsed.spec.kernel)
-            }
-            // A bad specifier is the local request's to report.
-            Err(_) => Cow::Owned(Part::Unspecified),
-        },
+    let kernel = match parsed_target(shared, &msg.event) {
+        Ok(t) => {
+            parsed = t;
+            Cow::Borrowed(&parsed.spec.kernel)
+        }
+        // A bad specifier is the local request's to report.
+        Err(_) => Cow::Owned(Part::Unspecified),
     };
     let Part::Names(names) = &*kernel else {
         return request(shared, ctx, *msg, errors_to);

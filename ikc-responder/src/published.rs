@@ -119,6 +119,11 @@ impl Published {
 
     /// Let a remote kernel post to `session/state` once more (a call's RSVP).
     pub(crate) fn allow_once(&mut self, session: &str, state: &str) {
+        // The names are copied only for a state not yet waiting.
+        if let Some(n) = self.rsvp.get_mut(session).and_then(|s| s.get_mut(state)) {
+            *n += 1;
+            return;
+        }
         *self
             .rsvp
             .entry(session.to_owned())

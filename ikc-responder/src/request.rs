@@ -40,17 +40,16 @@ impl ParsedTarget {
     }
 }
 
-/// The parsed form of a request's target. Texts are parsed once and kept
-/// (a few dozen, most recent last): requests mostly go to a few targets.
+/// The parsed form of a request's target. Texts are parsed once and kept,
+/// and hash forms converted once (a few dozen of each, most recent last):
+/// requests mostly go to a few targets, and answers to a few RSVPs.
 pub(crate) fn parsed_target(
     shared: &Shared,
     event: &MessageTarget,
 ) -> Result<Rc<ParsedTarget>, ParseError> {
     let text = match event {
         MessageTarget::Text(text) => text,
-        MessageTarget::Hash(hash) => {
-            return Ok(Rc::new(ParsedTarget::new(Specifier::from_hash_form(hash))));
-        }
+        MessageTarget::Hash(hash) => return Ok(parsed_hash_target(shared, hash)),
     };
     let mut st = shared.borrow_mut();
     if let Some((_, parsed)) = st.targets.iter().rev().find(|(t, _)| t == text) {
@@ -62,6 +61,20 @@ pub(crate) fn parsed_target(
     }
     st.targets.push((text.clone(), Rc::clone(&parsed)));
     Ok(parsed)
+}
+
+/// [`parsed_target`] for a hash form.
+fn parsed_hash_target(shared: &Shared, hash: &HashForm) -> Rc<ParsedTarget> {
+    let mut st = shared.borrow_mut();
+    if let Some((_, parsed)) = st.hash_targets.iter().rev().find(|(h, _)| h == hash) {
+        return Rc::clone(parsed);
+    }
+    let parsed = Rc::new(ParsedTarget::new(Specifier::from_hash_form(hash)));
+    if st.hash_targets.len() >= TARGET_CACHE {
+        st.hash_targets.remove(0);
+    }
+    st.hash_targets.push((hash.clone(), Rc::clone(&parsed)));
+    parsed
 }
 
 /// What a checked request will run.

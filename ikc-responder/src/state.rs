@@ -144,6 +144,9 @@ pub(crate) struct State {
     pub(crate) shutting_down: bool,
     /// Request targets already parsed, by text (most recent last).
     pub(crate) targets: Vec<(String, Rc<ParsedTarget>)>,
+    /// Hash-form targets (RSVP answers, mostly) already converted, most
+    /// recent last.
+    pub(crate) hash_targets: Vec<(HashForm, Rc<ParsedTarget>)>,
     /// The `IKC` session holds itself until its channels have closed.
     pub(crate) held_until_closed: bool,
     /// The router and its timer.
@@ -194,6 +197,7 @@ impl State {
             local_channel: None,
             shutting_down: false,
             targets: Vec::new(),
+            hash_targets: Vec::new(),
             held_until_closed: false,
             mesh: Mesh::new(kernel_id, now),
             counters: Counters::default(),
