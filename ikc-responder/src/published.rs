@@ -37,7 +37,14 @@ pub(crate) struct Published {
     /// A hash set per alias: every request looks a state up here.
     local: HashMap<String, HashSet<String>>,
     rsvp: HashMap<String, HashMap<String, u32>>,
+    /// How many RSVP states are kept at a count of 0: a caller that waits
+    /// on the same state again and again does not copy its names each
+    /// time. Swept past [`SPENT_KEPT`].
+    spent: usize,
 }
+
+/// The most used-up RSVP permissions kept before they are swept.
+const SPENT_KEPT: usize = 64;
 
 impl Default for Published {
     fn default() -> Self {
@@ -55,6 +62,7 @@ impl Default for Published {
         Self {
             local,
             rsvp: HashMap::default(),
+            spent: 0,
         }
     }
 }
@@ -121,6 +129,9 @@ impl Published {
     pub(crate) fn allow_once(&mut self, session: &str, state: &str) {
         // The names are copied only for a state not yet waiting.
         if let Some(n) = self.rsvp.get_mut(session).and_then(|s| s.get_mut(state)) {
+            if *n == 0 {
+                self.spent -= 1;
+            }
             *n += 1;
             return;
         }
@@ -135,23 +146,39 @@ impl Published {
     /// Take back one permission given by [`allow_once`](Self::allow_once)
     /// (the message could not be sent after all).
     pub(crate) fn revoke_once(&mut self, session: &str, state: &str) {
-        if let Some(states) = self.rsvp.get_mut(session) {
-            if let Some(n) = states.get_mut(state) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    states.remove(state);
+        let Some(n) = self
+            .rsvp
+            .get_mut(session)
+            .and_then(|s| s.get_mut(state))
+            .filter(|n| **n > 0)
+        else {
+            return;
+        };
+        *n -= 1;
+        if *n == 0 {
+            self.spent += 1;
+            if self.spent > SPENT_KEPT {
+                for states in self.rsvp.values_mut() {
+                    states.retain(|_, n| *n > 0);
                 }
-            }
-            if states.is_empty() {
-                self.rsvp.remove(session);
+                self.rsvp.retain(|_, states| !states.is_empty());
+                self.spent = 0;
             }
         }
+    }
+
+    /// Is a one-shot permission waiting for `session/state`?
+    fn rsvp_waiting(&self, session: &str, state: &str) -> bool {
+        self.rsvp
+            .get(session)
+            .and_then(|s| s.get(state))
+            .is_some_and(|n| *n > 0)
     }
 
     /// May a remote kernel invoke `session/state`? A one-shot RSVP
     /// permission is used up first; otherwise the state must be published.
     pub(crate) fn check(&mut self, session: &str, state: &str) -> Result<(), Refusal> {
-        if !self.rsvp.is_empty() && self.rsvp.get(session).and_then(|s| s.get(state)).is_some() {
+        if !self.rsvp.is_empty() && self.rsvp_waiting(session, state) {
             self.revoke_once(session, state);
             return Ok(());
         }
@@ -227,5 +254,31 @@ mod tests {
         p.allow_once("me", "reply");
         p.revoke_once("me", "reply");
         assert!(p.check("me", "reply").is_err());
+        // Revoking what is not waiting takes nothing from a later call.
+        p.revoke_once("me", "reply");
+        p.allow_once("me", "reply");
+        assert_eq!(p.check("me", "reply"), Ok(()));
+        assert!(p.check("me", "reply").is_err());
+    }
+
+    #[test]
+    fn used_up_rsvp_permissions_are_kept_a_while_then_swept() {
+        let mut p = Published::default();
+        for i in 0..=SPENT_KEPT {
+            let session = i.to_string();
+            p.allow_once(&session, "reply");
+            assert_eq!(p.check(&session, "reply"), Ok(()));
+            assert!(p.check(&session, "reply").is_err());
+        }
+        // One past the bound: every used-up entry went.
+        assert_eq!(p.spent, 0);
+        assert!(p.rsvp.is_empty());
+        // A state that waits again and again stays, at 0 between calls.
+        for _ in 0..3 {
+            p.allow_once("me", "reply");
+            assert_eq!(p.check("me", "reply"), Ok(()));
+        }
+        assert_eq!(p.spent, 1);
+        assert_eq!(p.rsvp["me"]["reply"], 0);
     }
 }

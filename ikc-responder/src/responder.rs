@@ -357,14 +357,7 @@ pub(crate) fn call(
     };
     let rsvp = match rsvp {
         Value::Hash(_) | Value::Array(_) => destination(rsvp).ok().map(|s| s.to_hash_form()),
-        other => other.as_str().and_then(|text| {
-            let text = if text.starts_with("poe:") {
-                text.to_owned()
-            } else {
-                format!("poe:{text}")
-            };
-            Specifier::parse(&text).ok().map(|s| s.to_hash_form())
-        }),
+        other => other.as_str().and_then(|text| rsvp_text(shared, text)),
     };
     let Some(mut rsvp) = rsvp else {
         log::warn!("missing or bad 'rsvp' parameter in IKC/call");
@@ -387,6 +380,28 @@ pub(crate) fn call(
     msg.wantarray = None;
     msg.caller = caller;
     send_msg(shared, ctx, msg, sender)
+}
+
+/// An RSVP given as text (`poe:state`, `session/state`...) as a hash form;
+/// the texts a kernel uses are parsed once and kept (a few dozen).
+fn rsvp_text(shared: &Shared, text: &str) -> Option<HashForm> {
+    const KEPT: usize = 32;
+    let mut st = shared.borrow_mut();
+    if let Some((_, form)) = st.rsvp_texts.iter().rev().find(|(t, _)| t == text) {
+        return Some(form.clone());
+    }
+    let form = if text.starts_with("poe:") {
+        Specifier::parse(text)
+    } else {
+        Specifier::parse(&format!("poe:{text}"))
+    }
+    .ok()?
+    .to_hash_form();
+    if st.rsvp_texts.len() >= KEPT {
+        st.rsvp_texts.remove(0);
+    }
+    st.rsvp_texts.push((text.to_owned(), form.clone()));
+    Some(form)
 }
 
 /// The aliases to publish under: the given name, or SENDER's aliases.

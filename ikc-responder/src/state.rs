@@ -147,6 +147,8 @@ pub(crate) struct State {
     /// Hash-form targets (RSVP answers, mostly) already converted, most
     /// recent last.
     pub(crate) hash_targets: Vec<(HashForm, Rc<ParsedTarget>)>,
+    /// RSVPs given as text to `IKC/call`, parsed (most recent last).
+    pub(crate) rsvp_texts: Vec<(String, HashForm)>,
     /// The `IKC` session holds itself until its channels have closed.
     pub(crate) held_until_closed: bool,
     /// The router and its timer.
@@ -198,6 +200,7 @@ impl State {
             shutting_down: false,
             targets: Vec::new(),
             hash_targets: Vec::new(),
+            rsvp_texts: Vec::new(),
             held_until_closed: false,
             mesh: Mesh::new(kernel_id, now),
             counters: Counters::default(),
