@@ -11,7 +11,7 @@ use ikc_core::{Ctx, Event, RemoteSender, Sender, SessionId};
 use ikc_specifier::HashForm;
 
 use crate::request::PROXY_STATE;
-use crate::state::Shared;
+use crate::state::{SenderKey, Shared};
 use crate::thunk;
 
 /// The `caller` of a message a local session sends: this kernel's ID, the
@@ -114,19 +114,20 @@ pub(crate) fn sender_of(
     msg: &mut Message,
     came_from: &str,
 ) -> Arc<RemoteSender> {
-    // Only a caller that names its kernel decides the SENDER on its own
-    // (without `from`, or the kernel the request came from).
+    // A caller that names its kernel, and `from`, decide the SENDER; with
+    // neither it is the kernel the request came from (not kept).
     let caller = msg
         .caller
         .as_ref()
-        .filter(|c| msg.from.is_none() && !c.kernel.is_empty())
+        .filter(|c| !c.kernel.is_empty())
         .map(Arc::clone);
-    if let Some(caller) = &caller {
+    let keep = caller.is_some() || msg.from.is_some();
+    if keep {
         let kept = shared
             .borrow()
             .last_sender
             .as_ref()
-            .filter(|(last, _)| Arc::ptr_eq(last, caller))
+            .filter(|(key, _)| key.is(caller.as_ref(), msg.from.as_ref()))
             .map(|(_, sender)| Arc::clone(sender));
         if let Some(sender) = kept.filter(|s| s.via().is_some_and(|t| ctx.session_exists(t))) {
             msg.caller = None;
@@ -134,9 +135,11 @@ pub(crate) fn sender_of(
         }
     }
     let thunk = thunk::thunk_for(shared, ctx, answer_to(msg).as_deref());
+    let from = msg.from.clone();
     let sender = remote_sender(msg, came_from, thunk);
-    if let Some(caller) = caller {
-        shared.borrow_mut().last_sender = Some((caller, Arc::clone(&sender)));
+    if keep {
+        let key = SenderKey { caller, from };
+        shared.borrow_mut().last_sender = Some((key, Arc::clone(&sender)));
     }
     sender
 }

@@ -133,11 +133,11 @@ pub(crate) struct State {
     pub(crate) thunks: HashMap<ThunkKey, SessionId>,
     /// Thunks in creation order, for evicting the oldest.
     pub(crate) thunk_order: Vec<ThunkKey>,
-    /// The SENDER made for the last request that carried a `caller` (and
-    /// no `from`), with that caller: the next request from the same
-    /// caller (a channel shares it while it repeats) reuses it. Cleared
-    /// whenever a thunk is added or released.
-    pub(crate) last_sender: Option<(Arc<CallerInfo>, Arc<RemoteSender>)>,
+    /// The SENDER made for the last request that carried a `caller` or a
+    /// `from`, with what decided it: the next request from the same
+    /// caller (a channel shares it while it repeats) and `from` reuses
+    /// it. Cleared whenever a thunk is added or released.
+    pub(crate) last_sender: Option<(SenderKey, Arc<RemoteSender>)>,
     /// The session that runs requests our kernel sends to itself.
     pub(crate) local_channel: Option<SessionId>,
     /// `IKC/shutdown` was asked for.
@@ -213,5 +213,26 @@ impl State {
     /// The link of a channel session.
     pub(crate) fn link(&self, session: SessionId) -> Option<LinkRef> {
         self.links.get(&session).cloned()
+    }
+}
+
+/// What decides a request's remote SENDER (see `caller::sender_of`): its
+/// `caller`, when it names a kernel, and its `from`.
+#[derive(Debug)]
+pub(crate) struct SenderKey {
+    pub(crate) caller: Option<Arc<CallerInfo>>,
+    pub(crate) from: Option<HashForm>,
+}
+
+impl SenderKey {
+    /// Is this the key of a request with `caller` and `from`? Callers are
+    /// the same when they are the same shared copy.
+    pub(crate) fn is(&self, caller: Option<&Arc<CallerInfo>>, from: Option<&HashForm>) -> bool {
+        let same_caller = match (&self.caller, caller) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        same_caller && self.from.as_ref() == from
     }
 }
