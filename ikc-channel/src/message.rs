@@ -14,7 +14,7 @@ mod storable;
 
 use self::caller::CALLER_KEY;
 pub use self::caller::CallerInfo;
-pub(crate) use self::caller::{CallerCache, SentCaller};
+pub(crate) use self::caller::{CallerCache, KeptSpec, SentCaller};
 
 /// The keys of IKC's request hash that [`Message`] has fields for.
 const MESSAGE_KEYS: [&str; 7] = [
@@ -430,15 +430,19 @@ impl Message {
             match key.as_bytes() {
                 b"event" => {
                     event = Some(if dec.at_hash() {
-                        MessageTarget::Hash(native_spec(&mut dec)?)
+                        MessageTarget::Hash(native_spec_kept(&mut dec, &mut callers.specs.event)?)
                     } else if let Some(text) = native_text(&mut dec)? {
                         MessageTarget::Text(text)
                     } else {
                         MessageTarget::Text(into_text(dec.value(1).ok()?)?)
                     });
                 }
-                b"from" => message.from = native_optional_spec(&mut dec)?,
-                b"rsvp" => message.rsvp = native_optional_spec(&mut dec)?,
+                b"from" => {
+                    message.from = native_optional_spec(&mut dec, &mut callers.specs.from)?;
+                }
+                b"rsvp" => {
+                    message.rsvp = native_optional_spec(&mut dec, &mut callers.specs.rsvp)?;
+                }
                 b"caller" => message.caller = Some(CallerInfo::thaw_native(&mut dec, callers)?),
                 _ => {
                     let value = dec.value(1).ok()?;
@@ -516,11 +520,58 @@ fn native_spec(dec: &mut NativeDecoder<'_>) -> Option<HashForm> {
     Some(spec)
 }
 
+/// The longest specifier hash encoding kept for the next message.
+const KEPT_SPEC_LEN: usize = 256;
+
+/// [`native_spec`], sharing the work with the hash read last at the same
+/// key: when its bytes are the same as the last two times, it is stepped
+/// over and the kept form copied, nothing decoded.
+fn native_spec_kept(
+    dec: &mut NativeDecoder<'_>,
+    kept: &mut Option<Box<KeptSpec>>,
+) -> Option<HashForm> {
+    if let Some(last) = kept.as_deref() {
+        if let Some(form) = &last.form {
+            if dec.skip_same(&last.encoding, last.values) {
+                return Some(form.clone());
+            }
+        }
+    }
+    let start = dec.read_so_far().len();
+    let values_before = dec.values_read();
+    let form = native_spec(dec)?;
+    let encoding = &dec.read_so_far()[start..];
+    let values = dec.values_read() - values_before;
+    match kept {
+        _ if encoding.len() > KEPT_SPEC_LEN => *kept = None,
+        // The same bytes again: from now on the form is kept.
+        Some(last) if last.encoding == encoding => last.form = Some(form.clone()),
+        // Other bytes: noted in the room the last ones took.
+        Some(last) => {
+            last.encoding.clear();
+            last.encoding.extend_from_slice(encoding);
+            last.values = values;
+            last.form = None;
+        }
+        None => {
+            *kept = Some(Box::new(KeptSpec {
+                form: None,
+                encoding: encoding.to_vec(),
+                values,
+            }));
+        }
+    }
+    Some(form)
+}
+
 /// `from` or `rsvp` as [`optional_spec`] reads it, straight from native
 /// bytes; `None` for anything it would refuse.
-fn native_optional_spec(dec: &mut NativeDecoder<'_>) -> Option<Option<HashForm>> {
+fn native_optional_spec(
+    dec: &mut NativeDecoder<'_>,
+    kept: &mut Option<Box<KeptSpec>>,
+) -> Option<Option<HashForm>> {
     if dec.at_hash() {
-        return native_spec(dec).map(Some);
+        return native_spec_kept(dec, kept).map(Some);
     }
     match dec.value(1).ok()? {
         Value::Undef => Some(None),

@@ -9,6 +9,8 @@ use ikc_freezer::{
     Value,
 };
 
+use ikc_specifier::HashForm;
+
 use super::into_text;
 
 /// The message key [`CallerInfo`] travels under.
@@ -142,7 +144,7 @@ impl CallerInfo {
         dec: &mut NativeDecoder<'_>,
         last: &mut CallerCache,
     ) -> Option<Arc<Self>> {
-        if let Some(kept) = &last.0 {
+        if let Some(kept) = &last.kept {
             if dec.skip_same(&kept.encoding, kept.values) {
                 return Some(Arc::clone(&kept.caller));
             }
@@ -196,7 +198,7 @@ impl CallerInfo {
                 })
             }
         };
-        last.0 = Some(KeptCaller {
+        last.kept = Some(KeptCaller {
             caller: Arc::clone(&caller),
             encoding: dec.read_so_far()[start..].to_vec(),
             values: dec.values_read() - values_before,
@@ -263,10 +265,36 @@ impl SentCaller {
     }
 }
 
-/// The caller a channel read last, which the next messages share while
-/// they repeat it.
+/// What a channel read last, which the next messages share while they
+/// repeat it: the caller, and the `event`, `from` and `rsvp` hashes.
 #[derive(Debug, Default)]
-pub(crate) struct CallerCache(Option<KeptCaller>);
+pub(crate) struct CallerCache {
+    kept: Option<KeptCaller>,
+    /// The specifier hashes, kept with their bytes.
+    pub(crate) specs: SpecCache,
+}
+
+/// The specifier hashes a channel read last, one per key of the message
+/// that holds one: a channel's messages repeat them (a client's `from` and
+/// `rsvp`, the `event` of the answers it gets).
+#[derive(Debug, Default)]
+pub(crate) struct SpecCache {
+    pub(crate) event: Option<Box<KeptSpec>>,
+    pub(crate) from: Option<Box<KeptSpec>>,
+    pub(crate) rsvp: Option<Box<KeptSpec>>,
+}
+
+/// A specifier hash read from native bytes, with those bytes.
+#[derive(Debug)]
+pub(crate) struct KeptSpec {
+    /// The hash, once the same bytes came twice in a row (a hash that
+    /// changes every time, such as ClientLite's RSVP, is not copied).
+    pub(crate) form: Option<HashForm>,
+    /// Its encoding.
+    pub(crate) encoding: Vec<u8>,
+    /// How many values reading it counted.
+    pub(crate) values: usize,
+}
 
 /// A caller read from native bytes, with those bytes.
 #[derive(Debug)]
@@ -284,7 +312,7 @@ impl CallerCache {
     /// The kept caller, if it has these parts (kernel, session, state,
     /// file) and line.
     fn matching(&self, parts: &[Cow<'_, str>; 4], line: u32) -> Option<Arc<CallerInfo>> {
-        let last = &self.0.as_ref()?.caller;
+        let last = &self.kept.as_ref()?.caller;
         (last.line == line
             && last.kernel == parts[0]
             && last.session == parts[1]
@@ -295,13 +323,13 @@ impl CallerCache {
 
     /// `caller`, shared with the kept one if equal, else kept in its place.
     pub(crate) fn keep(&mut self, caller: CallerInfo) -> Arc<CallerInfo> {
-        if let Some(last) = &self.0 {
+        if let Some(last) = &self.kept {
             if *last.caller == caller {
                 return Arc::clone(&last.caller);
             }
         }
         let caller = Arc::new(caller);
-        self.0 = Some(KeptCaller {
+        self.kept = Some(KeptCaller {
             caller: Arc::clone(&caller),
             encoding: Vec::new(),
             values: 0,
@@ -312,7 +340,7 @@ impl CallerCache {
 
     /// The kept caller and its Storable encoding, if it has one.
     pub(crate) fn storable(&self) -> Option<(&StorableKept, &Arc<CallerInfo>)> {
-        let kept = self.0.as_ref()?;
+        let kept = self.kept.as_ref()?;
         Some((kept.storable.as_deref()?, &kept.caller))
     }
 
@@ -324,7 +352,7 @@ impl CallerCache {
         encoding: impl FnOnce() -> StorableKept,
     ) -> Arc<CallerInfo> {
         let caller = self.keep(caller);
-        if let Some(kept) = &mut self.0 {
+        if let Some(kept) = &mut self.kept {
             if kept.storable.is_none() {
                 kept.storable = Some(Box::new(encoding()));
             }

@@ -218,11 +218,12 @@ proptest! {
     }
 }
 
-/// `messages` in order, each twice when `repeat`.
+/// `messages` in order, each three times when `repeat` (a channel keeps
+/// what it read twice in a row, and steps over it the third time).
 pub(super) fn run_of(messages: &[Message], repeat: bool) -> impl Iterator<Item = &Message> {
     messages
         .iter()
-        .flat_map(move |m| std::iter::repeat_n(m, 1 + usize::from(repeat)))
+        .flat_map(move |m| std::iter::repeat_n(m, 1 + 2 * usize::from(repeat)))
 }
 
 /// Checks that a caller read again in a run is the copy read last.
@@ -281,5 +282,76 @@ fn a_caller_sent_again_is_written_as_the_first_time() {
         let mut alone = vec![1, 2];
         message.freeze_native(&native, &mut alone).unwrap().unwrap();
         assert_eq!(shared, alone);
+    }
+}
+
+/// The `event`, `from` and `rsvp` hashes a channel reads again and again
+/// are stepped over once kept, and read afresh when they change; each
+/// message reads as it does alone, whatever the limits.
+#[test]
+fn repeated_specifier_hashes_are_kept_and_changed_ones_read_afresh() {
+    let spec = |k: &str, s: &str, st: &str| HashForm::new(k, s, st);
+    let long = "k".repeat(300);
+    let mut run = Vec::new();
+    for i in 0..4 {
+        // The same from and rsvp, as a kernel client sends them.
+        run.push(
+            Message::call(
+                spec("Srv", "bench", "echo"),
+                Value::from(i),
+                spec("Cli", "me", "answer"),
+            )
+            .with_from(spec("Cli", "me", "IKC:proxy")),
+        );
+    }
+    for i in 0..4 {
+        // An RSVP that changes every time, as ClientLite's does.
+        run.push(
+            Message::call(
+                spec("Srv", "bench", "echo"),
+                Value::from(i),
+                spec("Lite", "IKC", &format!("response{i}")),
+            )
+            .with_from(spec("Lite", "IKC", "")),
+        );
+    }
+    // Answers: the same event hash, then one too long to keep.
+    for i in 0..3 {
+        run.push(Message::post(spec("Cli", "me", "answer"), Value::from(i)));
+    }
+    run.push(Message::post(spec(&long, "me", "answer"), Value::from(9)));
+    run.push(Message::post(spec(&long, "me", "answer"), Value::from(10)));
+    run.push(Message::post(spec("Cli", "me", "answer"), Value::from(11)));
+    for (native, roomy) in [
+        (Native::new(), true),
+        (Native::with_limits(small_limits()), false),
+    ] {
+        let mut callers = CallerCache::default();
+        for message in &run {
+            let mut bytes = Vec::new();
+            Native::new()
+                .freeze(&message.to_value(), &mut bytes)
+                .unwrap();
+            let alone = Message::thaw_native(&native, &bytes);
+            let in_run = Message::thaw_native_sharing(&native, &bytes, &mut callers);
+            assert_eq!(in_run, alone);
+            if alone.is_some() {
+                assert_eq!(in_run.as_ref(), Some(message));
+            }
+        }
+        if roomy {
+            // The answer's event hash is noted again after the long one,
+            // which was not kept; it has been seen once since.
+            let kept = callers
+                .specs
+                .event
+                .as_deref()
+                .expect("an event hash is noted");
+            assert_eq!(kept.form, None);
+            // The kernel client's rsvp, seen four times, is kept; then
+            // ClientLite's changing one replaced it.
+            let rsvp = callers.specs.rsvp.as_deref().expect("an rsvp is noted");
+            assert_eq!(rsvp.form, None);
+        }
     }
 }
