@@ -14,7 +14,7 @@ mod storable;
 
 use self::caller::CALLER_KEY;
 pub use self::caller::CallerInfo;
-pub(crate) use self::caller::{CallerCache, KeptSpec, SentCaller};
+pub(crate) use self::caller::{CallerCache, KeptSpec, SentCaller, SentSpec};
 
 /// The keys of IKC's request hash that [`Message`] has fields for.
 const MESSAGE_KEYS: [&str; 7] = [
@@ -362,17 +362,19 @@ impl Message {
         enc.key("event");
         match &self.event {
             MessageTarget::Text(text) => enc.str(text),
-            MessageTarget::Hash(spec) => spec_native(enc, spec, true)?,
+            MessageTarget::Hash(spec) => {
+                spec_native_sharing(enc, spec, true, &mut sent.specs.event)?;
+            }
         }
         enc.key("params");
         enc.value(&self.params, 1)?;
         if let Some(from) = &self.from {
             enc.key("from");
-            spec_native(enc, from, false)?;
+            spec_native_sharing(enc, from, false, &mut sent.specs.from)?;
         }
         if let Some(rsvp) = &self.rsvp {
             enc.key("rsvp");
-            spec_native(enc, rsvp, true)?;
+            spec_native_sharing(enc, rsvp, true, &mut sent.specs.rsvp)?;
         }
         if let Some(wantarray) = self.wantarray {
             enc.key("wantarray");
@@ -478,6 +480,44 @@ fn spec_native(
     if with_state {
         enc.key("state");
         enc.str(&spec.state);
+    }
+    Ok(())
+}
+
+/// [`spec_native`], copying the bytes written last time at the same key
+/// when the hash is the same; what it writes afresh is noted in the room
+/// the last one took.
+fn spec_native_sharing(
+    enc: &mut NativeEncoder<'_>,
+    spec: &HashForm,
+    always_state: bool,
+    sent: &mut Option<Box<SentSpec>>,
+) -> Result<(), FreezeError> {
+    if let Some(last) = sent.as_deref() {
+        if last.form == *spec {
+            enc.append_encoded(&last.encoding);
+            return Ok(());
+        }
+    }
+    let start = enc.written().len();
+    spec_native(enc, spec, always_state)?;
+    let encoding = &enc.written()[start..];
+    match sent {
+        _ if encoding.len() > KEPT_SPEC_LEN => *sent = None,
+        Some(last) => {
+            // Field by field, so the strings keep their room.
+            last.form.kernel.clone_from(&spec.kernel);
+            last.form.session.clone_from(&spec.session);
+            last.form.state.clone_from(&spec.state);
+            last.encoding.clear();
+            last.encoding.extend_from_slice(encoding);
+        }
+        None => {
+            *sent = Some(Box::new(SentSpec {
+                form: spec.clone(),
+                encoding: encoding.to_vec(),
+            }));
+        }
     }
     Ok(())
 }

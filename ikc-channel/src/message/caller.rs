@@ -210,9 +210,31 @@ impl CallerInfo {
 
 /// The caller a channel wrote last, with its bytes: the next messages
 /// from the same caller (the same `Arc`) copy them. A channel writes with
-/// one codec once negotiated, so the bytes are always that codec's.
+/// one codec once negotiated, so the bytes are always that codec's. With
+/// the native codec the `event`, `from` and `rsvp` hashes are kept the
+/// same way.
 #[derive(Debug, Default)]
-pub(crate) struct SentCaller(Option<(Arc<CallerInfo>, Vec<u8>)>);
+pub(crate) struct SentCaller {
+    last: Option<(Arc<CallerInfo>, Vec<u8>)>,
+    /// The specifier hashes written last, with their bytes.
+    pub(crate) specs: SentSpecs,
+}
+
+/// The specifier hashes a channel wrote last, one per key of the message
+/// that holds one.
+#[derive(Debug, Default)]
+pub(crate) struct SentSpecs {
+    pub(crate) event: Option<Box<SentSpec>>,
+    pub(crate) from: Option<Box<SentSpec>>,
+    pub(crate) rsvp: Option<Box<SentSpec>>,
+}
+
+/// A specifier hash written, with its bytes.
+#[derive(Debug)]
+pub(crate) struct SentSpec {
+    pub(crate) form: HashForm,
+    pub(crate) encoding: Vec<u8>,
+}
 
 /// An encoder whose earlier output can be copied into it again.
 pub(crate) trait CopyingEncoder {
@@ -251,7 +273,7 @@ impl SentCaller {
         enc: &mut E,
         fresh: impl FnOnce(&mut E) -> Result<(), FreezeError>,
     ) -> Result<(), FreezeError> {
-        if let Some((last, encoding)) = &self.0 {
+        if let Some((last, encoding)) = &self.last {
             // Kept alive here, so the same address is the same caller.
             if Arc::ptr_eq(last, caller) {
                 enc.append_encoded(encoding);
@@ -260,7 +282,7 @@ impl SentCaller {
         }
         let start = enc.written().len();
         fresh(enc)?;
-        self.0 = Some((Arc::clone(caller), enc.written()[start..].to_vec()));
+        self.last = Some((Arc::clone(caller), enc.written()[start..].to_vec()));
         Ok(())
     }
 }

@@ -355,3 +355,43 @@ fn repeated_specifier_hashes_are_kept_and_changed_ones_read_afresh() {
         }
     }
 }
+
+/// Specifier hashes written again are copied from the last time: the
+/// bytes are those of each message frozen alone, when they repeat, when
+/// they change (a state that empties, a kernel that grows) and when they
+/// are too long to keep.
+#[test]
+fn specifier_hashes_sent_again_are_written_as_the_first_time() {
+    let native = Native::new();
+    let mut sent = SentCaller::default();
+    let spec = |k: &str, s: &str, st: &str| HashForm::new(k, s, st);
+    let long = "k".repeat(300);
+    let froms = [
+        spec("Cli", "me", "IKC:proxy"),
+        spec("Cli", "me", "IKC:proxy"),
+        spec("Cli", "me", ""),
+        spec("Cli-longer-name", "me", ""),
+        spec(&long, "me", ""),
+        spec(&long, "me", ""),
+        spec("Cli", "me", "IKC:proxy"),
+    ];
+    for (seq, from) in froms.iter().enumerate() {
+        let message = Message::call(
+            spec("Srv", "bench", "echo"),
+            seq as i64,
+            spec("Cli", "me", &format!("answer{}", seq % 2)),
+        )
+        .with_from(from.clone());
+        let answer = Message::post(spec("Cli", "me", "answer"), seq as i64).with_from(from.clone());
+        for message in [message, answer] {
+            let mut shared = vec![7];
+            message
+                .freeze_native_sharing(&native, &mut shared, &mut sent)
+                .unwrap()
+                .unwrap();
+            let mut alone = vec![7];
+            message.freeze_native(&native, &mut alone).unwrap().unwrap();
+            assert_eq!(shared, alone, "{message:?}");
+        }
+    }
+}
