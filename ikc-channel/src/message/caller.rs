@@ -294,6 +294,18 @@ pub(crate) struct CallerCache {
     kept: Option<KeptCaller>,
     /// The specifier hashes, kept with their bytes.
     pub(crate) specs: SpecCache,
+    /// The text `event` read last from Storable bytes: posts and calls to
+    /// the same target repeat it.
+    pub(crate) storable_event: Option<Box<StorableEvent>>,
+}
+
+/// A text `event` read from Storable bytes, with those bytes once it came
+/// twice in a row (an event that changes every time costs no copy of
+/// its bytes).
+#[derive(Debug)]
+pub(crate) struct StorableEvent {
+    pub(crate) text: String,
+    pub(crate) kept: Option<StorableKept>,
 }
 
 /// The specifier hashes a channel read last, one per key of the message

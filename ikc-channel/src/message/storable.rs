@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ikc_freezer::{FreezeError, Key, Storable, StorableEncoder, Value};
 use ikc_specifier::HashForm;
 
-use super::caller::{CALLER_KEY, CallerCache, CallerInfo, SentCaller};
+use super::caller::{CALLER_KEY, CallerCache, CallerInfo, SentCaller, StorableEvent};
 use super::{
     EVENT_PARTS, FROM_PARTS, MESSAGE_KEYS, Message, MessageTarget, PartNames, RSVP_PARTS,
     check_optional_spec, check_spec, check_text, into_text, is_true, take_optional_spec, take_spec,
@@ -118,6 +118,14 @@ impl Message {
                     continue;
                 }
             }
+            if let Some(last) = callers.storable_event.as_deref() {
+                if let Some(kept) = &last.kept {
+                    if dec.skip_kept(kept, "event").ok()? {
+                        event = Some(MessageTarget::Text(last.text.clone()));
+                        continue;
+                    }
+                }
+            }
             let start = dec.mark();
             let value = dec.value().ok()?;
             let end = dec.mark();
@@ -128,7 +136,29 @@ impl Message {
             // A repeated key replaces the earlier value, as in the hash.
             // An ASCII key is always a text key, so its bytes say which it is.
             match key.as_bytes() {
-                b"event" => event = Some(checked_target(value)?),
+                b"event" => {
+                    let target = checked_target(value)?;
+                    if let MessageTarget::Text(text) = &target {
+                        match callers.storable_event.as_deref_mut() {
+                            // The same text again: its bytes are kept.
+                            Some(last) if last.text == *text => {
+                                last.kept = Some(dec.kept(start, end));
+                            }
+                            // Another text: noted in the room the last took.
+                            Some(last) => {
+                                last.text.clone_from(text);
+                                last.kept = None;
+                            }
+                            None => {
+                                callers.storable_event = Some(Box::new(StorableEvent {
+                                    text: text.clone(),
+                                    kept: None,
+                                }));
+                            }
+                        }
+                    }
+                    event = Some(target);
+                }
                 b"params" => message.params = value,
                 b"from" => message.from = checked_optional_spec(value, "from", FROM_PARTS)?,
                 b"rsvp" => message.rsvp = checked_optional_spec(value, "rsvp", RSVP_PARTS)?,

@@ -239,3 +239,51 @@ fn a_message_from_perl_takes_the_fast_path() {
         Message::post("poe://Server/pong/ping", Value::bytes("hi"))
     );
 }
+
+/// A text `event` that repeats is stepped over from the third time, one
+/// that changes is read afresh, and a back-reference after a stepped-over
+/// event still finds its object: each message reads as it does alone.
+#[test]
+fn a_repeated_text_event_is_kept_and_a_changed_one_read_afresh() {
+    let post = |to: &str, n: i64| Message::post(to, Value::from(n));
+    let mut run = Vec::new();
+    for n in 0..4 {
+        run.push(post("poe://Bench/bench/sink", n));
+    }
+    for n in 0..4 {
+        // Two targets taking turns: never kept.
+        let to = if n % 2 == 0 {
+            "poe://Bench/bench/a"
+        } else {
+            "poe://Bench/bench/b"
+        };
+        run.push(post(to, n));
+    }
+    for n in 0..3 {
+        run.push(post("poe://Bench/bench/sink", n));
+    }
+    // A hash-form event between text ones.
+    run.push(post("", 9));
+    run.last_mut().unwrap().event = HashForm::new("Bench", "bench", "sink").into();
+    run.push(post("poe://Bench/bench/sink", 10));
+    for small in [false, true] {
+        let storable = storable(small);
+        for tag in [None, Some(1)] {
+            let mut callers = CallerCache::default();
+            for message in &run {
+                let Some(mut bytes) = image(message) else {
+                    continue;
+                };
+                if let Some(tag) = tag {
+                    bytes = with_back_reference(&bytes, tag, b"again");
+                }
+                let alone = fast(&storable, &bytes);
+                let in_run = Message::thaw_storable_sharing(&storable, &bytes, &mut callers);
+                assert_eq!(in_run, alone, "{message:?}");
+                if let Some(read) = &in_run {
+                    assert_eq!(Some(read.clone()), general(&storable, &bytes));
+                }
+            }
+        }
+    }
+}
