@@ -217,16 +217,26 @@ impl CallerInfo {
 pub(crate) struct SentCaller {
     last: Option<(Arc<CallerInfo>, Vec<u8>)>,
     /// The specifier hashes written last, with their bytes.
-    pub(crate) specs: SentSpecs,
+    pub(crate) specs: BySpecKey<SentSpec>,
 }
 
-/// The specifier hashes a channel wrote last, one per key of the message
-/// that holds one.
-#[derive(Debug, Default)]
-pub(crate) struct SentSpecs {
-    pub(crate) event: Option<Box<SentSpec>>,
-    pub(crate) from: Option<Box<SentSpec>>,
-    pub(crate) rsvp: Option<Box<SentSpec>>,
+/// One `T` per key of a message that holds a specifier hash (`event`,
+/// `from`, `rsvp`): what a channel read or wrote there last.
+#[derive(Debug)]
+pub(crate) struct BySpecKey<T> {
+    pub(crate) event: Option<Box<T>>,
+    pub(crate) from: Option<Box<T>>,
+    pub(crate) rsvp: Option<Box<T>>,
+}
+
+impl<T> Default for BySpecKey<T> {
+    fn default() -> Self {
+        Self {
+            event: None,
+            from: None,
+            rsvp: None,
+        }
+    }
 }
 
 /// A specifier hash written, with its bytes.
@@ -292,8 +302,10 @@ impl SentCaller {
 #[derive(Debug, Default)]
 pub(crate) struct CallerCache {
     kept: Option<KeptCaller>,
-    /// The specifier hashes, kept with their bytes.
-    pub(crate) specs: SpecCache,
+    /// The specifier hashes read last, kept with their bytes: a channel's
+    /// messages repeat them (a client's `from` and `rsvp`, the `event` of
+    /// the answers it gets).
+    pub(crate) specs: BySpecKey<KeptSpec>,
     /// The text `event` read last from Storable bytes: posts and calls to
     /// the same target repeat it.
     pub(crate) storable_event: Option<Box<StorableEvent>>,
@@ -306,16 +318,6 @@ pub(crate) struct CallerCache {
 pub(crate) struct StorableEvent {
     pub(crate) text: String,
     pub(crate) kept: Option<StorableKept>,
-}
-
-/// The specifier hashes a channel read last, one per key of the message
-/// that holds one: a channel's messages repeat them (a client's `from` and
-/// `rsvp`, the `event` of the answers it gets).
-#[derive(Debug, Default)]
-pub(crate) struct SpecCache {
-    pub(crate) event: Option<Box<KeptSpec>>,
-    pub(crate) from: Option<Box<KeptSpec>>,
-    pub(crate) rsvp: Option<Box<KeptSpec>>,
 }
 
 /// A specifier hash read from native bytes, with those bytes.
