@@ -17,8 +17,6 @@ use crate::state::Shared;
 
 /// The proxy state: params are `[state, [args...]]`.
 pub(crate) const PROXY_STATE: &str = "IKC:proxy";
-/// How many parsed target texts the responder keeps.
-const TARGET_CACHE: usize = 32;
 
 /// A request's target, parsed once and kept: the parts the checks use.
 #[derive(Debug)]
@@ -52,28 +50,22 @@ pub(crate) fn parsed_target(
         MessageTarget::Hash(hash) => return Ok(parsed_hash_target(shared, hash)),
     };
     let mut st = shared.borrow_mut();
-    if let Some((_, parsed)) = st.targets.iter().rev().find(|(t, _)| t == text) {
+    if let Some(parsed) = st.targets.get(text) {
         return Ok(Rc::clone(parsed));
     }
     let parsed = Rc::new(ParsedTarget::new(Specifier::parse(text)?));
-    if st.targets.len() >= TARGET_CACHE {
-        st.targets.remove(0);
-    }
-    st.targets.push((text.clone(), Rc::clone(&parsed)));
+    st.targets.insert(text.clone(), Rc::clone(&parsed));
     Ok(parsed)
 }
 
 /// [`parsed_target`] for a hash form.
 fn parsed_hash_target(shared: &Shared, hash: &HashForm) -> Rc<ParsedTarget> {
     let mut st = shared.borrow_mut();
-    if let Some((_, parsed)) = st.hash_targets.iter().rev().find(|(h, _)| h == hash) {
+    if let Some(parsed) = st.hash_targets.get(hash) {
         return Rc::clone(parsed);
     }
     let parsed = Rc::new(ParsedTarget::new(Specifier::from_hash_form(hash)));
-    if st.hash_targets.len() >= TARGET_CACHE {
-        st.hash_targets.remove(0);
-    }
-    st.hash_targets.push((hash.clone(), Rc::clone(&parsed)));
+    st.hash_targets.insert(hash.clone(), Rc::clone(&parsed));
     parsed
 }
 

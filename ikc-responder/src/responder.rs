@@ -385,9 +385,8 @@ pub(crate) fn call(
 /// An RSVP given as text (`poe:state`, `session/state`...) as a hash form;
 /// the texts a kernel uses are parsed once and kept (a few dozen).
 fn rsvp_text(shared: &Shared, text: &str) -> Option<HashForm> {
-    const KEPT: usize = 32;
     let mut st = shared.borrow_mut();
-    if let Some((_, form)) = st.rsvp_texts.iter().rev().find(|(t, _)| t == text) {
+    if let Some(form) = st.rsvp_texts.get(text) {
         return Some(form.clone());
     }
     let form = if text.starts_with("poe:") {
@@ -397,10 +396,7 @@ fn rsvp_text(shared: &Shared, text: &str) -> Option<HashForm> {
     }
     .ok()?
     .to_hash_form();
-    if st.rsvp_texts.len() >= KEPT {
-        st.rsvp_texts.remove(0);
-    }
-    st.rsvp_texts.push((text.to_owned(), form.clone()));
+    st.rsvp_texts.insert(text.to_owned(), form.clone());
     Some(form)
 }
 

@@ -142,13 +142,12 @@ pub(crate) struct State {
     pub(crate) local_channel: Option<SessionId>,
     /// `IKC/shutdown` was asked for.
     pub(crate) shutting_down: bool,
-    /// Request targets already parsed, by text (most recent last).
-    pub(crate) targets: Vec<(String, Rc<ParsedTarget>)>,
-    /// Hash-form targets (RSVP answers, mostly) already converted, most
-    /// recent last.
-    pub(crate) hash_targets: Vec<(HashForm, Rc<ParsedTarget>)>,
-    /// RSVPs given as text to `IKC/call`, parsed (most recent last).
-    pub(crate) rsvp_texts: Vec<(String, HashForm)>,
+    /// Request targets already parsed, by text.
+    pub(crate) targets: Recent<String, Rc<ParsedTarget>>,
+    /// Hash-form targets (RSVP answers, mostly) already converted.
+    pub(crate) hash_targets: Recent<HashForm, Rc<ParsedTarget>>,
+    /// RSVPs given as text to `IKC/call`, parsed.
+    pub(crate) rsvp_texts: Recent<String, HashForm>,
     /// The `IKC` session holds itself until its channels have closed.
     pub(crate) held_until_closed: bool,
     /// The router and its timer.
@@ -198,9 +197,9 @@ impl State {
             last_sender: None,
             local_channel: None,
             shutting_down: false,
-            targets: Vec::new(),
-            hash_targets: Vec::new(),
-            rsvp_texts: Vec::new(),
+            targets: Recent::default(),
+            hash_targets: Recent::default(),
+            rsvp_texts: Recent::default(),
             held_until_closed: false,
             mesh: Mesh::new(kernel_id, now),
             counters: Counters::default(),
@@ -234,5 +233,47 @@ impl SenderKey {
             _ => false,
         };
         same_caller && self.from.as_ref() == from
+    }
+}
+
+/// What the responder parsed lately, by what it parsed it from: the last
+/// [`Recent::KEPT`] entries, most recent last (a kernel's messages go to a
+/// few targets and answer a few RSVPs, so a short list finds them).
+#[derive(Debug)]
+pub(crate) struct Recent<K, V> {
+    entries: Vec<(K, V)>,
+}
+
+impl<K, V> Default for Recent<K, V> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<K, V> Recent<K, V> {
+    /// How many entries are kept.
+    pub(crate) const KEPT: usize = 32;
+
+    /// The value kept for `key`, if any.
+    pub(crate) fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(k, _)| k.borrow() == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Keep `value` for `key`, forgetting the oldest entry when full.
+    pub(crate) fn insert(&mut self, key: K, value: V) {
+        if self.entries.len() >= Self::KEPT {
+            self.entries.remove(0);
+        }
+        self.entries.push((key, value));
     }
 }
