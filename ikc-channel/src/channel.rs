@@ -13,7 +13,7 @@ use crate::event::{ChannelEvent, Peer};
 use crate::framing::{FrameDecoder, encode_frame_header, encode_line};
 use crate::handshake::refused_line;
 use crate::handshake::{Agreement, ClientPhase, ServerPhase};
-use crate::message::{CallerCache, Message, SentCaller};
+use crate::message::{LastRead, LastWritten, Message};
 use crate::tls::TlsLayer;
 
 mod negotiation;
@@ -63,10 +63,11 @@ pub struct Channel {
     tls: Option<Box<TlsLayer>>,
     /// Decrypted input (TLS only), kept to reuse its allocation.
     plain: Vec<u8>,
-    /// The caller of the last message read, shared with the next ones.
-    callers: CallerCache,
-    /// The caller of the last message sent, with its bytes.
-    sent_caller: SentCaller,
+    /// What the last messages read repeat (their caller, their specifier
+    /// hashes), shared with the next ones.
+    last_read: LastRead,
+    /// What the last messages sent repeat, with its bytes.
+    last_written: LastWritten,
 }
 
 enum State {
@@ -88,12 +89,7 @@ impl Channel {
     /// freezer is configured.
     pub fn client(config: ClientChannelConfig, now: Instant) -> Result<Self, ChannelError> {
         config.validate()?;
-        let tls = config
-            .tls
-            .as_ref()
-            .map(TlsLayer::client)
-            .transpose()?
-            .map(Box::new);
+        let tls = config.tls.as_ref().map(TlsLayer::client).transpose()?;
         let limits = config.limits;
         let mut negotiation =
             Negotiation::new(Role::Client(ClientPhase::Client010, config), &limits, now);
@@ -119,12 +115,7 @@ impl Channel {
     /// freezer is configured.
     pub fn server(config: ServerChannelConfig, now: Instant) -> Result<Self, ChannelError> {
         config.validate()?;
-        let tls = config
-            .tls
-            .as_ref()
-            .map(TlsLayer::server)
-            .transpose()?
-            .map(Box::new);
+        let tls = config.tls.as_ref().map(TlsLayer::server).transpose()?;
         let phase = ServerPhase::start(&config);
         let limits = config.limits;
         let negotiation = Negotiation::new(Role::Server(phase, config), &limits, now);
@@ -148,8 +139,8 @@ impl Channel {
             peer: None,
             tls,
             plain: Vec::new(),
-            callers: CallerCache::default(),
-            sent_caller: SentCaller::default(),
+            last_read: LastRead::default(),
+            last_written: LastWritten::default(),
         }
     }
 
@@ -276,15 +267,12 @@ impl Channel {
                         }
                     }
                 }
-                State::Open { frames, freezer } => {
+                State::Open { frames, .. } => {
                     // Framed now (a bad header fails the channel here), thawed
                     // when polled: one message is built, handled and dropped
                     // before the next is built, so the allocator reuses the
                     // same memory for each instead of holding a whole read's
                     // worth of messages at once.
-                    if self.unread.freezer.is_none() {
-                        self.unread.freezer = Some(Arc::clone(freezer));
-                    }
                     // The payloads take no more room than the input: made
                     // once, not grown (and copied) as they are added.
                     self.unread.bytes.reserve(input.len());
@@ -332,9 +320,9 @@ impl Channel {
             // frame; `None` leaves it to the general path.
             self.scratch.clear();
             let written = if let Some(native) = freezer.as_native() {
-                message.freeze_native_sharing(native, &mut self.scratch, &mut self.sent_caller)
+                message.freeze_native_sharing(native, &mut self.scratch, &mut self.last_written)
             } else if let Some(storable) = freezer.as_storable() {
-                message.freeze_storable_sharing(storable, &mut self.scratch, &mut self.sent_caller)
+                message.freeze_storable_sharing(storable, &mut self.scratch, &mut self.last_written)
             } else {
                 None
             };
@@ -410,7 +398,7 @@ impl Channel {
             }
             return Some(event);
         }
-        self.unread.thaw_next(&mut self.callers)
+        self.unread.thaw_next(&mut self.last_read)
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next:
@@ -479,6 +467,7 @@ impl Channel {
                     .push_back(ChannelEvent::SendFailed { value, error });
             }
         }
+        self.unread.freezer = Some(Arc::clone(&freezer));
         self.state = State::Open {
             frames: FrameDecoder::new(self.limits.max_frame_len, skip_lf),
             freezer,
@@ -498,7 +487,9 @@ pub(crate) struct UnreadFrames {
     pub(crate) ends: VecDeque<usize>,
     /// Where the next payload starts.
     start: usize,
-    /// The freezer the payloads are thawed with (the one agreed on).
+    /// The freezer the payloads are thawed with: the one agreed on, set
+    /// when the channel opens, and kept here (not only in the open state)
+    /// because frames read before a fatal error are still polled.
     freezer: Option<Arc<dyn Freezer>>,
 }
 
@@ -513,7 +504,7 @@ impl UnreadFrames {
     }
 
     /// Thaw the next frame into its event.
-    fn thaw_next(&mut self, callers: &mut CallerCache) -> Option<ChannelEvent> {
+    fn thaw_next(&mut self, callers: &mut LastRead) -> Option<ChannelEvent> {
         let end = self.ends.pop_front()?;
         let freezer = self.freezer.as_ref()?;
         let event = decode(freezer.as_ref(), &self.bytes[self.start..end], callers);
@@ -532,7 +523,7 @@ impl UnreadFrames {
 }
 
 /// Thaw and convert one frame's payload.
-fn decode(freezer: &dyn Freezer, payload: &[u8], callers: &mut CallerCache) -> ChannelEvent {
+fn decode(freezer: &dyn Freezer, payload: &[u8], callers: &mut LastRead) -> ChannelEvent {
     let read = if let Some(native) = freezer.as_native() {
         Message::thaw_native_sharing(native, payload, callers)
     } else if let Some(storable) = freezer.as_storable() {

@@ -14,7 +14,7 @@ mod storable;
 
 use self::caller::CALLER_KEY;
 pub use self::caller::CallerInfo;
-pub(crate) use self::caller::{CallerCache, KeptSpec, SentCaller, SentSpec};
+pub(crate) use self::caller::{KeptSpec, LastRead, LastWritten, SentSpec};
 
 /// The keys of IKC's request hash that [`Message`] has fields for.
 const MESSAGE_KEYS: [&str; 7] = [
@@ -224,7 +224,7 @@ impl TryFrom<Value> for Message {
     type Error = MessageError;
 
     fn try_from(value: Value) -> Result<Self, MessageError> {
-        Self::from_value(value, &mut CallerCache::default()).map_err(|failed| failed.0)
+        Self::from_value(value, &mut LastRead::default()).map_err(|failed| failed.0)
     }
 }
 
@@ -247,7 +247,7 @@ impl Message {
     /// moved into the message, not copied.
     pub(crate) fn from_value(
         value: Value,
-        callers: &mut CallerCache,
+        callers: &mut LastRead,
     ) -> Result<Self, Box<(MessageError, Value)>> {
         if let Err(error) = Head::check(&value) {
             return Err(Box::new((error, value)));
@@ -330,7 +330,7 @@ impl Message {
         native: &Native,
         out: &mut Vec<u8>,
     ) -> Option<Result<(), FreezeError>> {
-        self.freeze_native_sharing(native, out, &mut SentCaller::default())
+        self.freeze_native_sharing(native, out, &mut LastWritten::default())
     }
 
     /// [`freeze_native`](Self::freeze_native), copying the caller's bytes
@@ -339,7 +339,7 @@ impl Message {
         &self,
         native: &Native,
         out: &mut Vec<u8>,
-        sent: &mut SentCaller,
+        sent: &mut LastWritten,
     ) -> Option<Result<(), FreezeError>> {
         let plain_extra = |key: &Key| key.as_str().is_some_and(|k| !MESSAGE_KEYS.contains(&k));
         if !self.extra.keys().all(plain_extra) {
@@ -356,7 +356,7 @@ impl Message {
     fn freeze_native_fields(
         &self,
         enc: &mut NativeEncoder<'_>,
-        sent: &mut SentCaller,
+        sent: &mut LastWritten,
     ) -> Result<(), FreezeError> {
         enc.hash(self.field_count(), 0)?;
         enc.key("event");
@@ -408,7 +408,7 @@ impl Message {
     /// message hash (or not valid), which the general path then reports.
     #[cfg(test)]
     pub(crate) fn thaw_native(native: &Native, bytes: &[u8]) -> Option<Self> {
-        Self::thaw_native_sharing(native, bytes, &mut CallerCache::default())
+        Self::thaw_native_sharing(native, bytes, &mut LastRead::default())
     }
 
     /// [`thaw_native`](Self::thaw_native), sharing the caller with the
@@ -416,7 +416,7 @@ impl Message {
     pub(crate) fn thaw_native_sharing(
         native: &Native,
         bytes: &[u8],
-        callers: &mut CallerCache,
+        callers: &mut LastRead,
     ) -> Option<Self> {
         let mut dec = native.decoder(bytes).ok()?;
         if !dec.at_hash() {
@@ -493,11 +493,9 @@ fn spec_native_sharing(
     always_state: bool,
     sent: &mut Option<Box<SentSpec>>,
 ) -> Result<(), FreezeError> {
-    if let Some(last) = sent.as_deref() {
-        if last.form == *spec {
-            enc.append_encoded(&last.encoding);
-            return Ok(());
-        }
+    if let Some(last) = sent.as_deref().filter(|last| last.form == *spec) {
+        enc.append_encoded(&last.encoding);
+        return Ok(());
     }
     let start = enc.written().len();
     spec_native(enc, spec, always_state)?;
@@ -570,12 +568,11 @@ fn native_spec_kept(
     dec: &mut NativeDecoder<'_>,
     kept: &mut Option<Box<KeptSpec>>,
 ) -> Option<HashForm> {
-    if let Some(last) = kept.as_deref() {
-        if let Some(form) = &last.form {
-            if dec.skip_same(&last.encoding, last.values) {
-                return Some(form.clone());
-            }
-        }
+    if let Some(last) = kept.as_deref()
+        && let Some(form) = &last.form
+        && dec.skip_same(&last.encoding, last.values)
+    {
+        return Some(form.clone());
     }
     let start = dec.read_so_far().len();
     let values_before = dec.values_read();

@@ -225,23 +225,27 @@ pub(crate) struct TlsLayer {
 }
 
 impl TlsLayer {
-    pub(crate) fn client(tls: &TlsClient) -> Result<Self, ChannelError> {
+    /// The connecting end, boxed (see [`new`](Self::new)).
+    pub(crate) fn client(tls: &TlsClient) -> Result<Box<Self>, ChannelError> {
         let conn = ClientConnection::new(Arc::clone(&tls.config), tls.server_name.clone())
             .map_err(|e| ChannelError::Tls(TlsError::Rustls(e)))?;
         Ok(Self::new(conn.into()))
     }
 
-    pub(crate) fn server(tls: &TlsServer) -> Result<Self, ChannelError> {
+    /// The accepting end, boxed (see [`new`](Self::new)).
+    pub(crate) fn server(tls: &TlsServer) -> Result<Box<Self>, ChannelError> {
         let conn = ServerConnection::new(Arc::clone(&tls.config))
             .map_err(|e| ChannelError::Tls(TlsError::Rustls(e)))?;
         Ok(Self::new(conn.into()))
     }
 
-    fn new(mut conn: rustls::Connection) -> Self {
+    /// Boxed: a rustls connection is large, and a channel in clear (the
+    /// usual kind) should not carry its room.
+    fn new(mut conn: rustls::Connection) -> Box<Self> {
         // Our own transmit buffer and the socket's high-water mark bound
         // what waits; rustls must take all of it.
         conn.set_buffer_limit(None);
-        Self { conn, heard: false }
+        Box::new(Self { conn, heard: false })
     }
 
     /// Decrypt `input` into `plain`.

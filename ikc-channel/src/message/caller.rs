@@ -142,7 +142,7 @@ impl CallerInfo {
     /// are the same as last time, nothing is decoded either.
     pub(crate) fn thaw_native(
         dec: &mut NativeDecoder<'_>,
-        last: &mut CallerCache,
+        last: &mut LastRead,
     ) -> Option<Arc<Self>> {
         if let Some(kept) = &last.kept {
             if dec.skip_same(&kept.encoding, kept.values) {
@@ -214,7 +214,7 @@ impl CallerInfo {
 /// the native codec the `event`, `from` and `rsvp` hashes are kept the
 /// same way.
 #[derive(Debug, Default)]
-pub(crate) struct SentCaller {
+pub(crate) struct LastWritten {
     last: Option<(Arc<CallerInfo>, Vec<u8>)>,
     /// The specifier hashes written last, with their bytes.
     pub(crate) specs: BySpecKey<SentSpec>,
@@ -274,7 +274,7 @@ impl CopyingEncoder for StorableEncoder<'_, '_> {
     }
 }
 
-impl SentCaller {
+impl LastWritten {
     /// Write `caller` (at nesting level 1) as `fresh` writes it, or copy
     /// what it wrote for the same caller last time.
     pub(crate) fn write<E: CopyingEncoder>(
@@ -298,9 +298,10 @@ impl SentCaller {
 }
 
 /// What a channel read last, which the next messages share while they
-/// repeat it: the caller, and the `event`, `from` and `rsvp` hashes.
+/// repeat it: the caller, the `event`, `from` and `rsvp` hashes, and a
+/// Storable text `event`.
 #[derive(Debug, Default)]
-pub(crate) struct CallerCache {
+pub(crate) struct LastRead {
     kept: Option<KeptCaller>,
     /// The specifier hashes read last, kept with their bytes: a channel's
     /// messages repeat them (a client's `from` and `rsvp`, the `event` of
@@ -344,7 +345,7 @@ pub(crate) struct KeptCaller {
     storable: Option<Box<StorableKept>>,
 }
 
-impl CallerCache {
+impl LastRead {
     /// The kept caller, if it has these parts (kernel, session, state,
     /// file) and line.
     fn matching(&self, parts: &[Cow<'_, str>; 4], line: u32) -> Option<Arc<CallerInfo>> {

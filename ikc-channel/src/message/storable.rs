@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ikc_freezer::{FreezeError, Key, Storable, StorableEncoder, Value};
 use ikc_specifier::HashForm;
 
-use super::caller::{CALLER_KEY, CallerCache, CallerInfo, SentCaller, StorableEvent};
+use super::caller::{CALLER_KEY, CallerInfo, LastRead, LastWritten, StorableEvent};
 use super::{
     EVENT_PARTS, FROM_PARTS, MESSAGE_KEYS, Message, MessageTarget, PartNames, RSVP_PARTS,
     check_optional_spec, check_spec, check_text, into_text, is_true, take_optional_spec, take_spec,
@@ -28,7 +28,7 @@ impl Message {
         storable: &Storable,
         out: &mut Vec<u8>,
     ) -> Option<Result<(), FreezeError>> {
-        self.freeze_storable_sharing(storable, out, &mut SentCaller::default())
+        self.freeze_storable_sharing(storable, out, &mut LastWritten::default())
     }
 
     /// [`freeze_storable`](Self::freeze_storable), copying the caller's
@@ -37,7 +37,7 @@ impl Message {
         &self,
         storable: &Storable,
         out: &mut Vec<u8>,
-        sent: &mut SentCaller,
+        sent: &mut LastWritten,
     ) -> Option<Result<(), FreezeError>> {
         let plain_extra = |key: &Key| {
             !key.is_wide_utf8() && key.as_str().is_none_or(|k| !MESSAGE_KEYS.contains(&k))
@@ -56,7 +56,7 @@ impl Message {
     fn freeze_storable_fields<'v>(
         &'v self,
         enc: &mut StorableEncoder<'_, 'v>,
-        sent: &mut SentCaller,
+        sent: &mut LastWritten,
     ) -> Result<(), FreezeError> {
         enc.hash(self.field_count())?;
         match &self.event {
@@ -105,7 +105,7 @@ impl Message {
     pub(crate) fn thaw_storable_sharing(
         storable: &Storable,
         bytes: &[u8],
-        callers: &mut CallerCache,
+        callers: &mut LastRead,
     ) -> Option<Self> {
         let mut dec = storable.decoder(bytes).ok()?;
         let entries = dec.hash().ok()??;
@@ -118,13 +118,12 @@ impl Message {
                     continue;
                 }
             }
-            if let Some(last) = callers.storable_event.as_deref() {
-                if let Some(kept) = &last.kept {
-                    if dec.skip_kept(kept, "event").ok()? {
-                        event = Some(MessageTarget::Text(last.text.clone()));
-                        continue;
-                    }
-                }
+            if let Some(last) = callers.storable_event.as_deref()
+                && let Some(kept) = &last.kept
+                && dec.skip_kept(kept, "event").ok()?
+            {
+                event = Some(MessageTarget::Text(last.text.clone()));
+                continue;
             }
             let start = dec.mark();
             let value = dec.value().ok()?;

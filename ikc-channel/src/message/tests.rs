@@ -204,7 +204,7 @@ fn values_that_are_not_messages_are_named_errors() {
     ] {
         assert_eq!(Message::try_from(&value), Err(error.clone()), "{value:?}");
         let (failed, given_back) =
-            *Message::from_value(value.clone(), &mut CallerCache::default()).unwrap_err();
+            *Message::from_value(value.clone(), &mut LastRead::default()).unwrap_err();
         assert_eq!((failed, given_back), (error, value));
     }
     let mut bad_state = spec("k", "s", None);

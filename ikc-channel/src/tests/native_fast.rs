@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use std::sync::Arc;
 
-use crate::message::{CallerCache, SentCaller};
+use crate::message::{LastRead, LastWritten};
 use crate::{CallerInfo, Message, MessageTarget};
 
 pub(super) fn arb_text() -> impl Strategy<Value = String> {
@@ -205,7 +205,7 @@ proptest! {
         small in any::<bool>(),
     ) {
         let native = if small { Native::with_limits(small_limits()) } else { Native::new() };
-        let mut callers = CallerCache::default();
+        let mut callers = LastRead::default();
         let mut shared = SharedCallers::default();
         for message in run_of(&messages, repeat) {
             let mut bytes = Vec::new();
@@ -247,9 +247,9 @@ impl SharedCallers {
 #[test]
 fn a_repeated_caller_is_read_once_and_shared() {
     let native = Native::new();
-    let mut callers = CallerCache::default();
+    let mut callers = LastRead::default();
     let caller = CallerInfo::new("Client", "pinger", "go", "src/main.rs", 12);
-    let read = |seq: i64, caller: &CallerInfo, callers: &mut CallerCache| {
+    let read = |seq: i64, caller: &CallerInfo, callers: &mut LastRead| {
         let message = Message::post("poe://S/s/st", seq).with_caller(caller.clone());
         let mut bytes = Vec::new();
         message.freeze_native(&native, &mut bytes).unwrap().unwrap();
@@ -269,7 +269,7 @@ fn a_repeated_caller_is_read_once_and_shared() {
 #[test]
 fn a_caller_sent_again_is_written_as_the_first_time() {
     let native = Native::new();
-    let mut sent = SentCaller::default();
+    let mut sent = LastWritten::default();
     let caller = Arc::new(CallerInfo::new("Client", "pinger", "go", "src/main.rs", 12));
     let other = Arc::new(CallerInfo::new("Client", "pinger", "go", "src/main.rs", 13));
     for (seq, caller) in [&caller, &caller, &other, &caller].into_iter().enumerate() {
@@ -326,7 +326,7 @@ fn repeated_specifier_hashes_are_kept_and_changed_ones_read_afresh() {
         (Native::new(), true),
         (Native::with_limits(small_limits()), false),
     ] {
-        let mut callers = CallerCache::default();
+        let mut callers = LastRead::default();
         for message in &run {
             let mut bytes = Vec::new();
             Native::new()
@@ -363,7 +363,7 @@ fn repeated_specifier_hashes_are_kept_and_changed_ones_read_afresh() {
 #[test]
 fn specifier_hashes_sent_again_are_written_as_the_first_time() {
     let native = Native::new();
-    let mut sent = SentCaller::default();
+    let mut sent = LastWritten::default();
     let spec = |k: &str, s: &str, st: &str| HashForm::new(k, s, st);
     let long = "k".repeat(300);
     let froms = [

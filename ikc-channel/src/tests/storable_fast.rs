@@ -10,7 +10,7 @@ use ikc_specifier::HashForm;
 use proptest::prelude::*;
 
 use super::native_fast::{SharedCallers, arb_message, arb_value, run_of, small_limits};
-use crate::message::{CallerCache, SentCaller};
+use crate::message::{LastRead, LastWritten};
 use crate::{CallerInfo, Message};
 
 fn storable(small: bool) -> Storable {
@@ -29,7 +29,7 @@ fn general(storable: &Storable, bytes: &[u8]) -> Option<Message> {
 
 /// The fast path alone.
 fn fast(storable: &Storable, bytes: &[u8]) -> Option<Message> {
-    Message::thaw_storable_sharing(storable, bytes, &mut CallerCache::default())
+    Message::thaw_storable_sharing(storable, bytes, &mut LastRead::default())
 }
 
 /// The fast path, if it reads `bytes`, agrees with the general path.
@@ -146,7 +146,7 @@ proptest! {
         tag in prop::option::of(0u32..40),
     ) {
         let storable = storable(small);
-        let mut callers = CallerCache::default();
+        let mut callers = LastRead::default();
         let mut shared = SharedCallers::default();
         for message in run_of(&messages, repeat) {
             let Some(mut bytes) = image(message) else { continue };
@@ -195,8 +195,8 @@ fn the_benchmark_post_takes_the_fast_path_both_ways() {
         "src/oneway.rs",
         158,
     ));
-    let mut callers = CallerCache::default();
-    let mut sent = SentCaller::default();
+    let mut callers = LastRead::default();
+    let mut sent = LastWritten::default();
     let mut kept: Option<Arc<CallerInfo>> = None;
     for (seq, caller) in [&caller, &caller, &other, &caller, &caller]
         .into_iter()
@@ -269,7 +269,7 @@ fn a_repeated_text_event_is_kept_and_a_changed_one_read_afresh() {
     for small in [false, true] {
         let storable = storable(small);
         for tag in [None, Some(1)] {
-            let mut callers = CallerCache::default();
+            let mut callers = LastRead::default();
             for message in &run {
                 let Some(mut bytes) = image(message) else {
                     continue;
