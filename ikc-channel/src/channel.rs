@@ -532,7 +532,7 @@ fn decode(freezer: &dyn Freezer, payload: &[u8], callers: &mut LastRead) -> Chan
         None
     };
     if let Some(message) = read {
-        return ChannelEvent::Message(Box::new(message));
+        return ChannelEvent::Message(message);
     }
     let value = match freezer.thaw(payload) {
         Ok(value) => value,

@@ -408,7 +408,7 @@ impl Message {
     /// message hash (or not valid), which the general path then reports.
     #[cfg(test)]
     pub(crate) fn thaw_native(native: &Native, bytes: &[u8]) -> Option<Self> {
-        Self::thaw_native_sharing(native, bytes, &mut LastRead::default())
+        Self::thaw_native_sharing(native, bytes, &mut LastRead::default()).map(|m| *m)
     }
 
     /// [`thaw_native`](Self::thaw_native), sharing the caller with the
@@ -417,14 +417,15 @@ impl Message {
         native: &Native,
         bytes: &[u8],
         callers: &mut LastRead,
-    ) -> Option<Self> {
+    ) -> Option<Box<Self>> {
         let mut dec = native.decoder(bytes).ok()?;
         if !dec.at_hash() {
             return None;
         }
         let entries = dec.hash(0).ok()?;
         let mut event = None;
-        let mut message = Self::post(MessageTarget::Text(String::new()), Value::Undef);
+        // Built where it stays: the message is passed on boxed.
+        let mut message = Box::new(Self::post(MessageTarget::Text(String::new()), Value::Undef));
         for _ in 0..entries {
             let key = dec.key_ref().ok()?;
             // A repeated key replaces the earlier value, as in the hash.

@@ -106,11 +106,12 @@ impl Message {
         storable: &Storable,
         bytes: &[u8],
         callers: &mut LastRead,
-    ) -> Option<Self> {
+    ) -> Option<Box<Self>> {
         let mut dec = storable.decoder(bytes).ok()?;
         let entries = dec.hash().ok()??;
         let mut event = None;
-        let mut message = Self::post(MessageTarget::Text(String::new()), Value::Undef);
+        // Built where it stays: the message is passed on boxed.
+        let mut message = Box::new(Self::post(MessageTarget::Text(String::new()), Value::Undef));
         for _ in 0..entries {
             if let Some((kept, caller)) = callers.storable() {
                 if dec.skip_kept(kept, CALLER_KEY).ok()? {
