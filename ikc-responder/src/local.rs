@@ -57,7 +57,7 @@ impl Session for LocalChannel {
         let kernel_id = shared.borrow().kernel_id.clone();
         let arg = event.args.into_iter().next().unwrap_or_default();
         match Message::try_from(arg) {
-            Ok(msg) => request(&shared, ctx, msg, &kernel_id),
+            Ok(msg) => request(&shared, ctx, Box::new(msg), &kernel_id),
             Err(e) => log::warn!("bad local IKC request: {e}"),
         }
         Value::Undef

@@ -647,12 +647,12 @@ fn route_incoming(
         Err(_) => Cow::Owned(Part::Unspecified),
     };
     let Part::Names(names) = &*kernel else {
-        return request(shared, ctx, *msg, errors_to);
+        return request(shared, ctx, msg, errors_to);
     };
     let link = arrived_on.map(link_id);
     if let [name] = names.as_slice() {
         if ctx.is_local_name(name) {
-            return request(shared, ctx, *msg, errors_to);
+            return request(shared, ctx, msg, errors_to);
         }
         let st = shared.borrow();
         let route = st.mesh.router.route(name);
@@ -660,7 +660,7 @@ fn route_incoming(
         match route {
             Ok(Route::Local) => {
                 drop(st);
-                request(shared, ctx, *msg, errors_to);
+                request(shared, ctx, msg, errors_to);
             }
             Ok(Route::Link {
                 link: next,
@@ -689,7 +689,7 @@ fn route_incoming(
                     // IKC ignores the kernel of a request that came
                     // straight from its sender: a name we do not know
                     // (an address the sender reached us by...) is ours.
-                    request(shared, ctx, *msg, errors_to);
+                    request(shared, ctx, msg, errors_to);
                 } else {
                     let why = why_unreachable(&u);
                     unreachable(shared, ctx, &msg, &[(name.clone(), why)], errors_to);
@@ -743,7 +743,7 @@ fn route_incoming(
         unreachable(shared, ctx, &msg, &list, errors_to);
     }
     if plan.local {
-        request(shared, ctx, *msg, errors_to);
+        request(shared, ctx, msg, errors_to);
     }
 }
 

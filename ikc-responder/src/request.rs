@@ -102,7 +102,7 @@ impl Failure {
 /// The state runs with SENDER the thunk standing for the request's `from`
 /// (posting to it answers the remote session); a call's return value goes
 /// to its RSVP.
-pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Message, errors_to: &str) {
+pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Box<Message>, errors_to: &str) {
     crate::traffic::delivering(shared, ctx, errors_to, &msg);
     let to = parsed_target(shared, &msg.event).ok();
     if let Some(to) = &to {
