@@ -271,6 +271,7 @@ impl Hash {
     }
 
     /// The position of the key with these bytes and kind.
+    #[inline]
     fn position(&self, bytes: &[u8], text: bool) -> Option<usize> {
         let matches = |key: &Key| key.is(bytes, text);
         match &self.index {
@@ -286,8 +287,17 @@ impl Hash {
     }
 
     /// Index the entry just pushed, building the index once the hash
-    /// outgrows [`UNINDEXED`].
+    /// outgrows [`UNINDEXED`] (nothing to do for a small hash: checked
+    /// here, inline, before the work).
+    #[inline]
     fn index_last(&mut self) {
+        if self.index.is_some() || self.entries.len() > UNINDEXED {
+            self.index_entry();
+        }
+    }
+
+    #[inline(never)]
+    fn index_entry(&mut self) {
         let entries = &self.entries;
         let hash_at = |&i: &usize| {
             let key: &Key = &entries[i].0;
