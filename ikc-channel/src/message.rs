@@ -1,5 +1,6 @@
 //! [`Message`]: IKC's request hash as a Rust type.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use ikc_freezer::{
@@ -14,7 +15,7 @@ mod storable;
 
 use self::caller::CALLER_KEY;
 pub use self::caller::CallerInfo;
-pub(crate) use self::caller::{KeptSpec, LastRead, LastWritten, SentSpec};
+pub(crate) use self::caller::{KeptSpec, LastRead, LastWritten, NativeEvent, SentSpec};
 
 /// The keys of IKC's request hash that [`Message`] has fields for.
 const MESSAGE_KEYS: [&str; 7] = [
@@ -35,10 +36,13 @@ const MESSAGE_KEYS: [&str; 7] = [
 /// reach it. [`MessageTarget::specifier`] parses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageTarget {
-    /// A specifier string, such as `poe://Inet/test/here`.
-    Text(String),
+    /// A specifier string, such as `poe://Inet/test/here`. Shared: a
+    /// channel that reads the same target again hands every message the
+    /// same copy.
+    Text(Arc<str>),
     /// The hash form, such as `{kernel => 'Cli', session => 'me', state => 'reply'}`.
-    Hash(HashForm),
+    /// Shared: the targets a channel reads again and again are one copy.
+    Hash(Arc<HashForm>),
 }
 
 impl MessageTarget {
@@ -57,7 +61,7 @@ impl MessageTarget {
 
     fn to_value(&self) -> Value {
         match self {
-            Self::Text(text) => Value::from(text),
+            Self::Text(text) => Value::from(&**text),
             Self::Hash(hash) => spec_hash(hash, true),
         }
     }
@@ -65,25 +69,31 @@ impl MessageTarget {
 
 impl From<&str> for MessageTarget {
     fn from(text: &str) -> Self {
-        Self::Text(text.to_owned())
+        Self::Text(Arc::from(text))
     }
 }
 
 impl From<String> for MessageTarget {
     fn from(text: String) -> Self {
-        Self::Text(text)
+        Self::Text(Arc::from(text))
     }
 }
 
 impl From<HashForm> for MessageTarget {
     fn from(hash: HashForm) -> Self {
+        Self::Hash(Arc::new(hash))
+    }
+}
+
+impl From<Arc<HashForm>> for MessageTarget {
+    fn from(hash: Arc<HashForm>) -> Self {
         Self::Hash(hash)
     }
 }
 
 impl From<&Specifier> for MessageTarget {
     fn from(spec: &Specifier) -> Self {
-        Self::Text(spec.to_string())
+        Self::Text(Arc::from(spec.to_string()))
     }
 }
 
@@ -117,9 +127,11 @@ pub struct Message {
     pub params: Value,
     /// The sending session, where answers and `SENDER` posts go. An empty
     /// `state` is left out on the wire, as ClientLite leaves it out.
-    pub from: Option<HashForm>,
-    /// Where a call's return value is to be posted.
-    pub rsvp: Option<HashForm>,
+    /// Shared, as the `event` hash is: a channel that reads the same
+    /// sender again gives each message the same copy.
+    pub from: Option<Arc<HashForm>>,
+    /// Where a call's return value is to be posted (shared, as `from`).
+    pub rsvp: Option<Arc<HashForm>>,
     /// Does the caller want a list? `None` when the key is absent (posts).
     pub wantarray: Option<bool>,
     /// Is this an error report (`IKC/remote_error`)? Never answer one with an
@@ -150,17 +162,21 @@ impl Message {
 
     /// A call: a post whose answer is to be posted to `rsvp`; `wantarray`
     /// is `''` (a scalar is wanted), as ClientLite's `call` sends it.
-    pub fn call(event: impl Into<MessageTarget>, params: impl Into<Value>, rsvp: HashForm) -> Self {
+    pub fn call(
+        event: impl Into<MessageTarget>,
+        params: impl Into<Value>,
+        rsvp: impl Into<Arc<HashForm>>,
+    ) -> Self {
         Self {
-            rsvp: Some(rsvp),
+            rsvp: Some(rsvp.into()),
             wantarray: Some(false),
             ..Self::post(event, params)
         }
     }
 
     /// Set the sender (builder style).
-    pub fn with_from(mut self, from: HashForm) -> Self {
-        self.from = Some(from);
+    pub fn with_from(mut self, from: impl Into<Arc<HashForm>>) -> Self {
+        self.from = Some(from.into());
         self
     }
 
@@ -261,14 +277,14 @@ impl Message {
                 value,
             )));
         };
-        let mut message = Self::post(MessageTarget::Text(String::new()), Value::Undef);
+        let mut message = Self::post(MessageTarget::from(""), Value::Undef);
         for (key, value) in hash {
             // Keys are unique, and an ASCII key is always a text key.
             match key.as_bytes() {
                 b"event" => {
                     message.event = match value {
-                        Value::Hash(spec) => MessageTarget::Hash(take_spec(spec)),
-                        other => MessageTarget::Text(into_text(other).unwrap_or_default()),
+                        Value::Hash(spec) => MessageTarget::from(take_spec(spec)),
+                        other => MessageTarget::Text(into_text(other).unwrap_or_default().into()),
                     };
                 }
                 b"params" => message.params = value,
@@ -307,9 +323,9 @@ fn take_spec(spec: Hash) -> HashForm {
 }
 
 /// A checked `from` or `rsvp`, taken apart (see [`optional_spec`]).
-fn take_optional_spec(value: Value) -> Option<HashForm> {
+fn take_optional_spec(value: Value) -> Option<Arc<HashForm>> {
     match value {
-        Value::Hash(spec) => Some(take_spec(spec)),
+        Value::Hash(spec) => Some(Arc::new(take_spec(spec))),
         _ => None,
     }
 }
@@ -425,7 +441,7 @@ impl Message {
         let entries = dec.hash(0).ok()?;
         let mut event = None;
         // Built where it stays: the message is passed on boxed.
-        let mut message = Box::new(Self::post(MessageTarget::Text(String::new()), Value::Undef));
+        let mut message = Box::new(Self::post(MessageTarget::from(""), Value::Undef));
         for _ in 0..entries {
             let key = dec.key_ref().ok()?;
             // A repeated key replaces the earlier value, as in the hash.
@@ -434,10 +450,12 @@ impl Message {
                 b"event" => {
                     event = Some(if dec.at_hash() {
                         MessageTarget::Hash(native_spec_kept(&mut dec, &mut callers.specs.event)?)
-                    } else if let Some(text) = native_text(&mut dec)? {
+                    } else if let Some(text) =
+                        native_text_kept(&mut dec, &mut callers.native_event)?
+                    {
                         MessageTarget::Text(text)
                     } else {
-                        MessageTarget::Text(into_text(dec.value(1).ok()?)?)
+                        MessageTarget::Text(into_text(dec.value(1).ok()?)?.into())
                     });
                 }
                 b"from" => {
@@ -490,13 +508,20 @@ fn spec_native(
 /// the last one took.
 fn spec_native_sharing(
     enc: &mut NativeEncoder<'_>,
-    spec: &HashForm,
+    spec: &Arc<HashForm>,
     always_state: bool,
     sent: &mut Option<Box<SentSpec>>,
 ) -> Result<(), FreezeError> {
-    if let Some(last) = sent.as_deref().filter(|last| last.form == *spec) {
-        enc.append_encoded(&last.encoding);
-        return Ok(());
+    if let Some(last) = sent.as_deref_mut() {
+        let same_copy = last.shared.as_ref().is_some_and(|s| Arc::ptr_eq(s, spec));
+        if same_copy || last.form == **spec {
+            enc.append_encoded(&last.encoding);
+            if !same_copy {
+                // Sent again: known by pointer from now on.
+                last.shared = Some(Arc::clone(spec));
+            }
+            return Ok(());
+        }
     }
     let start = enc.written().len();
     spec_native(enc, spec, always_state)?;
@@ -504,16 +529,21 @@ fn spec_native_sharing(
     match sent {
         _ if encoding.len() > KEPT_SPEC_LEN => *sent = None,
         Some(last) => {
-            // Field by field, so the strings keep their room.
+            // A copy, field by field so the strings keep their room, and
+            // no hold on the shared one until it comes again: a hash that
+            // changes every time (a ClientLite RSVP answered) is then the
+            // reader's to rewrite in place (see `native_spec_kept`).
             last.form.kernel.clone_from(&spec.kernel);
             last.form.session.clone_from(&spec.session);
             last.form.state.clone_from(&spec.state);
+            last.shared = None;
             last.encoding.clear();
             last.encoding.extend_from_slice(encoding);
         }
         None => {
             *sent = Some(Box::new(SentSpec {
-                form: spec.clone(),
+                form: HashForm::clone(spec),
+                shared: None,
                 encoding: encoding.to_vec(),
             }));
         }
@@ -521,25 +551,57 @@ fn spec_native_sharing(
     Ok(())
 }
 
-/// A string value as [`text`] reads it, straight from native bytes;
-/// `Some(None)` when the next value is not a string (nothing is read).
-pub(crate) fn native_text(dec: &mut NativeDecoder<'_>) -> Option<Option<String>> {
-    Some(dec.string().ok()?.map(|string| match string {
-        NativeString::Str(s) => s.to_owned(),
-        NativeString::Bytes(bytes) => match std::str::from_utf8(bytes) {
-            Ok(s) => s.to_owned(),
-            Err(_) => bytes.iter().map(|&byte| char::from(byte)).collect(),
-        },
-    }))
+/// A string `event` as [`text`] reads it, straight from native bytes and
+/// shared: the text read last is kept with its bytes, and the same bytes
+/// next time are stepped over and give the same shared text; `Some(None)`
+/// when the next value is not a string (nothing is read).
+fn native_text_kept(
+    dec: &mut NativeDecoder<'_>,
+    kept: &mut Option<Box<NativeEvent>>,
+) -> Option<Option<Arc<str>>> {
+    if let Some(last) = kept.as_deref()
+        && dec.skip_same(&last.encoding, last.values)
+    {
+        return Some(Some(Arc::clone(&last.text)));
+    }
+    let start = dec.read_so_far().len();
+    let values_before = dec.values_read();
+    let text: Arc<str> = match dec.string().ok()? {
+        None => return Some(None),
+        Some(NativeString::Str(s)) => Arc::from(s),
+        Some(NativeString::Bytes(bytes)) => Arc::from(&*perl_text(bytes)),
+    };
+    let encoding = &dec.read_so_far()[start..];
+    let values = dec.values_read() - values_before;
+    match kept {
+        _ if encoding.len() > KEPT_SPEC_LEN => *kept = None,
+        // Noted in the room the last one took.
+        Some(last) => {
+            last.text = Arc::clone(&text);
+            last.encoding.clear();
+            last.encoding.extend_from_slice(encoding);
+            last.values = values;
+        }
+        None => {
+            *kept = Some(Box::new(NativeEvent {
+                text: Arc::clone(&text),
+                encoding: encoding.to_vec(),
+                values,
+            }));
+        }
+    }
+    Some(Some(text))
 }
 
 /// A specifier hash (at nesting level 1) as [`read_spec`] reads it,
 /// straight from native bytes: parts that are strings or `undef` are read
 /// directly, other scalars as [`text`] reads them; other keys are skipped.
 /// `None` for anything `read_spec` refuses.
-fn native_spec(dec: &mut NativeDecoder<'_>) -> Option<HashForm> {
+fn native_spec(dec: &mut NativeDecoder<'_>, spec: &mut HashForm) -> Option<()> {
     let entries = dec.hash(1).ok()?;
-    let mut spec = HashForm::default();
+    spec.kernel.clear();
+    spec.session.clear();
+    spec.state.clear();
     for _ in 0..entries {
         let key = dec.key_ref().ok()?;
         let part = match key.as_bytes() {
@@ -551,49 +613,58 @@ fn native_spec(dec: &mut NativeDecoder<'_>) -> Option<HashForm> {
                 continue;
             }
         };
-        *part = match native_text(dec)? {
-            Some(text) => text,
-            None => text(&dec.value(2).ok()?, "spec", "a string").ok()?,
-        };
+        // Written into the room the part already has (a rewritten hash's).
+        part.clear();
+        match dec.string().ok()? {
+            Some(NativeString::Str(s)) => part.push_str(s),
+            Some(NativeString::Bytes(bytes)) => part.push_str(&perl_text(bytes)),
+            None => *part = text(&dec.value(2).ok()?, "spec", "a string").ok()?,
+        }
     }
-    Some(spec)
+    Some(())
 }
 
 /// The longest specifier hash encoding kept for the next message.
 const KEPT_SPEC_LEN: usize = 256;
 
 /// [`native_spec`], sharing the work with the hash read last at the same
-/// key: when its bytes are the same as the last two times, it is stepped
-/// over and the kept form copied, nothing decoded.
+/// key: the same bytes again are stepped over and give the same shared
+/// hash; other bytes are read into the last hash's room when no message
+/// holds it any more (a ClientLite RSVP, which changes every call, then
+/// costs no allocation).
 fn native_spec_kept(
     dec: &mut NativeDecoder<'_>,
     kept: &mut Option<Box<KeptSpec>>,
-) -> Option<HashForm> {
+) -> Option<Arc<HashForm>> {
     if let Some(last) = kept.as_deref()
         && let Some(form) = &last.form
         && dec.skip_same(&last.encoding, last.values)
     {
-        return Some(form.clone());
+        return Some(Arc::clone(form));
     }
     let start = dec.read_so_far().len();
     let values_before = dec.values_read();
-    let form = native_spec(dec)?;
+    // Taken out first: a read that fails leaves nothing to share.
+    let mut form = kept
+        .as_deref_mut()
+        .and_then(|last| last.form.take())
+        .filter(|last| Arc::strong_count(last) == 1 && Arc::weak_count(last) == 0)
+        .unwrap_or_default();
+    native_spec(dec, Arc::get_mut(&mut form)?)?;
     let encoding = &dec.read_so_far()[start..];
     let values = dec.values_read() - values_before;
     match kept {
         _ if encoding.len() > KEPT_SPEC_LEN => *kept = None,
-        // The same bytes again: from now on the form is kept.
-        Some(last) if last.encoding == encoding => last.form = Some(form.clone()),
-        // Other bytes: noted in the room the last ones took.
+        // Noted in the room the last one took.
         Some(last) => {
             last.encoding.clear();
             last.encoding.extend_from_slice(encoding);
             last.values = values;
-            last.form = None;
+            last.form = Some(Arc::clone(&form));
         }
         None => {
             *kept = Some(Box::new(KeptSpec {
-                form: None,
+                form: Some(Arc::clone(&form)),
                 encoding: encoding.to_vec(),
                 values,
             }));
@@ -607,13 +678,22 @@ fn native_spec_kept(
 fn native_optional_spec(
     dec: &mut NativeDecoder<'_>,
     kept: &mut Option<Box<KeptSpec>>,
-) -> Option<Option<HashForm>> {
+) -> Option<Option<Arc<HashForm>>> {
     if dec.at_hash() {
         return native_spec_kept(dec, kept).map(Some);
     }
     match dec.value(1).ok()? {
         Value::Undef => Some(None),
         _ => None,
+    }
+}
+
+/// Bytes as the characters Perl sees: UTF-8 as it is, anything else as
+/// Latin-1 (one character per byte).
+pub(crate) fn perl_text(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(bytes.iter().map(|&byte| char::from(byte)).collect()),
     }
 }
 
@@ -624,11 +704,7 @@ pub(crate) fn into_text(value: Value) -> Option<String> {
         Value::Str(s) => Some(s),
         Value::Bytes(b) => Some(match String::from_utf8(b) {
             Ok(s) => s,
-            Err(e) => e
-                .into_bytes()
-                .iter()
-                .map(|&byte| char::from(byte))
-                .collect(),
+            Err(e) => perl_text(e.as_bytes()).into_owned(),
         }),
         other => text(&other, "event", "").ok(),
     }
@@ -638,8 +714,8 @@ pub(crate) fn into_text(value: Value) -> Option<String> {
 /// value apart (so that a failure can hand it back whole).
 struct Head {
     event: MessageTarget,
-    from: Option<HashForm>,
-    rsvp: Option<HashForm>,
+    from: Option<Arc<HashForm>>,
+    rsvp: Option<Arc<HashForm>>,
     wantarray: Option<bool>,
     is_error: bool,
     caller: Option<Arc<CallerInfo>>,
@@ -652,13 +728,15 @@ impl Head {
         };
         let event = match hash.get("event") {
             None => return Err(MessageError::MissingEvent),
-            Some(Value::Hash(spec)) => MessageTarget::Hash(read_spec(spec, EVENT_PARTS)?),
-            Some(other) => MessageTarget::Text(text(other, "event", "a specifier string or hash")?),
+            Some(Value::Hash(spec)) => MessageTarget::from(read_spec(spec, EVENT_PARTS)?),
+            Some(other) => {
+                MessageTarget::Text(text(other, "event", "a specifier string or hash")?.into())
+            }
         };
         Ok(Self {
             event,
-            from: optional_spec(hash.get("from"), "from", FROM_PARTS)?,
-            rsvp: optional_spec(hash.get("rsvp"), "rsvp", RSVP_PARTS)?,
+            from: optional_spec(hash.get("from"), "from", FROM_PARTS)?.map(Arc::new),
+            rsvp: optional_spec(hash.get("rsvp"), "rsvp", RSVP_PARTS)?.map(Arc::new),
             wantarray: hash.get("wantarray").map(is_true),
             is_error: hash.get("is_error").is_some_and(is_true),
             caller: hash
@@ -812,10 +890,7 @@ fn text(
     match value {
         Value::Undef => Ok(String::new()),
         Value::Str(s) => Ok(s.clone()),
-        Value::Bytes(b) => Ok(match std::str::from_utf8(b) {
-            Ok(s) => s.to_owned(),
-            Err(_) => b.iter().map(|&byte| char::from(byte)).collect(),
-        }),
+        Value::Bytes(b) => Ok(perl_text(b).into_owned()),
         Value::Int(n) => Ok(n.to_string()),
         Value::UInt(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(if *b { "1" } else { "" }.to_owned()),

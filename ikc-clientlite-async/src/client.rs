@@ -187,8 +187,8 @@ impl AsyncClientLite {
         spec: impl Into<MessageTarget>,
         params: impl Into<Value>,
     ) -> Result<(), LiteError> {
-        let message = Message::post(MessageTarget::Text(String::new()), params)
-            .with_from(driver::from(self.name()));
+        let message =
+            Message::post(MessageTarget::from(""), params).with_from(driver::from(self.name()));
         let result = self.send(Dest::Spec(spec.into()), message, None).await;
         self.record(result.map(drop))
     }
@@ -264,8 +264,8 @@ impl AsyncClientLite {
         hash.insert("session", Value::bytes(SESSION));
         hash.insert("state", Value::bytes(state.as_str()));
         let params = Value::Array(vec![params.into(), Value::Hash(hash)]);
-        let message = Message::post(MessageTarget::Text(String::new()), params)
-            .with_from(driver::from(self.name()));
+        let message =
+            Message::post(MessageTarget::from(""), params).with_from(driver::from(self.name()));
         let wait = Wait {
             session: SESSION,
             state,
@@ -314,8 +314,8 @@ impl AsyncClientLite {
     /// [`LiteError::NotConnected`], [`LiteError::PingFailed`], and the
     /// errors of a write and of a wait.
     pub async fn ping(&self) -> Result<(), LiteError> {
-        let mut message = Message::post(MessageTarget::Text(String::new()), Value::bytes("PING"));
-        message.rsvp = Some(HashForm::new(self.name(), IKC_SESSION, "pong"));
+        let mut message = Message::post(MessageTarget::from(""), Value::bytes("PING"));
+        message.rsvp = Some(HashForm::new(self.name(), IKC_SESSION, "pong").into());
         let seq = self.inner.next_request.fetch_add(1, Ordering::Relaxed);
         let wait = Wait {
             session: IKC_SESSION,
@@ -352,7 +352,7 @@ impl AsyncClientLite {
     ) -> Result<Value, LiteError> {
         let (seq, state) = self.next_state();
         let rsvp = HashForm::new(self.name(), SESSION, state.as_str());
-        let mut message = Message::call(MessageTarget::Text(String::new()), params, rsvp)
+        let mut message = Message::call(MessageTarget::from(""), params, rsvp)
             .with_from(driver::from(self.name()));
         message.wantarray = Some(list);
         let wait = Wait {

@@ -218,8 +218,7 @@ impl ClientLite {
         params: impl Into<Value>,
     ) -> Result<(), LiteError> {
         let target = spec.into();
-        let mut message =
-            Message::post(MessageTarget::Text(String::new()), params).with_from(self.from());
+        let mut message = Message::post(MessageTarget::from(""), params).with_from(self.from());
         let result = self.send(&target, &mut message);
         self.record(result)
     }
@@ -305,8 +304,7 @@ impl ClientLite {
         hash.insert("session", Value::bytes(rsvp.session.as_str()));
         hash.insert("state", Value::bytes(rsvp.state.as_str()));
         let params = Value::Array(vec![params.into(), Value::Hash(hash)]);
-        let mut message =
-            Message::post(MessageTarget::Text(String::new()), params).with_from(self.from());
+        let mut message = Message::post(MessageTarget::from(""), params).with_from(self.from());
         let target = spec.into();
         let result = self
             .send(&target, &mut message)
@@ -367,7 +365,7 @@ impl ClientLite {
             Value::bytes("PING"),
         );
         let pong = HashForm::new(name, IKC_SESSION, "pong");
-        message.rsvp = Some(pong.clone());
+        message.rsvp = Some(pong.clone().into());
         let sent = connection
             .check_alive()
             .and_then(|()| match connection.send(&message) {
@@ -397,7 +395,7 @@ impl ClientLite {
     ) -> Result<Value, LiteError> {
         let rsvp = self.next_rsvp();
         let mut message =
-            Message::call(MessageTarget::Text(String::new()), params, rsvp).with_from(self.from());
+            Message::call(MessageTarget::from(""), params, rsvp).with_from(self.from());
         message.wantarray = Some(list);
         self.send(&target, &mut message)?;
         // The RSVP goes out as it was made; the wait looks for it.
@@ -536,13 +534,13 @@ fn resolve_kept(
         return resolve(target, remote_name);
     };
     if let Some(r) = kept.as_ref() {
-        if r.text == *text && r.remote_name == remote_name {
+        if *r.text == **text && r.remote_name == remote_name {
             return Ok(r.target.clone());
         }
     }
     let resolved = resolve(target, remote_name)?;
     *kept = Some(Resolved {
-        text: text.clone(),
+        text: text.to_string(),
         remote_name: remote_name.to_owned(),
         target: resolved.clone(),
     });
@@ -562,7 +560,7 @@ pub fn resolve(target: &MessageTarget, remote_name: &str) -> Result<MessageTarge
     let (text, spec) = match target {
         MessageTarget::Hash(hash) => (hash.ikc_name(), Ok(Specifier::from_hash_form(hash))),
         MessageTarget::Text(text) if text.starts_with("poe:") => {
-            (text.clone(), Specifier::parse(text))
+            (text.to_string(), Specifier::parse(text))
         }
         MessageTarget::Text(text) => {
             let full = format!("poe://{remote_name}/{text}");
@@ -583,7 +581,7 @@ pub fn resolve(target: &MessageTarget, remote_name: &str) -> Result<MessageTarge
     }
     Ok(match target {
         MessageTarget::Hash(hash) => MessageTarget::Hash(hash.clone()),
-        MessageTarget::Text(_) => MessageTarget::Text(text),
+        MessageTarget::Text(_) => MessageTarget::from(text),
     })
 }
 
@@ -618,7 +616,7 @@ mod tests {
         let hash = HashForm::new("Other", "test", "here");
         assert_eq!(
             resolve(&MessageTarget::from(hash.clone()), "X").unwrap(),
-            MessageTarget::Hash(hash)
+            MessageTarget::Hash(hash.into())
         );
     }
 

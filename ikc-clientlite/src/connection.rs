@@ -480,7 +480,7 @@ fn keep(unread: &mut VecDeque<Incoming>, event: ChannelEvent, cap: Option<usize>
 /// How a message's destination is written in logs.
 pub(crate) fn target_name(message: &Message) -> String {
     match &message.event {
-        ikc_channel::MessageTarget::Text(text) => text.clone(),
+        ikc_channel::MessageTarget::Text(text) => text.to_string(),
         ikc_channel::MessageTarget::Hash(hash) => hash.ikc_name(),
     }
 }

@@ -78,7 +78,10 @@ fn does_what_lite_pl_does() -> Result<()> {
         target_text(&here.event),
         format!("poe://{}/test/here", server.kernel_id())
     );
-    assert_eq!(here.from, Some(HashForm::new("LiteClient", "IKCLite", "")));
+    assert_eq!(
+        here.from,
+        Some(Arc::new(HashForm::new("LiteClient", "IKCLite", "")))
+    );
     poe.disconnect();
     assert!(!poe.is_connected());
     assert!(poe.error().is_none());
@@ -228,7 +231,7 @@ fn absolute_and_hash_specifiers_are_sent_as_given() -> Result<()> {
     let here = server.next_here();
     assert_eq!(
         here.event,
-        ikc_clientlite::MessageTarget::Hash(HashForm::new("Ikc", "test", "here"))
+        ikc_clientlite::MessageTarget::Hash(HashForm::new("Ikc", "test", "here").into())
     );
     assert_eq!(poe.call("poe:/test/fetchQ", ())?, Value::Int(42));
     Ok(())

@@ -163,6 +163,105 @@ impl From<StateName> for Value {
     }
 }
 
+/// A source file name, POE's `CALLER_FILE`: a `&'static str` for events
+/// made in this process ([`Location::file`]), or the text a remote sender
+/// sent, shared by every event from that sender (held as a [`StateName`]
+/// holds its name). It reads as a `str`.
+///
+/// ```
+/// use ikc_core::CallerFile;
+///
+/// let here = CallerFile::from(file!());
+/// assert_eq!(here, file!());
+/// assert!(here.ends_with(".rs"));
+/// let remote = CallerFile::from(String::from("client.rs"));
+/// assert_eq!(remote.to_string(), "client.rs");
+/// assert_eq!(CallerFile::default(), "");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CallerFile(StateName);
+
+impl CallerFile {
+    /// The file name.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl Default for CallerFile {
+    fn default() -> Self {
+        Self(StateName::from_static(""))
+    }
+}
+
+impl Deref for CallerFile {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for CallerFile {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for CallerFile {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for CallerFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for CallerFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<&'static str> for CallerFile {
+    fn from(file: &'static str) -> Self {
+        Self(StateName::from_static(file))
+    }
+}
+
+impl From<Arc<str>> for CallerFile {
+    fn from(file: Arc<str>) -> Self {
+        Self(StateName::from(file))
+    }
+}
+
+impl From<String> for CallerFile {
+    fn from(file: String) -> Self {
+        Self(StateName::from(file))
+    }
+}
+
+impl From<CallerFile> for String {
+    fn from(file: CallerFile) -> Self {
+        file.as_str().to_owned()
+    }
+}
+
+impl PartialEq<str> for CallerFile {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for CallerFile {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// One event, as a handler receives it: POE's `STATE`, `ARG0..`, `SENDER`,
 /// `CALLER_STATE`, `CALLER_FILE` and `CALLER_LINE`.
 ///
@@ -185,7 +284,7 @@ pub struct Event {
     pub caller_state: Option<StateName>,
     /// The source file of the `post`/`call`/`yield_`/timer call that made
     /// it; `""` when a remote sender did not say.
-    pub caller_file: Cow<'static, str>,
+    pub caller_file: CallerFile,
     /// The line of that call; 0 when a remote sender did not say.
     pub caller_line: u32,
 }
@@ -208,7 +307,7 @@ impl Event {
             state: state.into(),
             args,
             caller_state: sender.state_name().cloned(),
-            caller_file: Cow::Owned(sender.file().unwrap_or_default().to_owned()),
+            caller_file: sender.caller_file(),
             caller_line: sender.line().unwrap_or(0),
             sender: Sender::Remote(sender),
         }
@@ -225,7 +324,7 @@ impl Event {
             args,
             sender,
             caller_state: None,
-            caller_file: Cow::Borrowed(at.file()),
+            caller_file: CallerFile::from(at.file()),
             caller_line: at.line(),
         }
     }

@@ -191,7 +191,7 @@ pub use crate::destination::destination;
 pub use crate::error::{
     AliasError, CallError, DeliveryError, KernelError, PostError, SessionError,
 };
-pub use crate::event::{Event, Readiness, StateName};
+pub use crate::event::{CallerFile, Event, Readiness, StateName};
 pub use crate::handle::KernelHandle;
 pub use crate::ids::{AlarmId, SessionId, Target, WatcherId};
 pub use crate::kernel::signals::Signal;

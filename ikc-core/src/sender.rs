@@ -4,7 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::event::StateName;
+use crate::event::{CallerFile, StateName};
 use crate::ids::{SessionId, Target};
 
 /// Who sent an event: POE's `SENDER`.
@@ -121,7 +121,8 @@ pub struct RemoteSender {
     /// Kept as the event name it becomes (`CALLER_STATE` of the events
     /// it sends), so that each event shares it.
     state: Option<StateName>,
-    file: Option<String>,
+    /// Shared with the events it sends (their `CALLER_FILE`).
+    file: Option<Arc<str>>,
     line: Option<u32>,
     via: Option<SessionId>,
 }
@@ -147,7 +148,7 @@ impl RemoteSender {
     /// The file and line the remote session sent the event from.
     #[must_use]
     pub fn with_location(mut self, file: impl Into<String>, line: u32) -> Self {
-        self.file = Some(file.into());
+        self.file = Some(Arc::from(file.into()));
         self.line = Some(line);
         self
     }
@@ -185,6 +186,13 @@ impl RemoteSender {
     /// The file it posted from (`remote_file`); `None` if not known.
     pub fn file(&self) -> Option<&str> {
         self.file.as_deref()
+    }
+
+    /// The file, shared, for the events it sends.
+    pub(crate) fn caller_file(&self) -> CallerFile {
+        self.file.as_ref().map_or_else(CallerFile::default, |file| {
+            CallerFile::from(Arc::clone(file))
+        })
     }
 
     /// The line it posted from (`remote_line`); `None` if not known.

@@ -109,7 +109,7 @@ impl Outbound {
         let (session, state) = match &msg.event {
             MessageTarget::Text(text) => match Specifier::parse(text) {
                 Ok(spec) => (spec.session.to_ikc(), spec.state.unwrap_or_default()),
-                Err(_) => (text.clone(), String::new()),
+                Err(_) => (text.to_string(), String::new()),
             },
             MessageTarget::Hash(h) => (h.session.clone(), h.state.clone()),
         };

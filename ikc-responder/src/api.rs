@@ -9,7 +9,7 @@ use ikc_freezer::Value;
 
 use crate::error::{ConnectionError, IkcError};
 use crate::monitor::MonitorStates;
-use crate::responder;
+use crate::responder::{self, Dest};
 use crate::send::send_msg;
 use crate::state::{self, Shared};
 
@@ -113,7 +113,7 @@ impl Ikc {
     /// answer its `SENDER`. Returns the number of kernels it was sent to.
     #[track_caller]
     pub fn post(&self, ctx: &mut Ctx<'_>, to: &str, params: impl Into<Value>) -> usize {
-        let to = absolute(to);
+        let to = responder::text_target(&self.shared, to);
         let sender = Some(ctx.session_id());
         let msg = Message {
             caller: here(ctx, Location::caller()),
@@ -134,9 +134,9 @@ impl Ikc {
         responder::call(
             &self.shared,
             ctx,
-            &Value::from(to),
+            Dest::Text(to),
             params.into(),
-            &Value::from(rsvp),
+            Dest::Text(rsvp),
             sender,
             caller,
         )

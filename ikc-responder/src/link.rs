@@ -268,6 +268,7 @@ impl<S: ChannelStream> ChannelSession<S> {
             dialed: self.options.side == Side::Client,
             link_weight: self.options.link_weight,
             flush_pending: false,
+            last_rsvp: None,
             stats: LinkStats::new(
                 &self.options.local_address,
                 self.options.peer_address.as_deref(),

@@ -26,6 +26,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use ikc_channel::{Message, MessageTarget, Peer, Side};
@@ -759,7 +760,7 @@ fn unrelay(msg: &mut Message) {
     let Some((kernel, session)) = rest.split_once(RELAY_SEP) else {
         return;
     };
-    msg.event = MessageTarget::Hash(HashForm::new(kernel, session, h.state.as_str()));
+    msg.event = MessageTarget::Hash(HashForm::new(kernel, session, h.state.as_str()).into());
 }
 
 /// `spec` as a relay through this kernel (named `us` on the leaf's link).
@@ -797,7 +798,9 @@ pub(crate) fn pass_on(
             msg.extra.insert(ORIGIN_KEY, Value::from(origin));
         }
         if let Some(r) = msg.rsvp.as_mut().filter(|r| r.kernel.is_empty()) {
-            r.kernel.clone_from(&shared.borrow().kernel_id);
+            Arc::make_mut(r)
+                .kernel
+                .clone_from(&shared.borrow().kernel_id);
         }
     } else {
         // A leaf: one kernel, no mesh keys, replies through us.
@@ -817,10 +820,10 @@ pub(crate) fn pass_on(
         let foreign =
             |k: &str| !k.is_empty() && k != kernel_id && k != leaf && !ctx.is_local_name(k);
         if let Some(r) = msg.rsvp.as_ref().filter(|r| foreign(&r.kernel)) {
-            msg.rsvp = Some(relay(r, &us));
+            msg.rsvp = Some(relay(r, &us).into());
         }
         if let Some(f) = msg.from.as_ref().filter(|f| foreign(&f.kernel)) {
-            msg.from = Some(relay(f, &us));
+            msg.from = Some(relay(f, &us).into());
         }
     }
     // A copy with hops passed through kernels before: this one routes it.
@@ -892,7 +895,7 @@ fn unreachable(
             crate::send::describe(msg),
             msg.from
                 .as_ref()
-                .map_or_else(|| errors_to.to_owned(), HashForm::ikc_name)
+                .map_or_else(|| errors_to.to_owned(), |from| from.ikc_name())
         );
         report_error(
             shared,

@@ -3,6 +3,7 @@
 //! `remote_error` as IKC does.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use ikc_channel::{Message, MessageTarget};
 use ikc_core::{Ctx, Sender, SessionId, StateName};
@@ -50,11 +51,11 @@ pub(crate) fn parsed_target(
         MessageTarget::Hash(hash) => return Ok(parsed_hash_target(shared, hash)),
     };
     let mut st = shared.borrow_mut();
-    if let Some(parsed) = st.targets.get(text) {
+    if let Some(parsed) = st.targets.get(&**text) {
         return Ok(Rc::clone(parsed));
     }
     let parsed = Rc::new(ParsedTarget::new(Specifier::parse(text)?));
-    st.targets.insert(text.clone(), Rc::clone(&parsed));
+    st.targets.insert(Arc::clone(text), Rc::clone(&parsed));
     Ok(parsed)
 }
 
@@ -120,7 +121,7 @@ pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Box<Message>,
         None => {
             let text = match &msg.event {
                 MessageTarget::Text(t) => t.clone(),
-                MessageTarget::Hash(h) => h.ikc_name(),
+                MessageTarget::Hash(h) => h.ikc_name().into(),
             };
             Failure::new(format!("{text} isn't a valid specifier"), "request")
         }
@@ -195,7 +196,7 @@ fn several_sessions(
 fn for_session(spec: &Specifier, session: &str) -> MessageTarget {
     let mut one = spec.clone();
     one.session = Part::Names(vec![session.to_owned()]);
-    MessageTarget::Text(one.to_string())
+    MessageTarget::Text(one.to_string().into())
 }
 
 /// Run the state, and send a call's answer to its RSVP. IKC answers only

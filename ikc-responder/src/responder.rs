@@ -5,6 +5,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ikc_channel::{CallerInfo, Message, MessageTarget};
@@ -104,32 +105,40 @@ impl Responder {
         match event.state.as_str() {
             "post" => {
                 let (to, params) = (arg(0), arg(1));
-                match target_of(&to) {
+                match target_of(shared, Dest::Value(&to)) {
                     Some(to) => {
                         let msg = Message::post(to, params);
                         let msg = Message { caller, ..msg };
                         Value::from(send_msg(shared, ctx, msg, sender))
                     }
-                    None => bad_target("post", &to),
+                    None => bad_target("post", Dest::Value(&to)),
                 }
             }
             "post2" => {
                 let (to, from, params) = (arg(0), arg(1), arg(2));
                 let sender = SessionId::from_value(&from).or(sender);
-                match target_of(&to) {
+                match target_of(shared, Dest::Value(&to)) {
                     Some(to) => {
                         let msg = Message::post(to, params);
                         let msg = Message { caller, ..msg };
                         Value::from(send_msg(shared, ctx, msg, sender))
                     }
-                    None => bad_target("post", &to),
+                    None => bad_target("post", Dest::Value(&to)),
                 }
             }
             "call" => {
                 // Perl's IKC/call returns nothing (the object API's call
                 // returns the count).
                 let (to, params, rsvp) = (arg(0), arg(1), arg(2));
-                call(shared, ctx, &to, params, &rsvp, sender, caller);
+                call(
+                    shared,
+                    ctx,
+                    Dest::Value(&to),
+                    params,
+                    Dest::Value(&rsvp),
+                    sender,
+                    caller,
+                );
                 Value::Undef
             }
             "raw_message" => {
@@ -319,24 +328,53 @@ impl Session for Responder {
 /// A destination as IKC's `post` and `call` take it: a specifier string
 /// (`poe://` may be left out), or Lightspeed's array `[kernel, session,
 /// state]` or hash `{KERNEL, SESSION, STATE}` (IKC's lower-case keys too).
-fn target_of(to: &Value) -> Option<MessageTarget> {
-    match to {
-        Value::Hash(_) | Value::Array(_) => destination(to)
-            .ok()
-            .map(|s| MessageTarget::Hash(s.to_hash_form())),
-        other => {
-            let text = other.as_str()?;
-            // IKC reads a bare "kernel/session/state" as poe://kernel/session/state.
-            Some(MessageTarget::Text(if text.starts_with("poe:") {
-                text.to_owned()
-            } else {
-                format!("poe://{text}")
-            }))
+/// A destination as IKC's API takes it: a value (the arguments of
+/// `IKC/post` and `IKC/call`) or text (the Rust API's).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Dest<'a> {
+    Value(&'a Value),
+    Text(&'a str),
+}
+
+impl<'a> Dest<'a> {
+    /// A hash or array value: a destination in parts.
+    fn parts(self) -> Option<&'a Value> {
+        match self {
+            Dest::Value(value @ (Value::Hash(_) | Value::Array(_))) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The destination as text, if it is text.
+    fn text(self) -> Option<&'a str> {
+        match self {
+            Dest::Value(value) => value.as_str(),
+            Dest::Text(text) => Some(text),
         }
     }
 }
 
-fn bad_target(kind: &str, to: &Value) -> Value {
+fn target_of(shared: &Shared, to: Dest<'_>) -> Option<MessageTarget> {
+    match to.parts() {
+        Some(parts) => destination(parts)
+            .ok()
+            .map(|s| MessageTarget::Hash(s.to_hash_form().into())),
+        None => to.text().map(|text| text_target(shared, text)),
+    }
+}
+
+/// A target given as text: IKC reads a bare `kernel/session/state` as
+/// `poe://kernel/session/state`. A target sent before shares the text kept
+/// when it was parsed.
+pub(crate) fn text_target(shared: &Shared, text: &str) -> MessageTarget {
+    if !text.starts_with("poe:") {
+        return MessageTarget::from(format!("poe://{text}"));
+    }
+    let kept = shared.borrow().targets.key(text).map(Arc::clone);
+    kept.map_or_else(|| MessageTarget::from(text), MessageTarget::Text)
+}
+
+fn bad_target(kind: &str, to: Dest<'_>) -> Value {
     log::warn!("bad or missing 'event' parameter {to:?} to IKC/{kind}");
     Value::from(0)
 }
@@ -345,19 +383,19 @@ fn bad_target(kind: &str, to: &Value) -> Value {
 pub(crate) fn call(
     shared: &Shared,
     ctx: &mut Ctx<'_>,
-    to: &Value,
+    to: Dest<'_>,
     params: Value,
-    rsvp: &Value,
+    rsvp: Dest<'_>,
     sender: Option<SessionId>,
-    caller: Option<std::sync::Arc<CallerInfo>>,
+    caller: Option<Arc<CallerInfo>>,
 ) -> usize {
-    let Some(to) = target_of(to) else {
+    let Some(to) = target_of(shared, to) else {
         bad_target("call", to);
         return 0;
     };
-    let rsvp = match rsvp {
-        Value::Hash(_) | Value::Array(_) => destination(rsvp).ok().map(|s| s.to_hash_form()),
-        other => other.as_str().and_then(|text| rsvp_text(shared, text)),
+    let rsvp = match rsvp.parts() {
+        Some(parts) => destination(parts).ok().map(|s| Arc::new(s.to_hash_form())),
+        None => rsvp.text().and_then(|text| rsvp_text(shared, text, sender)),
     };
     let Some(mut rsvp) = rsvp else {
         log::warn!("missing or bad 'rsvp' parameter in IKC/call");
@@ -369,7 +407,7 @@ pub(crate) fn call(
     }
     if rsvp.session.is_empty() {
         match sender {
-            Some(id) => rsvp.session = id.to_string(),
+            Some(id) => Arc::make_mut(&mut rsvp).session = id.to_string(),
             None => {
                 log::warn!("IKC/call from outside a session needs an rsvp with a session");
                 return 0;
@@ -382,21 +420,29 @@ pub(crate) fn call(
     send_msg(shared, ctx, msg, sender)
 }
 
-/// An RSVP given as text (`poe:state`, `session/state`...) as a hash form;
-/// the texts a kernel uses are parsed once and kept (a few dozen).
-fn rsvp_text(shared: &Shared, text: &str) -> Option<HashForm> {
+/// An RSVP given as text (`poe:state`, `session/state`...) as a hash form,
+/// with `sender` as its session when the text names none; the texts a
+/// kernel uses are parsed once and kept (a few dozen), so a caller sends
+/// the same shared RSVP call after call.
+fn rsvp_text(shared: &Shared, text: &str, sender: Option<SessionId>) -> Option<Arc<HashForm>> {
     let mut st = shared.borrow_mut();
-    if let Some(form) = st.rsvp_texts.get(text) {
-        return Some(form.clone());
+    let kept = st.rsvp_texts.find(|t, (s, _)| t == text && *s == sender);
+    if let Some((_, form)) = kept {
+        return Some(Arc::clone(form));
     }
-    let form = if text.starts_with("poe:") {
+    let mut form = if text.starts_with("poe:") {
         Specifier::parse(text)
     } else {
         Specifier::parse(&format!("poe:{text}"))
     }
     .ok()?
     .to_hash_form();
-    st.rsvp_texts.insert(text.to_owned(), form.clone());
+    if let (true, Some(id)) = (form.session.is_empty(), sender) {
+        form.session = id.to_string();
+    }
+    let form = Arc::new(form);
+    st.rsvp_texts
+        .insert(text.to_owned(), (sender, Arc::clone(&form)));
     Some(form)
 }
 
@@ -526,7 +572,7 @@ fn subscribe(
                 let mut question = ses.to_hash_form();
                 question.state = ses.state.clone().unwrap_or_default();
                 let msg = Message {
-                    from: Some(HashForm::new(id.as_str(), IKC_ALIAS, "")),
+                    from: Some(HashForm::new(id.as_str(), IKC_ALIAS, "").into()),
                     ..Message::call(
                         HashForm::new(ses.kernel.to_ikc(), IKC_ALIAS, "do_you_have"),
                         Value::Array(vec![hash_value(&question), Value::from(id.as_str())]),
@@ -653,13 +699,13 @@ fn forward(shared: &Shared, ctx: &mut Ctx<'_>, post: RemotePost, sender: Option<
     let msg = if args.len() == 1 {
         to.state = Some(state);
         Message::post(
-            MessageTarget::Hash(to.to_hash_form()),
+            MessageTarget::Hash(to.to_hash_form().into()),
             args.pop().unwrap_or_default(),
         )
     } else {
         to.state = Some(PROXY_STATE.to_owned());
         Message::post(
-            MessageTarget::Hash(to.to_hash_form()),
+            MessageTarget::Hash(to.to_hash_form().into()),
             Value::Array(vec![Value::from(state), Value::Array(args)]),
         )
     };
@@ -667,7 +713,7 @@ fn forward(shared: &Shared, ctx: &mut Ctx<'_>, post: RemotePost, sender: Option<
         caller,
         // A call (Ctx::call_rsvp): the answer goes to the RSVP.
         wantarray: rsvp.as_ref().map(|_| false),
-        rsvp: rsvp.map(|r| r.to_hash_form()),
+        rsvp: rsvp.map(|r| Arc::new(r.to_hash_form())),
         ..msg
     };
     // Lightspeed's kernel interface: `*` is every other kernel.

@@ -2,6 +2,7 @@
 //! monitors, and reporting errors the way IKC does.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use ikc_channel::{Message, MessageTarget};
 use ikc_core::{Ctx, SessionId};
@@ -265,18 +266,7 @@ pub(crate) fn send_msg_scoped(
         KernelPart::Names(names) => names,
     };
     if let (Some(sender), None) = (sender, &msg.from) {
-        let st = shared.borrow();
-        if let Some(alias) = ctx
-            .aliases(sender)
-            .iter()
-            .find(|a| st.published.has_session(a))
-        {
-            msg.from = Some(HashForm::new(
-                st.kernel_id.as_str(),
-                alias.as_str(),
-                "IKC:proxy",
-            ));
-        }
+        msg.from = proxy_from(shared, ctx, sender);
     }
     let copies = plan_copies(shared, ctx, names, star_includes_local);
     let Some(first) = copies.first else {
@@ -292,6 +282,31 @@ pub(crate) fn send_msg_scoped(
         count += deliver_copy(shared, ctx, copy, msg.clone());
     }
     count + deliver_copy(shared, ctx, last, msg)
+}
+
+/// IKC's proxy sender for a message from the local session `sender`: its
+/// first published alias, as `{kernel, alias, IKC:proxy}` (made once per
+/// alias and shared); `None` if it published nothing.
+fn proxy_from(shared: &Shared, ctx: &Ctx<'_>, sender: SessionId) -> Option<Arc<HashForm>> {
+    let mut st = shared.borrow_mut();
+    let alias = ctx
+        .aliases(sender)
+        .iter()
+        .find(|a| st.published.has_session(a))?;
+    let kept = st
+        .proxy_froms
+        .get(alias.as_str())
+        .filter(|from| from.kernel == st.kernel_id);
+    if let Some(from) = kept {
+        return Some(Arc::clone(from));
+    }
+    let from = Arc::new(HashForm::new(
+        st.kernel_id.as_str(),
+        alias.as_str(),
+        "IKC:proxy",
+    ));
+    st.proxy_froms.insert(alias.clone(), Arc::clone(&from));
+    Some(from)
 }
 
 /// The kernel part of a target, borrowed from the parsed target or from
@@ -511,14 +526,14 @@ pub(crate) fn for_kernels(event: &MessageTarget, names: &[String]) -> MessageTar
         MessageTarget::Text(text) => match Specifier::parse(text) {
             Ok(mut spec) => {
                 spec.kernel = Part::Names(names.to_vec());
-                MessageTarget::Text(spec.to_string())
+                MessageTarget::from(spec.to_string())
             }
             Err(_) => event.clone(),
         },
         MessageTarget::Hash(hash) => {
-            let mut hash = hash.clone();
+            let mut hash = HashForm::clone(hash);
             hash.kernel = names.join(",");
-            MessageTarget::Hash(hash)
+            MessageTarget::from(hash)
         }
     }
 }
@@ -579,10 +594,8 @@ fn deliver(
                 );
                 return Err(Box::new(msg));
             };
-            if let Some(r) = msg.rsvp.as_mut() {
-                if r.kernel.is_empty() {
-                    r.kernel = kernel_id;
-                }
+            if let Some(r) = msg.rsvp.as_mut().filter(|r| r.kernel.is_empty()) {
+                Arc::make_mut(r).kernel = kernel_id;
             }
             let value = msg.to_value();
             match ctx.post(local, LOCAL_REQUEST_STATE, vec![value]) {
@@ -613,10 +626,8 @@ pub(crate) fn deliver_to_channel(
         );
         return Err(Box::new(msg));
     }
-    if let Some(r) = msg.rsvp.as_mut() {
-        if r.kernel.is_empty() {
-            r.kernel.clone_from(&link.kernel_name);
-        }
+    if let Some(r) = msg.rsvp.as_mut().filter(|r| r.kernel.is_empty()) {
+        *r = link.rsvp_with_kernel(r);
     }
     match link.channel.send(&msg) {
         Ok(()) => {
@@ -660,7 +671,7 @@ pub(crate) fn deliver_to_channel(
 /// A short description of a message for logs.
 pub(crate) fn describe(msg: &Message) -> String {
     match &msg.event {
-        MessageTarget::Text(t) => t.clone(),
+        MessageTarget::Text(t) => t.to_string(),
         MessageTarget::Hash(h) => h.ikc_name(),
     }
 }

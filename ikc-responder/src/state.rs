@@ -82,9 +82,29 @@ pub(crate) struct Link {
     pub(crate) flush_pending: bool,
     /// What the link has carried (introspection).
     pub(crate) stats: LinkStats,
+    /// The last RSVP sent without a kernel, and the copy sent with
+    /// [`kernel_name`](Self::kernel_name) filled in.
+    pub(crate) last_rsvp: Option<(Arc<HashForm>, Arc<HashForm>)>,
 }
 
 impl Link {
+    /// `rsvp` (which names no kernel) with our name on this channel
+    /// filled in; the copy made for the same shared RSVP last time is
+    /// reused (a caller sends the same RSVP call after call).
+    pub(crate) fn rsvp_with_kernel(&mut self, rsvp: &Arc<HashForm>) -> Arc<HashForm> {
+        if let Some((sent, filled)) = &self.last_rsvp
+            && Arc::ptr_eq(sent, rsvp)
+            && filled.kernel == self.kernel_name
+        {
+            return Arc::clone(filled);
+        }
+        let mut form = HashForm::clone(rsvp);
+        form.kernel.clone_from(&self.kernel_name);
+        let filled = Arc::new(form);
+        self.last_rsvp = Some((Arc::clone(rsvp), Arc::clone(&filled)));
+        filled
+    }
+
     /// Record that output was queued; true if the caller must post a flush
     /// event to the channel session.
     pub(crate) fn note_output(&mut self) -> bool {
@@ -143,11 +163,15 @@ pub(crate) struct State {
     /// `IKC/shutdown` was asked for.
     pub(crate) shutting_down: bool,
     /// Request targets already parsed, by text.
-    pub(crate) targets: Recent<String, Rc<ParsedTarget>>,
+    pub(crate) targets: Recent<Arc<str>, Rc<ParsedTarget>>,
     /// Hash-form targets (RSVP answers, mostly) already converted.
     pub(crate) hash_targets: Recent<HashForm, Rc<ParsedTarget>>,
-    /// RSVPs given as text to `IKC/call`, parsed.
-    pub(crate) rsvp_texts: Recent<String, HashForm>,
+    /// RSVPs given as text to `IKC/call`, parsed, with the calling
+    /// session filled in when the text names none.
+    pub(crate) rsvp_texts: Recent<String, (Option<SessionId>, Arc<HashForm>)>,
+    /// The `from` of messages sent by a session that published something
+    /// (IKC's proxy sender), by alias.
+    pub(crate) proxy_froms: Recent<String, Arc<HashForm>>,
     /// The `IKC` session holds itself until its channels have closed.
     pub(crate) held_until_closed: bool,
     /// The router and its timer.
@@ -200,6 +224,7 @@ impl State {
             targets: Recent::default(),
             hash_targets: Recent::default(),
             rsvp_texts: Recent::default(),
+            proxy_froms: Recent::default(),
             held_until_closed: false,
             mesh: Mesh::new(kernel_id, now),
             counters: Counters::default(),
@@ -220,19 +245,29 @@ impl State {
 #[derive(Debug)]
 pub(crate) struct SenderKey {
     pub(crate) caller: Option<Arc<CallerInfo>>,
-    pub(crate) from: Option<HashForm>,
+    pub(crate) from: Option<Arc<HashForm>>,
 }
 
 impl SenderKey {
     /// Is this the key of a request with `caller` and `from`? Callers are
-    /// the same when they are the same shared copy.
-    pub(crate) fn is(&self, caller: Option<&Arc<CallerInfo>>, from: Option<&HashForm>) -> bool {
+    /// the same when they are the same shared copy; so are senders, or
+    /// when their text is the same.
+    pub(crate) fn is(
+        &self,
+        caller: Option<&Arc<CallerInfo>>,
+        from: Option<&Arc<HashForm>>,
+    ) -> bool {
         let same_caller = match (&self.caller, caller) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             (None, None) => true,
             _ => false,
         };
-        same_caller && self.from.as_ref() == from
+        let same_from = match (&self.from, from) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+            (None, None) => true,
+            _ => false,
+        };
+        same_caller && same_from
     }
 }
 
@@ -256,17 +291,33 @@ impl<K, V> Recent<K, V> {
     /// How many entries are kept.
     pub(crate) const KEPT: usize = 32;
 
+    /// The most recent entry that `matches`.
+    fn entry(&self, matches: impl Fn(&K, &V) -> bool) -> Option<&(K, V)> {
+        self.entries.iter().rev().find(|(k, v)| matches(k, v))
+    }
+
     /// The value kept for `key`, if any.
     pub(crate) fn get<Q>(&self, key: &Q) -> Option<&V>
     where
         K: std::borrow::Borrow<Q>,
         Q: PartialEq + ?Sized,
     {
-        self.entries
-            .iter()
-            .rev()
-            .find(|(k, _)| k.borrow() == key)
-            .map(|(_, v)| v)
+        self.entry(|k, _| k.borrow() == key).map(|(_, v)| v)
+    }
+
+    /// The key kept equal to `key`, if any (a shared key is then shared
+    /// again rather than copied).
+    pub(crate) fn key<Q>(&self, key: &Q) -> Option<&K>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: PartialEq + ?Sized,
+    {
+        self.entry(|k, _| k.borrow() == key).map(|(k, _)| k)
+    }
+
+    /// The most recent value whose entry `matches`.
+    pub(crate) fn find(&self, matches: impl Fn(&K, &V) -> bool) -> Option<&V> {
+        self.entry(matches).map(|(_, v)| v)
     }
 
     /// Keep `value` for `key`, forgetting the oldest entry when full.

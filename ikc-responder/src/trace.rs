@@ -93,7 +93,7 @@ pub(crate) fn start(
     let mut mark = Hash::with_capacity(2);
     mark.insert("kernel", entry.as_str());
     mark.insert("id", Value::from(id));
-    let mut msg = Message::post(MessageTarget::Text(to.clone()), args);
+    let mut msg = Message::post(MessageTarget::from(to.as_str()), args);
     msg.extra.insert(TRACE_KEY, Value::Hash(mark));
     if send_msg(shared, ctx, msg, None) == 0 {
         let mut hop = Hash::new();

@@ -69,7 +69,7 @@ pub(crate) fn report(
     );
     let (to, state) = match &msg.event {
         MessageTarget::Text(t) => (
-            t.clone(),
+            t.to_string(),
             ikc_specifier::Specifier::parse(t)
                 .ok()
                 .and_then(|s| s.state)

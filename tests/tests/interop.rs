@@ -353,12 +353,13 @@ fn check_live_capture(t: &Transcript) {
     }
     // Live, Perl says what the golden copy says (but for the client's ID).
     let live = thaw(&answer);
-    let live_client = thaw(&request).from.expect("a from").kernel;
+    let live_client = thaw(&request).from.expect("a from").kernel.clone();
     let golden = thaw(&std::fs::read(dir.join("answer.storable")).unwrap());
     let golden_client = thaw(&std::fs::read(dir.join("request.storable")).unwrap())
         .from
         .expect("a from")
-        .kernel;
+        .kernel
+        .clone();
     let (text, kernel, when) = error_parts(&golden);
     let text = String::from_utf8(text)
         .unwrap()
@@ -381,7 +382,8 @@ fn golden_remote_error_matches_perl() {
         .from
         .clone()
         .expect("the request says who sent it")
-        .kernel;
+        .kernel
+        .clone();
 
     // What Perl's server sent, pinned.
     assert!(perl.is_error);

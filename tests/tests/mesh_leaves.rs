@@ -161,7 +161,7 @@ fn a_leaf_sees_only_what_perl_ikc_understands() {
     let MessageTarget::Text(event) = &req.event else {
         panic!("{req:?}")
     };
-    assert_eq!(event, "poe://RawLeaf/me/twice");
+    assert_eq!(&**event, "poe://RawLeaf/me/twice");
     assert!(req.extra.is_empty(), "no mesh keys for a leaf: {req:?}");
     let rsvp = req.rsvp.clone().expect("an rsvp");
     assert_eq!(rsvp.kernel, "m1");

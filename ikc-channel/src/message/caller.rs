@@ -179,10 +179,7 @@ impl CallerInfo {
             };
             parts[part] = match dec.string().ok()?? {
                 NativeString::Str(s) => Cow::Borrowed(s),
-                NativeString::Bytes(bytes) => match std::str::from_utf8(bytes) {
-                    Ok(s) => Cow::Borrowed(s),
-                    Err(_) => Cow::Owned(bytes.iter().map(|&byte| char::from(byte)).collect()),
-                },
+                NativeString::Bytes(bytes) => super::perl_text(bytes),
             };
         }
         let caller = match last.matching(&parts, line_number) {
@@ -243,6 +240,8 @@ impl<T> Default for BySpecKey<T> {
 #[derive(Debug)]
 pub(crate) struct SentSpec {
     pub(crate) form: HashForm,
+    /// The shared copy, once the same hash was written twice in a row.
+    pub(crate) shared: Option<Arc<HashForm>>,
     pub(crate) encoding: Vec<u8>,
 }
 
@@ -310,6 +309,18 @@ pub(crate) struct LastRead {
     /// The text `event` read last from Storable bytes: posts and calls to
     /// the same target repeat it.
     pub(crate) storable_event: Option<Box<StorableEvent>>,
+    /// The text `event` read last from native bytes, with those bytes.
+    pub(crate) native_event: Option<Box<NativeEvent>>,
+}
+
+/// A text `event` read from native bytes, with those bytes: the next
+/// message to the same target steps over them and shares the text.
+#[derive(Debug)]
+pub(crate) struct NativeEvent {
+    pub(crate) text: Arc<str>,
+    pub(crate) encoding: Vec<u8>,
+    /// How many values reading it counted.
+    pub(crate) values: usize,
 }
 
 /// A text `event` read from Storable bytes, with those bytes once it came
@@ -317,7 +328,7 @@ pub(crate) struct LastRead {
 /// its bytes).
 #[derive(Debug)]
 pub(crate) struct StorableEvent {
-    pub(crate) text: String,
+    pub(crate) text: Arc<str>,
     pub(crate) kept: Option<StorableKept>,
 }
 
@@ -326,7 +337,7 @@ pub(crate) struct StorableEvent {
 pub(crate) struct KeptSpec {
     /// The hash, once the same bytes came twice in a row (a hash that
     /// changes every time, such as ClientLite's RSVP, is not copied).
-    pub(crate) form: Option<HashForm>,
+    pub(crate) form: Option<Arc<HashForm>>,
     /// Its encoding.
     pub(crate) encoding: Vec<u8>,
     /// How many values reading it counted.

@@ -111,7 +111,7 @@ impl Message {
         let entries = dec.hash().ok()??;
         let mut event = None;
         // Built where it stays: the message is passed on boxed.
-        let mut message = Box::new(Self::post(MessageTarget::Text(String::new()), Value::Undef));
+        let mut message = Box::new(Self::post(MessageTarget::from(""), Value::Undef));
         for _ in 0..entries {
             if let Some((kept, caller)) = callers.storable() {
                 if dec.skip_kept(kept, CALLER_KEY).ok()? {
@@ -123,7 +123,7 @@ impl Message {
                 && let Some(kept) = &last.kept
                 && dec.skip_kept(kept, "event").ok()?
             {
-                event = Some(MessageTarget::Text(last.text.clone()));
+                event = Some(MessageTarget::Text(Arc::clone(&last.text)));
                 continue;
             }
             let start = dec.mark();
@@ -146,12 +146,12 @@ impl Message {
                             }
                             // Another text: noted in the room the last took.
                             Some(last) => {
-                                last.text.clone_from(text);
+                                last.text = Arc::clone(text);
                                 last.kept = None;
                             }
                             None => {
                                 callers.storable_event = Some(Box::new(StorableEvent {
-                                    text: text.clone(),
+                                    text: Arc::clone(text),
                                     kept: None,
                                 }));
                             }
@@ -222,11 +222,11 @@ fn checked_target(value: Value) -> Option<MessageTarget> {
     match value {
         Value::Hash(spec) => {
             check_spec(&spec, EVENT_PARTS).ok()?;
-            Some(MessageTarget::Hash(take_spec(spec)))
+            Some(MessageTarget::from(take_spec(spec)))
         }
         other => {
             check_text(&other, "event", "a specifier string or hash").ok()?;
-            into_text(other).map(MessageTarget::Text)
+            into_text(other).map(MessageTarget::from)
         }
     }
 }
@@ -236,7 +236,7 @@ fn checked_optional_spec(
     value: Value,
     field: &'static str,
     names: PartNames,
-) -> Option<Option<HashForm>> {
+) -> Option<Option<Arc<HashForm>>> {
     check_optional_spec(Some(&value), field, names).ok()?;
     Some(take_optional_spec(value))
 }

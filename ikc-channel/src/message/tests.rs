@@ -35,8 +35,8 @@ fn a_clientlite_call_reads_as_a_call() {
         Message {
             event: MessageTarget::Text("poe://vm-6b01b142-00000a62-00000001/test/fetchQ".into()),
             params: Value::Undef,
-            from: Some(HashForm::new("LiteClient", "IKCLite", "")),
-            rsvp: Some(HashForm::new("LiteClient", "IKCLite", "response0")),
+            from: Some(HashForm::new("LiteClient", "IKCLite", "").into()),
+            rsvp: Some(HashForm::new("LiteClient", "IKCLite", "response0").into()),
             wantarray: Some(false),
             is_error: false,
             caller: None,
@@ -73,7 +73,7 @@ fn a_remote_error_reads_with_its_flag_and_hash_target() {
     assert!(message.is_error);
     assert_eq!(
         message.event,
-        MessageTarget::Hash(HashForm::new("vm-1", "IKC", "remote_error"))
+        MessageTarget::Hash(HashForm::new("vm-1", "IKC", "remote_error").into())
     );
     assert_eq!(message.wantarray, None);
     assert_eq!(
@@ -162,9 +162,9 @@ fn perl_truth_and_perl_text() {
     let message = Message::try_from(Value::Hash(hash)).unwrap();
     assert_eq!(
         message.event,
-        MessageTarget::Hash(HashForm::new("caf\u{e9}", "s", ""))
+        MessageTarget::Hash(HashForm::new("caf\u{e9}", "s", "").into())
     );
-    assert_eq!(message.from, Some(HashForm::new("42", "", "")));
+    assert_eq!(message.from, Some(Arc::new(HashForm::new("42", "", ""))));
 }
 
 #[test]
@@ -240,7 +240,7 @@ fn scalar() -> impl Strategy<Value = Value> {
 
 prop_compose! {
     fn message()(
-        event in prop_oneof![name().prop_map(MessageTarget::Text), hash_form().prop_map(MessageTarget::Hash)],
+        event in prop_oneof![name().prop_map(MessageTarget::from), hash_form().prop_map(MessageTarget::from)],
         params in prop_oneof![scalar(), proptest::collection::vec(scalar(), 0..4).prop_map(Value::Array)],
         from in proptest::option::of(hash_form()),
         rsvp in proptest::option::of(hash_form()),
@@ -250,7 +250,7 @@ prop_compose! {
         caller in proptest::option::of((hash_form(), name(), any::<u32>())),
     ) -> Message {
         let caller = caller.map(|(at, file, line)| Arc::new(CallerInfo::new(at.kernel, at.session, at.state, file, line)));
-        Message { event, params, from, rsvp, wantarray, is_error, caller, extra: extra.into_iter().collect() }
+        Message { event, params, from: from.map(Arc::new), rsvp: rsvp.map(Arc::new), wantarray, is_error, caller, extra: extra.into_iter().collect() }
     }
 }
 

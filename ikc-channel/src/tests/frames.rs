@@ -2,6 +2,7 @@
 //! meant, through the channel and independently of it; and the frames we
 //! send for the same messages decode to them again.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use ikc_freezer::{DUMPER, STORABLE, Value};
@@ -181,9 +182,9 @@ fn perl_frames_read_as_the_requests_ikc_documents() {
     );
     assert_eq!(
         sent[3].event,
-        MessageTarget::Hash(HashForm::new("Inet", "IKC", "do_you_have"))
+        MessageTarget::Hash(HashForm::new("Inet", "IKC", "do_you_have").into())
     );
-    assert_eq!(sent[3].from, Some(HashForm::new(cli, "IKC", "")));
+    assert_eq!(sent[3].from, Some(Arc::new(HashForm::new(cli, "IKC", ""))));
     // Storable carries Perl's plain strings as bytes.
     let (here, args) = (
         Value::bytes("here"),
@@ -194,7 +195,7 @@ fn perl_frames_read_as_the_requests_ikc_documents() {
     assert!(answers[1].is_error);
     assert_eq!(
         answers[1].event,
-        MessageTarget::Hash(HashForm::new(cli, "IKC", "remote_error"))
+        MessageTarget::Hash(HashForm::new(cli, "IKC", "remote_error").into())
     );
     assert_eq!(answers[1].params.as_array().map(<[Value]>::len), Some(3));
 
@@ -204,11 +205,15 @@ fn perl_frames_read_as_the_requests_ikc_documents() {
     assert_eq!(sent[0].params, Value::Undef);
     assert_eq!(
         sent[0].from,
-        Some(HashForm::new("LiteClient", "IKCLite", ""))
+        Some(Arc::new(HashForm::new("LiteClient", "IKCLite", "")))
     );
     assert_eq!(
         sent[0].rsvp,
-        Some(HashForm::new("LiteClient", "IKCLite", "response0"))
+        Some(Arc::new(HashForm::new(
+            "LiteClient",
+            "IKCLite",
+            "response0"
+        )))
     );
     let answers = perl_messages(&t, Dir::ToClient, DUMPER);
     assert_eq!(answers[0].params, Value::Int(42));

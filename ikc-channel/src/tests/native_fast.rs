@@ -60,8 +60,8 @@ pub(super) fn arb_spec() -> impl Strategy<Value = HashForm> {
 pub(super) fn arb_message() -> impl Strategy<Value = Message> {
     (
         prop_oneof![
-            arb_text().prop_map(MessageTarget::Text),
-            arb_spec().prop_map(MessageTarget::Hash)
+            arb_text().prop_map(MessageTarget::from),
+            arb_spec().prop_map(MessageTarget::from)
         ],
         arb_value(),
         prop::option::of(arb_spec()),
@@ -77,8 +77,8 @@ pub(super) fn arb_message() -> impl Strategy<Value = Message> {
                 message.caller = caller.map(|(at, file, line)| {
                     CallerInfo::new(at.kernel, at.session, at.state, file, line).into()
                 });
-                message.from = from;
-                message.rsvp = rsvp;
+                message.from = from.map(Arc::new);
+                message.rsvp = rsvp.map(Arc::new);
                 message.wantarray = wantarray;
                 message.is_error = is_error;
                 for (k, v) in extra {
@@ -329,6 +329,7 @@ fn repeated_specifier_hashes_are_kept_and_changed_ones_read_afresh() {
         (Native::with_limits(small_limits()), false),
     ] {
         let mut callers = LastRead::default();
+        let mut rsvp_rooms = Vec::new();
         for message in &run {
             let mut bytes = Vec::new();
             Native::new()
@@ -340,20 +341,98 @@ fn repeated_specifier_hashes_are_kept_and_changed_ones_read_afresh() {
             if alone.is_some() {
                 assert_eq!(in_run.as_ref(), Some(message));
             }
+            if let Some(rsvp) = in_run.as_ref().and_then(|m| m.rsvp.as_ref()) {
+                rsvp_rooms.push(Arc::as_ptr(rsvp));
+            }
         }
         if roomy {
-            // The answer's event hash is noted again after the long one,
-            // which was not kept; it has been seen once since.
+            // The answer's event hash is kept, read again after the long
+            // one (which was not).
             let kept = callers
                 .specs
                 .event
                 .as_deref()
                 .expect("an event hash is noted");
-            assert_eq!(kept.form, None);
-            // The kernel client's rsvp, seen four times, is kept; then
-            // ClientLite's changing one replaced it.
+            assert_eq!(kept.form.as_deref(), Some(&spec("Cli", "me", "answer")));
+            // ClientLite's RSVP, which changed every time, was read into
+            // the room of the one before (no message held it any more).
             let rsvp = callers.specs.rsvp.as_deref().expect("an rsvp is noted");
-            assert_eq!(rsvp.form, None);
+            assert_eq!(
+                rsvp.form.as_deref(),
+                Some(&spec("Lite", "IKC", "response3"))
+            );
+            assert_eq!(rsvp_rooms.len(), 8);
+            assert!(
+                rsvp_rooms.windows(2).all(|w| w[0] == w[1]),
+                "{rsvp_rooms:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_hash_a_message_still_holds_is_not_rewritten() {
+    let native = Native::new();
+    let mut callers = LastRead::default();
+    let read = |state: &str, callers: &mut LastRead| {
+        let message = Message::call("poe://S/s/st", 1, HashForm::new("Lite", "IKC", state));
+        let mut bytes = Vec::new();
+        message.freeze_native(&native, &mut bytes).unwrap().unwrap();
+        Message::thaw_native_sharing(&native, &bytes, callers).unwrap()
+    };
+    let first = read("response0", &mut callers);
+    let second = read("response1", &mut callers);
+    assert_eq!(first.rsvp.as_deref().unwrap().state, "response0");
+    assert_eq!(second.rsvp.as_deref().unwrap().state, "response1");
+    let third = read("response1", &mut callers);
+    assert!(Arc::ptr_eq(
+        second.rsvp.as_ref().unwrap(),
+        third.rsvp.as_ref().unwrap()
+    ));
+}
+
+#[test]
+fn a_repeated_text_event_is_shared_and_a_changed_one_read_afresh() {
+    let long = format!("poe://S/s/{}", "x".repeat(300));
+    let events = [
+        "poe://S/s/sink",
+        "poe://S/s/sink",
+        "poe://S/s/other",
+        "poe://S/s/sink",
+        long.as_str(),
+        long.as_str(),
+        "poe://S/s/sink",
+    ];
+    for (native, roomy) in [
+        (Native::new(), true),
+        (Native::with_limits(small_limits()), false),
+    ] {
+        let mut callers = LastRead::default();
+        let mut last: Option<Arc<str>> = None;
+        for (i, event) in events.iter().enumerate() {
+            let message = Message::post(*event, Value::from(i));
+            let mut bytes = Vec::new();
+            message.freeze_native(&native, &mut bytes).unwrap().unwrap();
+            let alone = Message::thaw_native(&native, &bytes);
+            let in_run = Message::thaw_native_sharing(&native, &bytes, &mut callers).map(|m| *m);
+            assert_eq!(in_run, alone);
+            let Some(read) = in_run else { continue };
+            assert_eq!(read, message);
+            let MessageTarget::Text(text) = &read.event else {
+                panic!("a text event: {read:?}")
+            };
+            if let Some(last) = &last
+                && **last == **text
+            {
+                // The same text as the message before: shared, unless too
+                // long to keep.
+                assert_eq!(Arc::ptr_eq(last, text), text.len() < 256, "{text}");
+            }
+            last = Some(Arc::clone(text));
+        }
+        if roomy {
+            let kept = callers.native_event.as_deref().expect("an event is noted");
+            assert_eq!(&*kept.text, "poe://S/s/sink");
         }
     }
 }
@@ -362,6 +441,39 @@ fn repeated_specifier_hashes_are_kept_and_changed_ones_read_afresh() {
 /// bytes are those of each message frozen alone, when they repeat, when
 /// they change (a state that empties, a kernel that grows) and when they
 /// are too long to keep.
+/// The same shared hash written again is known by pointer (and held
+/// only then); a hash that changes every time is not held, so the reader
+/// can rewrite the one it read in place.
+#[test]
+fn a_shared_hash_is_held_only_once_written_twice() {
+    let native = Native::new();
+    let mut sent = LastWritten::default();
+    let a = Arc::new(HashForm::new("Cli", "me", "answer"));
+    let b = Arc::new(HashForm::new("Cli", "me", "other"));
+    let a_again = Arc::new(HashForm::clone(&a));
+    let write = |to: &Arc<HashForm>, sent: &mut LastWritten| {
+        let message = Message::post(Arc::clone(to), 1);
+        let mut shared = Vec::new();
+        message
+            .freeze_native_sharing(&native, &mut shared, sent)
+            .unwrap()
+            .unwrap();
+        let mut alone = Vec::new();
+        message.freeze_native(&native, &mut alone).unwrap().unwrap();
+        assert_eq!(shared, alone, "{message:?}");
+    };
+    write(&a, &mut sent);
+    assert_eq!(Arc::strong_count(&a), 1, "written once: not held");
+    write(&a, &mut sent);
+    assert_eq!(Arc::strong_count(&a), 2, "written twice: held");
+    write(&a_again, &mut sent);
+    write(&a, &mut sent);
+    write(&b, &mut sent);
+    assert_eq!(Arc::strong_count(&a), 1, "another hash written: let go");
+    assert_eq!(Arc::strong_count(&a_again), 1);
+    assert_eq!(Arc::strong_count(&b), 1);
+}
+
 #[test]
 fn specifier_hashes_sent_again_are_written_as_the_first_time() {
     let native = Native::new();

@@ -398,7 +398,7 @@ fn respond(shared: &Shared, client_id: &str, message: Message) -> Respond {
                     message
                         .from
                         .as_ref()
-                        .map(HashForm::ikc_name)
+                        .map(|from| from.ikc_name())
                         .unwrap_or_default()
                 ),
                 &to.part(PartName::Kernel),
@@ -408,9 +408,11 @@ fn respond(shared: &Shared, client_id: &str, message: Message) -> Respond {
         }
     };
     match (answer, message.rsvp) {
-        (Some(value), Some(rsvp)) => {
-            Respond::Send(with_noise(behaviour, client_id, vec![reply(rsvp, value)]))
-        }
+        (Some(value), Some(rsvp)) => Respond::Send(with_noise(
+            behaviour,
+            client_id,
+            vec![reply(HashForm::clone(&rsvp), value)],
+        )),
         _ => Respond::Send(vec![]),
     }
 }
@@ -455,7 +457,7 @@ fn hash_form(value: &Value) -> Option<HashForm> {
 /// The message a target names, for assertions.
 pub fn target_text(target: &MessageTarget) -> String {
     match target {
-        MessageTarget::Text(text) => text.clone(),
+        MessageTarget::Text(text) => text.to_string(),
         MessageTarget::Hash(hash) => hash.ikc_name(),
     }
 }

@@ -286,7 +286,7 @@ impl Core {
             args: alarm.args,
             sender: Sender::Session(alarm.session),
             caller_state: alarm.caller_state,
-            caller_file: std::borrow::Cow::Borrowed(alarm.file),
+            caller_file: crate::event::CallerFile::from(alarm.file),
             caller_line: alarm.line,
         };
         self.enqueue(alarm.slot, alarm.session, event);
