@@ -68,8 +68,14 @@ impl MessageTarget {
 }
 
 impl From<&str> for MessageTarget {
+    /// The text as a target; the empty text (a message's placeholder
+    /// until its `event` is read or set) allocates nothing.
     fn from(text: &str) -> Self {
-        Self::Text(Arc::from(text))
+        Self::Text(if text.is_empty() {
+            Arc::default()
+        } else {
+            Arc::from(text)
+        })
     }
 }
 

@@ -330,3 +330,19 @@ fn caller_parts_are_read_leniently_and_a_strange_caller_is_kept_as_is() {
         assert_eq!(message.extra.get("caller"), Some(&strange));
     }
 }
+
+#[test]
+fn the_empty_target_is_one_shared_text() {
+    // A message is built with an empty target until its `event` is read:
+    // that placeholder must not cost an allocation per message.
+    let (MessageTarget::Text(a), MessageTarget::Text(b)) =
+        (MessageTarget::from(""), MessageTarget::from(""))
+    else {
+        panic!("a text target");
+    };
+    assert!(Arc::ptr_eq(&a, &b));
+    let MessageTarget::Text(c) = MessageTarget::from("poe://K/s/st") else {
+        panic!("a text target");
+    };
+    assert_eq!(&*c, "poe://K/s/st");
+}
