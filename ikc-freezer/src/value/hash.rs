@@ -54,6 +54,23 @@ impl Key {
         }))
     }
 
+    /// A key of at most [`INLINE`] bytes read from the wire, as
+    /// [`from_utf8_slice`](Self::from_utf8_slice) (`utf8`) or
+    /// [`from_byte_slice`](Self::from_byte_slice) would make it; `None`
+    /// for a longer key, or one that is neither ASCII nor (for `utf8`)
+    /// valid UTF-8, which those read (or refuse) the long way.
+    #[inline]
+    pub(crate) fn short(bytes: &[u8], utf8: bool) -> Option<Self> {
+        if bytes.len() > INLINE {
+            return None;
+        }
+        let text = bytes.is_ascii() || (utf8 && std::str::from_utf8(bytes).is_ok());
+        if utf8 && !text {
+            return None;
+        }
+        Self::inline(bytes, text)
+    }
+
     /// A key from a byte string without the UTF-8 flag.
     pub fn from_bytes(bytes: Vec<u8>) -> Self {
         let text = bytes.is_ascii();

@@ -222,6 +222,19 @@ impl<'a> Reader<'a> {
     }
 
     pub(super) fn key(&mut self) -> Result<Key, ThawError> {
+        // A short key (nearly every key) is read straight into its inline
+        // room: one look at the tag, the length and the bytes.
+        if let Some(&[kind, len]) = self.input.get(self.pos..self.pos + 2)
+            && kind <= tag::KEY_BYTES
+            && let Some(bytes) = self
+                .input
+                .get(self.pos + 2..self.pos + 2 + usize::from(len))
+            && let Some(key) = Key::short(bytes, kind == tag::KEY_STR)
+        {
+            self.budget.check_string(bytes.len())?;
+            self.pos += 2 + bytes.len();
+            return Ok(key);
+        }
         self.key_ref().map(|key| key.to_key())
     }
 

@@ -215,3 +215,39 @@ fn a_borrowed_key_is_the_key_the_decoder_builds() {
     let error = dec.key_ref().unwrap_err().to_string();
     assert!(error.contains("not valid UTF-8"), "{error}");
 }
+
+proptest::proptest! {
+    /// `key` reads a short key straight into its inline room: whatever the
+    /// bytes and kind, it gives the key (or the refusal) `key_ref` gives.
+    #[test]
+    fn a_short_key_read_directly_is_the_key_read_by_reference(
+        bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..30),
+        chars in "\\PC{0,12}",
+        text in proptest::prelude::any::<bool>(),
+        form in 0..3u8,
+    ) {
+        // Any bytes, ASCII bytes, or UTF-8 text (short or long).
+        let bytes: Vec<u8> = match form {
+            0 => bytes,
+            1 => bytes.iter().map(|b| b & 0x7f).collect(),
+            _ => chars.into_bytes(),
+        };
+        let kind = if text { tag::KEY_STR } else { tag::KEY_BYTES };
+        let mut frame = vec![tag::HASH, 1, kind, bytes.len() as u8];
+        frame.extend_from_slice(&bytes);
+        frame.extend_from_slice(&[tag::INT, 0]);
+        let native = Native::new();
+        let (mut direct, mut by_ref) =
+            (native.decoder(&frame).unwrap(), native.decoder(&frame).unwrap());
+        direct.hash(0).unwrap();
+        by_ref.hash(0).unwrap();
+        match (direct.key(), by_ref.key_ref()) {
+            (Ok(key), Ok(key_ref)) => {
+                proptest::prop_assert_eq!(&key, &key_ref.to_key());
+                proptest::prop_assert_eq!(direct.value(1).unwrap(), Value::Int(0));
+            }
+            (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
+            (a, b) => proptest::prop_assert!(false, "direct {a:?}, by reference {b:?}"),
+        }
+    }
+}
