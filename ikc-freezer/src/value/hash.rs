@@ -126,6 +126,24 @@ impl Key {
         }
     }
 
+    /// Is this the same key as `other`? Two short keys are compared as
+    /// their fixed rooms (zero-filled past their length), without a
+    /// length-dependent loop.
+    #[inline]
+    fn same(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (
+                KeyRepr::Inline { len, text, buf },
+                KeyRepr::Inline {
+                    len: other_len,
+                    text: other_text,
+                    buf: other_buf,
+                },
+            ) => len == other_len && text == other_text && buf == other_buf,
+            _ => self == other,
+        }
+    }
+
     fn is_text(&self) -> bool {
         match &self.0 {
             KeyRepr::Inline { text, .. } => *text,
@@ -352,7 +370,12 @@ impl Hash {
     pub fn insert(&mut self, key: impl Into<Key>, value: impl Into<Value>) -> Option<Value> {
         let key = key.into();
         let value = value.into();
-        if let Some(i) = self.position_of(&key) {
+        let found = match self.index {
+            // A small hash (nearly every one) is searched here, inline.
+            None => self.entries.iter().position(|(k, _)| k.same(&key)),
+            Some(_) => self.position_of(&key),
+        };
+        if let Some(i) = found {
             return Some(std::mem::replace(&mut self.entries[i].1, value));
         }
         self.entries.push((key, value));
@@ -586,5 +609,13 @@ mod tests {
             Some(&Value::Int(3))
         );
         assert_eq!(hash.get("\u{e9}3"), Some(&Value::Int(-3)));
+
+        // The same bytes as text and as bytes are two keys of a small hash.
+        let mut small = Hash::new();
+        small.insert(Key::from_bytes("\u{e9}".as_bytes().to_vec()), 1);
+        small.insert("\u{e9}", 2);
+        small.insert("\u{e9}", 3);
+        assert_eq!(small.len(), 2);
+        assert_eq!(small.get("\u{e9}"), Some(&Value::Int(3)));
     }
 }
