@@ -1,6 +1,7 @@
 //! [`Message`]: IKC's request hash as a Rust type.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::sync::Arc;
 
 use ikc_freezer::{
@@ -151,7 +152,30 @@ pub struct Message {
     pub extra: Hash,
 }
 
+thread_local! {
+    /// A message box handed back by [`Message::recycle`], empty, for the
+    /// next message a channel reads on this thread.
+    static SPARE_BOX: Cell<Option<Box<Message>>> = const { Cell::new(None) };
+}
+
 impl Message {
+    /// Give back the box of a message that has been handled: the next
+    /// message a channel reads on this thread is built in it instead of in
+    /// a new allocation (a responder reads, handles and lets go of one
+    /// message at a time). Dropping the box instead is always correct.
+    pub fn recycle(mut self: Box<Self>) {
+        *self = Self::post(MessageTarget::from(""), Value::Undef);
+        SPARE_BOX.set(Some(self));
+    }
+
+    /// An empty post (no target, no params) in a box: the one
+    /// [`recycle`](Self::recycle) kept, if any, else a new one.
+    pub(crate) fn empty_boxed() -> Box<Self> {
+        SPARE_BOX
+            .take()
+            .unwrap_or_else(|| Box::new(Self::post(MessageTarget::from(""), Value::Undef)))
+    }
+
     /// A post: `event` with `params`, nothing else.
     pub fn post(event: impl Into<MessageTarget>, params: impl Into<Value>) -> Self {
         Self {
@@ -447,7 +471,7 @@ impl Message {
         let entries = dec.hash(0).ok()?;
         let mut event = None;
         // Built where it stays: the message is passed on boxed.
-        let mut message = Box::new(Self::post(MessageTarget::from(""), Value::Undef));
+        let mut message = Self::empty_boxed();
         for _ in 0..entries {
             let key = dec.key_ref().ok()?;
             // A repeated key replaces the earlier value, as in the hash.

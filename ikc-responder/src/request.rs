@@ -132,6 +132,8 @@ pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Box<Message>,
                         let to = crate::send::describe(&msg);
                         crate::trace::hop(shared, ctx, &msg, "delivered", &[("to", &to)]);
                     }
+                    // The channels build the next message in this box.
+                    msg.recycle();
                     return;
                 }
                 Err(f) => f,

@@ -111,7 +111,7 @@ impl Message {
         let entries = dec.hash().ok()??;
         let mut event = None;
         // Built where it stays: the message is passed on boxed.
-        let mut message = Box::new(Self::post(MessageTarget::from(""), Value::Undef));
+        let mut message = Self::empty_boxed();
         for _ in 0..entries {
             if let Some((kept, caller)) = callers.storable() {
                 if dec.skip_kept(kept, CALLER_KEY).ok()? {

@@ -203,6 +203,7 @@ proptest! {
         messages in prop::collection::vec(arb_message(), 1..6),
         repeat in any::<bool>(),
         small in any::<bool>(),
+        recycle in any::<bool>(),
     ) {
         let native = if small { Native::with_limits(small_limits()) } else { Native::new() };
         let mut callers = LastRead::default();
@@ -211,9 +212,13 @@ proptest! {
             let mut bytes = Vec::new();
             Native::new().freeze(&message.to_value(), &mut bytes).unwrap();
             let alone = Message::thaw_native(&native, &bytes);
-            let in_run = Message::thaw_native_sharing(&native, &bytes, &mut callers).map(|m| *m);
-            prop_assert_eq!(&in_run, &alone);
-            shared.check(in_run.and_then(|m| m.caller))?;
+            let in_run = Message::thaw_native_sharing(&native, &bytes, &mut callers);
+            prop_assert_eq!(in_run.as_deref(), alone.as_ref());
+            shared.check(in_run.as_ref().and_then(|m| m.caller.clone()))?;
+            // The next message is read into this one's box, given back.
+            if let Some(handled) = in_run.filter(|_| recycle) {
+                handled.recycle();
+            }
         }
     }
 }
@@ -508,4 +513,30 @@ fn specifier_hashes_sent_again_are_written_as_the_first_time() {
             assert_eq!(shared, alone, "{message:?}");
         }
     }
+}
+
+#[test]
+fn a_recycled_box_holds_the_next_message_read() {
+    let native = Native::new();
+    let mut callers = LastRead::default();
+    let read = |callers: &mut LastRead, message: &Message| {
+        let mut bytes = Vec::new();
+        Native::new()
+            .freeze(&message.to_value(), &mut bytes)
+            .unwrap();
+        Message::thaw_native_sharing(&native, &bytes, callers).unwrap()
+    };
+    let mut extra = Message::post("poe://K/s/first", Value::from(1));
+    extra.extra.insert("x", 1);
+    extra.wantarray = Some(true);
+    let first = read(&mut callers, &extra);
+    let room: *const Message = &*first;
+    first.recycle();
+    let second = read(
+        &mut callers,
+        &Message::post("poe://K/s/second", Value::from(2)),
+    );
+    assert!(std::ptr::eq(&*second, room), "built in the recycled box");
+    // Nothing of the first message is left in it.
+    assert_eq!(*second, Message::post("poe://K/s/second", Value::from(2)));
 }
