@@ -1,9 +1,10 @@
 //! [`ClientLite`]: post, call, post_respond, responded and ping over one
 //! blocking connection.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ikc_channel::{Message, MessageTarget, Peer};
@@ -53,6 +54,11 @@ pub struct ClientLite {
     link: Link,
     /// The number in the next `response<N>` RSVP state.
     next_request: u64,
+    /// Our session, as the `from` of what we send (made once).
+    from: Arc<HashForm>,
+    /// The RSVP of the last call, rewritten in place for the next one
+    /// when nothing holds it any more.
+    rsvp: Arc<HashForm>,
     last_error: Option<LiteError>,
     /// The last relative specifier resolved: programs mostly send to the
     /// same few states, and resolving parses the specifier.
@@ -106,11 +112,15 @@ impl ClientLite {
     }
 
     pub(crate) fn start(settings: Settings, connector: Connector) -> Result<Self, LiteError> {
+        let from = Arc::new(HashForm::new(settings.name.as_str(), SESSION, ""));
+        let rsvp = Arc::new(HashForm::new(settings.name.as_str(), SESSION, ""));
         let mut client = Self {
             settings,
             connector,
             link: Link::Lost,
             next_request: 0,
+            from,
+            rsvp,
             resolved: None,
             last_error: None,
         };
@@ -416,15 +426,19 @@ impl ClientLite {
     }
 
     /// Our session, as the `from` of what we send.
-    fn from(&self) -> HashForm {
-        HashForm::new(self.settings.name.as_str(), SESSION, "")
+    fn from(&self) -> Arc<HashForm> {
+        Arc::clone(&self.from)
     }
 
-    /// A fresh `response<N>` state of our session.
-    fn next_rsvp(&mut self) -> HashForm {
-        let state = format!("response{}", self.next_request);
+    /// A fresh `response<N>` state of our session (written into the last
+    /// call's RSVP when that one is no longer held).
+    fn next_rsvp(&mut self) -> Arc<HashForm> {
+        let rsvp = Arc::make_mut(&mut self.rsvp);
+        rsvp.state.clear();
+        // Writing to a String cannot fail.
+        let _ = write!(rsvp.state, "response{}", self.next_request);
         self.next_request += 1;
-        HashForm::new(self.settings.name.as_str(), SESSION, state)
+        Arc::clone(&self.rsvp)
     }
 
     /// Connect (again), dropping any connection first.

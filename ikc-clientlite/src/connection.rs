@@ -121,7 +121,7 @@ impl Settings {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Incoming {
     /// A message.
-    Message(Message),
+    Message(Box<Message>),
     /// A whole frame that is not one.
     BadFrame(FrameError),
 }
@@ -459,7 +459,7 @@ impl<S: BlockingStream> Connection<S> {
 /// Queue what the channel reported, dropping the oldest past `cap`.
 fn keep(unread: &mut VecDeque<Incoming>, event: ChannelEvent, cap: Option<usize>) {
     let incoming = match event {
-        ChannelEvent::Message(message) => Incoming::Message(*message),
+        ChannelEvent::Message(message) => Incoming::Message(message),
         ChannelEvent::BadFrame(error) => Incoming::BadFrame(error),
         other => {
             log::debug!("ignoring channel event {other:?}");

@@ -67,7 +67,11 @@ pub(crate) fn classify(incoming: Incoming, expecting: &HashForm) -> Verdict {
         ));
     }
     drop((session, state));
-    Verdict::Reply(message.params)
+    let mut message = message;
+    let params = std::mem::take(&mut message.params);
+    // The next message read on this thread is built in this box.
+    message.recycle();
+    Verdict::Reply(params)
 }
 
 fn session_and_state(message: &Message) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
@@ -97,7 +101,7 @@ mod tests {
     use super::*;
 
     fn incoming(event: impl Into<MessageTarget>, params: impl Into<Value>) -> Incoming {
-        Incoming::Message(Message::post(event, params))
+        Incoming::Message(Box::new(Message::post(event, params)))
     }
 
     fn waiting() -> HashForm {
@@ -146,7 +150,7 @@ mod tests {
             ],
         );
         report.is_error = true;
-        match classify(Incoming::Message(report), &waiting()) {
+        match classify(Incoming::Message(Box::new(report)), &waiting()) {
             Verdict::Fail(LiteError::Remote {
                 message,
                 kernel,
@@ -161,7 +165,7 @@ mod tests {
         // An error report of another shape still says what it holds.
         let mut odd = Message::post("poe://Me/elsewhere/x", "it broke");
         odd.is_error = true;
-        match classify(Incoming::Message(odd), &waiting()) {
+        match classify(Incoming::Message(Box::new(odd)), &waiting()) {
             Verdict::Fail(LiteError::Remote { message, .. }) => assert_eq!(message, "it broke"),
             other => panic!("expected a remote error, got {other:?}"),
         }
