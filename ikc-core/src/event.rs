@@ -13,6 +13,57 @@ use ikc_freezer::Value;
 use crate::ids::WatcherId;
 use crate::sender::{RemoteSender, Sender};
 
+/// The impls by which a name type reads as the `str` its `as_str` gives:
+/// `Deref`, `AsRef`, `Borrow`, comparison with `str` and `&str`, `Debug`
+/// and `Display` (for [`StateName`] and [`CallerFile`]).
+macro_rules! reads_as_str {
+    ($name:ty) => {
+        impl Deref for $name {
+            type Target = str;
+
+            fn deref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self.as_str(), f)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 /// The name of a state (POE's event name), cheap to clone.
 ///
 /// A `&'static str` (a literal) is kept as it is, so posting
@@ -48,25 +99,7 @@ impl StateName {
     }
 }
 
-impl Deref for StateName {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl AsRef<str> for StateName {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl Borrow<str> for StateName {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
+reads_as_str!(StateName);
 
 impl PartialEq for StateName {
     fn eq(&self, other: &Self) -> bool {
@@ -75,18 +108,6 @@ impl PartialEq for StateName {
 }
 
 impl Eq for StateName {}
-
-impl PartialEq<str> for StateName {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for StateName {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
 
 impl PartialOrd for StateName {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
@@ -103,18 +124,6 @@ impl Ord for StateName {
 impl Hash for StateName {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_str().hash(state);
-    }
-}
-
-impl fmt::Debug for StateName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for StateName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -188,41 +197,11 @@ impl CallerFile {
     }
 }
 
+reads_as_str!(CallerFile);
+
 impl Default for CallerFile {
     fn default() -> Self {
         Self(StateName::from_static(""))
-    }
-}
-
-impl Deref for CallerFile {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl AsRef<str> for CallerFile {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl Borrow<str> for CallerFile {
-    fn borrow(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl fmt::Display for CallerFile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Debug for CallerFile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
@@ -247,18 +226,6 @@ impl From<String> for CallerFile {
 impl From<CallerFile> for String {
     fn from(file: CallerFile) -> Self {
         file.as_str().to_owned()
-    }
-}
-
-impl PartialEq<str> for CallerFile {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for CallerFile {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
     }
 }
 
