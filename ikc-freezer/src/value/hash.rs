@@ -54,11 +54,12 @@ impl Key {
         }))
     }
 
-    /// A key of at most [`INLINE`] bytes read from the wire, as
-    /// [`from_utf8_slice`](Self::from_utf8_slice) (`utf8`) or
-    /// [`from_byte_slice`](Self::from_byte_slice) would make it; `None`
-    /// for a longer key, or one that is neither ASCII nor (for `utf8`)
-    /// valid UTF-8, which those read (or refuse) the long way.
+    /// A key of at most [`INLINE`] bytes read from the wire, kept inline:
+    /// text when ASCII, or (for `utf8`, a key flagged UTF-8) when valid
+    /// UTF-8; bytes otherwise. `None` for a longer key, or a flagged one
+    /// that is not UTF-8, which [`from_utf8_slice`](Self::from_utf8_slice)
+    /// and [`from_byte_slice`](Self::from_byte_slice) read (or refuse) the
+    /// long way.
     #[inline]
     pub(crate) fn short(bytes: &[u8], utf8: bool) -> Option<Self> {
         if bytes.len() > INLINE {
@@ -91,19 +92,13 @@ impl Key {
     /// A key from borrowed bytes without the UTF-8 flag (no allocation for
     /// short keys).
     pub(crate) fn from_byte_slice(bytes: &[u8]) -> Self {
-        let text = bytes.is_ascii();
-        Self::inline(bytes, text).unwrap_or_else(|| Self::from_bytes(bytes.to_vec()))
+        Self::short(bytes, false).unwrap_or_else(|| Self::from_bytes(bytes.to_vec()))
     }
 
     /// A text key from UTF-8 bytes, or `None` if they are not UTF-8 (no
     /// allocation, and no UTF-8 decoding, for short ASCII keys).
     pub(crate) fn from_utf8_slice(bytes: &[u8]) -> Option<Self> {
-        if bytes.is_ascii() {
-            if let Some(key) = Self::inline(bytes, true) {
-                return Some(key);
-            }
-        }
-        std::str::from_utf8(bytes).ok().map(Self::from)
+        Self::short(bytes, true).or_else(|| std::str::from_utf8(bytes).ok().map(Self::from))
     }
 
     /// Is this the key with these bytes and kind? Short keys are compared
