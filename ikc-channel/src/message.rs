@@ -164,16 +164,20 @@ impl Message {
     /// a new allocation (a responder reads, handles and lets go of one
     /// message at a time). Dropping the box instead is always correct.
     pub fn recycle(mut self: Box<Self>) {
-        *self = Self::post(MessageTarget::from(""), Value::Undef);
+        *self = Self::unread();
         SPARE_BOX.set(Some(self));
     }
 
-    /// An empty post (no target, no params) in a box: the one
+    /// An empty post (no target, no params): what a message is before
+    /// its keys are read into it.
+    fn unread() -> Self {
+        Self::post(MessageTarget::from(""), Value::Undef)
+    }
+
+    /// [`unread`](Self::unread) in a box: the one
     /// [`recycle`](Self::recycle) kept, if any, else a new one.
     pub(crate) fn empty_boxed() -> Box<Self> {
-        SPARE_BOX
-            .take()
-            .unwrap_or_else(|| Box::new(Self::post(MessageTarget::from(""), Value::Undef)))
+        SPARE_BOX.take().unwrap_or_else(|| Box::new(Self::unread()))
     }
 
     /// A post: `event` with `params`, nothing else.
@@ -307,7 +311,7 @@ impl Message {
                 value,
             )));
         };
-        let mut message = Self::post(MessageTarget::from(""), Value::Undef);
+        let mut message = Self::unread();
         for (key, value) in hash {
             // Keys are unique, and an ASCII key is always a text key.
             match key.as_bytes() {

@@ -113,7 +113,8 @@ impl ClientLite {
 
     pub(crate) fn start(settings: Settings, connector: Connector) -> Result<Self, LiteError> {
         let from = Arc::new(HashForm::new(settings.name.as_str(), SESSION, ""));
-        let rsvp = Arc::new(HashForm::new(settings.name.as_str(), SESSION, ""));
+        // Its state is written before each call.
+        let rsvp = Arc::new(HashForm::clone(&from));
         let mut client = Self {
             settings,
             connector,
