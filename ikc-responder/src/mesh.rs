@@ -24,7 +24,6 @@
 //!   (`IKC:via:<kernel>\x1f<session>`): what the leaf sends back there
 //!   is forwarded to the kernel and session the relay names.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -39,7 +38,7 @@ use ikc_router::{
 use ikc_specifier::{HashForm, Part};
 
 use crate::monitor::MonitorOp;
-use crate::request::{parsed_target, request};
+use crate::request::{parsed_target, request_parsed};
 use crate::responder::IKC_ALIAS;
 use crate::send::{
     ErrorSide, FLUSH_STATE, error_params, for_kernels, inform_kernel, report_error, report_plain,
@@ -638,22 +637,15 @@ fn route_incoming(
     };
     let errors_to = origin.as_deref().unwrap_or(remote);
     unrelay(&mut msg);
-    let parsed;
-    let kernel = match parsed_target(shared, &msg.event) {
-        Ok(t) => {
-            parsed = t;
-            Cow::Borrowed(&parsed.spec.kernel)
-        }
-        // A bad specifier is the local request's to report.
-        Err(_) => Cow::Owned(Part::Unspecified),
-    };
-    let Part::Names(names) = &*kernel else {
-        return request(shared, ctx, msg, errors_to);
+    // A bad specifier is the local request's to report.
+    let to = parsed_target(shared, &msg.event).ok();
+    let Some(Part::Names(names)) = to.as_deref().map(|to| &to.spec.kernel) else {
+        return request_parsed(shared, ctx, msg, to, errors_to);
     };
     let link = arrived_on.map(link_id);
     if let [name] = names.as_slice() {
         if ctx.is_local_name(name) {
-            return request(shared, ctx, msg, errors_to);
+            return request_parsed(shared, ctx, msg, to, errors_to);
         }
         let st = shared.borrow();
         let route = st.mesh.router.route(name);
@@ -661,7 +653,7 @@ fn route_incoming(
         match route {
             Ok(Route::Local) => {
                 drop(st);
-                request(shared, ctx, msg, errors_to);
+                request_parsed(shared, ctx, msg, to, errors_to);
             }
             Ok(Route::Link {
                 link: next,
@@ -690,7 +682,7 @@ fn route_incoming(
                     // IKC ignores the kernel of a request that came
                     // straight from its sender: a name we do not know
                     // (an address the sender reached us by...) is ours.
-                    request(shared, ctx, msg, errors_to);
+                    request_parsed(shared, ctx, msg, to, errors_to);
                 } else {
                     let why = why_unreachable(&u);
                     unreachable(shared, ctx, &msg, &[(name.clone(), why)], errors_to);
@@ -744,7 +736,7 @@ fn route_incoming(
         unreachable(shared, ctx, &msg, &list, errors_to);
     }
     if plan.local {
-        request(shared, ctx, msg, errors_to);
+        request_parsed(shared, ctx, msg, to, errors_to);
     }
 }
 

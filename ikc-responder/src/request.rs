@@ -103,9 +103,22 @@ impl Failure {
 /// The state runs with SENDER the thunk standing for the request's `from`
 /// (posting to it answers the remote session); a call's return value goes
 /// to its RSVP.
-pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, mut msg: Box<Message>, errors_to: &str) {
-    crate::traffic::delivering(shared, ctx, errors_to, &msg);
+pub(crate) fn request(shared: &Shared, ctx: &mut Ctx<'_>, msg: Box<Message>, errors_to: &str) {
     let to = parsed_target(shared, &msg.event).ok();
+    request_parsed(shared, ctx, msg, to, errors_to);
+}
+
+/// [`request`] for a message whose target the caller has parsed already
+/// (`None`: it is not a valid specifier), so that it is not looked up
+/// twice.
+pub(crate) fn request_parsed(
+    shared: &Shared,
+    ctx: &mut Ctx<'_>,
+    mut msg: Box<Message>,
+    to: Option<Rc<ParsedTarget>>,
+    errors_to: &str,
+) {
+    crate::traffic::delivering(shared, ctx, errors_to, &msg);
     if let Some(to) = &to {
         if let Some(sessions) = several_sessions(shared, ctx, &msg, to) {
             // `poe://k/s1,s2/st` and `poe://k/*/st`: one request per session.
