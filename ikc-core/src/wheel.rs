@@ -245,6 +245,29 @@ impl<S: Read + Write + Source> ReadWrite<S> {
         self.flush(ctx).map(|_| ())
     }
 
+    /// [`put`](Self::put) for bytes in a buffer the caller reuses: when
+    /// nothing is queued, the buffers are swapped instead of copied (the
+    /// caller gets back an empty buffer with room). `bytes` is empty
+    /// afterwards either way.
+    ///
+    /// # Errors
+    ///
+    /// As [`put`](Self::put).
+    pub fn put_buffer(&mut self, ctx: &mut Ctx<'_>, bytes: &mut Vec<u8>) -> io::Result<()> {
+        if self.stream.is_none() || self.close_when_flushed {
+            bytes.clear();
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "stream closed"));
+        }
+        if self.output.is_empty() {
+            std::mem::swap(&mut self.output, bytes);
+            self.written = 0;
+        } else {
+            self.output.extend_from_slice(bytes);
+        }
+        bytes.clear();
+        self.flush(ctx).map(|_| ())
+    }
+
     /// Write queued output until done or the socket would block; returns
     /// whether the queue is now empty. Sets `WRITABLE` interest while
     /// output remains.
@@ -518,5 +541,70 @@ mod tests {
         assert_eq!((reads[0].2, reads[1].2), (0, 0));
         // The second stream read into the buffer the first gave back.
         assert_eq!(reads[0].1, reads[1].1);
+    }
+
+    /// Writes two buffers with [`ReadWrite::put_buffer`]: the first larger
+    /// than the socket takes, so the second is queued behind it.
+    struct BufferWriter {
+        stream: Option<UnixStream>,
+        wheel: Option<ReadWrite<UnixStream>>,
+        first: Vec<u8>,
+        left_after: Rc<RefCell<Option<(usize, usize)>>>,
+    }
+
+    impl Session for BufferWriter {
+        fn handle(&mut self, ctx: &mut Ctx<'_>, ev: Event) -> Value {
+            match ev.state() {
+                "_start" => {
+                    let stream = self.stream.take().expect("stream");
+                    let mut wheel = ReadWrite::new(ctx, stream, "io").expect("watched");
+                    wheel.put_buffer(ctx, &mut self.first).expect("put");
+                    let queued = wheel.queued();
+                    let mut tail = b"tail".to_vec();
+                    wheel.put_buffer(ctx, &mut tail).expect("put");
+                    *self.left_after.borrow_mut() = Some((self.first.len(), tail.len()));
+                    assert!(queued > 0, "the socket took everything");
+                    assert_eq!(wheel.queued(), queued + 4);
+                    wheel.close_after_flush(ctx);
+                    self.wheel = Some(wheel);
+                }
+                "io" => {
+                    let ready = Readiness::from_event(&ev).expect("readiness");
+                    if let Some(wheel) = self.wheel.as_mut() {
+                        wheel.on_ready(ctx, &ready);
+                    }
+                }
+                _ => {}
+            }
+            Value::Undef
+        }
+    }
+
+    #[test]
+    fn buffers_put_are_written_whole_and_in_order() {
+        let (ours, peer) = std::os::unix::net::UnixStream::pair().expect("pair");
+        ours.set_nonblocking(true).expect("nonblocking");
+        let reader = std::thread::spawn(move || {
+            let mut peer = peer;
+            let mut all = Vec::new();
+            peer.read_to_end(&mut all).expect("read");
+            all
+        });
+        let first: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 251) as u8).collect();
+        let left_after = Rc::new(RefCell::new(None));
+        let mut kernel = Kernel::new().expect("kernel");
+        kernel.spawn(BufferWriter {
+            stream: Some(UnixStream::from_std(ours)),
+            wheel: None,
+            first: first.clone(),
+            left_after: Rc::clone(&left_after),
+        });
+        kernel.run().expect("ran");
+        let all = reader.join().expect("reader");
+        // The callers' buffers come back empty.
+        assert_eq!(*left_after.borrow(), Some((0, 0)));
+        assert_eq!(all.len(), first.len() + 4);
+        assert!(all[..first.len()] == first[..], "first buffer changed");
+        assert_eq!(&all[first.len()..], b"tail");
     }
 }

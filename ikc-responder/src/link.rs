@@ -601,13 +601,13 @@ impl<S: ChannelStream> ChannelSession<S> {
             self.out.clear();
             return;
         };
-        let result = wheel.put(ctx, &self.out);
+        let bytes_out = self.out.len() as u64;
+        let result = wheel.put_buffer(ctx, &mut self.out);
         {
             let mut link = link.borrow_mut();
-            link.stats.bytes_out += self.out.len() as u64;
+            link.stats.bytes_out += bytes_out;
             link.stats.bytes_queued = wheel.queued() as u64;
         }
-        self.out.clear();
         if let Err(e) = result {
             self.fail(ctx, ConnectionError::from_io(Operation::Write, &e));
             return;
