@@ -24,6 +24,14 @@ pub fn clear_forwarder(ctx: &mut Ctx<'_>) {
     ctx.clear_forwarder();
 }
 
+/// A number that changes whenever an alias of this kernel is set or
+/// removed (an alias also goes with its session): what
+/// [`Ctx::alias_resolve`] answered stays true while this stays the same,
+/// so the responder can keep a resolved request target.
+pub fn alias_generation(ctx: &Ctx<'_>) -> u64 {
+    ctx.alias_generation()
+}
+
 /// `ctx.call` on behalf of another sender: the handler sees `sender` as
 /// its SENDER (the responder calls a request's state so, with SENDER the
 /// remote session, answered by the thunk that stands for it).

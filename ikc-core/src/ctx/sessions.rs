@@ -24,6 +24,7 @@ impl Ctx<'_> {
             }),
             None => {
                 self.core.aliases.insert(alias.to_owned(), self.me);
+                self.core.alias_generation += 1;
                 self.slot_mut().aliases.push(alias.to_owned());
                 Ok(())
             }
@@ -44,6 +45,7 @@ impl Ctx<'_> {
             }),
             Some(_) => {
                 self.core.aliases.remove(alias);
+                self.core.alias_generation += 1;
                 self.slot_mut().aliases.retain(|a| a != alias);
                 Ok(())
             }
@@ -53,6 +55,11 @@ impl Ctx<'_> {
     /// The session with this alias (or this id, written in digits).
     pub fn alias_resolve(&self, name: &str) -> Option<SessionId> {
         self.core.lookup_name(name).map(|(_, id)| id)
+    }
+
+    /// See [`internal::alias_generation`](crate::internal::alias_generation).
+    pub(crate) fn alias_generation(&self) -> u64 {
+        self.core.alias_generation
     }
 
     /// A session's aliases, in the order they were set (empty for an

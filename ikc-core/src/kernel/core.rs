@@ -43,6 +43,8 @@ pub(crate) struct Core {
     pub(crate) alarms: Alarms,
     pub(crate) watchers: Watchers,
     pub(crate) aliases: foldhash::HashMap<String, SessionId>,
+    /// Changes whenever `aliases` does (see `internal::alias_generation`).
+    pub(crate) alias_generation: u64,
     pub(crate) names: Names,
     pub(crate) registry: Registry,
     /// The time of the current turn (what `delay` counts from).
@@ -95,6 +97,7 @@ impl Core {
             alarms: Alarms::new(now),
             watchers: Watchers::default(),
             aliases: foldhash::HashMap::default(),
+            alias_generation: 0,
             names,
             registry,
             now,

@@ -95,6 +95,7 @@ impl Core {
         };
         for alias in s.aliases.drain(..) {
             self.aliases.remove(&alias);
+            self.alias_generation += 1;
         }
         for id in s.alarms.take() {
             if self.alarms.get(id).is_some_and(|a| a.session == session) {

@@ -351,6 +351,33 @@ fn aliases_are_unique_and_owned() {
 }
 
 #[test]
+fn the_alias_generation_changes_with_every_alias_change() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let seen: Rc<RefCell<Vec<u64>>> = Rc::default();
+    let mut k = Kernel::new().unwrap();
+    let s = Rc::clone(&seen);
+    k.spawn(InlineStates::new().state("_start", move |_, ctx, _| {
+        let note = |ctx: &Ctx<'_>| s.borrow_mut().push(crate::internal::alias_generation(ctx));
+        note(ctx);
+        ctx.alias_set("x").unwrap();
+        note(ctx);
+        // Setting it again, or failing to remove one, changes nothing.
+        ctx.alias_set("x").unwrap();
+        assert!(ctx.alias_remove("z").is_err());
+        note(ctx);
+        ctx.alias_remove("x").unwrap();
+        note(ctx);
+    }));
+    k.run().unwrap();
+    let seen = seen.borrow();
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(seen[1] > seen[0], "set: {seen:?}");
+    assert_eq!(seen[2], seen[1], "no change: {seen:?}");
+    assert!(seen[3] > seen[2], "removed: {seen:?}");
+}
+
+#[test]
 fn a_new_child_lives_until_the_creating_handler_returns() {
     let log = new_log();
     let mut k = Kernel::new().unwrap();
