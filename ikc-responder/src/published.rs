@@ -1,6 +1,7 @@
 //! Which local states remote kernels may invoke: published states, and the
 //! one-shot permissions that let a call's answer reach its RSVP state.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use foldhash::{HashMap, HashSet};
@@ -36,6 +37,9 @@ impl Refusal {
 pub(crate) struct Published {
     /// A hash set per alias: every request looks a state up here.
     local: HashMap<String, HashSet<String>>,
+    /// Changes whenever `local` does: a state found published stays so
+    /// while this stays the same (see [`check`](Self::check)).
+    generation: u64,
     rsvp: HashMap<String, HashMap<String, u32>>,
     /// How many RSVP states are kept at a count of 0: a caller that waits
     /// on the same state again and again does not copy its names each
@@ -61,6 +65,7 @@ impl Default for Published {
         );
         Self {
             local,
+            generation: 1,
             rsvp: HashMap::default(),
             spent: 0,
         }
@@ -70,6 +75,7 @@ impl Default for Published {
 impl Published {
     /// Publish `states` under each of `aliases`.
     pub(crate) fn publish(&mut self, aliases: &[String], states: &[String]) {
+        self.generation += 1;
         for alias in aliases {
             let set = self.local.entry(alias.clone()).or_default();
             set.extend(states.iter().cloned());
@@ -79,6 +85,7 @@ impl Published {
     /// Retract `states` (all if `None`) from each alias. Returns false if an
     /// alias had published nothing.
     pub(crate) fn retract(&mut self, aliases: &[String], states: Option<&[String]>) -> bool {
+        self.generation += 1;
         let mut all_known = true;
         for alias in aliases {
             let Some(set) = self.local.get_mut(alias) else {
@@ -177,11 +184,31 @@ impl Published {
 
     /// May a remote kernel invoke `session/state`? A one-shot RSVP
     /// permission is used up first; otherwise the state must be published.
-    pub(crate) fn check(&mut self, session: &str, state: &str) -> Result<(), Refusal> {
+    /// `noted` keeps, for the caller's next check of the same pair, the
+    /// generation in which the state was found published: while nothing
+    /// is published or retracted, the next check does not look again.
+    pub(crate) fn check(
+        &mut self,
+        session: &str,
+        state: &str,
+        noted: Option<&Cell<u64>>,
+    ) -> Result<(), Refusal> {
         if !self.rsvp.is_empty() && self.rsvp_waiting(session, state) {
             self.revoke_once(session, state);
             return Ok(());
         }
+        if noted.is_some_and(|noted| noted.get() == self.generation) {
+            return Ok(());
+        }
+        self.check_published(session, state)?;
+        if let Some(noted) = noted {
+            noted.set(self.generation);
+        }
+        Ok(())
+    }
+
+    /// Did `session` publish `state`?
+    fn check_published(&self, session: &str, state: &str) -> Result<(), Refusal> {
         match self.local.get(session) {
             None => Err(Refusal::SessionNotAvailable(session.to_owned())),
             Some(states) if !states.contains(state) => Err(Refusal::StateNotPublished(
@@ -211,11 +238,11 @@ mod tests {
     #[test]
     fn ikc_states_are_published_from_the_start() {
         let mut p = Published::default();
-        assert_eq!(p.check("IKC", "ping"), Ok(()));
-        assert_eq!(p.check("IKC", "do_you_have"), Ok(()));
-        assert_eq!(p.check("IKC", "remote_error"), Ok(()));
+        assert_eq!(p.check("IKC", "ping", None), Ok(()));
+        assert_eq!(p.check("IKC", "do_you_have", None), Ok(()));
+        assert_eq!(p.check("IKC", "remote_error", None), Ok(()));
         assert_eq!(
-            p.check("IKC", "shutdown"),
+            p.check("IKC", "shutdown", None),
             Err(Refusal::StateNotPublished("IKC".into(), "shutdown".into()))
         );
     }
@@ -224,20 +251,20 @@ mod tests {
     fn publish_check_retract_with_perl_messages() {
         let mut p = Published::default();
         p.publish(&v(&["test"]), &v(&["fetchQ", "here"]));
-        assert_eq!(p.check("test", "here"), Ok(()));
-        let refusal = p.check("test", "nothere").unwrap_err();
+        assert_eq!(p.check("test", "here", None), Ok(()));
+        let refusal = p.check("test", "nothere", None).unwrap_err();
         assert_eq!(
             refusal.message(),
             "Session 'test' has not published state 'nothere'"
         );
-        let refusal = p.check("other", "x").unwrap_err();
+        let refusal = p.check("other", "x", None).unwrap_err();
         assert_eq!(
             refusal.message(),
             "Session 'other' is not available for remote kernels"
         );
         assert_eq!(p.states_of("test"), v(&["fetchQ", "here"]));
         assert!(p.retract(&v(&["test"]), Some(&v(&["here"]))));
-        assert!(p.check("test", "here").is_err());
+        assert!(p.check("test", "here", None).is_err());
         assert!(p.retract(&v(&["test"]), None));
         assert!(!p.has_session("test"));
         assert!(!p.retract(&v(&["test"]), None));
@@ -248,17 +275,17 @@ mod tests {
         let mut p = Published::default();
         p.allow_once("me", "reply");
         p.allow_once("me", "reply");
-        assert_eq!(p.check("me", "reply"), Ok(()));
-        assert_eq!(p.check("me", "reply"), Ok(()));
-        assert!(p.check("me", "reply").is_err());
+        assert_eq!(p.check("me", "reply", None), Ok(()));
+        assert_eq!(p.check("me", "reply", None), Ok(()));
+        assert!(p.check("me", "reply", None).is_err());
         p.allow_once("me", "reply");
         p.revoke_once("me", "reply");
-        assert!(p.check("me", "reply").is_err());
+        assert!(p.check("me", "reply", None).is_err());
         // Revoking what is not waiting takes nothing from a later call.
         p.revoke_once("me", "reply");
         p.allow_once("me", "reply");
-        assert_eq!(p.check("me", "reply"), Ok(()));
-        assert!(p.check("me", "reply").is_err());
+        assert_eq!(p.check("me", "reply", None), Ok(()));
+        assert!(p.check("me", "reply", None).is_err());
     }
 
     #[test]
@@ -267,8 +294,8 @@ mod tests {
         for i in 0..=SPENT_KEPT {
             let session = i.to_string();
             p.allow_once(&session, "reply");
-            assert_eq!(p.check(&session, "reply"), Ok(()));
-            assert!(p.check(&session, "reply").is_err());
+            assert_eq!(p.check(&session, "reply", None), Ok(()));
+            assert!(p.check(&session, "reply", None).is_err());
         }
         // One past the bound: every used-up entry went.
         assert_eq!(p.spent, 0);
@@ -276,9 +303,39 @@ mod tests {
         // A state that waits again and again stays, at 0 between calls.
         for _ in 0..3 {
             p.allow_once("me", "reply");
-            assert_eq!(p.check("me", "reply"), Ok(()));
+            assert_eq!(p.check("me", "reply", None), Ok(()));
         }
         assert_eq!(p.spent, 1);
         assert_eq!(p.rsvp["me"]["reply"], 0);
+    }
+
+    #[test]
+    fn a_state_found_published_is_noted_until_the_states_change() {
+        let mut p = Published::default();
+        p.publish(&v(&["test"]), &v(&["here"]));
+        let noted = Cell::new(0);
+        assert_eq!(p.check("test", "here", Some(&noted)), Ok(()));
+        assert_eq!(noted.get(), p.generation);
+        // Noted: answered without a look (a state never published would
+        // pass with this note, so the note is the caller's own pair's).
+        p.local.clear();
+        assert_eq!(p.check("test", "here", Some(&noted)), Ok(()));
+        // Publishing or retracting anything takes the note's worth away.
+        p.publish(&v(&["other"]), &v(&["x"]));
+        assert!(p.check("test", "here", Some(&noted)).is_err());
+        p.publish(&v(&["test"]), &v(&["here"]));
+        assert_eq!(p.check("test", "here", Some(&noted)), Ok(()));
+        assert!(p.retract(&v(&["test"]), Some(&v(&["here"]))));
+        assert!(p.check("test", "here", Some(&noted)).is_err());
+        // A refusal is not noted.
+        let refused = Cell::new(0);
+        assert!(p.check("test", "nothere", Some(&refused)).is_err());
+        assert_eq!(refused.get(), 0);
+        // A one-shot permission is still used up first.
+        p.publish(&v(&["test"]), &v(&["here"]));
+        assert_eq!(p.check("test", "here", Some(&noted)), Ok(()));
+        p.allow_once("test", "here");
+        assert_eq!(p.check("test", "here", Some(&noted)), Ok(()));
+        assert_eq!(p.rsvp["test"]["here"], 0);
     }
 }

@@ -2,6 +2,7 @@
 //! known), invoke the state through a thunk, and answer failures with
 //! `remote_error` as IKC does.
 
+use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -19,7 +20,8 @@ use crate::state::Shared;
 /// The proxy state: params are `[state, [args...]]`.
 pub(crate) const PROXY_STATE: &str = "IKC:proxy";
 
-/// A request's target, parsed once and kept: the parts the checks use.
+/// A request's target, parsed once and kept: the parts the checks use,
+/// and what the checks found while it still holds.
 #[derive(Debug)]
 pub(crate) struct ParsedTarget {
     pub(crate) spec: Specifier,
@@ -27,6 +29,12 @@ pub(crate) struct ParsedTarget {
     session: String,
     /// The state, as an event name.
     state: Option<StateName>,
+    /// The published generation in which the session was found to have
+    /// published the state (0: not yet).
+    published_in: Cell<u64>,
+    /// The session the alias resolved to, and the kernel's alias
+    /// generation then.
+    resolved: Cell<Option<(u64, SessionId)>>,
 }
 
 impl ParsedTarget {
@@ -35,7 +43,32 @@ impl ParsedTarget {
             session: spec.session.to_ikc(),
             state: spec.state.as_deref().map(StateName::new),
             spec,
+            published_in: Cell::new(0),
+            resolved: Cell::new(None),
         }
+    }
+
+    /// The local session the target names, by alias or by id: an alias
+    /// resolved before is kept while the kernel's aliases stay unchanged
+    /// (an id is looked up each time, as its session may go without a
+    /// change of alias).
+    fn resolve(&self, ctx: &Ctx<'_>) -> Option<SessionId> {
+        let generation = ikc_core::internal::alias_generation(ctx);
+        if let Some((resolved_in, id)) = self.resolved.get()
+            && resolved_in == generation
+        {
+            return Some(id);
+        }
+        let name = self.session.as_str();
+        if let Some(id) = ctx.alias_resolve(name) {
+            if !name.bytes().all(|b| b.is_ascii_digit()) {
+                self.resolved.set(Some((generation, id)));
+            }
+            return Some(id);
+        }
+        name.parse::<SessionId>()
+            .ok()
+            .filter(|id| ctx.session_exists(*id))
     }
 }
 
@@ -294,10 +327,12 @@ fn check(
         when,
         proxy_state: proxy_state.clone(),
     };
+    // What a plain request's target found published is kept with it.
+    let noted = proxy_state.is_none().then_some(&to.published_in);
     let checked = shared
         .borrow_mut()
         .published
-        .check(&to.session, state.as_str());
+        .check(&to.session, state.as_str(), noted);
     // IKC's rule: only published states run. In no-publish mode an
     // unpublished state of an aliased session may run, if the hook agrees.
     let published = checked.is_ok();
@@ -330,15 +365,8 @@ fn check(
             return Err(fail(message, "check"));
         }
     }
-    let session = &to.session;
-    let target = ctx.alias_resolve(session).or_else(|| {
-        session
-            .parse::<SessionId>()
-            .ok()
-            .filter(|id| ctx.session_exists(*id))
-    });
-    let Some(target) = target else {
-        let message = format!("Unknown session '{session}'");
+    let Some(target) = to.resolve(ctx) else {
+        let message = format!("Unknown session '{}'", to.session);
         give_back(msg, proxy_state.as_deref(), args);
         return Err(fail(message, "resolve"));
     };

@@ -4,7 +4,9 @@
 //! `remote_error` text, seen by the monitors of both kernels as
 //! `remote-check` and `local-check`).
 
+use ikc_core::{InlineStates, Kernel};
 use ikc_freezer::Value;
+use ikc_responder::{Ikc, MonitorOp, MonitorStates};
 use ikc_tests::{Net, Transport, notes};
 
 use crate::common::{client, error_note, list, s, server, service};
@@ -171,4 +173,94 @@ fn publish_retract_published_tcp() {
 #[test]
 fn publish_retract_published_unix() {
     publish_retract_published(Transport::Unix);
+}
+
+/// A session known as `name` that answers `a` with its name, takes the
+/// alias `svc` on `take` and lets it go on `leave`, and lets every alias go
+/// when IKC shuts down.
+fn named(kernel: &mut Kernel, name: &'static str) {
+    kernel.spawn(
+        InlineStates::new()
+            .state("_start", move |_, ctx, _| {
+                ctx.alias_set(name).expect("alias free");
+                Ikc::of(ctx).expect("responder").monitor(
+                    ctx,
+                    "*",
+                    &MonitorStates::new().on(MonitorOp::Shutdown, "ikc_down"),
+                );
+            })
+            .state("a", move |_, _, _| s(name))
+            .state("take", |_, ctx, _| ctx.alias_set("svc").is_ok())
+            .state("leave", |_, ctx, _| ctx.alias_remove("svc").is_ok())
+            .state("ikc_down", |_, ctx, _| {
+                for alias in ctx.aliases(ctx.session_id()).to_vec() {
+                    let _ = ctx.alias_remove(&alias);
+                }
+            }),
+    );
+}
+
+/// A request goes to the session that has the alias now: the target's
+/// alias, resolved for the requests before, is resolved again once it
+/// has moved to another session or gone (while its first owner lives).
+fn requests_follow_an_alias_that_moves(transport: Transport) {
+    let net = Net::new(transport);
+    let (n, mut inbox) = notes();
+    let server = server(&net.endpoint(), &n, |k| {
+        named(k, "first");
+        named(k, "second");
+        Ok(())
+    });
+    let srv = &server.value.handle;
+    assert_eq!(
+        srv.call("first", "take", vec![]).unwrap(),
+        Value::Bool(true)
+    );
+    srv.call("srv", "publish_api", vec![s("svc"), list(&["a"])])
+        .unwrap();
+    let client = client(&server.value.at, &n);
+    inbox.wait("connected");
+    let me = &client.value;
+    let call = |rsvp: &str| {
+        let sent = me
+            .call(
+                "me",
+                "call",
+                vec![s("poe://Server/svc/a"), Value::Undef, s(rsvp)],
+            )
+            .unwrap();
+        assert_eq!(sent, Value::from(1), "the call reached one kernel");
+    };
+
+    call("got_1");
+    call("got_2");
+    assert_eq!(inbox.wait("got_1").args, [s("first")]);
+    assert_eq!(inbox.wait("got_2").args, [s("first")]);
+    // The alias goes; its first owner stays (as `first`).
+    assert_eq!(
+        srv.call("first", "leave", vec![]).unwrap(),
+        Value::Bool(true)
+    );
+    call("got_3");
+    let text = "Unknown session 'svc'.  Request poe://Server/svc/a";
+    assert_eq!(error_note(&mut inbox, "remote-resolve").text(5), text);
+    // Another session takes it.
+    assert_eq!(
+        srv.call("second", "take", vec![]).unwrap(),
+        Value::Bool(true)
+    );
+    call("got_4");
+    assert_eq!(inbox.wait("got_4").args, [s("second")]);
+    assert!(inbox.all("got_3").is_empty());
+
+    me.call("me", "shutdown", vec![]).unwrap();
+    client.join().unwrap();
+    inbox.wait("mon_unregister");
+    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn requests_follow_an_alias_that_moves_tcp() {
+    requests_follow_an_alias_that_moves(Transport::Tcp);
 }
