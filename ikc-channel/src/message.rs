@@ -633,26 +633,39 @@ fn native_text_kept(
 /// `None` for anything `read_spec` refuses.
 fn native_spec(dec: &mut NativeDecoder<'_>, spec: &mut HashForm) -> Option<()> {
     let entries = dec.hash(1).ok()?;
-    spec.kernel.clear();
-    spec.session.clear();
-    spec.state.clear();
+    // Which parts the hash gave: the others are cleared at the end.
+    let mut given = [false; 3];
     for _ in 0..entries {
         let key = dec.key_ref().ok()?;
-        let part = match key.as_bytes() {
-            b"kernel" => &mut spec.kernel,
-            b"session" => &mut spec.session,
-            b"state" => &mut spec.state,
+        let (i, part) = match key.as_bytes() {
+            b"kernel" => (0, &mut spec.kernel),
+            b"session" => (1, &mut spec.session),
+            b"state" => (2, &mut spec.state),
             _ => {
                 dec.value(2).ok()?;
                 continue;
             }
         };
-        // Written into the room the part already has (a rewritten hash's).
+        given[i] = true;
+        // The same text again (a rewritten hash's kernel and session) is
+        // kept; other text is written into the room the part has.
+        if dec.string_is(part).ok()? {
+            continue;
+        }
         part.clear();
         match dec.string().ok()? {
             Some(NativeString::Str(s)) => part.push_str(s),
             Some(NativeString::Bytes(bytes)) => part.push_str(&perl_text(bytes)),
             None => *part = text(&dec.value(2).ok()?, "spec", "a string").ok()?,
+        }
+    }
+    for (given, part) in
+        given
+            .into_iter()
+            .zip([&mut spec.kernel, &mut spec.session, &mut spec.state])
+    {
+        if !given {
+            part.clear();
         }
     }
     Some(())

@@ -223,6 +223,52 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// RSVP hashes that share parts with the one before (a ClientLite's:
+    /// the same kernel and session, another state), or lack some, read in
+    /// a run as each alone.
+    #[test]
+    fn rsvps_sharing_parts_read_in_a_run_as_each_alone(
+        rsvps in prop::collection::vec(
+            (
+                prop::sample::select(vec!["Client1", "Client2", ""]),
+                prop::sample::select(vec!["IKCLite", "x"]),
+                "response[0-9]{1,3}",
+                prop::array::uniform3(any::<bool>()),
+            ),
+            1..8,
+        ),
+        recycle in any::<bool>(),
+    ) {
+        let native = Native::new();
+        let mut callers = LastRead::default();
+        for (kernel, session, state, given) in &rsvps {
+            let mut rsvp = Hash::new();
+            let parts = [("kernel", *kernel), ("session", *session), ("state", state.as_str())];
+            for ((key, part), given) in parts.into_iter().zip(given) {
+                if *given {
+                    rsvp.insert(key, part);
+                }
+            }
+            let mut message = Hash::new();
+            message.insert("event", "poe://Server/bench/echo");
+            message.insert("params", Value::from(1));
+            message.insert("rsvp", Value::Hash(rsvp));
+            let mut bytes = Vec::new();
+            native.freeze(&Value::Hash(message), &mut bytes).unwrap();
+            let alone = Message::thaw_native(&native, &bytes);
+            prop_assert!(alone.is_some());
+            let in_run = Message::thaw_native_sharing(&native, &bytes, &mut callers);
+            prop_assert_eq!(in_run.as_deref(), alone.as_ref());
+            if let Some(handled) = in_run.filter(|_| recycle) {
+                handled.recycle();
+            }
+        }
+    }
+}
+
 /// `messages` in order, each three times when `repeat` (a channel keeps
 /// what it read twice in a row, and steps over it the third time).
 pub(super) fn run_of(messages: &[Message], repeat: bool) -> impl Iterator<Item = &Message> {

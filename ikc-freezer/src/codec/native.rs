@@ -275,6 +275,19 @@ impl<'a> NativeDecoder<'a> {
         self.reader.string()
     }
 
+    /// If the next value is the character string `text`, read it and
+    /// return `true`; otherwise read nothing and return `false` (read it
+    /// with [`string`](Self::string) or [`value`](Self::value)). Cheaper
+    /// than [`string`](Self::string) for a reader that expects the string
+    /// it has (no UTF-8 check, no copy).
+    ///
+    /// # Errors
+    ///
+    /// The string is over a limit.
+    pub fn string_is(&mut self, text: &str) -> Result<bool, ThawError> {
+        self.reader.string_is(text)
+    }
+
     /// Read a hash key.
     ///
     /// # Errors

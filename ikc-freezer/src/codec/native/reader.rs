@@ -127,6 +127,26 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// If the next value is the character string `text` (of fewer than 128
+    /// bytes), read it (counted and checked as [`run`](Self::run) would)
+    /// and say so; otherwise read nothing.
+    pub(super) fn string_is(&mut self, text: &str) -> Result<bool, ThawError> {
+        let at = self.pos;
+        let same = self.peek_tag() == Some(tag::STR)
+            && self
+                .input
+                .get(at + 1)
+                .is_some_and(|&len| usize::from(len) == text.len())
+            && self.input.get(at + 2..at + 2 + text.len()) == Some(text.as_bytes());
+        if !same {
+            return Ok(false);
+        }
+        self.budget.take_elements(1)?;
+        self.budget.check_string(text.len())?;
+        self.pos = at + 2 + text.len();
+        Ok(true)
+    }
+
     /// Read the start of a hash at nesting level `depth` (counted and
     /// checked as [`run`](Self::run) would): its number of entries.
     pub(super) fn hash_header(&mut self, depth: usize) -> Result<usize, ThawError> {

@@ -251,3 +251,32 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn string_is_reads_only_the_string_it_names_and_counts_it() {
+    let native = Native::new();
+    let mut bytes = Vec::new();
+    let list = Value::from(vec![
+        Value::from("same"),
+        Value::from("other"),
+        Value::bytes("same"),
+        Value::from(""),
+    ]);
+    native.freeze(&list, &mut bytes).unwrap();
+    // Decoders at the first element (past the array's tag and count).
+    let mut at = native.decoder(&bytes[2..]).unwrap();
+    let mut twin = native.decoder(&bytes[2..]).unwrap();
+    assert!(at.string_is("same").unwrap());
+    twin.string().unwrap();
+    assert_eq!(at.read_so_far(), twin.read_so_far());
+    assert_eq!(at.values_read(), twin.values_read());
+    // Not the string named (another, shorter or longer): nothing read.
+    assert!(!at.string_is("othe").unwrap());
+    assert!(!at.string_is("others").unwrap());
+    assert!(!at.string_is("same").unwrap());
+    assert!(at.string_is("other").unwrap());
+    // A byte string is not the character string.
+    assert!(!at.string_is("same").unwrap());
+    assert_eq!(at.value(0).unwrap(), Value::bytes("same"));
+    assert!(at.string_is("").unwrap());
+}
