@@ -437,7 +437,8 @@ impl ClientLite {
         let rsvp = Arc::make_mut(&mut self.rsvp);
         rsvp.state.clear();
         rsvp.state.push_str("response");
-        push_decimal(&mut rsvp.state, self.next_request);
+        rsvp.state
+            .push_str(itoa::Buffer::new().format(self.next_request));
         self.next_request += 1;
         Arc::clone(&self.rsvp)
     }
@@ -600,33 +601,9 @@ pub fn resolve(target: &MessageTarget, remote_name: &str) -> Result<MessageTarge
     })
 }
 
-/// Append `n` in decimal (what `write!` would, without the formatter).
-fn push_decimal(text: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    text.extend(digits[start..].iter().copied().map(char::from));
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimals_are_written_as_format_writes_them() {
-        for n in [0, 7, 10, 99, 100, 12_345, u64::from(u32::MAX), u64::MAX] {
-            let mut text = String::from("response");
-            push_decimal(&mut text, n);
-            assert_eq!(text, format!("response{n}"));
-        }
-    }
 
     #[test]
     fn a_client_moves_between_threads_and_its_errors_too() {

@@ -11,19 +11,7 @@ pub(crate) const MAX_HEADER_DIGITS: usize = 20;
 
 /// Append the header of a frame of `len` payload bytes to `out`.
 pub(crate) fn encode_frame_header(len: usize, out: &mut Vec<u8>) {
-    // Writing into a Vec cannot fail.
-    let mut digits = [0u8; MAX_HEADER_DIGITS];
-    let mut n = len;
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(itoa::Buffer::new().format(len).as_bytes());
     out.push(0);
 }
 
