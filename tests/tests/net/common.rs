@@ -1,7 +1,7 @@
 //! What several test modules use: a server kernel `Server` with a driver
 //! session `srv`, and a client kernel `Client` with a driver session `me`.
 
-use ikc_core::{InlineStates, Kernel};
+use ikc_core::{Ctx, InlineStates, Kernel};
 use ikc_freezer::Value;
 use std::time::Duration;
 
@@ -75,14 +75,7 @@ pub(crate) fn service(
     states: Vec<(&'static str, Handler)>,
 ) {
     let mut s = InlineStates::new()
-        .state("_start", move |_, ctx, _| {
-            ctx.alias_set(alias).expect("alias free");
-            Ikc::of(ctx).expect("responder").monitor(
-                ctx,
-                "*",
-                &MonitorStates::new().on(MonitorOp::Shutdown, "ikc_down"),
-            );
-        })
+        .state("_start", move |_, ctx, _| alias_until_ikc_down(ctx, alias))
         .state("ikc_down", move |_, ctx, _| {
             let _ = ctx.alias_remove(alias);
         });
@@ -92,6 +85,31 @@ pub(crate) fn service(
         });
     }
     kernel.spawn(s);
+}
+
+/// Take `alias`, and have `ikc_down` posted when IKC shuts down (where
+/// the session lets its aliases go, so that the kernel can stop).
+pub(crate) fn alias_until_ikc_down(ctx: &mut Ctx<'_>, alias: &str) {
+    ctx.alias_set(alias).expect("alias free");
+    Ikc::of(ctx).expect("responder").monitor(
+        ctx,
+        "*",
+        &MonitorStates::new().on(MonitorOp::Shutdown, "ikc_down"),
+    );
+}
+
+/// Shut the client (driver `me`) down, wait until the server's monitors
+/// have heard it go, then shut the server (driver `srv`) down.
+pub(crate) fn shut_down(
+    client: KernelThread<ikc_core::KernelHandle>,
+    server: KernelThread<Served>,
+    inbox: &mut Inbox,
+) {
+    client.value.call("me", "shutdown", vec![]).unwrap();
+    client.join().unwrap();
+    inbox.wait("mon_unregister");
+    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
+    server.join().unwrap();
 }
 
 /// A list of strings as a `Value`.

@@ -6,10 +6,11 @@
 
 use ikc_core::{InlineStates, Kernel};
 use ikc_freezer::Value;
-use ikc_responder::{Ikc, MonitorOp, MonitorStates};
 use ikc_tests::{Net, Transport, notes};
 
-use crate::common::{client, error_note, list, s, server, service};
+use crate::common::{
+    alias_until_ikc_down, client, error_note, list, s, server, service, shut_down,
+};
 
 /// The error monitors' notes for an operation: `[name given, kernel, real?,
 /// data, operation, message]`.
@@ -158,11 +159,7 @@ fn publish_retract_published(transport: Transport) {
     // The answers never came for what was refused.
     assert!(inbox.all("got_a").len() == 1 && inbox.all("got_b").len() == 1);
 
-    me.call("me", "shutdown", vec![]).unwrap();
-    client.join().unwrap();
-    inbox.wait("mon_unregister");
-    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
-    server.join().unwrap();
+    shut_down(client, server, &mut inbox);
 }
 
 #[test]
@@ -181,14 +178,7 @@ fn publish_retract_published_unix() {
 fn named(kernel: &mut Kernel, name: &'static str) {
     kernel.spawn(
         InlineStates::new()
-            .state("_start", move |_, ctx, _| {
-                ctx.alias_set(name).expect("alias free");
-                Ikc::of(ctx).expect("responder").monitor(
-                    ctx,
-                    "*",
-                    &MonitorStates::new().on(MonitorOp::Shutdown, "ikc_down"),
-                );
-            })
+            .state("_start", move |_, ctx, _| alias_until_ikc_down(ctx, name))
             .state("a", move |_, _, _| s(name))
             .state("take", |_, ctx, _| ctx.alias_set("svc").is_ok())
             .state("leave", |_, ctx, _| ctx.alias_remove("svc").is_ok())
@@ -253,11 +243,7 @@ fn requests_follow_an_alias_that_moves(transport: Transport) {
     assert_eq!(inbox.wait("got_4").args, [s("second")]);
     assert!(inbox.all("got_3").is_empty());
 
-    me.call("me", "shutdown", vec![]).unwrap();
-    client.join().unwrap();
-    inbox.wait("mon_unregister");
-    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
-    server.join().unwrap();
+    shut_down(client, server, &mut inbox);
 }
 
 #[test]
