@@ -328,3 +328,51 @@ impl<K, V> Recent<K, V> {
         self.entries.push((key, value));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use ikc_channel::{Identity, ServerChannelConfig};
+    use ikc_freezer::Registry;
+
+    use super::*;
+
+    fn link(kernel_name: &str) -> Link {
+        let config = ServerChannelConfig::new(Identity::new("id"), Registry::standard());
+        Link {
+            channel: Channel::server(config, Instant::now()).expect("channel"),
+            kernel_name: kernel_name.to_owned(),
+            remote_id: None,
+            registered: false,
+            phase: LinkPhase::Up,
+            remote_names: Vec::new(),
+            mesh: MeshRole::Outside,
+            awaiting_eof: false,
+            dialed: false,
+            link_weight: None,
+            flush_pending: false,
+            last_rsvp: None,
+            stats: LinkStats::new("127.0.0.1:1", None),
+        }
+    }
+
+    #[test]
+    fn an_rsvp_gets_the_links_name_and_its_copy_is_kept_for_the_same_rsvp() {
+        let mut link = link("Server");
+        let rsvp = Arc::new(HashForm::new("", "me", "answer"));
+        let filled = link.rsvp_with_kernel(&rsvp);
+        assert_eq!(*filled, HashForm::new("Server", "me", "answer"));
+        assert_eq!(rsvp.kernel, "", "the RSVP sent is not changed");
+        // The same shared RSVP again: the same copy.
+        assert!(Arc::ptr_eq(&filled, &link.rsvp_with_kernel(&rsvp)));
+        // An equal RSVP that is another copy: filled in again.
+        let other = Arc::new(HashForm::new("", "me", "answer"));
+        let refilled = link.rsvp_with_kernel(&other);
+        assert_eq!(refilled, filled);
+        assert!(!Arc::ptr_eq(&refilled, &filled));
+        // The link's name changed: the kept copy is not used.
+        link.kernel_name = "Renamed".to_owned();
+        assert_eq!(link.rsvp_with_kernel(&other).kernel, "Renamed");
+    }
+}
