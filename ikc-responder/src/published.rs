@@ -151,15 +151,16 @@ impl Published {
     }
 
     /// Take back one permission given by [`allow_once`](Self::allow_once)
-    /// (the message could not be sent after all).
-    pub(crate) fn revoke_once(&mut self, session: &str, state: &str) {
+    /// (the message could not be sent after all, or the answer used it);
+    /// `false` if none was waiting.
+    pub(crate) fn revoke_once(&mut self, session: &str, state: &str) -> bool {
         let Some(n) = self
             .rsvp
             .get_mut(session)
             .and_then(|s| s.get_mut(state))
             .filter(|n| **n > 0)
         else {
-            return;
+            return false;
         };
         *n -= 1;
         if *n == 0 {
@@ -172,14 +173,7 @@ impl Published {
                 self.spent = 0;
             }
         }
-    }
-
-    /// Is a one-shot permission waiting for `session/state`?
-    fn rsvp_waiting(&self, session: &str, state: &str) -> bool {
-        self.rsvp
-            .get(session)
-            .and_then(|s| s.get(state))
-            .is_some_and(|n| *n > 0)
+        true
     }
 
     /// May a remote kernel invoke `session/state`? A one-shot RSVP
@@ -193,8 +187,8 @@ impl Published {
         state: &str,
         noted: Option<&Cell<u64>>,
     ) -> Result<(), Refusal> {
-        if !self.rsvp.is_empty() && self.rsvp_waiting(session, state) {
-            self.revoke_once(session, state);
+        // A waiting one-shot permission is used (one look, not two).
+        if !self.rsvp.is_empty() && self.revoke_once(session, state) {
             return Ok(());
         }
         if noted.is_some_and(|noted| noted.get() == self.generation) {
