@@ -35,12 +35,16 @@ pub(crate) struct ParsedTarget {
     /// The session the alias resolved to, and the kernel's alias
     /// generation then.
     resolved: Cell<Option<(u64, SessionId)>>,
+    /// The session part is digits: it may name a session by its id.
+    session_is_id: bool,
 }
 
 impl ParsedTarget {
     fn new(spec: Specifier) -> Self {
+        let session = spec.session.to_ikc();
         Self {
-            session: spec.session.to_ikc(),
+            session_is_id: session.bytes().all(|b| b.is_ascii_digit()),
+            session,
             state: spec.state.as_deref().map(StateName::new),
             spec,
             published_in: Cell::new(0),
@@ -48,22 +52,21 @@ impl ParsedTarget {
         }
     }
 
-    /// The local session the target names, by alias or by id: an alias
-    /// resolved before is kept while the kernel's aliases stay unchanged
-    /// (an id is looked up each time, as its session may go without a
-    /// change of alias).
+    /// The local session the target names, by alias or by id. What was
+    /// resolved before is kept while the kernel's aliases stay unchanged;
+    /// a session named by its id is also checked to be there still (it
+    /// can go without a change of alias; ids are never reused).
     fn resolve(&self, ctx: &Ctx<'_>) -> Option<SessionId> {
         let generation = ikc_core::internal::alias_generation(ctx);
         if let Some((resolved_in, id)) = self.resolved.get()
             && resolved_in == generation
+            && (!self.session_is_id || ctx.session_exists(id))
         {
             return Some(id);
         }
         let name = self.session.as_str();
         if let Some(id) = ctx.alias_resolve(name) {
-            if !name.bytes().all(|b| b.is_ascii_digit()) {
-                self.resolved.set(Some((generation, id)));
-            }
+            self.resolved.set(Some((generation, id)));
             return Some(id);
         }
         name.parse::<SessionId>()

@@ -180,6 +180,15 @@ fn named(kernel: &mut Kernel, name: &'static str) {
         InlineStates::new()
             .state("_start", move |_, ctx, _| alias_until_ikc_down(ctx, name))
             .state("a", move |_, _, _| s(name))
+            .state("id", |_, ctx, _| Value::from(ctx.session_id()))
+            .state("hold", |_, ctx, _| {
+                let me = ctx.session_id();
+                ctx.refcount_increment(me, "test").is_ok()
+            })
+            .state("release", |_, ctx, _| {
+                let me = ctx.session_id();
+                ctx.refcount_decrement(me, "test").is_ok()
+            })
             .state("take", |_, ctx, _| ctx.alias_set("svc").is_ok())
             .state("leave", |_, ctx, _| ctx.alias_remove("svc").is_ok())
             .state("ikc_down", |_, ctx, _| {
@@ -188,6 +197,61 @@ fn named(kernel: &mut Kernel, name: &'static str) {
                 }
             }),
     );
+}
+
+/// A request for a session by its id, resolved for the requests before,
+/// is refused with IKC's resolve error once that session is gone, though
+/// no alias changed when it went.
+fn a_session_named_by_id_is_looked_for_again(transport: Transport) {
+    let net = Net::new(transport);
+    let (n, mut inbox) = notes();
+    let server = server(&net.endpoint(), &n, |k| {
+        named(k, "first");
+        Ok(())
+    });
+    let srv = &server.value.handle;
+    let id = srv.call("first", "id", vec![]).unwrap();
+    let id = id.as_u64().expect("a session id").to_string();
+    srv.call("srv", "publish_api", vec![s(&id), list(&["a"])])
+        .unwrap();
+    let client = client(&server.value.at, &n);
+    inbox.wait("connected");
+    let target = format!("poe://Server/{id}/a");
+    let call = |rsvp: &str| {
+        let sent = client
+            .value
+            .call("me", "call", vec![s(&target), Value::Undef, s(rsvp)])
+            .unwrap();
+        assert_eq!(sent, Value::from(1), "the call reached one kernel");
+    };
+
+    // Held by a reference, the session loses its alias, then is called
+    // by id twice.
+    assert_eq!(
+        srv.call("first", "hold", vec![]).unwrap(),
+        Value::Bool(true)
+    );
+    srv.call("first", "ikc_down", vec![]).unwrap();
+    call("got_1");
+    call("got_2");
+    assert_eq!(inbox.wait("got_1").args, [s("first")]);
+    assert_eq!(inbox.wait("got_2").args, [s("first")]);
+    // Let go, it stops: no alias changes on the way.
+    assert_eq!(
+        srv.call(id.as_str(), "release", vec![]).unwrap(),
+        Value::Bool(true)
+    );
+    call("got_3");
+    let text = format!("Unknown session '{id}'.  Request {target}");
+    assert_eq!(error_note(&mut inbox, "remote-resolve").text(5), text);
+    assert!(inbox.all("got_3").is_empty());
+
+    shut_down(client, server, &mut inbox);
+}
+
+#[test]
+fn a_session_named_by_id_is_looked_for_again_tcp() {
+    a_session_named_by_id_is_looked_for_again(Transport::Tcp);
 }
 
 /// A request goes to the session that has the alias now: the target's
