@@ -543,13 +543,19 @@ mod tests {
         assert_eq!(reads[0].1, reads[1].1);
     }
 
-    /// Writes two buffers with [`ReadWrite::put_buffer`]: the first larger
-    /// than the socket takes, so the second is queued behind it.
+    /// What [`BufferWriter`] saw: the bytes queued after each put, and
+    /// the lengths of its two buffers once put.
+    type Puts = Rc<RefCell<Option<(usize, usize, usize, usize)>>>;
+
+    /// Writes two buffers with [`ReadWrite::put_buffer`] while the peer
+    /// does not read: the first larger than the socket takes, so the
+    /// second is queued behind it. Then it lets the peer read.
     struct BufferWriter {
         stream: Option<UnixStream>,
         wheel: Option<ReadWrite<UnixStream>>,
         first: Vec<u8>,
-        left_after: Rc<RefCell<Option<(usize, usize)>>>,
+        puts: Puts,
+        peer_may_read: std::sync::mpsc::Sender<()>,
     }
 
     impl Session for BufferWriter {
@@ -559,14 +565,14 @@ mod tests {
                     let stream = self.stream.take().expect("stream");
                     let mut wheel = ReadWrite::new(ctx, stream, "io").expect("watched");
                     wheel.put_buffer(ctx, &mut self.first).expect("put");
-                    let queued = wheel.queued();
+                    let after_first = wheel.queued();
                     let mut tail = b"tail".to_vec();
                     wheel.put_buffer(ctx, &mut tail).expect("put");
-                    *self.left_after.borrow_mut() = Some((self.first.len(), tail.len()));
-                    assert!(queued > 0, "the socket took everything");
-                    assert_eq!(wheel.queued(), queued + 4);
+                    *self.puts.borrow_mut() =
+                        Some((after_first, wheel.queued(), self.first.len(), tail.len()));
                     wheel.close_after_flush(ctx);
                     self.wheel = Some(wheel);
+                    self.peer_may_read.send(()).expect("peer waiting");
                 }
                 "io" => {
                     let ready = Readiness::from_event(&ev).expect("readiness");
@@ -584,25 +590,34 @@ mod tests {
     fn buffers_put_are_written_whole_and_in_order() {
         let (ours, peer) = std::os::unix::net::UnixStream::pair().expect("pair");
         ours.set_nonblocking(true).expect("nonblocking");
+        let (peer_may_read, may_read) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             let mut peer = peer;
             let mut all = Vec::new();
-            peer.read_to_end(&mut all).expect("read");
+            if may_read.recv().is_ok() {
+                peer.read_to_end(&mut all).expect("read");
+            }
             all
         });
         let first: Vec<u8> = (0..4 << 20).map(|i: u32| (i % 251) as u8).collect();
-        let left_after = Rc::new(RefCell::new(None));
+        let puts = Puts::default();
         let mut kernel = Kernel::new().expect("kernel");
         kernel.spawn(BufferWriter {
             stream: Some(UnixStream::from_std(ours)),
             wheel: None,
             first: first.clone(),
-            left_after: Rc::clone(&left_after),
+            puts: Rc::clone(&puts),
+            peer_may_read,
         });
         kernel.run().expect("ran");
         let all = reader.join().expect("reader");
+        let (after_first, after_second, first_left, tail_left) =
+            puts.borrow().expect("both buffers put");
+        // The socket took part of the first; the second waited behind it.
+        assert!(after_first > 0, "the socket took everything");
+        assert_eq!(after_second, after_first + 4);
         // The callers' buffers come back empty.
-        assert_eq!(*left_after.borrow(), Some((0, 0)));
+        assert_eq!((first_left, tail_left), (0, 0));
         assert_eq!(all.len(), first.len() + 4);
         assert!(all[..first.len()] == first[..], "first buffer changed");
         assert_eq!(&all[first.len()..], b"tail");
