@@ -279,7 +279,8 @@ impl<'a> NativeDecoder<'a> {
     /// return `true`; otherwise read nothing and return `false` (read it
     /// with [`string`](Self::string) or [`value`](Self::value)). Cheaper
     /// than [`string`](Self::string) for a reader that expects the string
-    /// it has (no UTF-8 check, no copy).
+    /// it has (no UTF-8 check, no copy). A `text` of 128 bytes or more is
+    /// never matched (`false`): read those with [`string`](Self::string).
     ///
     /// # Errors
     ///

@@ -132,7 +132,9 @@ impl<'a> Reader<'a> {
     /// and say so; otherwise read nothing.
     pub(super) fn string_is(&mut self, text: &str) -> Result<bool, ThawError> {
         let at = self.pos;
-        let same = self.peek_tag() == Some(tag::STR)
+        // A length of 128 or more takes more than one varint byte.
+        let same = text.len() < 0x80
+            && self.peek_tag() == Some(tag::STR)
             && self
                 .input
                 .get(at + 1)

@@ -280,3 +280,21 @@ fn string_is_reads_only_the_string_it_names_and_counts_it() {
     assert_eq!(at.value(0).unwrap(), Value::bytes("same"));
     assert!(at.string_is("").unwrap());
 }
+
+#[test]
+fn string_is_never_takes_a_long_length_for_a_one_byte_one() {
+    // 200 `a`s: a length varint of two bytes, 0xC8 0x01. The text
+    // "\x01" + 199 `a`s has the length 200 (the first byte) and the bytes
+    // that follow it, but it is not the string.
+    let native = Native::new();
+    let mut bytes = Vec::new();
+    native
+        .freeze(&Value::from("a".repeat(200)), &mut bytes)
+        .unwrap();
+    let mut text = String::from("\u{1}");
+    text.push_str(&"a".repeat(199));
+    let mut dec = native.decoder(&bytes).unwrap();
+    assert!(!dec.string_is(&text).unwrap());
+    assert!(dec.string_is(&"a".repeat(200)).is_ok_and(|same| !same));
+    assert_eq!(dec.value(0).unwrap(), Value::from("a".repeat(200)));
+}
