@@ -238,9 +238,7 @@ impl<S: Read + Write + Source> ReadWrite<S> {
     ///
     /// The stream is closed (or closing), or the write failed.
     pub fn put(&mut self, ctx: &mut Ctx<'_>, bytes: &[u8]) -> io::Result<()> {
-        if self.stream.is_none() || self.close_when_flushed {
-            return Err(io::Error::new(io::ErrorKind::NotConnected, "stream closed"));
-        }
+        self.accepting()?;
         self.output.extend_from_slice(bytes);
         self.flush(ctx).map(|_| ())
     }
@@ -254,18 +252,26 @@ impl<S: Read + Write + Source> ReadWrite<S> {
     ///
     /// As [`put`](Self::put).
     pub fn put_buffer(&mut self, ctx: &mut Ctx<'_>, bytes: &mut Vec<u8>) -> io::Result<()> {
-        if self.stream.is_none() || self.close_when_flushed {
+        if let Err(e) = self.accepting() {
             bytes.clear();
-            return Err(io::Error::new(io::ErrorKind::NotConnected, "stream closed"));
+            return Err(e);
         }
+        // Nothing queued means nothing written of it either.
         if self.output.is_empty() {
             std::mem::swap(&mut self.output, bytes);
-            self.written = 0;
         } else {
             self.output.extend_from_slice(bytes);
         }
         bytes.clear();
         self.flush(ctx).map(|_| ())
+    }
+
+    /// May output be queued? Not once the stream is closed or closing.
+    fn accepting(&self) -> io::Result<()> {
+        if self.stream.is_none() || self.close_when_flushed {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "stream closed"));
+        }
+        Ok(())
     }
 
     /// Write queued output until done or the socket would block; returns
