@@ -112,6 +112,15 @@ pub(crate) fn shut_down(
     server.join().unwrap();
 }
 
+/// Have the client's driver (`me`) call `spec` with `params`, the answer
+/// to go to `rsvp`, and check the call went to exactly one kernel.
+pub(crate) fn call_one(me: &ikc_core::KernelHandle, spec: &str, params: Value, rsvp: &str) {
+    let sent = me
+        .call("me", "call", vec![s(spec), params, s(rsvp)])
+        .unwrap();
+    assert_eq!(sent, Value::from(1), "call {spec} reached one kernel");
+}
+
 /// A list of strings as a `Value`.
 pub(crate) fn list(items: &[&str]) -> Value {
     Value::Array(items.iter().map(|s| Value::from(*s)).collect())

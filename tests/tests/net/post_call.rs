@@ -7,7 +7,9 @@ use ikc_freezer::Value;
 use ikc_specifier::HashForm;
 use ikc_tests::{Net, Transport, driver, notes, spawn_kernel};
 
-use crate::common::{TwoServers, client, error_note, s, server, test_session, two_servers};
+use crate::common::{
+    TwoServers, call_one, client, error_note, s, server, test_session, two_servers,
+};
 
 fn post_counts_kernels_reached(transport: Transport) {
     let net = Net::new(transport);
@@ -100,12 +102,7 @@ fn call_with_rsvp(transport: Transport) {
     let client = client(&server.value.at, &n);
     inbox.wait("connected");
     let me = &client.value;
-    let call = |spec: &str, params: Value, rsvp: &str| {
-        let sent = me
-            .call("me", "call", vec![s(spec), params, s(rsvp)])
-            .unwrap();
-        assert_eq!(sent, Value::from(1), "call {spec}");
-    };
+    let call = |spec: &str, params: Value, rsvp: &str| call_one(me, spec, params, rsvp);
 
     // The answer arrives at the RSVP state, which needs no publishing.
     call("poe://Server/test/fetchQ", Value::Undef, "poe:/me/got");

@@ -9,7 +9,7 @@ use ikc_freezer::Value;
 use ikc_tests::{Net, Transport, notes};
 
 use crate::common::{
-    alias_until_ikc_down, client, error_note, list, s, server, service, shut_down,
+    alias_until_ikc_down, call_one, client, error_note, list, s, server, service, shut_down,
 };
 
 /// The error monitors' notes for an operation: `[name given, kernel, real?,
@@ -71,12 +71,7 @@ fn publish_retract_published(transport: Transport) {
     let client = client(&server.value.at, &n);
     inbox.wait("connected");
     let me = &client.value;
-    let call = |spec: &str, rsvp: &str| {
-        let sent = me
-            .call("me", "call", vec![s(spec), Value::Undef, s(rsvp)])
-            .unwrap();
-        assert_eq!(sent, Value::from(1), "call {spec} reached one kernel");
-    };
+    let call = |spec: &str, rsvp: &str| call_one(me, spec, Value::Undef, rsvp);
     let post = |spec: &str| {
         let sent = me
             .call("me", "post", vec![s(spec), Value::from(1)])
@@ -217,13 +212,7 @@ fn a_session_named_by_id_is_looked_for_again(transport: Transport) {
     let client = client(&server.value.at, &n);
     inbox.wait("connected");
     let target = format!("poe://Server/{id}/a");
-    let call = |rsvp: &str| {
-        let sent = client
-            .value
-            .call("me", "call", vec![s(&target), Value::Undef, s(rsvp)])
-            .unwrap();
-        assert_eq!(sent, Value::from(1), "the call reached one kernel");
-    };
+    let call = |rsvp: &str| call_one(&client.value, &target, Value::Undef, rsvp);
 
     // Held by a reference, the session loses its alias, then is called
     // by id twice.
@@ -275,16 +264,7 @@ fn requests_follow_an_alias_that_moves(transport: Transport) {
     let client = client(&server.value.at, &n);
     inbox.wait("connected");
     let me = &client.value;
-    let call = |rsvp: &str| {
-        let sent = me
-            .call(
-                "me",
-                "call",
-                vec![s("poe://Server/svc/a"), Value::Undef, s(rsvp)],
-            )
-            .unwrap();
-        assert_eq!(sent, Value::from(1), "the call reached one kernel");
-    };
+    let call = |rsvp: &str| call_one(me, "poe://Server/svc/a", Value::Undef, rsvp);
 
     call("got_1");
     call("got_2");
