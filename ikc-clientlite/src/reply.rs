@@ -40,7 +40,7 @@ pub(crate) enum Verdict {
 /// 5. the rest is the reply. The kernel part is not compared, as Perl
 ///    does not compare it.
 pub(crate) fn classify(incoming: Incoming, expecting: &HashForm) -> Verdict {
-    let message = match incoming {
+    let mut message = match incoming {
         Incoming::BadFrame(error) => return Verdict::Fail(LiteError::Thaw(error)),
         Incoming::Message(message) => message,
     };
@@ -67,7 +67,6 @@ pub(crate) fn classify(incoming: Incoming, expecting: &HashForm) -> Verdict {
         ));
     }
     drop((session, state));
-    let mut message = message;
     let params = std::mem::take(&mut message.params);
     // The next message read on this thread is built in this box.
     message.recycle();
