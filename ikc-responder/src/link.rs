@@ -268,6 +268,7 @@ impl<S: ChannelStream> ChannelSession<S> {
             dialed: self.options.side == Side::Client,
             link_weight: self.options.link_weight,
             flush_pending: false,
+            draining: false,
             last_rsvp: None,
             stats: LinkStats::new(
                 &self.options.local_address,
@@ -357,7 +358,14 @@ impl<S: ChannelStream> ChannelSession<S> {
                 link.channel.handle_input(input)
             };
             wheel.consume(n);
+            // Output the requests queue is written below, in one flush at
+            // the end, not by a flush event each. Where this returns
+            // before that flush, the channel is closed: `close` wrote the
+            // output if it closed gently, and a forced close drops it, as
+            // a flush event would find it.
+            link.borrow_mut().draining = true;
             self.drain_events(ctx);
+            link.borrow_mut().draining = false;
             if let Err(e) = result {
                 let op = if self.is_negotiated() {
                     Operation::Read

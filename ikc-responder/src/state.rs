@@ -80,6 +80,9 @@ pub(crate) struct Link {
     pub(crate) link_weight: Option<u32>,
     /// A flush event is already posted to the channel session.
     pub(crate) flush_pending: bool,
+    /// The channel session is handing on what it read, and writes the
+    /// output queued meanwhile when it is done: no flush event is needed.
+    pub(crate) draining: bool,
     /// What the link has carried (introspection).
     pub(crate) stats: LinkStats,
     /// The last RSVP sent without a kernel, and the copy sent with
@@ -106,9 +109,10 @@ impl Link {
     }
 
     /// Record that output was queued; true if the caller must post a flush
-    /// event to the channel session.
+    /// event to the channel session. Never while the channel session is
+    /// [`draining`](Self::draining) its input.
     pub(crate) fn note_output(&mut self) -> bool {
-        !std::mem::replace(&mut self.flush_pending, true)
+        !self.draining && !std::mem::replace(&mut self.flush_pending, true)
     }
 
     /// Is the channel closing or closed?
@@ -352,6 +356,7 @@ mod tests {
             dialed: false,
             link_weight: None,
             flush_pending: false,
+            draining: false,
             last_rsvp: None,
             stats: LinkStats::new("127.0.0.1:1", None),
         }
