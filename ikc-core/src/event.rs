@@ -375,6 +375,12 @@ impl Readiness {
         Self::from_args(&event.args)
     }
 
+    /// The event the kernel delivers this readiness as: `state`, from the
+    /// kernel, with [`to_args`](Self::to_args) as its arguments.
+    pub fn into_event(self, state: StateName) -> Event {
+        crate::kernel::core::kernel_event(state, self.to_args())
+    }
+
     /// The event arguments that carry this readiness.
     pub fn to_args(&self) -> Vec<Value> {
         vec![

@@ -7,7 +7,7 @@ use std::fmt;
 use ikc_freezer::Value;
 
 use crate::ctx::Ctx;
-use crate::event::{Event, StateName};
+use crate::event::{Event, Readiness, StateName};
 use crate::kernel::hash::FastMap;
 
 /// A session: POE's session with its heap.
@@ -56,6 +56,22 @@ use crate::kernel::hash::FastMap;
 pub trait Session: 'static {
     /// Handle one event.
     fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value;
+
+    /// Handle the I/O readiness of one of this session's watchers (see
+    /// [`Ctx::watch`](crate::Ctx::watch)), delivered to `state`.
+    ///
+    /// The default hands [`handle`](Self::handle) the event every session
+    /// gets, `state` with [`Readiness::to_args`] as its arguments; a
+    /// session that reads readiness often (a channel reading a socket)
+    /// can take it here instead, without building the event.
+    fn handle_readiness(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        state: StateName,
+        readiness: Readiness,
+    ) -> Value {
+        self.handle(ctx, readiness.into_event(state))
+    }
 }
 
 /// The boxed handler of one inline state.

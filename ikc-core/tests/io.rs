@@ -5,7 +5,7 @@ mod util;
 
 use std::io::{ErrorKind, Read, Write};
 
-use ikc_core::{Ctx, Event, Interest, Kernel, Readiness, Session, WatcherId};
+use ikc_core::{Ctx, Event, Interest, Kernel, Readiness, Session, StateName, WatcherId};
 use ikc_freezer::Value;
 use mio::net::{TcpListener, TcpStream, UnixStream};
 use util::{Log, lines, new_log, push, turn_until};
@@ -252,4 +252,80 @@ fn unix_stream_pair_data_then_eof() {
     assert_eq!(got[1], "b read ping");
     assert_eq!(got[2], "a eof (read_closed=true)");
     assert_eq!(got.len(), 3);
+}
+
+/// Takes its socket's readiness in `handle_readiness`, and logs every
+/// event `handle` gets (reading there too, should readiness come as an
+/// event, so the kernel still ends).
+struct TakesReadiness {
+    stream: UnixStream,
+    log: Log,
+    watcher: Option<WatcherId>,
+}
+
+impl TakesReadiness {
+    /// Read what the peer wrote, stop watching, and log it.
+    fn read_once(&mut self, ctx: &mut Ctx<'_>, how: &str, readiness: Readiness) {
+        assert_eq!(Some(readiness.watcher), self.watcher);
+        assert_eq!(ctx.current_state(), "ready");
+        let mut buf = [0u8; 64];
+        let n = self.stream.read(&mut buf).unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        let line = format!("{how} readable={} read {text}", readiness.readable);
+        push(&self.log, line);
+        ctx.unwatch(&mut self.stream, readiness.watcher).unwrap();
+    }
+}
+
+impl Session for TakesReadiness {
+    fn handle(&mut self, ctx: &mut Ctx<'_>, ev: Event) -> Value {
+        match ev.state() {
+            "_start" => {
+                self.watcher = Some(
+                    ctx.watch(&mut self.stream, Interest::READABLE, "ready")
+                        .unwrap(),
+                );
+                push(&self.log, "handle _start");
+            }
+            "ready" => {
+                let readiness = Readiness::from_event(&ev).unwrap();
+                self.read_once(ctx, "handle ready", readiness);
+            }
+            other => push(&self.log, format!("handle {other}")),
+        }
+        Value::Undef
+    }
+
+    fn handle_readiness(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        state: StateName,
+        readiness: Readiness,
+    ) -> Value {
+        self.read_once(ctx, &format!("readiness {state}"), readiness);
+        Value::Undef
+    }
+}
+
+#[test]
+fn a_session_may_take_readiness_without_the_event() {
+    let log = new_log();
+    let mut k = Kernel::new().unwrap();
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    k.spawn(TakesReadiness {
+        stream: ours,
+        log: log.clone(),
+        watcher: None,
+    });
+    let mut theirs = std::os::unix::net::UnixStream::from(std::os::fd::OwnedFd::from(theirs));
+    theirs.write_all(b"hi").unwrap();
+    k.run().unwrap();
+    assert_eq!(
+        lines(&log),
+        [
+            "handle _start",
+            "readiness ready readable=true read hi",
+            "handle _stop"
+        ]
+    );
 }

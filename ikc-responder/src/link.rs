@@ -13,7 +13,7 @@ use ikc_channel::{
     Channel, ChannelEvent, ClientChannelConfig, FrameError, Identity, Limits, Message, Peer,
     Protocol, ServerChannelConfig, Side,
 };
-use ikc_core::{AlarmId, Ctx, Event, ReadWrite, Readiness, Session, SessionId, Spawner};
+use ikc_core::{AlarmId, Ctx, Event, ReadWrite, Readiness, Session, SessionId, Spawner, StateName};
 use ikc_freezer::{Registry, Value};
 use ikc_specifier::HashForm;
 
@@ -306,14 +306,11 @@ impl<S: ChannelStream> ChannelSession<S> {
         }
     }
 
-    fn on_io(&mut self, ctx: &mut Ctx<'_>, event: &Event) {
-        let Some(ready) = Readiness::from_event(event) else {
-            return;
-        };
+    fn on_io(&mut self, ctx: &mut Ctx<'_>, ready: &Readiness) {
         let (Some(wheel), Some(link)) = (self.wheel.as_mut(), self.link.clone()) else {
             return;
         };
-        let outcome = wheel.on_ready(ctx, &ready);
+        let outcome = wheel.on_ready(ctx, ready);
         if link.borrow().is_closed() {
             // Closing: only writing what was queued matters. What the peer
             // sends now is dropped unread (not decoded into events nobody
@@ -780,7 +777,11 @@ impl<S: ChannelStream> ChannelSession<S> {
 impl<S: ChannelStream> Session for ChannelSession<S> {
     fn handle(&mut self, ctx: &mut Ctx<'_>, event: Event) -> Value {
         match event.state() {
-            IO_STATE => self.on_io(ctx, &event),
+            IO_STATE => {
+                if let Some(ready) = Readiness::from_event(&event) {
+                    self.on_io(ctx, &ready);
+                }
+            }
             FLUSH_STATE => self.flush(ctx),
             "_start" => self.start(ctx),
             TIMEOUT_STATE => self.on_timeout(ctx),
@@ -796,6 +797,21 @@ impl<S: ChannelStream> Session for ChannelSession<S> {
             _ => {}
         }
         Value::Undef
+    }
+
+    /// The socket's readiness, read without the event being built.
+    fn handle_readiness(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        state: StateName,
+        readiness: Readiness,
+    ) -> Value {
+        if state == IO_STATE {
+            self.on_io(ctx, &readiness);
+            Value::Undef
+        } else {
+            self.handle(ctx, readiness.into_event(state))
+        }
     }
 }
 

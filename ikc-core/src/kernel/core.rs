@@ -10,7 +10,7 @@ use ikc_freezer::Value;
 use mio::Registry;
 
 use crate::ctx::Ctx;
-use crate::event::{Event, StateName};
+use crate::event::{Event, Readiness, StateName};
 use crate::handle::Shared;
 use crate::ids::SessionId;
 use crate::kernel::alarms::{Alarm, Alarms};
@@ -34,6 +34,32 @@ pub(crate) enum DispatchError {
     Panicked { state: StateName, message: String },
     /// The handler reported a failure with `Ctx::fail`.
     Failed { state: StateName, message: String },
+}
+
+/// What a handler is run with: an event, or the readiness of a watcher
+/// (which [`Session::handle_readiness`](crate::Session::handle_readiness)
+/// may take without the event being built).
+pub(crate) enum Delivery {
+    /// An event, for [`Session::handle`](crate::Session::handle).
+    Event(Event),
+    /// A watcher's readiness, delivered to its state.
+    Readiness(StateName, Readiness),
+}
+
+impl Delivery {
+    fn state(&self) -> &StateName {
+        match self {
+            Self::Event(event) => &event.state,
+            Self::Readiness(state, _) => state,
+        }
+    }
+
+    fn into_event(self) -> Event {
+        match self {
+            Self::Event(event) => event,
+            Self::Readiness(state, readiness) => readiness.into_event(state),
+        }
+    }
 }
 
 /// Everything a handler may touch through its [`Ctx`].
@@ -174,7 +200,17 @@ impl Core {
         session: SessionId,
         event: Event,
     ) -> Result<Value, DispatchError> {
-        let value = self.dispatch_raw(slot, session, event)?;
+        self.dispatch_delivery(slot, session, Delivery::Event(event))
+    }
+
+    /// [`dispatch`](Self::dispatch) for any [`Delivery`].
+    pub(crate) fn dispatch_delivery(
+        &mut self,
+        slot: u32,
+        session: SessionId,
+        delivery: Delivery,
+    ) -> Result<Value, DispatchError> {
+        let value = self.deliver(slot, session, delivery)?;
         self.gc_after_dispatch(slot, session);
         Ok(value)
     }
@@ -186,17 +222,32 @@ impl Core {
         session: SessionId,
         event: Event,
     ) -> Result<Value, DispatchError> {
+        self.deliver(slot, session, Delivery::Event(event))
+    }
+
+    /// [`dispatch_raw`](Self::dispatch_raw) for any [`Delivery`].
+    fn deliver(
+        &mut self,
+        slot: u32,
+        session: SessionId,
+        delivery: Delivery,
+    ) -> Result<Value, DispatchError> {
         let Some(s) = self.sessions.get_mut(slot, session) else {
             return Err(DispatchError::Gone);
         };
         let Some(mut handler) = s.handler.take() else {
-            return Err(DispatchError::Busy(event));
+            return Err(DispatchError::Busy(delivery.into_event()));
         };
-        let state = event.state.clone();
+        let state = delivery.state().clone();
         self.depth += 1;
         let (result, state) = {
             let mut ctx = Ctx::new(self, slot, session, state);
-            let result = panic::catch_unwind(AssertUnwindSafe(|| handler.handle(&mut ctx, event)));
+            let result = panic::catch_unwind(AssertUnwindSafe(|| match delivery {
+                Delivery::Event(event) => handler.handle(&mut ctx, event),
+                Delivery::Readiness(state, readiness) => {
+                    handler.handle_readiness(&mut ctx, state, readiness)
+                }
+            }));
             (result, ctx.state)
         };
         let failure = match self.failure.take() {

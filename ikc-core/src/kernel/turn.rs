@@ -9,7 +9,7 @@ use crate::error::{DeliveryError, KernelError};
 use crate::event::Readiness;
 use crate::handle::{Address, Remote};
 use crate::ids::WatcherId;
-use crate::kernel::core::{Core, kernel_event};
+use crate::kernel::core::{Core, Delivery};
 use crate::kernel::watchers::{SIGNAL_TOKEN, WAKE_TOKEN, Watchers};
 use crate::kernel::{BATCH, Kernel};
 
@@ -256,8 +256,8 @@ impl Core {
         };
         let (slot, session) = (watch.slot, watch.session);
         let readiness = Readiness::from_mio(id, event);
-        let event = kernel_event(watch.state.clone(), readiness.to_args());
-        let _ = self.dispatch(slot, session, event);
+        let delivery = Delivery::Readiness(watch.state.clone(), readiness);
+        let _ = self.dispatch_delivery(slot, session, delivery);
         self.collect_pending_garbage();
     }
 
