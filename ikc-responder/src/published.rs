@@ -3,8 +3,10 @@
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 use foldhash::{HashMap, HashSet};
+use hashbrown::Equivalent;
 
 /// The states the `IKC` session publishes by itself.
 pub(crate) const AUTO_PUBLISHED: [&str; 3] = ["remote_error", "do_you_have", "ping"];
@@ -40,7 +42,9 @@ pub(crate) struct Published {
     /// Changes whenever `local` does: a state found published stays so
     /// while this stays the same (see [`check`](Self::check)).
     generation: u64,
-    rsvp: HashMap<String, HashMap<String, u32>>,
+    /// Waiting one-shot permissions by (session, state): one hash
+    /// lookup for each call's RSVP and for its answer.
+    rsvp: hashbrown::HashMap<RsvpState, u32, foldhash::fast::RandomState>,
     /// How many RSVP states are kept at a count of 0: a caller that waits
     /// on the same state again and again does not copy its names each
     /// time. Swept past [`SPENT_KEPT`].
@@ -49,6 +53,48 @@ pub(crate) struct Published {
 
 /// The most used-up RSVP permissions kept before they are swept.
 const SPENT_KEPT: usize = 64;
+
+/// A session and one of its states, waiting for a call's answer.
+#[derive(Debug, PartialEq, Eq)]
+struct RsvpState {
+    session: String,
+    state: String,
+}
+
+/// An [`RsvpState`] borrowed, to look one up without copying the names.
+#[derive(Clone, Copy)]
+struct RsvpStateRef<'a> {
+    session: &'a str,
+    state: &'a str,
+}
+
+impl Hash for RsvpState {
+    fn hash<H: Hasher>(&self, hasher: &mut H) {
+        RsvpStateRef::from(self).hash(hasher);
+    }
+}
+
+impl Hash for RsvpStateRef<'_> {
+    fn hash<H: Hasher>(&self, hasher: &mut H) {
+        self.session.hash(hasher);
+        self.state.hash(hasher);
+    }
+}
+
+impl<'a> From<&'a RsvpState> for RsvpStateRef<'a> {
+    fn from(owned: &'a RsvpState) -> Self {
+        Self {
+            session: &owned.session,
+            state: &owned.state,
+        }
+    }
+}
+
+impl Equivalent<RsvpState> for RsvpStateRef<'_> {
+    fn equivalent(&self, key: &RsvpState) -> bool {
+        self.session == key.session && self.state == key.state
+    }
+}
 
 impl Default for Published {
     fn default() -> Self {
@@ -66,7 +112,7 @@ impl Default for Published {
         Self {
             local,
             generation: 1,
-            rsvp: HashMap::default(),
+            rsvp: hashbrown::HashMap::default(),
             spent: 0,
         }
     }
@@ -135,19 +181,18 @@ impl Published {
     /// Let a remote kernel post to `session/state` once more (a call's RSVP).
     pub(crate) fn allow_once(&mut self, session: &str, state: &str) {
         // The names are copied only for a state not yet waiting.
-        if let Some(n) = self.rsvp.get_mut(session).and_then(|s| s.get_mut(state)) {
+        if let Some(n) = self.rsvp.get_mut(&RsvpStateRef { session, state }) {
             if *n == 0 {
                 self.spent -= 1;
             }
             *n += 1;
             return;
         }
-        *self
-            .rsvp
-            .entry(session.to_owned())
-            .or_default()
-            .entry(state.to_owned())
-            .or_insert(0) += 1;
+        let key = RsvpState {
+            session: session.to_owned(),
+            state: state.to_owned(),
+        };
+        self.rsvp.insert(key, 1);
     }
 
     /// Take back one permission given by [`allow_once`](Self::allow_once)
@@ -156,8 +201,7 @@ impl Published {
     pub(crate) fn revoke_once(&mut self, session: &str, state: &str) -> bool {
         let Some(n) = self
             .rsvp
-            .get_mut(session)
-            .and_then(|s| s.get_mut(state))
+            .get_mut(&RsvpStateRef { session, state })
             .filter(|n| **n > 0)
         else {
             return false;
@@ -166,10 +210,7 @@ impl Published {
         if *n == 0 {
             self.spent += 1;
             if self.spent > SPENT_KEPT {
-                for states in self.rsvp.values_mut() {
-                    states.retain(|_, n| *n > 0);
-                }
-                self.rsvp.retain(|_, states| !states.is_empty());
+                self.rsvp.retain(|_, n| *n > 0);
                 self.spent = 0;
             }
         }
@@ -227,6 +268,28 @@ mod tests {
 
     fn v(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    impl Published {
+        /// The count of one-shot permissions kept for `session/state`.
+        fn waiting(&self, session: &str, state: &str) -> Option<u32> {
+            self.rsvp.get(&RsvpStateRef { session, state }).copied()
+        }
+    }
+
+    #[test]
+    fn rsvp_permissions_are_per_session_and_state() {
+        let mut p = Published::default();
+        p.allow_once("ab", "c");
+        p.allow_once("me", "reply");
+        // The same letters split another way are another pair.
+        assert!(p.check("a", "bc", None).is_err());
+        assert!(p.check("me", "c", None).is_err());
+        assert!(p.check("ab", "reply", None).is_err());
+        assert_eq!(p.check("ab", "c", None), Ok(()));
+        assert_eq!(p.check("me", "reply", None), Ok(()));
+        assert_eq!(p.waiting("ab", "c"), Some(0));
+        assert_eq!(p.waiting("a", "bc"), None);
     }
 
     #[test]
@@ -300,7 +363,7 @@ mod tests {
             assert_eq!(p.check("me", "reply", None), Ok(()));
         }
         assert_eq!(p.spent, 1);
-        assert_eq!(p.rsvp["me"]["reply"], 0);
+        assert_eq!(p.waiting("me", "reply"), Some(0));
     }
 
     #[test]
@@ -330,6 +393,6 @@ mod tests {
         assert_eq!(p.check("test", "here", Some(&noted)), Ok(()));
         p.allow_once("test", "here");
         assert_eq!(p.check("test", "here", Some(&noted)), Ok(()));
-        assert_eq!(p.rsvp["test"]["here"], 0);
+        assert_eq!(p.waiting("test", "here"), Some(0));
     }
 }
