@@ -137,11 +137,14 @@ impl<C: Copy + Eq> RemoteKernels<C> {
     /// [`channel_list`](Self::channel_list) without collecting.
     pub(crate) fn channels_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = C> + 'a {
         let all = (name == "*").then_some(&self.order);
+        // A real ID (nearly always) is found in one look.
         let one = if name == "*" {
             None
         } else {
-            self.real_id(name)
-                .and_then(|id| self.channels.get(id).copied())
+            self.channels.get(name).copied().or_else(|| {
+                let id = self.aliases.get(name)?;
+                self.channels.get(id).copied()
+            })
         };
         all.into_iter()
             .flatten()
