@@ -128,7 +128,76 @@ impl fmt::Debug for StateChange {
 /// ```
 pub struct InlineStates<H = ()> {
     heap: H,
-    states: FastMap<StateName, StateFn<H>>,
+    states: StateTable<H>,
+}
+
+/// An inline-state session's closures by state name, remembering the
+/// state it ran last: a session that gets the same event again and again
+/// (a sink, an echo) finds its closure with one comparison of the name.
+struct StateTable<H> {
+    entries: Vec<(StateName, StateFn<H>)>,
+    /// The position of each name in `entries`.
+    index: FastMap<StateName, usize>,
+    /// The position of the state found last.
+    last: Option<usize>,
+}
+
+impl<H> Default for StateTable<H> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+            index: FastMap::default(),
+            last: None,
+        }
+    }
+}
+
+impl<H> StateTable<H> {
+    /// Add the closure for `name`, replacing one of the same name.
+    fn insert(&mut self, name: StateName, f: StateFn<H>) {
+        match self.index.get(name.as_str()) {
+            Some(&i) => self.entries[i].1 = f,
+            None => {
+                self.index.insert(name.clone(), self.entries.len());
+                self.entries.push((name, f));
+            }
+        }
+    }
+
+    /// Remove the closure for `name`, if there is one.
+    fn remove(&mut self, name: &str) {
+        let Some(i) = self.index.remove(name) else {
+            return;
+        };
+        drop(self.entries.swap_remove(i));
+        if let Some((moved, _)) = self.entries.get(i)
+            && let Some(at) = self.index.get_mut(moved.as_str())
+        {
+            *at = i;
+        }
+        self.last = None;
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.index.contains_key(name)
+    }
+
+    /// The closure for `name`.
+    fn get_mut(&mut self, name: &str) -> Option<&mut StateFn<H>> {
+        let i = match self.last {
+            Some(i) if self.entries[i].0.as_str() == name => i,
+            _ => {
+                let i = *self.index.get(name)?;
+                self.last = Some(i);
+                i
+            }
+        };
+        Some(&mut self.entries[i].1)
+    }
+
+    fn names(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(name, _)| name.as_str())
+    }
 }
 
 impl InlineStates<()> {
@@ -149,7 +218,7 @@ impl<H: 'static> InlineStates<H> {
     pub fn with_heap(heap: H) -> Self {
         Self {
             heap,
-            states: FastMap::default(),
+            states: StateTable::default(),
         }
     }
 
@@ -176,16 +245,14 @@ impl<H: 'static> InlineStates<H> {
 
     /// Does the session have a closure for `name`?
     pub fn has_state(&self, name: &str) -> bool {
-        self.states.contains_key(name)
+        self.states.contains(name)
     }
 
     fn apply_changes(&mut self, ctx: &mut Ctx<'_>) {
         for change in ctx.take_state_changes() {
             match change {
                 StateChange::Add(name, f) => match f.downcast::<StateFn<H>>() {
-                    Ok(f) => {
-                        self.states.insert(name, *f);
-                    }
+                    Ok(f) => self.states.insert(name, *f),
                     Err(_) => log::warn!(
                         "session {}: state_add({name:?}) with a heap type other than {}: ignored",
                         ctx.session_id(),
@@ -242,7 +309,7 @@ impl<H: 'static> Session for InlineStates<H> {
 
 impl<H> fmt::Debug for InlineStates<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut names: Vec<&str> = self.states.keys().map(StateName::as_str).collect();
+        let mut names: Vec<&str> = self.states.names().collect();
         names.sort_unstable();
         f.debug_struct("InlineStates")
             .field("states", &names)
@@ -290,5 +357,80 @@ impl Spawner for Ctx<'_> {
 
     fn spawner_service<T: 'static>(&self) -> Option<std::rc::Rc<T>> {
         self.service::<T>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Call each state of session `id` in turn: what each returned, as an
+    /// integer (`None` for undef: no such state).
+    fn call_all(
+        kernel: &mut crate::Kernel,
+        id: crate::SessionId,
+        names: &[&str],
+    ) -> Vec<Option<i64>> {
+        names
+            .iter()
+            .map(|name| kernel.call(id, name.to_string(), vec![]).unwrap().as_i64())
+            .collect()
+    }
+
+    #[test]
+    fn inline_states_find_each_state_after_adds_replaces_and_removes() {
+        let mut kernel = crate::Kernel::new().unwrap();
+        let mut session = InlineStates::new()
+            .state("_start", |_, ctx, _| {
+                ctx.alias_set("table").unwrap();
+            })
+            .state("remove", |_, ctx, ev| {
+                ctx.state_remove(ev.args[0].to_string());
+            })
+            .state("add_once", |_, ctx, _| {
+                ctx.state_add("once", |_: &mut (), ctx, _| {
+                    ctx.state_remove("once");
+                    7
+                });
+            })
+            .state("add", |_, ctx, ev| {
+                let n = ev.args[1].as_i64().unwrap();
+                ctx.state_add(ev.args[0].to_string(), move |_: &mut (), _, _| n);
+            });
+        for (n, name) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            session = session.state(name, move |_, _, _| n as i64);
+        }
+        let id = kernel.spawn(session);
+        let change = |kernel: &mut crate::Kernel, what: &'static str, args: Vec<Value>| {
+            kernel.call(id, what, args).unwrap();
+        };
+        // Found again and again (the last one is remembered), then others.
+        assert_eq!(
+            call_all(&mut kernel, id, &["c", "c", "a", "d", "x"]),
+            [Some(2), Some(2), Some(0), Some(3), None]
+        );
+        // Removing "b" moves the last state into its place.
+        change(&mut kernel, "remove", vec![Value::from("b")]);
+        change(&mut kernel, "remove", vec![Value::from("missing")]);
+        assert_eq!(
+            call_all(&mut kernel, id, &["d", "b", "a", "c", "d"]),
+            [Some(3), None, Some(0), Some(2), Some(3)]
+        );
+        // Replacing keeps the place; removing the one found last forgets it.
+        change(&mut kernel, "add", vec![Value::from("a"), Value::from(10)]);
+        assert_eq!(call_all(&mut kernel, id, &["a", "a"]), [Some(10), Some(10)]);
+        change(&mut kernel, "remove", vec![Value::from("a")]);
+        change(&mut kernel, "add", vec![Value::from("e"), Value::from(4)]);
+        assert_eq!(
+            call_all(&mut kernel, id, &["a", "e", "c", "d"]),
+            [None, Some(4), Some(2), Some(3)]
+        );
+        // A state that removes itself is the one found last, and here
+        // the last in the table.
+        change(&mut kernel, "add_once", vec![]);
+        assert_eq!(
+            call_all(&mut kernel, id, &["once", "once", "c", "e"]),
+            [Some(7), None, Some(2), Some(4)]
+        );
     }
 }
