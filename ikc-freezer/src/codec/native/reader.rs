@@ -263,6 +263,18 @@ impl<'a> Reader<'a> {
     /// A hash key, borrowed from the input: a text key is checked to be
     /// UTF-8 here, so [`NativeKey::to_key`] cannot fail.
     pub(super) fn key_ref(&mut self) -> Result<NativeKey<'a>, ThawError> {
+        // A short ASCII text key (every key of a message's envelope) in
+        // one look at the tag, the one-byte length and the bytes.
+        let input = self.input;
+        if let Some(&[tag::KEY_STR, len]) = input.get(self.pos..self.pos + 2)
+            && len < 0x80
+            && let Some(bytes) = input.get(self.pos + 2..self.pos + 2 + usize::from(len))
+            && bytes.is_ascii()
+        {
+            self.budget.check_string(bytes.len())?;
+            self.pos += 2 + bytes.len();
+            return Ok(NativeKey { bytes, text: true });
+        }
         let start = self.pos;
         let text = match self.varint()? {
             n if n == u64::from(tag::KEY_STR) => true,

@@ -245,6 +245,7 @@ proptest::proptest! {
             (Ok(key), Ok(key_ref)) => {
                 proptest::prop_assert_eq!(&key, &key_ref.to_key());
                 proptest::prop_assert_eq!(direct.value(1).unwrap(), Value::Int(0));
+                proptest::prop_assert_eq!(by_ref.value(1).unwrap(), Value::Int(0));
             }
             (Err(a), Err(b)) => proptest::prop_assert_eq!(a.to_string(), b.to_string()),
             (a, b) => proptest::prop_assert!(false, "direct {a:?}, by reference {b:?}"),
