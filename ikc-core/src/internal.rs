@@ -32,6 +32,14 @@ pub fn alias_generation(ctx: &Ctx<'_>) -> u64 {
     ctx.alias_generation()
 }
 
+/// [`Ctx::alias_resolve`], also saying how the name was found: `true`
+/// if it is the session's id (digits, and no alias by that name), `false`
+/// if it is an alias. A session found by its id can stop without any
+/// alias changing, so [`alias_generation`] does not vouch for it.
+pub fn resolve_session(ctx: &Ctx<'_>, name: &str) -> Option<(crate::SessionId, bool)> {
+    ctx.resolve_session(name)
+}
+
 /// `ctx.call` on behalf of another sender: the handler sees `sender` as
 /// its SENDER (the responder calls a request's state so, with SENDER the
 /// remote session, answered by the thunk that stands for it).

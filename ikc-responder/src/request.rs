@@ -32,18 +32,23 @@ pub(crate) struct ParsedTarget {
     /// The published generation in which the session was found to have
     /// published the state (0: not yet).
     published_in: Cell<u64>,
-    /// The session the alias resolved to, and the kernel's alias
-    /// generation then.
-    resolved: Cell<Option<(u64, SessionId)>>,
-    /// The session part is digits: it may name a session by its id.
-    session_is_id: bool,
+    /// The session the session part resolved to, the kernel's alias
+    /// generation then, and whether the part was the session's id.
+    resolved: Cell<Option<Resolved>>,
+}
+
+/// What a target's session part resolved to (see [`ParsedTarget`]).
+#[derive(Debug, Clone, Copy)]
+struct Resolved {
+    generation: u64,
+    session: SessionId,
+    by_id: bool,
 }
 
 impl ParsedTarget {
     fn new(spec: Specifier) -> Self {
         let session = spec.session.to_ikc();
         Self {
-            session_is_id: session.bytes().all(|b| b.is_ascii_digit()),
             session,
             state: spec.state.as_deref().map(StateName::new),
             spec,
@@ -58,20 +63,19 @@ impl ParsedTarget {
     /// can go without a change of alias; ids are never reused).
     fn resolve(&self, ctx: &Ctx<'_>) -> Option<SessionId> {
         let generation = ikc_core::internal::alias_generation(ctx);
-        if let Some((resolved_in, id)) = self.resolved.get()
-            && resolved_in == generation
-            && (!self.session_is_id || ctx.session_exists(id))
+        if let Some(kept) = self.resolved.get()
+            && kept.generation == generation
+            && (!kept.by_id || ctx.session_exists(kept.session))
         {
-            return Some(id);
+            return Some(kept.session);
         }
-        let name = self.session.as_str();
-        if let Some(id) = ctx.alias_resolve(name) {
-            self.resolved.set(Some((generation, id)));
-            return Some(id);
-        }
-        name.parse::<SessionId>()
-            .ok()
-            .filter(|id| ctx.session_exists(*id))
+        let (session, by_id) = ikc_core::internal::resolve_session(ctx, &self.session)?;
+        self.resolved.set(Some(Resolved {
+            generation,
+            session,
+            by_id,
+        }));
+        Some(session)
     }
 }
 

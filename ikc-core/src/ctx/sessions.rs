@@ -57,6 +57,13 @@ impl Ctx<'_> {
         self.core.lookup_name(name).map(|(_, id)| id)
     }
 
+    /// See [`internal::resolve_session`](crate::internal::resolve_session).
+    pub(crate) fn resolve_session(&self, name: &str) -> Option<(SessionId, bool)> {
+        self.core
+            .lookup_name_by(name)
+            .map(|(_, id, by_id)| (id, by_id))
+    }
+
     /// See [`internal::alias_generation`](crate::internal::alias_generation).
     pub(crate) fn alias_generation(&self) -> u64 {
         self.core.alias_generation

@@ -62,12 +62,18 @@ fn is_specifier(name: &str) -> bool {
 impl Core {
     /// A local session by alias or id written in digits.
     pub(crate) fn lookup_name(&self, name: &str) -> Option<(u32, SessionId)> {
+        self.lookup_name_by(name).map(|(slot, id, _)| (slot, id))
+    }
+
+    /// [`lookup_name`](Self::lookup_name), also saying whether the name
+    /// was the session's id (true) or an alias (false).
+    pub(crate) fn lookup_name_by(&self, name: &str) -> Option<(u32, SessionId, bool)> {
         if let Some(&id) = self.aliases.get(name) {
-            return self.sessions.find(id).map(|slot| (slot, id));
+            return self.sessions.find(id).map(|slot| (slot, id, false));
         }
         if !name.is_empty() && name.bytes().all(|b| b.is_ascii_digit()) {
             let id: SessionId = name.parse().ok()?;
-            return self.sessions.find(id).map(|slot| (slot, id));
+            return self.sessions.find(id).map(|slot| (slot, id, true));
         }
         None
     }

@@ -378,6 +378,30 @@ fn the_alias_generation_changes_with_every_alias_change() {
 }
 
 #[test]
+fn a_session_name_resolves_as_an_alias_or_as_an_id() {
+    let mut k = Kernel::new().unwrap();
+    k.spawn(InlineStates::new().state("_start", move |_, ctx, _| {
+        let me = ctx.session_id();
+        let resolve = |ctx: &Ctx<'_>, name: &str| crate::internal::resolve_session(ctx, name);
+        ctx.alias_set("x").unwrap();
+        assert_eq!(resolve(ctx, "x"), Some((me, false)));
+        assert_eq!(resolve(ctx, &me.to_string()), Some((me, true)));
+        // Digits that are an alias are the alias, as in POE.
+        let other = SessionId::from_raw(me.get() + 1000);
+        ctx.alias_set(&other.to_string()).unwrap();
+        assert_eq!(resolve(ctx, &other.to_string()), Some((me, false)));
+        // Only plain digits name a session by its id.
+        for name in ["", "y", &format!("+{me}"), &format!("{me} "), "99999999"] {
+            assert_eq!(resolve(ctx, name), None, "{name:?}");
+            assert_eq!(ctx.alias_resolve(name), None, "{name:?}");
+        }
+        ctx.alias_remove("x").unwrap();
+        ctx.alias_remove(&other.to_string()).unwrap();
+    }));
+    k.run().unwrap();
+}
+
+#[test]
 fn a_new_child_lives_until_the_creating_handler_returns() {
     let log = new_log();
     let mut k = Kernel::new().unwrap();
