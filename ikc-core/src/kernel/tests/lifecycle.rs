@@ -386,7 +386,7 @@ fn a_session_name_resolves_as_an_alias_or_as_an_id() {
         ctx.alias_set("x").unwrap();
         assert_eq!(resolve(ctx, "x"), Some((me, false)));
         assert_eq!(resolve(ctx, &me.to_string()), Some((me, true)));
-        // Digits that are an alias are the alias, as in POE.
+        // Digits that are no session's id but an alias are the alias.
         let other = SessionId::from_raw(me.get() + 1000);
         ctx.alias_set(&other.to_string()).unwrap();
         assert_eq!(resolve(ctx, &other.to_string()), Some((me, false)));
