@@ -19,6 +19,11 @@ pub(crate) struct RemoteKernels<C> {
     channels: HashMap<String, Route<C>>,
     /// Alias -> real ID.
     aliases: HashMap<String, String>,
+    /// Every name, real ID or alias -> its channel, as `channels` and
+    /// `aliases` resolve it (a real ID before an alias of the same name):
+    /// a message to a kernel finds its channel in one look, whichever name
+    /// it uses. Kept by [`reroute`](Self::reroute).
+    routes: HashMap<String, Route<C>>,
     /// Real ID -> its aliases, in the order they were registered.
     alias_lists: HashMap<String, Vec<String>>,
     /// Real IDs in registration order (so `*` reaches kernels in a stable order).
@@ -41,6 +46,7 @@ impl<C: Copy + Eq> Default for RemoteKernels<C> {
         Self {
             channels: HashMap::default(),
             aliases: HashMap::default(),
+            routes: HashMap::default(),
             alias_lists: HashMap::default(),
             order: Vec::new(),
             default: None,
@@ -70,6 +76,10 @@ impl<C: Copy + Eq> RemoteKernels<C> {
             self.aliases.insert(name.clone(), real_id.to_owned());
             taken.push(name.clone());
         }
+        self.reroute(real_id);
+        for name in &taken {
+            self.reroute(name);
+        }
         self.alias_lists.insert(real_id.to_owned(), taken);
         true
     }
@@ -88,10 +98,29 @@ impl<C: Copy + Eq> RemoteKernels<C> {
                 continue;
             }
             self.aliases.insert(name.clone(), real_id.to_owned());
+            self.reroute(name);
             self.alias_lists
                 .entry(real_id.to_owned())
                 .or_default()
                 .push(name.clone());
+        }
+        self.reroute(real_id);
+    }
+
+    /// Bring `routes` up to date for `name`, after a change to what it
+    /// names.
+    fn reroute(&mut self, name: &str) {
+        let channel = self.channels.get(name).copied().or_else(|| {
+            let id = self.aliases.get(name)?;
+            self.channels.get(id).copied()
+        });
+        match channel {
+            Some(channel) => {
+                self.routes.insert(name.to_owned(), channel);
+            }
+            None => {
+                self.routes.remove(name);
+            }
         }
     }
 
@@ -102,7 +131,9 @@ impl<C: Copy + Eq> RemoteKernels<C> {
             let aliases = self.alias_lists.remove(name).unwrap_or_default();
             for alias in &aliases {
                 self.aliases.remove(alias);
+                self.reroute(alias);
             }
+            self.reroute(name);
             if self.default.as_deref() == Some(name)
                 || self.default.as_ref().is_some_and(|d| aliases.contains(d))
             {
@@ -116,6 +147,7 @@ impl<C: Copy + Eq> RemoteKernels<C> {
             });
         }
         let real = self.aliases.remove(name)?;
+        self.reroute(name);
         if let Some(list) = self.alias_lists.get_mut(&real) {
             list.retain(|a| a != name);
         }
@@ -137,14 +169,10 @@ impl<C: Copy + Eq> RemoteKernels<C> {
     /// [`channel_list`](Self::channel_list) without collecting.
     pub(crate) fn channels_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = C> + 'a {
         let all = (name == "*").then_some(&self.order);
-        // A real ID (nearly always) is found in one look.
         let one = if name == "*" {
             None
         } else {
-            self.channels.get(name).copied().or_else(|| {
-                let id = self.aliases.get(name)?;
-                self.channels.get(id).copied()
-            })
+            self.routes.get(name).copied()
         };
         all.into_iter()
             .flatten()
@@ -251,6 +279,62 @@ mod tests {
         );
         assert_eq!(r.channel_list("vm-2"), [2]);
         assert!(r.unregister("B").is_none());
+    }
+
+    /// One change to a registry, from a small set of names (so that
+    /// names collide: an alias of one kernel may be another's real ID).
+    #[derive(Debug, Clone)]
+    enum Change {
+        Register(usize, Vec<usize>, u32),
+        RegisterLocal(usize, Vec<usize>),
+        Unregister(usize),
+    }
+
+    const NAMES: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
+
+    fn change() -> impl proptest::strategy::Strategy<Value = Change> {
+        use proptest::prelude::*;
+        let name = 0..NAMES.len();
+        let names = proptest::collection::vec(0..NAMES.len(), 0..4);
+        prop_oneof![
+            (name.clone(), names.clone(), 1..4u32).prop_map(|(n, a, c)| Change::Register(n, a, c)),
+            (name.clone(), names).prop_map(|(n, a)| Change::RegisterLocal(n, a)),
+            name.prop_map(Change::Unregister),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever is registered and unregistered, every name reaches the
+        /// channel the real IDs and aliases give it: a real ID first, then
+        /// an alias's kernel.
+        #[test]
+        fn each_name_reaches_the_channel_its_kernel_has(
+            changes in proptest::collection::vec(change(), 0..24),
+        ) {
+            let mut r = RemoteKernels::default();
+            for change in changes {
+                match change {
+                    Change::Register(n, aliases, channel) => {
+                        let aliases: Vec<String> = aliases.iter().map(|&a| NAMES[a].to_owned()).collect();
+                        r.register(NAMES[n], &aliases, channel);
+                    }
+                    Change::RegisterLocal(n, aliases) => {
+                        let aliases: Vec<String> = aliases.iter().map(|&a| NAMES[a].to_owned()).collect();
+                        r.register_local(NAMES[n], &aliases, 0);
+                    }
+                    Change::Unregister(n) => {
+                        r.unregister(NAMES[n]);
+                    }
+                }
+                for name in NAMES {
+                    let by_rule = r.channels.get(name).copied().or_else(|| {
+                        let id = r.aliases.get(name)?;
+                        r.channels.get(id).copied()
+                    });
+                    proptest::prop_assert_eq!(r.channel_list(name), Vec::from_iter(by_rule), "{}", name);
+                }
+            }
+        }
     }
 
     #[test]
