@@ -119,6 +119,12 @@ impl Default for Published {
 }
 
 impl Published {
+    /// A number that changes whenever anything is published or
+    /// retracted.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Publish `states` under each of `aliases`.
     pub(crate) fn publish(&mut self, aliases: &[String], states: &[String]) {
         self.generation += 1;

@@ -12,7 +12,7 @@ use ikc_specifier::{HashForm, Part, PartName, Specifier, specifier_part};
 use crate::local::LOCAL_REQUEST_STATE;
 use crate::monitor::MonitorOp;
 use crate::request::parsed_target;
-use crate::state::{Route, Shared};
+use crate::state::{LastProxyFrom, Route, Shared, State};
 use crate::traffic::Passage;
 
 /// The state a channel session flushes its output in.
@@ -289,6 +289,32 @@ pub(crate) fn send_msg_scoped(
 /// alias and shared); `None` if it published nothing.
 fn proxy_from(shared: &Shared, ctx: &Ctx<'_>, sender: SessionId) -> Option<Arc<HashForm>> {
     let mut st = shared.borrow_mut();
+    let aliases = ikc_core::internal::alias_generation(ctx);
+    let published = st.published.generation();
+    // The same session sending again, with nothing changed: the same answer.
+    if let Some(last) = &st.last_proxy_from
+        && last.sender == sender
+        && last.aliases == aliases
+        && last.published == published
+        && last
+            .from
+            .as_ref()
+            .is_none_or(|from| from.kernel == st.kernel_id)
+    {
+        return last.from.clone();
+    }
+    let from = find_proxy_from(&mut st, ctx, sender);
+    st.last_proxy_from = Some(LastProxyFrom {
+        sender,
+        aliases,
+        published,
+        from: from.clone(),
+    });
+    from
+}
+
+/// [`proxy_from`], looked for.
+fn find_proxy_from(st: &mut State, ctx: &Ctx<'_>, sender: SessionId) -> Option<Arc<HashForm>> {
     let alias = ctx
         .aliases(sender)
         .iter()

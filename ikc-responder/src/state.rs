@@ -121,6 +121,19 @@ impl Link {
     }
 }
 
+/// What [`State::last_proxy_from`] keeps.
+#[derive(Debug)]
+pub(crate) struct LastProxyFrom {
+    /// The sending session.
+    pub(crate) sender: SessionId,
+    /// The kernel's alias generation when it was found.
+    pub(crate) aliases: u64,
+    /// The published states' generation when it was found.
+    pub(crate) published: u64,
+    /// The proxy sender (`None`: the session published nothing).
+    pub(crate) from: Option<Arc<HashForm>>,
+}
+
 /// A shared [`Link`].
 pub(crate) type LinkRef = Rc<RefCell<Link>>;
 
@@ -176,6 +189,9 @@ pub(crate) struct State {
     /// The `from` of messages sent by a session that published something
     /// (IKC's proxy sender), by alias.
     pub(crate) proxy_froms: Recent<String, Arc<HashForm>>,
+    /// The proxy sender found last: for this session, while neither the
+    /// kernel's aliases nor the published states have changed.
+    pub(crate) last_proxy_from: Option<LastProxyFrom>,
     /// The `IKC` session holds itself until its channels have closed.
     pub(crate) held_until_closed: bool,
     /// The router and its timer.
@@ -229,6 +245,7 @@ impl State {
             hash_targets: Recent::default(),
             rsvp_texts: Recent::default(),
             proxy_froms: Recent::default(),
+            last_proxy_from: None,
             held_until_closed: false,
             mesh: Mesh::new(kernel_id, now),
             counters: Counters::default(),

@@ -48,6 +48,8 @@ fn strings(v: &Value) -> Vec<String> {
 /// | `default_kernel` | | [`Ikc::default_kernel`] | its real ID or undef |
 /// | `kernels` | | [`Ikc::kernels`] | `[[id, [aliases], channel or undef], ...]` |
 /// | `ikc` | state, args... | `ctx.call("IKC", state, args)` | what IKC returned |
+/// | `alias_set` | alias | `ctx.alias_set(alias)` | true if set |
+/// | `alias_remove` | alias | `ctx.alias_remove(alias)` | true if removed |
 /// | `publish` | `[states]` | [`Ikc::publish_self`] | |
 /// | `publish_api` | alias, `[states]` | [`Ikc::publish`] | |
 /// | `retract_api` | alias, `[states]` or undef | [`Ikc::retract`] | true if it had published |
@@ -126,6 +128,12 @@ pub fn driver(notes: &Notes, alias: &str) -> InlineStates<()> {
                 Ok(v) => v,
                 Err(e) => Value::from(format!("call failed: {e}")),
             }
+        })
+        .state("alias_set", |_, ctx, ev| {
+            Value::from(ctx.alias_set(&ev.args[0].to_string()).is_ok())
+        })
+        .state("alias_remove", |_, ctx, ev| {
+            Value::from(ctx.alias_remove(&ev.args[0].to_string()).is_ok())
         })
         .state("publish", |_, ctx, ev| {
             let states = strings(&ev.args[0]);

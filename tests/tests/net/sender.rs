@@ -62,3 +62,71 @@ fn reply_to_sender_tcp() {
 fn reply_to_sender_unix() {
     reply_to_sender(Transport::Unix);
 }
+
+/// The proxy sender a post carries (IKC's `from`, the first alias of the
+/// sending session that published something) follows the session's
+/// aliases and what is published, post after post. The server refuses
+/// each post, and its refusal names the sender it saw.
+fn the_proxy_sender_follows_aliases_and_publishing(transport: Transport) {
+    let net = Net::new(transport);
+    let (n, mut inbox) = notes();
+    let n1 = n.clone();
+    let server = server(&net.endpoint(), &n, move |k| {
+        test_session(k, &n1, "Server");
+        Ok(())
+    });
+    let client = client(&server.value.at, &n);
+    inbox.wait("connected");
+    let me = &client.value;
+    let mut refusal = || {
+        let sent = me
+            .call("me", "post", vec![s("poe://Server/test/nothere")])
+            .unwrap();
+        assert_eq!(sent, Value::from(1));
+        let error = inbox.wait_for("remote-check", |n| {
+            n.label == "mon_error" && n.text(4) == "remote-check"
+        });
+        error.text(5)
+    };
+    let request = "Session 'test' has not published state 'nothere'.  \
+                   Request poe://Server/test/nothere";
+    let by = |alias: &str| {
+        format!(
+            "{request} sent by poe://{}/{alias}/IKC:proxy",
+            client.kernel_id
+        )
+    };
+
+    // Nothing published: no proxy sender.
+    assert_eq!(refusal(), request);
+    // `alt` publishes, but no session has that alias yet.
+    me.call("me", "publish_api", vec![s("alt"), list(&["x"])])
+        .unwrap();
+    assert_eq!(refusal(), request);
+    // The session takes the alias (the published states stay the same).
+    assert_eq!(
+        me.call("me", "alias_set", vec![s("alt")]).unwrap(),
+        Value::Bool(true)
+    );
+    assert_eq!(refusal(), by("alt"));
+    // It publishes under its first alias (its aliases stay the same).
+    assert_eq!(
+        me.call("me", "publish", vec![list(&["reply"])]).unwrap(),
+        Value::Bool(true)
+    );
+    assert_eq!(refusal(), by("me"));
+    assert_eq!(
+        me.call("me", "alias_remove", vec![s("alt")]).unwrap(),
+        Value::Bool(true)
+    );
+
+    me.call("me", "shutdown", vec![]).unwrap();
+    client.join().unwrap();
+    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn the_proxy_sender_follows_aliases_and_publishing_tcp() {
+    the_proxy_sender_follows_aliases_and_publishing(Transport::Tcp);
+}
