@@ -11,7 +11,7 @@ use ikc_tests::{
     Endpoint, Net, Notes, Relay, Transcript, Transport, driver, notes, spawn_client, spawn_kernel,
 };
 
-use crate::common::{s, server, test_session};
+use crate::common::{s, server, test_server};
 
 fn names_seen_by_server(transport: Transport) {
     let net = Net::new(transport);
@@ -252,11 +252,7 @@ fn connect_timeout() {
 /// recording relay; the client checks a value survives an echo.
 fn freezers_offered_and_chosen(serializers: Option<&'static [&'static str]>) -> (String, String) {
     let (n, mut inbox) = notes();
-    let n1 = n.clone();
-    let server = server(&Endpoint::Tcp(0), &n, move |k| {
-        test_session(k, &n1, "Server");
-        Ok(())
-    });
+    let server = test_server(&Endpoint::Tcp(0), &n);
     let relay = Relay::start(server.value.at.port()).unwrap();
     let (n2, n3) = (n.clone(), n.clone());
     let client = spawn_client(

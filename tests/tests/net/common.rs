@@ -26,6 +26,28 @@ pub(crate) fn server(
     server_as("Server", &["Srv"], "srv", at, notes, setup)
 }
 
+/// [`server`] running the [`test_session`] (as kernel `Server`).
+pub(crate) fn test_server(at: &Endpoint, notes: &Notes) -> KernelThread<Served> {
+    let n = notes.clone();
+    server(at, notes, move |k| {
+        test_session(k, &n, "Server");
+        Ok(())
+    })
+}
+
+/// A [`test_server`] on `net` and a [`client`] connected to it (its
+/// `connected` note taken from `inbox`).
+pub(crate) fn test_server_and_client(
+    net: &Net,
+    notes: &Notes,
+    inbox: &mut Inbox,
+) -> (KernelThread<Served>, KernelThread<ikc_core::KernelHandle>) {
+    let server = test_server(&net.endpoint(), notes);
+    let client = client(&server.value.at, notes);
+    inbox.wait("connected");
+    (server, client)
+}
+
 /// Start a server kernel `name` with `aliases` at `at`, with a driver
 /// `driver_alias` noting to `notes`, then `setup`.
 pub(crate) fn server_as(
@@ -236,11 +258,8 @@ pub(crate) struct TwoServers {
 
 /// Start [`TwoServers`] on `net`, noting to `n`, and wait for both connections.
 pub(crate) fn two_servers(net: &Net, n: &Notes, inbox: &mut Inbox) -> TwoServers {
-    let (n1, n2) = (n.clone(), n.clone());
-    let one = server(&net.endpoint(), n, move |k| {
-        test_session(k, &n1, "Server");
-        Ok(())
-    });
+    let n2 = n.clone();
+    let one = test_server(&net.endpoint(), n);
     let two = server_as("Other", &[], "other", &net.endpoint(), n, move |k| {
         test_session(k, &n2, "Other");
         Ok(())

@@ -8,7 +8,7 @@ use ikc_specifier::HashForm;
 use ikc_tests::{Net, Transport, driver, notes, spawn_kernel};
 
 use crate::common::{
-    TwoServers, call_one, client, error_note, s, server, test_session, two_servers,
+    TwoServers, call_one, error_note, s, test_server_and_client, test_session, two_servers,
 };
 
 fn post_counts_kernels_reached(transport: Transport) {
@@ -94,13 +94,7 @@ fn post_without_connections() {
 fn call_with_rsvp(transport: Transport) {
     let net = Net::new(transport);
     let (n, mut inbox) = notes();
-    let n1 = n.clone();
-    let server = server(&net.endpoint(), &n, move |k| {
-        test_session(k, &n1, "Server");
-        Ok(())
-    });
-    let client = client(&server.value.at, &n);
-    inbox.wait("connected");
+    let (server, client) = test_server_and_client(&net, &n, &mut inbox);
     let me = &client.value;
     let call = |spec: &str, params: Value, rsvp: &str| call_one(me, spec, params, rsvp);
 

@@ -5,18 +5,12 @@
 use ikc_freezer::Value;
 use ikc_tests::{Net, Transport, notes};
 
-use crate::common::{client, list, s, server, test_session};
+use crate::common::{list, s, shut_down, test_server_and_client};
 
 fn reply_to_sender(transport: Transport) {
     let net = Net::new(transport);
     let (n, mut inbox) = notes();
-    let n1 = n.clone();
-    let server = server(&net.endpoint(), &n, move |k| {
-        test_session(k, &n1, "Server");
-        Ok(())
-    });
-    let client = client(&server.value.at, &n);
-    inbox.wait("connected");
+    let (server, client) = test_server_and_client(&net, &n, &mut inbox);
     let me = &client.value;
     // Publishing makes `me` a sender the remote side can answer.
     assert_eq!(
@@ -47,10 +41,7 @@ fn reply_to_sender(transport: Transport) {
     assert_eq!(remote.text(5), text);
     assert!(inbox.all("unpublished").is_empty());
 
-    me.call("me", "shutdown", vec![]).unwrap();
-    client.join().unwrap();
-    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
-    server.join().unwrap();
+    shut_down(client, server, &mut inbox);
 }
 
 #[test]
@@ -70,13 +61,7 @@ fn reply_to_sender_unix() {
 fn the_proxy_sender_follows_aliases_and_publishing(transport: Transport) {
     let net = Net::new(transport);
     let (n, mut inbox) = notes();
-    let n1 = n.clone();
-    let server = server(&net.endpoint(), &n, move |k| {
-        test_session(k, &n1, "Server");
-        Ok(())
-    });
-    let client = client(&server.value.at, &n);
-    inbox.wait("connected");
+    let (server, client) = test_server_and_client(&net, &n, &mut inbox);
     let me = &client.value;
     let mut refusal = || {
         let sent = me
@@ -120,10 +105,7 @@ fn the_proxy_sender_follows_aliases_and_publishing(transport: Transport) {
         Value::Bool(true)
     );
 
-    me.call("me", "shutdown", vec![]).unwrap();
-    client.join().unwrap();
-    server.value.handle.call("srv", "shutdown", vec![]).unwrap();
-    server.join().unwrap();
+    shut_down(client, server, &mut inbox);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use ikc_freezer::Value;
 use ikc_responder::{Ikc, MonitorOp, MonitorStates};
 use ikc_tests::{Net, Notes, Transport, notes};
 
-use crate::common::{client, s, server, test_session};
+use crate::common::{client, s, server, test_server, test_session};
 
 const MESSAGES: i64 = 10_000;
 
@@ -159,11 +159,7 @@ fn server_shutdown_closes_every_channel_unix() {
 fn queued_events_go_out_before_shutdown(transport: Transport) {
     let net = Net::new(transport);
     let (n, mut inbox) = notes();
-    let n1 = n.clone();
-    let server = server(&net.endpoint(), &n, move |k| {
-        test_session(k, &n1, "Server");
-        Ok(())
-    });
+    let server = test_server(&net.endpoint(), &n);
     for (target, state, what) in [
         ("poe://Server/test", s("here"), "via session"),
         ("poe://Server/test/here", Value::Undef, "via post_to"),

@@ -6,7 +6,7 @@ use ikc_core::KernelHandle;
 use ikc_freezer::{Hash, Value};
 use ikc_tests::{Inbox, KernelThread, Net, Notes, Transport, driver, notes, spawn_client};
 
-use crate::common::{client, list, s, server, test_session};
+use crate::common::{list, s, test_server, test_server_and_client};
 
 fn spec_hash(kernel: &str, session: &str) -> Value {
     let mut h = Hash::new();
@@ -28,13 +28,7 @@ fn error_texts(inbox: &mut Inbox, op: &str) -> Vec<String> {
 fn subscribe_and_unsubscribe(transport: Transport) {
     let net = Net::new(transport);
     let (n, mut inbox) = notes();
-    let n1 = n.clone();
-    let server = server(&net.endpoint(), &n, move |k| {
-        test_session(k, &n1, "Server");
-        Ok(())
-    });
-    let client = client(&server.value.at, &n);
-    inbox.wait("connected");
+    let (server, client) = test_server_and_client(&net, &n, &mut inbox);
     let me = &client.value;
     me.call(
         "me",
@@ -141,11 +135,7 @@ fn subscribing_client(
 fn subscribe_option_then_on_connect(transport: Transport) {
     let net = Net::new(transport);
     let (n, mut inbox) = notes();
-    let n1 = n.clone();
-    let server = server(&net.endpoint(), &n, move |k| {
-        test_session(k, &n1, "Server");
-        Ok(())
-    });
+    let server = test_server(&net.endpoint(), &n);
 
     // Every subscription made: on_connect runs, and the proxy is there by then.
     let client = subscribing_client(&server.value.at, &n, &["poe://Server/test"]);
