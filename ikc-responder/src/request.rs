@@ -47,9 +47,8 @@ struct Resolved {
 
 impl ParsedTarget {
     fn new(spec: Specifier) -> Self {
-        let session = spec.session.to_ikc();
         Self {
-            session,
+            session: spec.session.to_ikc(),
             state: spec.state.as_deref().map(StateName::new),
             spec,
             published_in: Cell::new(0),
