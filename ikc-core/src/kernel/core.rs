@@ -46,6 +46,12 @@ pub(crate) enum Delivery {
     Readiness(StateName, Readiness),
 }
 
+impl From<Event> for Delivery {
+    fn from(event: Event) -> Self {
+        Self::Event(event)
+    }
+}
+
 impl Delivery {
     fn state(&self) -> &StateName {
         match self {
@@ -198,19 +204,9 @@ impl Core {
         &mut self,
         slot: u32,
         session: SessionId,
-        event: Event,
+        delivery: impl Into<Delivery>,
     ) -> Result<Value, DispatchError> {
-        self.dispatch_delivery(slot, session, Delivery::Event(event))
-    }
-
-    /// [`dispatch`](Self::dispatch) for any [`Delivery`].
-    pub(crate) fn dispatch_delivery(
-        &mut self,
-        slot: u32,
-        session: SessionId,
-        delivery: Delivery,
-    ) -> Result<Value, DispatchError> {
-        let value = self.deliver(slot, session, delivery)?;
+        let value = self.dispatch_raw(slot, session, delivery)?;
         self.gc_after_dispatch(slot, session);
         Ok(value)
     }
@@ -220,18 +216,9 @@ impl Core {
         &mut self,
         slot: u32,
         session: SessionId,
-        event: Event,
+        delivery: impl Into<Delivery>,
     ) -> Result<Value, DispatchError> {
-        self.deliver(slot, session, Delivery::Event(event))
-    }
-
-    /// [`dispatch_raw`](Self::dispatch_raw) for any [`Delivery`].
-    fn deliver(
-        &mut self,
-        slot: u32,
-        session: SessionId,
-        delivery: Delivery,
-    ) -> Result<Value, DispatchError> {
+        let delivery = delivery.into();
         let Some(s) = self.sessions.get_mut(slot, session) else {
             return Err(DispatchError::Gone);
         };

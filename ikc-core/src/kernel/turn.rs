@@ -257,7 +257,7 @@ impl Core {
         let (slot, session) = (watch.slot, watch.session);
         let readiness = Readiness::from_mio(id, event);
         let delivery = Delivery::Readiness(watch.state.clone(), readiness);
-        let _ = self.dispatch_delivery(slot, session, delivery);
+        let _ = self.dispatch(slot, session, delivery);
         self.collect_pending_garbage();
     }
 
