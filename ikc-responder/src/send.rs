@@ -296,10 +296,6 @@ fn proxy_from(shared: &Shared, ctx: &Ctx<'_>, sender: SessionId) -> Option<Arc<H
         && last.sender == sender
         && last.aliases == aliases
         && last.published == published
-        && last
-            .from
-            .as_ref()
-            .is_none_or(|from| from.kernel == st.kernel_id)
     {
         return last.from.clone();
     }
@@ -319,11 +315,7 @@ fn find_proxy_from(st: &mut State, ctx: &Ctx<'_>, sender: SessionId) -> Option<A
         .aliases(sender)
         .iter()
         .find(|a| st.published.has_session(a))?;
-    let kept = st
-        .proxy_froms
-        .get(alias.as_str())
-        .filter(|from| from.kernel == st.kernel_id);
-    if let Some(from) = kept {
+    if let Some(from) = st.proxy_froms.get(alias.as_str()) {
         return Some(Arc::clone(from));
     }
     let from = Arc::new(HashForm::new(
