@@ -110,10 +110,9 @@ impl<C: Copy + Eq> RemoteKernels<C> {
     /// Bring `routes` up to date for `name`, after a change to what it
     /// names.
     fn reroute(&mut self, name: &str) {
-        let channel = self.channels.get(name).copied().or_else(|| {
-            let id = self.aliases.get(name)?;
-            self.channels.get(id).copied()
-        });
+        let channel = self
+            .real_id(name)
+            .and_then(|id| self.channels.get(id).copied());
         match channel {
             Some(channel) => {
                 self.routes.insert(name.to_owned(), channel);
